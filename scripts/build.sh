@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one build entry point:
+#   dist/xdp_audit.o        the XDP program (clang -target bpf -O2 -g, with BTF)
+#   dist/lib/libbpf.so.1    libbpf, embedded into the binary so a host needs no libbpf package
+#   dist/lib/libatomask.so  the NASM masking routines
+#   dist/ato                bun build --compile, with the three files above embedded
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p dist/lib build
+
+arch_inc="/usr/include/$(uname -m)-linux-gnu"
+for obj in xdp_audit bench_pass bench_count; do
+  [ -f "bpf/$obj.c" ] || continue
+  clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_x86 -I bpf -I "$arch_inc" -c "bpf/$obj.c" -o "dist/$obj.o"
+done
+
+# libbpf: Debian's libbpf.a is not position independent, so it cannot go into a shared
+# object of ours; the shared libbpf is embedded instead (it needs only libelf1, zlib1g, libc6).
+libbpf_real=$(readlink -f "/usr/lib/$(uname -m)-linux-gnu/libbpf.so.1")
+cp "$libbpf_real" dist/lib/libbpf.so.1
+
+if [ -f asm/fast_mask.asm ]; then
+  nasm -f elf64 -o build/fast_mask.o asm/fast_mask.asm
+  gcc -shared -nostdlib -Wl,-z,noexecstack -o dist/lib/libatomask.so build/fast_mask.o
+fi
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+bun build src/main.ts --compile --outfile dist/ato --define "ATO_COMMIT=\"$commit\"" >/dev/null
+echo "build: dist/ato dist/xdp_audit.o dist/lib/$(ls dist/lib | tr '\n' ' ')"

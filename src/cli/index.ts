@@ -1,0 +1,30 @@
+/**
+ * The command tree. Each command lives in its own file and is imported lazily, so
+ * `ato verify` never loads libbpf and `ato flows` never loads the PKCS#11 module.
+ */
+import { defineCommand, type CommandDef } from "citty";
+import { VERSION } from "../version.ts";
+
+export const main = defineCommand({
+  meta: { name: "ato", version: VERSION, description: "the Auditable Trust Object: XDP flow evidence, signed and verifiable offline" },
+  subCommands: {
+    run: () => import("./run.ts").then((m) => m.default),
+    flows: () => import("./flows.ts").then((m) => m.default),
+    version: () => import("./version.ts").then((m) => m.default),
+  },
+});
+
+/** Finds the (sub)command a raw argument list names, for --help. */
+export async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+  let cmd: CommandDef<any> = main;
+  let parent: CommandDef<any> | undefined;
+  for (const arg of rawArgs) {
+    if (arg.startsWith("-")) break;
+    const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
+    const next = subs?.[arg];
+    if (!next) break;
+    parent = cmd;
+    cmd = typeof next === "function" ? await next() : await next;
+  }
+  return [cmd, parent];
+}

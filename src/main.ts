@@ -1,0 +1,39 @@
+#!/usr/bin/env bun
+/**
+ * ato's entry point: run the command line and turn every failure into one clear line
+ * on stderr and an exit code. Nothing below this file prints errors or calls exit.
+ */
+import { renderUsage, runCommand } from "citty";
+import { AtoError, EXIT_CODES } from "./errors.ts";
+import { main, resolveCommand } from "./cli/index.ts";
+
+async function run(rawArgs: string[]): Promise<number> {
+  if (rawArgs.includes("--help") || rawArgs.includes("-h") || rawArgs.length === 0) {
+    const [cmd, parent] = await resolveCommand(rawArgs);
+    console.log(await renderUsage(cmd, parent));
+    return rawArgs.length === 0 ? EXIT_CODES.USAGE : 0;
+  }
+  try {
+    const { result } = await runCommand(main, { rawArgs });
+    return typeof result === "number" ? result : 0;
+  } catch (e) {
+    return report(e);
+  }
+}
+
+function report(e: unknown): number {
+  if (e instanceof AtoError) {
+    console.error(`ato: ${e.message}`);
+    if (e.details) console.error(e.details.replace(/^/gm, "  "));
+    return e.exitCode;
+  }
+  // citty's own argument errors (unknown command, missing required argument).
+  if (e instanceof Error && e.name === "CLIError") {
+    console.error(`ato: ${e.message} (see ato --help)`);
+    return EXIT_CODES.USAGE;
+  }
+  console.error(`ato: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return EXIT_CODES.INTERNAL;
+}
+
+process.exitCode = await run(process.argv.slice(2));
