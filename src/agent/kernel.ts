@@ -1,0 +1,69 @@
+/**
+ * The agent's kernel side: load, configure and attach the XDP program on every interface,
+ * stream its ring-buffer events, and detach on the way out (also when attaching a later
+ * interface fails, so a failed start leaves nothing attached).
+ */
+import { AgentLock, DEFAULT_CONFIG, EventStream, XdpAuditor, modeName, type AttachMode, type AuditConfig, type AuditEvent } from "../kernel/index.ts";
+import { log } from "./log.ts";
+
+export interface KernelOptions {
+  ifaces: string[];
+  mode: AttachMode;
+  pinDir: string;
+  objectPath: string;
+  maxFlows?: number;
+  config: Partial<AuditConfig>;
+}
+
+export class KernelPlane {
+  private events?: EventStream;
+
+  private constructor(readonly auditor: XdpAuditor, private readonly lock: AgentLock) {}
+
+  static start(opts: KernelOptions, onEvent: (e: AuditEvent) => void): KernelPlane {
+    const lock = AgentLock.acquire([
+      { key: `pin-${opts.pinDir}`, what: `pin directory ${opts.pinDir}` },
+      ...opts.ifaces.map((i) => ({ key: `iface-${netnsId()}-${i}`, what: `interface ${i}` })),
+    ]);
+    let auditor: XdpAuditor | undefined;
+    try {
+      auditor = XdpAuditor.load({ objectPath: opts.objectPath, pinDir: opts.pinDir, maxFlows: opts.maxFlows });
+      auditor.configure({ ...DEFAULT_CONFIG, ...opts.config });
+      const plane = new KernelPlane(auditor, lock);
+      plane.events = new EventStream(auditor.mapFd("events"), onEvent);
+      for (const iface of opts.ifaces) {
+        const a = auditor.attach(iface, opts.mode);
+        log(`XDP audit hook attached on ${iface} with mode=${a.mode}`, {
+          how: modeName(a.mode), replaced_stale: a.replaced || undefined, pin_dir: opts.pinDir,
+        });
+      }
+      return plane;
+    } catch (e) {
+      auditor?.close();
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Delivers pending ring-buffer events to the callback given at start. */
+  drainEvents(): number {
+    return this.events?.drain() ?? 0;
+  }
+
+  stop(): void {
+    this.drainEvents();
+    this.events?.close();
+    for (const a of this.auditor.attachments) log(`detached from ${a.iface}`);
+    this.auditor.close();
+    this.lock.release();
+  }
+}
+
+/** Interfaces are per network namespace: the lock key includes the namespace's inode. */
+function netnsId(): string {
+  try {
+    return require("node:fs").readlinkSync("/proc/self/ns/net").replace(/\D/g, "");
+  } catch {
+    return "0";
+  }
+}
