@@ -71,8 +71,8 @@ export function createLab(opts: { id?: string } = {}): Lab {
       ex(["ip", "-6", "addr", "add", `${s.v6}/64`, "dev", s.dev, "nodad"]);
       ex(["ip", "link", "set", s.dev, "up"]);
       s.mac = readFileSyncIn(lab, side, `/sys/class/net/${s.dev}/address`);
-      // Native XDP on a veth needs GRO (or an XDP program) on the peer to deliver via NAPI.
-      ex(["ethtool", "-K", s.dev, "gro", "on"]);
+      // No GRO: a capture on the interface then sees the frames one by one, as XDP does.
+      ex(["ethtool", "-K", s.dev, "gro", "off"]);
       ex(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0"]);
     }
   } catch (e) {

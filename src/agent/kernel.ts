@@ -3,7 +3,7 @@
  * stream its ring-buffer events, and detach on the way out (also when attaching a later
  * interface fails, so a failed start leaves nothing attached).
  */
-import { AgentLock, DEFAULT_CONFIG, EventStream, XdpAuditor, modeName, type AttachMode, type AuditConfig, type AuditEvent } from "../kernel/index.ts";
+import { AgentLock, ifindexOf, DEFAULT_CONFIG, EventStream, XdpAuditor, modeName, type AttachMode, type AuditConfig, type AuditEvent } from "../kernel/index.ts";
 import { log } from "./log.ts";
 
 export interface KernelOptions {
@@ -21,6 +21,7 @@ export class KernelPlane {
   private constructor(readonly auditor: XdpAuditor, private readonly lock: AgentLock) {}
 
   static start(opts: KernelOptions, onEvent: (e: AuditEvent) => void): KernelPlane {
+    opts.ifaces.forEach(ifindexOf); // an unknown interface is named before anything is locked or loaded
     const lock = AgentLock.acquire([
       { key: `pin-${opts.pinDir}`, what: `pin directory ${opts.pinDir}` },
       ...opts.ifaces.map((i) => ({ key: `iface-${netnsId()}-${i}`, what: `interface ${i}` })),

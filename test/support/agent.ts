@@ -1,0 +1,64 @@
+/**
+ * `ato run` as a child process inside a lab namespace (nsenter --net keeps the host's bpffs
+ * visible, unlike ip netns exec), with its log collected and a clean stop.
+ */
+import type { Subprocess } from "bun";
+
+export const ATO = ["bun", `${import.meta.dir}/../../src/main.ts`];
+
+export class Agent {
+  private log = "";
+  private readonly done: Promise<number>;
+
+  private constructor(readonly proc: Subprocess<"ignore", "pipe", "pipe">) {
+    const collect = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s) this.log += new TextDecoder().decode(chunk);
+    };
+    void collect(proc.stderr);
+    void collect(proc.stdout);
+    this.done = proc.exited;
+  }
+
+  static start(netns: string, args: string[], env: Record<string, string> = {}): Agent {
+    return new Agent(Bun.spawn(["nsenter", `--net=/run/netns/${netns}`, ...ATO, "run", ...args], {
+      stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env },
+    }));
+  }
+
+  get output(): string {
+    return this.log;
+  }
+
+  /** Waits until the log matches, or the process exits, or the time runs out. */
+  async waitFor(re: RegExp, ms = 20000): Promise<void> {
+    const until = Date.now() + ms;
+    let exited = false;
+    void this.done.then(() => { exited = true; });
+    while (!re.test(this.log)) {
+      if (exited) throw new Error(`ato run exited before ${re}:\n${this.log}`);
+      if (Date.now() > until) throw new Error(`timed out waiting for ${re}:\n${this.log}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  /** SIGTERM and the exit code; SIGKILL if it does not stop within the grace period. */
+  async stop(signal: "SIGTERM" | "SIGINT" = "SIGTERM", graceMs = 15000): Promise<number> {
+    if (this.proc.exitCode !== null) return this.proc.exitCode;
+    this.proc.kill(signal);
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), graceMs);
+    const code = await this.done;
+    clearTimeout(t);
+    return code;
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
+  }
+}
+
+/** Runs `ato ARGS` to completion inside a namespace; returns exit code and output. */
+export function atoIn(netns: string | null, args: string[], env: Record<string, string> = {}) {
+  const argv = netns ? ["nsenter", `--net=/run/netns/${netns}`, ...ATO, ...args] : [...ATO, ...args];
+  const r = Bun.spawnSync(argv, { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}

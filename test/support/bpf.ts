@@ -1,0 +1,44 @@
+/**
+ * The real XDP program, loaded for a test: a unique pin directory on bpffs, frames run through
+ * BPF_PROG_TEST_RUN, the maps read back the way `ato flows` reads them. cleanup() closes the
+ * object and removes the pins, also after a failed test.
+ */
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { mapDelete, mapUpdate, possibleCpus, testRun } from "../../ffi/libbpf.ts";
+import {
+  COUNTERS_SIZE, DEFAULT_CONFIG, FlowMapReader, percpuStride, readCounters, XdpAuditor, type AuditConfig,
+} from "../../src/kernel/index.ts";
+
+export const OBJECT = `${import.meta.dir}/../../dist/xdp_audit.o`;
+export const XDP_PASS = 2;
+
+export function uniquePinDir(tag: string): string {
+  return `/sys/fs/bpf/ato-test-${tag}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+export function loadForTest(config: Partial<AuditConfig> = {}, maxFlows?: number) {
+  const pinDir = uniquePinDir("prog");
+  const auditor = XdpAuditor.load({ objectPath: OBJECT, pinDir, maxFlows });
+  auditor.configure({ ...DEFAULT_CONFIG, ...config });
+  const reader = new FlowMapReader(auditor.mapFd("flows"));
+  return {
+    auditor,
+    pinDir,
+    /** Runs one frame through the program; returns its XDP action. */
+    run(frame: Uint8Array, repeat = 1): number {
+      return testRun(auditor.progFd, frame, repeat).retval;
+    },
+    flows: () => reader.readAll(),
+    counters: () => readCounters(auditor.mapFd("counters")),
+    /** Empties the flow map and zeroes the counters, between cases. */
+    reset(): void {
+      for (const f of reader.readAll()) mapDelete(auditor.mapFd("flows"), f.rawKey);
+      mapUpdate(auditor.mapFd("counters"), new Uint8Array(4), new Uint8Array(percpuStride(COUNTERS_SIZE) * possibleCpus()));
+    },
+    cleanup(): void {
+      auditor.close();
+      rmSync(pinDir, { recursive: true, force: true });
+    },
+  };
+}

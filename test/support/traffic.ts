@@ -1,0 +1,101 @@
+/**
+ * Traffic generators for the lab, each sending an exact, known number of packets, and a
+ * tshark capture as the independent count.
+ */
+import type { Lab } from "../../scripts/lab.ts";
+
+/** Sends the same raw frame `count` times from a lab interface through an AF_PACKET socket. */
+export function sendRawFrames(lab: Lab, side: "client" | "server", frame: Uint8Array, count: number, gapMs = 0): void {
+  const py = `
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+f = bytes.fromhex(sys.argv[2])
+for _ in range(int(sys.argv[3])):
+    s.send(f)
+    if float(sys.argv[4]) > 0: time.sleep(float(sys.argv[4]) / 1000)
+`;
+  lab.exec(side, ["python3", "-c", py, lab[side].dev, Buffer.from(frame).toString("hex"), String(count), String(gapMs)]);
+}
+
+/** Sends `count` UDP datagrams of `size` payload bytes, with an optional pause between them (ms, list cycles). */
+export function sendUdp(lab: Lab, dst: string, port: number, count: number, size = 32, gapsMs: number[] = [0], sport = 0): void {
+  const py = `
+import socket, sys, time
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+if int(sys.argv[6]): s.bind(("", int(sys.argv[6])))
+gaps = [float(g) for g in sys.argv[5].split(",")]
+for i in range(int(sys.argv[3])):
+    s.sendto(b"x" * int(sys.argv[4]), (sys.argv[1], int(sys.argv[2])))
+    g = gaps[i % len(gaps)]
+    if g > 0: time.sleep(g / 1000)
+`;
+  lab.exec("client", ["python3", "-c", py, dst, String(port), String(count), String(size), gapsMs.join(","), String(sport)]);
+}
+
+export interface CapturedFlow { family: 4 | 6; proto: number; src: string; dst: string; sport: number; dport: number; vlan: number; packets: number; bytes: number }
+
+/**
+ * A tshark capture of what the client's interface transmits, i.e. exactly what arrives at the
+ * server's veth, where ato watches. (Capturing inbound on the server itself was tried: with a
+ * native XDP program on a veth, the first frames after an idle spell reached XDP but not the
+ * packet socket, so the capture, not ato, came up short.)
+ */
+export class Capture {
+  private constructor(private readonly proc: ReturnType<typeof Bun.spawn>, private readonly file: string) {}
+
+  static async start(lab: Lab, file: string): Promise<Capture> {
+    const proc = Bun.spawn(["ip", "netns", "exec", lab.client.ns, "tshark", "-i", lab.client.dev, "-f", "outbound", "-w", file], {
+      stdout: "ignore", stderr: "pipe",
+    });
+    // tshark says "Capture started" once dumpcap has the socket open and filtering.
+    let said = "";
+    const reader = proc.stderr.getReader();
+    const until = Date.now() + 20000;
+    while (!said.includes("Capture started")) {
+      const { value, done } = await Promise.race([reader.read(), Bun.sleep(until - Date.now()).then(() => ({ value: undefined, done: true }))]);
+      if (done) throw new Error(`tshark did not start capturing: ${said}`);
+      said += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    void proc.stderr.pipeTo(new WritableStream());
+    return new Capture(proc, file);
+  }
+
+  /** Stops the capture and sums packets and IP bytes per flow, keyed like ato's flows. */
+  async flows(): Promise<CapturedFlow[]> {
+    await Bun.sleep(300);
+    this.proc.kill("SIGINT");
+    await this.proc.exited;
+    const fields = ["ip.src", "ip.dst", "ip.len", "ipv6.src", "ipv6.dst", "ipv6.plen", "ip.proto", "tcp.srcport", "tcp.dstport",
+      "udp.srcport", "udp.dstport", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "vlan.id"];
+    const r = Bun.spawnSync(["tshark", "-r", this.file, "-T", "fields", "-E", "separator=|", ...fields.flatMap((f) => ["-e", f])]);
+    const byKey = new Map<string, CapturedFlow>();
+    for (const line of r.stdout.toString().split("\n").filter(Boolean)) {
+      const v = Object.fromEntries(line.split("|").map((x, i) => [fields[i]!, x.split(",")[0]!]));
+      const family = v["ip.src"] ? 4 : v["ipv6.src"] ? 6 : 0;
+      if (!family) continue;
+      const proto = v["tcp.srcport"] ? 6 : v["udp.srcport"] ? 17 : v["icmpv6.type"] ? 58 : v["icmp.type"] ? 1 : Number(v["ip.proto"] ?? 0);
+      const icmpType = v["icmp.type"] || v["icmpv6.type"], icmpCode = v["icmp.code"] || v["icmpv6.code"];
+      const f: CapturedFlow = {
+        family, proto,
+        src: family === 4 ? v["ip.src"]! : v["ipv6.src"]!,
+        dst: family === 4 ? v["ip.dst"]! : v["ipv6.dst"]!,
+        sport: Number(v["tcp.srcport"] || v["udp.srcport"] || 0),
+        dport: icmpType ? (Number(icmpType) << 8) | Number(icmpCode || 0) : Number(v["tcp.dstport"] || v["udp.dstport"] || 0),
+        vlan: Number(v["vlan.id"] || 0),
+        packets: 1,
+        bytes: family === 4 ? Number(v["ip.len"]) : 40 + Number(v["ipv6.plen"]),
+      };
+      const key = flowKey(f);
+      const seen = byKey.get(key);
+      if (seen) { seen.packets++; seen.bytes += f.bytes; } else byKey.set(key, f);
+    }
+    return [...byKey.values()];
+  }
+}
+
+export function flowKey(f: { family: number; proto: number; src: string; dst: string; sport: number; dport: number; vlan: number }): string {
+  return `${f.family}/${f.proto}/${f.src}/${f.sport}/${f.dst}/${f.dport}/${f.vlan}`;
+}
