@@ -1,0 +1,113 @@
+/**
+ * The one binding for libatomask.so (asm/fast_mask.asm): masks a batch of 16-byte address slots in place,
+ * one FFI call per batch. Callers pass Uint8Arrays (any byteOffset, no alignment needed); no pointer leaves
+ * this file. The routine's contract is in the header of asm/fast_mask.asm.
+ */
+import { FFIType, type Library } from "bun:ffi";
+// @ts-ignore: a build product imported as a file path (Bun embeds it when compiling); no types declare "*.so"
+import maskLibPath from "../dist/lib/libatomask.so" with { type: "file" };
+import { AtoError } from "../src/errors.ts";
+import { locateLibrary, openLibrary } from "./native.ts";
+
+export const MASK_LIB_NAME = "libatomask.so";
+export const MASK_ABI_VERSION = 1;
+export const SLOT_BYTES = 16;
+/** Two masks of one slot each: mask 0 then mask 1. */
+export const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
+
+/** Which SIMD routine masks: 16 bytes per instruction, or 32. */
+export type SimdPath = "sse2" | "avx2";
+/** "auto" lets the routine choose by CPUID (the product path); the others force an entry point. */
+export type SimdChoice = "auto" | SimdPath;
+
+const batchArgs = { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.void } as const;
+const symbols = {
+  ato_mask_abi_version: { args: [], returns: FFIType.u32 },
+  ato_mask_path: { args: [], returns: FFIType.u32 },
+  ato_mask_batch: batchArgs,
+  ato_mask_batch_sse2: batchArgs,
+  ato_mask_batch_avx2: batchArgs,
+} as const;
+
+type Handle = Library<typeof symbols>;
+type BatchFn = (slots: Uint8Array, sel: Uint8Array, masks: Uint8Array, count: number) => void;
+
+const PATH_CODES: Record<number, SimdPath> = { 1: "sse2", 2: "avx2" };
+
+export class MaskLibrary {
+  /** The routine every maskBatch call runs. */
+  readonly path: SimdPath;
+  /** Whether this CPU and OS could run the AVX2 routine. */
+  readonly avx2Available: boolean;
+  /** The file that was opened. */
+  readonly file: string;
+  #handle: Handle | undefined;
+  readonly #batch: BatchFn;
+
+  private constructor(handle: Handle, file: string, choice: SimdChoice) {
+    const abi = handle.symbols.ato_mask_abi_version();
+    if (abi !== MASK_ABI_VERSION) {
+      handle.close();
+      throw new AtoError(`${file} has ABI version ${abi}, expected ${MASK_ABI_VERSION}; rebuild with \`bash scripts/build.sh\``, "FFI");
+    }
+    const auto = PATH_CODES[handle.symbols.ato_mask_path()];
+    if (!auto) {
+      handle.close();
+      throw new AtoError(`${file} reported an unknown SIMD path, expected 1 (sse2) or 2 (avx2)`, "INTERNAL");
+    }
+    this.avx2Available = auto === "avx2";
+    if (choice === "avx2" && !this.avx2Available) {
+      handle.close();
+      throw new AtoError("the AVX2 masking path was requested, but this CPU or OS does not support AVX2", "CONFIG");
+    }
+    this.#handle = handle;
+    this.file = file;
+    this.path = choice === "auto" ? auto : choice;
+    const fn = {
+      auto: handle.symbols.ato_mask_batch,
+      sse2: handle.symbols.ato_mask_batch_sse2,
+      avx2: handle.symbols.ato_mask_batch_avx2,
+    }[choice];
+    this.#batch = fn as unknown as BatchFn;
+  }
+
+  /** Opens libatomask.so (see ffi/native.ts for where it is found). */
+  static open(options: { simd?: SimdChoice; env?: Record<string, string | undefined> } = {}): MaskLibrary {
+    const file = locateLibrary(MASK_LIB_NAME, maskLibPath, options.env);
+    return new MaskLibrary(openLibrary(file, symbols), file, options.simd ?? "auto");
+  }
+
+  /**
+   * Masks `count` slots of `slots` in place: slot i is ANDed with mask (sel[i] & 1) of `masks`
+   * (2 x 16 bytes). `count` defaults to every whole slot in `slots`.
+   */
+  maskBatch(slots: Uint8Array, sel: Uint8Array, masks: Uint8Array, count = Math.floor(slots.byteLength / SLOT_BYTES)): void {
+    if (!this.#handle) throw new AtoError("the masking library was used after close()", "INTERNAL");
+    checkBatch(slots, sel, masks, count);
+    if (count === 0) return;
+    this.#batch(slots, sel, masks, count);
+  }
+
+  /** Releases the library; later maskBatch calls fail. Closing twice is harmless. */
+  close(): void {
+    this.#handle?.close();
+    this.#handle = undefined;
+  }
+}
+
+/** A call with these lengths would read or write outside the buffers: a bug in the caller. */
+function checkBatch(slots: Uint8Array, sel: Uint8Array, masks: Uint8Array, count: number): void {
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new AtoError(`mask batch: expected a slot count >= 0, found ${count}`, "INTERNAL");
+  }
+  if (slots.byteLength < count * SLOT_BYTES || sel.byteLength < count) {
+    throw new AtoError(
+      `mask batch: ${count} slots need ${count * SLOT_BYTES} slot bytes and ${count} selector bytes, ` +
+        `found ${slots.byteLength} and ${sel.byteLength}`,
+      "INTERNAL",
+    );
+  }
+  if (masks.byteLength !== MASK_TABLE_BYTES) {
+    throw new AtoError(`mask batch: expected a ${MASK_TABLE_BYTES}-byte mask table, found ${masks.byteLength} bytes`, "INTERNAL");
+  }
+}
