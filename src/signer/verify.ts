@@ -1,0 +1,23 @@
+/**
+ * Offline signature check with node:crypto: what `ato verify` runs on a laptop without an HSM.
+ * Must never import pkcs11js.
+ */
+import { verify } from "node:crypto";
+import { algorithmOfKey, publicKeyObject } from "./pem.ts";
+import type { SignatureAlgorithm } from "./types.ts";
+
+/**
+ * True when `signature` is a valid `algorithm` signature of `message` under the key.
+ * ed25519: 64-byte raw signature over the message; ecdsa-p256: DER ECDSA-Sig-Value over SHA-256(message).
+ * A key of another algorithm, or a malformed signature, gives false; a malformed key throws AtoError("CORRUPT").
+ */
+export function verifySignature(spkiDer: Uint8Array, algorithm: SignatureAlgorithm, message: Uint8Array, signature: Uint8Array): boolean {
+  const key = publicKeyObject(spkiDer);
+  if (algorithmOfKey(key) !== algorithm) return false;
+  try {
+    if (algorithm === "ed25519") return signature.length === 64 && verify(null, message, key, signature);
+    return verify("sha256", message, { key, dsaEncoding: "der" }, signature);
+  } catch {
+    return false; // node:crypto throws on some malformed DER signatures
+  }
+}
