@@ -14,8 +14,10 @@ async function run(rawArgs: string[]): Promise<number> {
     return rawArgs.length === 0 ? EXIT_CODES.USAGE : 0;
   }
   try {
+    // citty does not pass a subcommand's return value up: a command that ends without an
+    // error but with a non-zero status (verify's findings, doctor's failures) sets process.exitCode.
     const { result } = await runCommand(main, { rawArgs });
-    return typeof result === "number" ? result : 0;
+    return typeof result === "number" ? result : Number(process.exitCode ?? 0);
   } catch (e) {
     return report(e);
   }

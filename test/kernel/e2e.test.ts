@@ -45,7 +45,7 @@ describe("[kernel] ato run on a live interface", () => {
     await agent.waitFor(/attached on \S+ with mode=drv/);
     expect(xdpAttached()).toBe(true);
 
-    const capture = await Capture.start(lab, `${tmp}/capture.pcapng`);
+    const capture = await Capture.start(lab, `${tmp}/capture.pcap`);
     lab.exec("client", ["ping", "-c", "7", "-i", "0.05", "-q", lab.server.v4]);
     lab.exec("client", ["ping", "-6", "-c", "5", "-i", "0.05", "-q", lab.server.v6]);
     // TCP: a listener in the server namespace, 200 kB from the client.
@@ -66,17 +66,28 @@ describe("[kernel] ato run on a live interface", () => {
       .map((f) => [flowKey(f), f]));
 
     // The traffic this test sent, each flow by its key: both counts must agree exactly.
+    // ICMP echo and TCP, whose packet counts the stacks decide, against the capture.
     const sent = captured.filter((f) =>
-      (f.proto === 1 && f.dport === 8 << 8) || (f.proto === 58 && f.dport === 128 << 8) ||
-      (f.proto === 6 && f.dport === 5201) || (f.proto === 17 && [5353, 5354, 4343].includes(f.dport)));
-    expect(sent.map((f) => `${f.proto}/${f.dport}/${f.vlan}`).sort()).toEqual(
-      ["1/2048/0", "58/32768/0", "6/5201/0", "17/5353/0", "17/5354/0", "17/4343/42"].sort());
+      (f.proto === 1 && f.dport === 8 << 8) || (f.proto === 58 && f.dport === 128 << 8) || (f.proto === 6 && f.dport === 5201));
+    expect(sent.map((f) => `${f.proto}/${f.dport}`).sort()).toEqual(["1/2048", "58/32768", "6/5201"].sort());
     for (const f of sent) {
       expect({ flow: flowKey(f), packets: seen.get(flowKey(f))?.packets, bytes: seen.get(flowKey(f))?.bytes })
         .toEqual({ flow: flowKey(f), packets: f.packets, bytes: f.bytes });
     }
     expect(sent.find((f) => f.proto === 1)!.packets).toBe(7);
-    expect(sent.find((f) => f.vlan === 42)!.packets).toBe(33);
+    expect(sent.find((f) => f.proto === 58)!.packets).toBe(5);
+    // UDP and the VLAN-tagged frames against the generators' own counts, exact by construction.
+    // (tcpdump on the sender came up short on bursts of IPv6 datagrams, and frames injected on
+    // a packet socket never reach a capture socket on the same host.)
+    const udpFlows = [...seen.values()].filter((f) => f.proto === 17);
+    const one = (dport: number, vlan = 0) => {
+      const m = udpFlows.filter((f) => f.dport === dport && f.vlan === vlan);
+      expect(m).toHaveLength(1);
+      return { packets: m[0]!.packets, bytes: m[0]!.bytes };
+    };
+    expect(one(5353)).toEqual({ packets: 40, bytes: 40 * (20 + 8 + 100) });
+    expect(one(5354)).toEqual({ packets: 25, bytes: 25 * (40 + 8 + 700) });
+    expect(one(4343, 42)).toEqual({ packets: 33, bytes: 33 * tagged.ipBytes });
     // Every other inbound IP frame (neighbour discovery, TCP's return path is egress) matches too.
     for (const f of captured) {
       const mine = seen.get(flowKey(f));

@@ -1,6 +1,6 @@
 /**
  * Traffic generators for the lab, each sending an exact, known number of packets, and a
- * tshark capture as the independent count.
+ * capture (tcpdump, read back with tshark) as the independent count.
  */
 import type { Lab } from "../../scripts/lab.ts";
 
@@ -34,10 +34,12 @@ for i in range(int(sys.argv[3])):
   lab.exec("client", ["python3", "-c", py, dst, String(port), String(count), String(size), gapsMs.join(","), String(sport)]);
 }
 
+export const DISCARD_PORT = 9;
+
 export interface CapturedFlow { family: 4 | 6; proto: number; src: string; dst: string; sport: number; dport: number; vlan: number; packets: number; bytes: number }
 
 /**
- * A tshark capture of what the client's interface transmits, i.e. exactly what arrives at the
+ * A capture of what the client's interface transmits, i.e. exactly what arrives at the
  * server's veth, where ato watches. (Capturing inbound on the server itself was tried: with a
  * native XDP program on a veth, the first frames after an idle spell reached XDP but not the
  * packet socket, so the capture, not ato, came up short.)
@@ -46,26 +48,23 @@ export class Capture {
   private constructor(private readonly proc: ReturnType<typeof Bun.spawn>, private readonly file: string) {}
 
   static async start(lab: Lab, file: string): Promise<Capture> {
-    const proc = Bun.spawn(["ip", "netns", "exec", lab.client.ns, "tshark", "-i", lab.client.dev, "-f", "outbound", "-w", file], {
-      stdout: "ignore", stderr: "pipe",
+    // tcpdump -U writes each frame as it is captured, so the file tells when capture is live:
+    // probe datagrams (to the discard port) are sent until one shows up in it.
+    const proc = Bun.spawn(["ip", "netns", "exec", lab.client.ns, "tcpdump", "-i", lab.client.dev, "-Q", "out", "-U", "-n", "-w", file], {
+      stdout: "ignore", stderr: "ignore",
     });
-    // tshark says "Capture started" once dumpcap has the socket open and filtering.
-    let said = "";
-    const reader = proc.stderr.getReader();
     const until = Date.now() + 20000;
-    while (!said.includes("Capture started")) {
-      const { value, done } = await Promise.race([reader.read(), Bun.sleep(until - Date.now()).then(() => ({ value: undefined, done: true }))]);
-      if (done) throw new Error(`tshark did not start capturing: ${said}`);
-      said += new TextDecoder().decode(value);
+    while (!(await Bun.file(file).exists()) || Bun.file(file).size <= 24) {
+      if (Date.now() > until || proc.exitCode !== null) throw new Error("tcpdump did not start capturing");
+      sendUdp(lab, lab.server.v4, DISCARD_PORT, 1, 1);
+      await Bun.sleep(100);
     }
-    reader.releaseLock();
-    void proc.stderr.pipeTo(new WritableStream());
     return new Capture(proc, file);
   }
 
   /** Stops the capture and sums packets and IP bytes per flow, keyed like ato's flows. */
   async flows(): Promise<CapturedFlow[]> {
-    await Bun.sleep(300);
+    await Bun.sleep(200);
     this.proc.kill("SIGINT");
     await this.proc.exited;
     const fields = ["ip.src", "ip.dst", "ip.len", "ipv6.src", "ipv6.dst", "ipv6.plen", "ip.proto", "tcp.srcport", "tcp.dstport",

@@ -1,0 +1,67 @@
+/**
+ * The spike guard and the timing audit on live traffic (needs root): shaped traffic triggers
+ * one ring-buffer event, steady traffic none.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { createLab, type Lab } from "../../scripts/lab.ts";
+import { Agent } from "../support/agent.ts";
+import { uniquePinDir } from "../support/bpf.ts";
+import { sendUdp } from "../support/traffic.ts";
+
+let lab: Lab;
+let agent: Agent | undefined;
+const pins: string[] = [];
+
+beforeAll(() => { lab = createLab(); });
+afterEach(async () => {
+  agent?.kill();
+  await agent?.proc.exited;
+  agent = undefined;
+});
+afterAll(() => {
+  lab?.destroy();
+  for (const p of pins) rmSync(p, { recursive: true, force: true });
+});
+
+async function startAgent(args: string[]) {
+  const pinDir = uniquePinDir("events");
+  pins.push(pinDir);
+  agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, ...args]);
+  await agent.waitFor(/attached on/);
+  return agent;
+}
+
+const events = (a: Agent, kind: string, port: number) =>
+  a.output.split("\n").filter((l) => l.includes(`event ${kind}`) && l.includes(`:${port}/17`));
+
+describe("[kernel] spike guard", () => {
+  test("a burst over the threshold gives one spike event for its window; steady traffic gives none", async () => {
+    const a = await startAgent(["--spike-threshold", "100", "--spike-window-ms", "1000"]);
+    sendUdp(lab, lab.server.v4, 7001, 30, 16, [50]); // 30 packets over 1.5 s: at most ~20 per window
+    sendUdp(lab, lab.server.v4, 7002, 400, 16, [0]); // 400 packets at once
+    await Bun.sleep(400);
+    expect(await a.stop()).toBe(0);
+    expect(events(a, "spike", 7001)).toHaveLength(0);
+    expect(events(a, "spike", 7002)).toHaveLength(1);
+  });
+});
+
+describe("[kernel] timing audit", () => {
+  test("a gap far outside a flow's inter-arrival distribution is flagged with |t| >= 4; a regular pattern is not", async () => {
+    const a = await startAgent(["--timing", "--timing-min-samples", "20"]);
+    // Alternating 20 ms / 60 ms gaps: a wide, regular distribution that scheduler jitter of a
+    // few milliseconds cannot push to |t| >= 4.
+    sendUdp(lab, lab.server.v4, 7003, 40, 16, [20, 60]);
+    // The same source port twice, so the late datagram belongs to the same flow.
+    sendUdp(lab, lab.server.v4, 7004, 30, 16, [20, 60], 47004);
+    await Bun.sleep(1500);
+    sendUdp(lab, lab.server.v4, 7004, 1, 16, [0], 47004);
+    await Bun.sleep(400);
+    expect(await a.stop()).toBe(0);
+    expect(events(a, "timing", 7003)).toHaveLength(0);
+    const flagged = events(a, "timing", 7004);
+    expect(flagged.length).toBeGreaterThanOrEqual(1);
+    expect(Number(flagged[0]!.match(/tscore=([\d.]+)/)![1])).toBeGreaterThanOrEqual(4);
+  });
+});
