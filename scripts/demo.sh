@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The demo, end to end on a built-in lab: install, build, create two network namespaces joined
+# by a veth pair, serve HTTP from the "server" namespace, initialise a SoftHSM token, run the
+# agent on the server's interface, send real traffic, show the top flows, stop the agent
+# (which detaches the program) and clean up. Run as root on Debian 12 / Ubuntu.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+bash scripts/build.sh
+
+ATO=./dist/ato
+LAB_ID="demo$(printf '%04x' $((RANDOM % 65536)))"
+PIN_DIR=/sys/fs/bpf/ato-$LAB_ID
+WORK=$(mktemp -d /tmp/ato-demo-XXXXXX)
+AGENT_PID=""
+
+cleanup() {
+  [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null || true
+  bun scripts/lab.ts down "$LAB_ID" || true
+  rm -rf "$PIN_DIR" "$WORK"
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "lab: namespaces ${LAB_ID}-c (client) and ${LAB_ID}-s (server), joined by a veth pair"
+bun scripts/lab.ts up "$LAB_ID" > "$WORK/lab.json"
+SERVER_NS=$(bun -e "console.log(require('$WORK/lab.json').server.ns)")
+SERVER_DEV=$(bun -e "console.log(require('$WORK/lab.json').server.dev)")
+SERVER_IP=$(bun -e "console.log(require('$WORK/lab.json').server.v4)")
+SERVER_IP6=$(bun -e "console.log(require('$WORK/lab.json').server.v6)")
+CLIENT_NS=$(bun -e "console.log(require('$WORK/lab.json').client.ns)")
+cat "$WORK/lab.json"
+
+step "app plane: nginx in the server namespace"
+mkdir -p "$WORK/www" && head -c 20000 /dev/urandom | base64 > "$WORK/www/index.html"
+cat > "$WORK/nginx.conf" <<NGINX
+daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
+events {}
+http { access_log off; server { listen $SERVER_IP:80; listen [$SERVER_IP6]:80; root $WORK/www; } }
+NGINX
+ip netns exec "$SERVER_NS" nginx -c "$WORK/nginx.conf" &
+sleep 0.5
+
+step "HSM: a SoftHSM token with an Ed25519 key (token dir under $WORK)"
+mkdir -p "$WORK/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$WORK/tokens" > "$WORK/softhsm2.conf"
+export SOFTHSM2_CONF="$WORK/softhsm2.conf" PKCS11_PIN="demo-$RANDOM$RANDOM" PKCS11_SO_PIN="so-$RANDOM$RANDOM"
+$ATO hsm init --out "$WORK/public.pem"
+openssl pkey -pubin -in "$WORK/public.pem" -noout -text | head -1
+
+step "agent: ato run on $SERVER_DEV"
+nsenter --net="/run/netns/$SERVER_NS" $ATO run --iface "$SERVER_DEV" --pin-dir "$PIN_DIR" &
+AGENT_PID=$!
+for _ in $(seq 50); do [ -e "$PIN_DIR/flow_map" ] && break; sleep 0.1; done
+sleep 0.5
+
+step "traffic: HTTP over IPv4 and IPv6, ping"
+for i in $(seq 20); do ip netns exec "$CLIENT_NS" curl -s -o /dev/null "http://$SERVER_IP/"; done
+for i in $(seq 10); do ip netns exec "$CLIENT_NS" curl -s -o /dev/null "http://[$SERVER_IP6]/"; done
+ip netns exec "$CLIENT_NS" ping -c 5 -i 0.1 -q "$SERVER_IP" | tail -1
+
+step "top flows, read from the pinned map (ato flows)"
+nsenter --net="/run/netns/$SERVER_NS" $ATO flows --pin-dir "$PIN_DIR" --top 10
+
+step "stop: SIGTERM detaches the program"
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; AGENT_PID=""
+ip netns exec "$SERVER_NS" ip link show "$SERVER_DEV" | grep -q xdp && echo "still attached!" || echo "no XDP program left on $SERVER_DEV"
+kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+echo; echo "demo finished"
