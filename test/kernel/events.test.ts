@@ -53,10 +53,11 @@ describe("[kernel] timing audit", () => {
     // Alternating 20 ms / 60 ms gaps: a wide, regular distribution that scheduler jitter of a
     // few milliseconds cannot push to |t| >= 4.
     sendUdp(lab, lab.server.v4, 7003, 40, 16, [20, 60]);
-    // The same source port twice, so the late datagram belongs to the same flow.
-    sendUdp(lab, lab.server.v4, 7004, 30, 16, [20, 60], 47004);
+    // The same source port twice, so the late datagram belongs to the same flow; and one CPU,
+    // because the timing statistics are per CPU (a veth runs XDP on the sender's CPU).
+    sendUdp(lab, lab.server.v4, 7004, 30, 16, [20, 60], 47004, 0);
     await Bun.sleep(1500);
-    sendUdp(lab, lab.server.v4, 7004, 1, 16, [0], 47004);
+    sendUdp(lab, lab.server.v4, 7004, 1, 16, [0], 47004, 0);
     await Bun.sleep(400);
     expect(await a.stop()).toBe(0);
     expect(events(a, "timing", 7003)).toHaveLength(0);

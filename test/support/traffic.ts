@@ -19,7 +19,7 @@ for _ in range(int(sys.argv[3])):
 }
 
 /** Sends `count` UDP datagrams of `size` payload bytes, with an optional pause between them (ms, list cycles). */
-export function sendUdp(lab: Lab, dst: string, port: number, count: number, size = 32, gapsMs: number[] = [0], sport = 0): void {
+export function sendUdp(lab: Lab, dst: string, port: number, count: number, size = 32, gapsMs: number[] = [0], sport = 0, cpu?: number): void {
   const py = `
 import socket, sys, time
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
@@ -31,7 +31,8 @@ for i in range(int(sys.argv[3])):
     g = gaps[i % len(gaps)]
     if g > 0: time.sleep(g / 1000)
 `;
-  lab.exec("client", ["python3", "-c", py, dst, String(port), String(count), String(size), gapsMs.join(","), String(sport)]);
+  const pin = cpu === undefined ? [] : ["taskset", "-c", String(cpu)];
+  lab.exec("client", [...pin, "python3", "-c", py, dst, String(port), String(count), String(size), gapsMs.join(","), String(sport)]);
 }
 
 export const DISCARD_PORT = 9;
