@@ -30,7 +30,8 @@ struct flow_key {
 	__u16 vlan;       /* outer VLAN ID (802.1ad or 802.1Q), 0 when untagged */
 	__u16 vlan_inner; /* inner VLAN ID of a QinQ frame, 0 when absent */
 	__u8  family;     /* ATO_FAMILY_IPV4 or ATO_FAMILY_IPV6 */
-	__u8  proto;      /* IP protocol number of the L4 header (after IPv6 extension headers) */
+	__u8  proto;      /* IP protocol number of the L4 header (after IPv6 extension headers;
+	                   * for a non-first fragment, the protocol its header names) */
 	__u16 pad;        /* always 0, so keys compare bytewise */
 };                        /* 48 bytes */
 
@@ -46,7 +47,7 @@ struct flow_value {
 	__u64 last_seen_ns;
 	__u32 tcp_flags;     /* OR of the TCP flag byte (FIN=0x01 ... CWR=0x80) */
 	__u32 fragments;     /* IPv4/IPv6 fragments counted in this flow */
-	/* timing audit: Welford over inter-arrival times in microseconds */
+	/* timing audit: Welford over inter-arrival times in microseconds (gaps capped at 2^32-1) */
 	__u64 iat_n;         /* samples (inter-arrival gaps) seen */
 	__s64 iat_mean_us;   /* running mean, microseconds */
 	__u64 iat_m2;        /* running sum of squared deviations, us^2 (saturating) */
@@ -58,33 +59,44 @@ struct flow_value {
 	__u32 spikes;        /* windows flagged by the spike guard */
 };                           /* 88 bytes */
 
-/* Program-wide per-CPU counters: one entry of a BPF_MAP_TYPE_PERCPU_ARRAY. */
+/*
+ * Program-wide per-CPU counters: one entry of a BPF_MAP_TYPE_PERCPU_ARRAY.
+ * Every frame counts in exactly one of ipv4, ipv6, non_ip and malformed, so
+ * on each CPU packets == ipv4 + ipv6 + non_ip + malformed.
+ */
 struct audit_counters {
 	__u64 packets;         /* every frame the program saw */
 	__u64 bytes;           /* frame bytes (data_end - data) of every frame seen */
-	__u64 ipv4;
-	__u64 ipv6;
-	__u64 non_ip;          /* neither IPv4 nor IPv6 (ARP, LLDP, ...): passed, not a flow */
+	__u64 ipv4;            /* well-formed IPv4 packets: each was counted in a flow or in map_full */
+	__u64 ipv6;            /* the same for IPv6 */
+	__u64 non_ip;          /* neither IPv4 nor IPv6 (ARP, LLDP, ...), or more than two VLAN
+	                        * tags: passed, not a flow */
 	__u64 malformed;       /* truncated or inconsistent headers: passed, not a flow */
-	__u64 fragments;
+	__u64 fragments;       /* IPv4/IPv6 fragments, first or later, among ipv4 + ipv6 */
 	__u64 map_full;        /* flows that could not be inserted into flow_map */
-	__u64 ringbuf_full;    /* events that could not be reserved in the ring buffer */
+	__u64 ringbuf_full;    /* events the ring buffer had no room for (lost) */
+	/* events raised, sent or not: those that found no room are also in ringbuf_full */
 	__u64 spike_events;
 	__u64 timing_events;
 	__u64 overflow_events;
 	__u64 last_overflow_ns;/* rate limit for overflow events on this CPU */
 	__u64 ext_hdr_limit;   /* IPv6 chains longer than the walk (also counted malformed) */
-	__u64 vlan_tagged;
+	__u64 vlan_tagged;     /* frames with at least one VLAN tag, whatever follows it */
 	__u64 reserved[1];
 };                             /* 128 bytes */
 
-/* Thresholds and switches: entry 0 of a BPF_MAP_TYPE_ARRAY that `ato run` writes. */
+/*
+ * Thresholds and switches: entry 0 of a BPF_MAP_TYPE_ARRAY that `ato run`
+ * writes. A zero where zero means nothing takes the default: window 1 s,
+ * min samples 32, t-score 4, overflow interval 1 s. spike_threshold and
+ * timing_enabled are off at 0.
+ */
 struct audit_config {
 	__u64 spike_window_ns;    /* length of a spike-guard window */
 	__u32 spike_threshold;    /* packets per flow per window that make a spike; 0 = off */
 	__u32 timing_enabled;     /* 0 = timing audit off */
 	__u32 timing_min_samples; /* gaps needed before a packet can be flagged */
-	__u32 tscore_threshold;   /* flag when |t| >= this (tested as d^2 >= t^2 * var) */
+	__u32 tscore_threshold;   /* flag when |t| >= this (tested as d^2 >= t^2 * var); capped at 65535 */
 	__u64 overflow_interval_ns; /* at most one overflow event per CPU per interval */
 };                                /* 32 bytes */
 
