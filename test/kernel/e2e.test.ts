@@ -3,7 +3,7 @@
  * traffic flows; `ato flows --json` must equal tshark's count of the same frames, per flow.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, atoIn } from "../support/agent.ts";
@@ -135,6 +135,29 @@ describe("[kernel] ato run on a live interface", () => {
     const hw = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--mode", "hw"]);
     expect(hw.code).toBe(71);
     expect(hw.stderr).toContain("cannot attach XDP in hw mode");
+    expect(xdpAttached()).toBe(false);
+  });
+});
+
+describe("[kernel] a program the verifier rejects", () => {
+  test("is reported with the verifier's last lines, and nothing is attached", () => {
+    // Reads packet bytes without a bounds check: the verifier must refuse it.
+    const src = `${tmp}/bad.c`;
+    writeFileSync(src, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 1); __type(key, int); __type(value, int); } flow_map SEC(".maps");
+SEC("xdp") int xdp_audit(struct xdp_md *ctx) {
+  unsigned char *p = (unsigned char *)(long)ctx->data;
+  return p[20] & 3;
+}
+char LICENSE[] SEC("license") = "GPL";
+`);
+    const cc = Bun.spawnSync(["clang", "-target", "bpf", "-O2", "-g", "-I", `/usr/include/${process.arch === "x64" ? "x86_64" : "aarch64"}-linux-gnu`, "-c", src, "-o", `${tmp}/bad.o`]);
+    expect(cc.exitCode).toBe(0);
+    const r = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--bpf-object", `${tmp}/bad.o`]);
+    expect(r.code).toBe(71);
+    expect(r.stderr).toContain(`ato: the kernel's BPF verifier rejected ${tmp}/bad.o`);
+    expect(r.stderr).toMatch(/invalid access to packet/);
     expect(xdpAttached()).toBe(false);
   });
 });
