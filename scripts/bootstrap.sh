@@ -15,7 +15,7 @@ APT_PACKAGES=(
   # node (npm brings Bun), headers for the pkcs11js addon
   nodejs npm
   # test peers and services
-  prometheus mariadb-server mariadb-client nginx-light curl debootstrap
+  prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap
 )
 
 missing=()
