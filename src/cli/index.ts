@@ -13,6 +13,7 @@ export const main = defineCommand({
     version: () => import("./version.ts").then((m) => m.default),
     doctor: () => import("./doctor.ts").then((m) => m.default),
     hsm: () => import("./hsm.ts").then((m) => m.default),
+    verify: () => import("./verify.ts").then((m) => m.default),
   },
 });
 

@@ -1,0 +1,75 @@
+/**
+ * One segment file opened for append. Every append is one write(2) of whole lines, so a
+ * reader never sees half a record unless the write itself was cut short (a full disk, a
+ * crash); then the partial bytes are cut off at once, or at the next start-up if even that
+ * fails, and the caller gets AtoError("IO") naming the file. Nothing is lost silently.
+ */
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { AtoError } from "../errors.ts";
+import { withoutAppendOnly } from "./attr.ts";
+import { describeErrno } from "./errno.ts";
+
+export class AppendFile {
+  private fd: number;
+  /** Bytes in the file that are whole lines. */
+  size: number;
+  /** Set when a failed write left partial bytes that could not be removed. */
+  private damaged: string | undefined;
+
+  private constructor(readonly path: string, fd: number) {
+    this.fd = fd;
+    this.size = fstatSync(fd).size;
+  }
+
+  /** Opens (creating with mode 0640 if needed) for append. */
+  static open(path: string): AppendFile {
+    try {
+      return new AppendFile(path, openSync(path, "a", 0o640));
+    } catch (e) {
+      throw new AtoError(`cannot open the evidence log ${path} for append: ${describeErrno(e)}`, "IO", { cause: e });
+    }
+  }
+
+  /** Appends `bytes` (whole lines, each ending in \n) with one write call. */
+  append(bytes: Uint8Array): void {
+    if (this.damaged) throw new AtoError(`the evidence log ${this.path} is not writable: ${this.damaged}`, "IO");
+    let written = 0;
+    let cause: unknown;
+    try {
+      written = writeSync(this.fd, bytes);
+    } catch (e) {
+      cause = e;
+    }
+    if (written === bytes.length) {
+      this.size += written;
+      return;
+    }
+    const what = cause ? describeErrno(cause) : `only ${written} of ${bytes.length} bytes were written (disk full?)`;
+    this.rollBack();
+    throw new AtoError(`cannot append to the evidence log ${this.path}: ${what}; nothing of this write was kept`, "IO", { cause });
+  }
+
+  sync(): void {
+    try {
+      fsyncSync(this.fd);
+    } catch (e) {
+      throw new AtoError(`cannot sync the evidence log ${this.path}: ${describeErrno(e)}`, "IO", { cause: e });
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Cuts a partial write back to the last whole line; if that fails, start-up repair will. */
+  private rollBack(): void {
+    try {
+      if (fstatSync(this.fd).size === this.size) return;
+      withoutAppendOnly(this.path, () => ftruncateSync(this.fd, this.size));
+    } catch (e) {
+      this.damaged = `a partial line after byte ${this.size} could not be removed (${describeErrno(e)}); it is repaired at the next start`;
+    }
+  }
+}

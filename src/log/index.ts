@@ -1,0 +1,7 @@
+/** The append-only, signed evidence log (writer side). */
+export { EvidenceLog } from "./writer.ts";
+export type { EvidenceLogOptions } from "./options.ts";
+export type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
+export type { EvidenceCounters, KindCounts } from "./counters.ts";
+export { ACTIVE_LOG_NAME, DEFAULT_AUDIT_DIR, listLogFiles, rotatedName, segmentOfName } from "./paths.ts";
+export { forEachLine, leafHashInPlace } from "./lines.ts";

@@ -1,0 +1,66 @@
+/**
+ * Streams the lines of a file up to a byte limit with a fixed buffer: the memory does not
+ * grow with the file. Each line is handed over as a range of the buffer, valid during the
+ * callback only. The byte before every line in the buffer is free for the caller to use
+ * (the previous line's newline, or a spare byte), which lets the leaf hash
+ * SHA-256(0x00 || line) run in place without copying the line: see `leafHashInPlace`.
+ */
+import { readSync } from "node:fs";
+import { AtoError } from "../errors.ts";
+import { LEAF_HASH_PREFIX, sha256, type Hash } from "../tree/index.ts";
+
+const NEWLINE = 0x0a;
+const MAX_LINE = 64 << 20;
+
+/** Called per line; returning true stops the reading early. */
+export type LineHandler = (buf: Uint8Array, start: number, end: number, offset: number) => void | boolean;
+
+export interface LinesEnd {
+  /** Bytes after the last newline (a line still being written, or torn by a crash). */
+  partialLength: number;
+  partialOffset: number;
+  /** The number of complete lines. */
+  lines: number;
+}
+
+export function forEachLine(fd: number, limit: number, onLine: LineHandler, chunkSize = 1 << 20): LinesEnd {
+  let buf: Uint8Array = new Uint8Array(chunkSize + 1);
+  let filled = 1; // buf[0] is the spare byte before the first line
+  let base = 0; // file offset of buf[1]
+  let pos = 0;
+  let lines = 0;
+  while (pos < limit) {
+    if (filled === buf.length) buf = grow(buf, filled);
+    const n = readSync(fd, buf, filled, Math.min(buf.length - filled, limit - pos), pos);
+    if (n === 0) break; // the file shrank since its size was taken
+    pos += n;
+    const view = buf.subarray(0, filled + n);
+    let lineStart = 1;
+    for (let nl = view.indexOf(NEWLINE, filled); nl !== -1; nl = view.indexOf(NEWLINE, nl + 1)) {
+      lines++;
+      if (onLine(buf, lineStart, nl, base + lineStart - 1) === true) return { partialLength: 0, partialOffset: base + nl, lines };
+      lineStart = nl + 1;
+    }
+    filled += n;
+    buf.copyWithin(1, lineStart, filled);
+    base += lineStart - 1;
+    filled -= lineStart - 1;
+  }
+  return { partialLength: filled - 1, partialOffset: base, lines };
+}
+
+function grow(buf: Uint8Array, filled: number): Uint8Array {
+  if (buf.length > MAX_LINE) throw new AtoError(`a line is longer than ${MAX_LINE >> 20} MiB; this is not an evidence log`, "CORRUPT");
+  const bigger = new Uint8Array(buf.length * 2);
+  bigger.set(buf.subarray(0, filled));
+  return bigger;
+}
+
+/** SHA-256(0x00 || buf[start:end]) using the free byte at start-1, restored afterwards. */
+export function leafHashInPlace(buf: Uint8Array, start: number, end: number): Hash {
+  const saved = buf[start - 1]!;
+  buf[start - 1] = LEAF_HASH_PREFIX;
+  const h = sha256(buf.subarray(start - 1, end));
+  buf[start - 1] = saved;
+  return h;
+}

@@ -1,0 +1,60 @@
+/** The writer's options and their defaults. */
+import { hostname } from "node:os";
+import type { CheckpointSigner } from "../signer/index.ts";
+import { DEFAULT_AUDIT_DIR } from "./paths.ts";
+
+export interface EvidenceLogOptions {
+  /** Directory of signed_evidence.log and its rotated segments. Default /var/log/audit. */
+  auditDir?: string;
+  /** Signs checkpoints. The writer owns it from here on and closes it in close(). null: every checkpoint is "failed". */
+  signer?: CheckpointSigner | null;
+  /** Opens a new signer after a failure (HSM gone, then back), tried at each later checkpoint. */
+  reopenSigner?: () => CheckpointSigner;
+  /** Checkpoint origin; default ato/<hostname>/<log id> (the log id is made once, with segment 1). */
+  origin?: string;
+  /** Signed-note key name; default the origin. */
+  keyName?: string;
+  /** Default data classification label of records. Default "internal". */
+  classification?: string;
+  /** Sign a checkpoint after this many lines. Default 1000. */
+  checkpointEvery?: number;
+  /** Sign a checkpoint every this many milliseconds, even when nothing new arrived; 0 = never. Default 10000. */
+  checkpointIntervalMs?: number;
+  /** Rotate after a checkpoint once the active segment is this large. Default 64 MiB. */
+  rotateBytes?: number;
+  /** … or holds this many lines. Default 1,000,000. */
+  rotateLines?: number;
+  /** Set the append-only attribute (chattr +a) on segments. Default true. */
+  appendOnly?: boolean;
+  /** Told about problems that do not stop the log (attribute not supported, checkpoint mismatch on disk). */
+  onWarning?: (message: string) => void;
+  /** Told about errors of timer-driven checkpoints, which have no caller to throw to. */
+  onError?: (error: Error) => void;
+  /** The clock; tests may pin it. */
+  now?: () => Date;
+  /** Host name used in the default origin. */
+  hostname?: string;
+}
+
+export type ResolvedOptions = Required<Omit<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName">> &
+  Pick<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName">;
+
+export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
+  return {
+    auditDir: o.auditDir ?? DEFAULT_AUDIT_DIR,
+    signer: o.signer,
+    reopenSigner: o.reopenSigner,
+    origin: o.origin,
+    keyName: o.keyName,
+    classification: o.classification ?? "internal",
+    checkpointEvery: o.checkpointEvery ?? 1000,
+    checkpointIntervalMs: o.checkpointIntervalMs ?? 10_000,
+    rotateBytes: o.rotateBytes ?? 64 << 20,
+    rotateLines: o.rotateLines ?? 1_000_000,
+    appendOnly: o.appendOnly ?? true,
+    onWarning: o.onWarning ?? ((m) => process.stderr.write(`ato: evidence log: ${m}\n`)),
+    onError: o.onError ?? ((e) => process.stderr.write(`ato: evidence log: ${e.message}\n`)),
+    now: o.now ?? (() => new Date()),
+    hostname: (o.hostname ?? hostname()).replace(/[^\w.-]/g, "_") || "localhost",
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The writer's side of the HSM: signs checkpoint texts, checks each signature against the
+ * token's public key before trusting it, and turns every failure into a reason that goes
+ * into the checkpoint line (signature_status "failed") instead of stopping the log. After a
+ * failure the signer is reopened at the next checkpoint, if the writer was given a way to.
+ * Reasons are AtoError messages, which by contract carry no PIN or key material.
+ */
+import { AtoError } from "../errors.ts";
+import { keyId, keyIdHex } from "../evidence/index.ts";
+import { verifySignature, type CheckpointSigner, type SignatureAlgorithm } from "../signer/index.ts";
+
+export interface SignerIdentity {
+  algorithm: SignatureAlgorithm;
+  keyName: string;
+  keyId: Uint8Array;
+  keyIdHex: string;
+  spkiDer: Uint8Array;
+}
+
+export type SignOutcome =
+  | { ok: true; signature: Uint8Array; identity: SignerIdentity; seconds: number }
+  | { ok: false; reason: string; identity: SignerIdentity | undefined; seconds: number | undefined };
+
+export class CheckpointSigning {
+  private signer: CheckpointSigner | null;
+  private identity: SignerIdentity | undefined;
+  private broken: string | undefined;
+
+  constructor(
+    signer: CheckpointSigner | null | undefined,
+    private readonly keyName: string,
+    private readonly reopen: (() => CheckpointSigner) | undefined,
+  ) {
+    this.signer = null;
+    this.use(signer ?? null);
+  }
+
+  /** Replaces the signer (for example after the operator fixed the token). */
+  use(signer: CheckpointSigner | null): void {
+    this.signer = signer;
+    this.broken = undefined;
+    if (!signer) return;
+    try {
+      const spkiDer = signer.publicKeySpkiDer();
+      const id = keyId(this.keyName, signer.algorithm, spkiDer);
+      this.identity = { algorithm: signer.algorithm, keyName: this.keyName, keyId: id, keyIdHex: keyIdHex(id), spkiDer };
+    } catch (e) {
+      this.broken = reason(e);
+    }
+  }
+
+  get state(): "ok" | "failed" | "none" {
+    if (!this.signer && !this.reopen) return "none";
+    return this.signer && !this.broken ? "ok" : "failed";
+  }
+
+  /** The identity of the current (or last working) key, for checkpoint lines and exports. */
+  get key(): SignerIdentity | undefined {
+    return this.identity;
+  }
+
+  sign(text: Uint8Array): SignOutcome {
+    if (!this.signer || this.broken) this.tryReopen();
+    if (!this.signer) return { ok: false, reason: this.broken ?? "no signer is configured", identity: this.identity, seconds: undefined };
+    if (this.broken) return { ok: false, reason: this.broken, identity: this.identity, seconds: undefined };
+    const t0 = performance.now();
+    try {
+      const signature = this.signer.sign(text);
+      const seconds = (performance.now() - t0) / 1000;
+      const id = this.identity!;
+      if (!verifySignature(id.spkiDer, id.algorithm, text, signature)) {
+        return { ok: false, reason: `the token's signature does not verify with its public key '${this.signer.keyLabel}'`, identity: id, seconds };
+      }
+      return { ok: true, signature, identity: id, seconds };
+    } catch (e) {
+      this.broken = reason(e);
+      return { ok: false, reason: this.broken, identity: this.identity, seconds: (performance.now() - t0) / 1000 };
+    }
+  }
+
+  close(): void {
+    try {
+      this.signer?.close();
+    } catch {
+      // closing a signer whose token is gone has nothing left to release
+    }
+    this.signer = null;
+  }
+
+  private tryReopen(): void {
+    if (!this.reopen) return;
+    this.close();
+    try {
+      this.use(this.reopen());
+    } catch (e) {
+      this.broken = reason(e);
+    }
+  }
+}
+
+function reason(e: unknown): string {
+  const msg = e instanceof AtoError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return msg.replace(/\s+/g, " ").slice(0, 300);
+}

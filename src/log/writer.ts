@@ -1,0 +1,315 @@
+/**
+ * EvidenceLog: the append-only, signed evidence log of one host.
+ *
+ *   const log = EvidenceLog.open({ auditDir, signer, reopenSigner });
+ *   log.appendRecord("flow", { src: "198.18.0.0/24", packets: 3 });  // → { seq, ts }
+ *   log.counters().verified.flow;                                      // metrics
+ *   log.close();                                                       // signs a last checkpoint
+ *
+ * Every line is a leaf of one Merkle tree (RFC 9162) over the whole log; a checkpoint line
+ * at seq s signs the tree of the s lines before it. All calls are synchronous: a record is
+ * on disk (in the page cache, fsync'd at each checkpoint) when appendRecord returns.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { AtoError } from "../errors.ts";
+import { checkpointBody, encodeRecord, formatSignedNote, rfc3339, type CheckpointData, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
+import type { CheckpointSigner } from "../signer/index.ts";
+import { appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
+import { VERSION } from "../version.ts";
+import { clearAppendOnly, setAppendOnly } from "./attr.ts";
+import { Counters, type EvidenceCounters } from "./counters.ts";
+import { describeErrno } from "./errno.ts";
+import { AppendFile } from "./file.ts";
+import { leafHashInPlace } from "./lines.ts";
+import { DirLock } from "./lock.ts";
+import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
+import { ACTIVE_LOG_NAME, rotatedName } from "./paths.ts";
+import { CheckpointSigning } from "./signing.ts";
+import { recover } from "./startup.ts";
+import type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
+
+const MAX_LINE_BYTES = 1 << 20;
+
+export class EvidenceLog {
+  private readonly o: ResolvedOptions;
+  private readonly activePath: string;
+  private signing!: CheckpointSigning;
+  private readonly counts = new Counters();
+  private readonly lock: DirLock;
+  private file: AppendFile | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private size = 0;
+  private frontier: Hash[] = [];
+  private logId = "";
+  private origin = "";
+  private segment = 1;
+  private prev: PrevSegment | null = null;
+  private segmentLines = 0;
+  private sinceCheckpoint = 0;
+  private latest: LatestCheckpoint | undefined;
+  private appendOnly: EvidenceLogStatus["appendOnly"] = { set: false, reason: "not tried" };
+  private rotation: EvidenceLogStatus["rotation"] = { enabled: true };
+  private closed = false;
+
+  private constructor(options: EvidenceLogOptions) {
+    this.o = resolveOptions(options);
+    this.activePath = join(this.o.auditDir, ACTIVE_LOG_NAME);
+    try {
+      mkdirSync(this.o.auditDir, { recursive: true, mode: 0o750 });
+    } catch (e) {
+      throw new AtoError(`cannot create the audit directory ${this.o.auditDir}: ${describeErrno(e)}`, "IO", { cause: e });
+    }
+    this.lock = DirLock.acquire(this.o.auditDir);
+  }
+
+  /** Opens (or creates) the log in options.auditDir, repairing a torn last line first. */
+  static open(options: EvidenceLogOptions = {}): EvidenceLog {
+    const log = new EvidenceLog(options);
+    try {
+      log.start(options);
+    } catch (e) {
+      log.lock.release();
+      log.file?.close();
+      throw e;
+    }
+    return log;
+  }
+
+  private start(options: EvidenceLogOptions): void {
+    const r = recover(this.o.auditDir);
+    this.size = r.size;
+    this.frontier = r.frontier;
+    this.logId = r.logId;
+    this.segment = r.segment;
+    this.prev = r.prev;
+    this.segmentLines = r.segmentLines;
+    this.origin = r.origin ?? this.o.origin ?? `ato/${this.o.hostname}/${r.logId}`;
+    if (r.origin && this.o.origin && r.origin !== this.o.origin) this.o.onWarning(`keeping the log's origin '${r.origin}' (option says '${this.o.origin}')`);
+    this.signing = new CheckpointSigning(options.signer, this.o.keyName ?? this.origin, options.reopenSigner);
+    this.counts.recover(r.pending, r.uncheckpointed);
+    if (r.lastGood) this.latest = { seq: r.lastGood.seq, treeSize: r.lastGood.treeSize, root: base64(r.lastGood.root), note: r.lastGood.note };
+    for (const p of r.problems) this.o.onWarning(`${ACTIVE_LOG_NAME}: ${p}`);
+    if (r.continuing) this.openActive();
+    else this.startSegment(r.segment, r.prev);
+    if (r.repair) this.appendRecord("repair", r.repair);
+    if (r.continuing && Object.keys(r.pending).length > 0) this.checkpoint("start");
+    if (this.o.checkpointIntervalMs > 0) {
+      this.timer = setInterval(() => this.tick(), this.o.checkpointIntervalMs);
+      this.timer.unref?.();
+    }
+  }
+
+  /** Appends one record; assigns its seq and ts. Throws AtoError("IO") if it could not be written whole. */
+  appendRecord(kind: RecordKind, data: RecordData, opts: { class?: string } = {}): { seq: number; ts: string } {
+    return this.appendRecords(kind, [data], opts)[0]!;
+  }
+
+  /** Appends records of one kind with a single write: all of them or, on error, none. */
+  appendRecords(kind: RecordKind, data: RecordData[], opts: { class?: string } = {}): { seq: number; ts: string }[] {
+    if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
+    const out = this.writeLines(kind, data, opts.class ?? this.o.classification);
+    if (this.sinceCheckpoint >= this.o.checkpointEvery) this.checkpoint("count");
+    return out;
+  }
+
+  /** Signs the current tree and appends the checkpoint line; a signing failure is recorded, not thrown. */
+  checkpoint(trigger: CheckpointTrigger = "manual"): CheckpointResult {
+    const root = frontierRoot(this.frontier);
+    const text = checkpointBody({ origin: this.origin, size: this.size, root });
+    const signed = this.signing.sign(new TextEncoder().encode(text));
+    const id = signed.identity;
+    const data: CheckpointData = {
+      algorithm: id?.algorithm ?? null,
+      frontier: this.frontier.map(base64),
+      key_id: id?.keyIdHex ?? null,
+      key_name: id?.keyName ?? null,
+      note: signed.ok ? formatSignedNote(text, [{ keyName: id!.keyName, keyId: id!.keyId, signature: signed.signature }]) : text,
+      origin: this.origin,
+      prev_segment: this.prev,
+      root: base64(root),
+      segment: this.segment,
+      signature: signed.ok ? base64(signed.signature) : "",
+      signature_error: signed.ok ? undefined : signed.reason,
+      signature_status: signed.ok ? "ok" : "failed",
+      tree_size: this.size,
+      trigger,
+    };
+    const [line] = this.writeLines("checkpoint", [data as unknown as RecordData], this.o.classification, () => this.counts.checkpoint(signed.ok, signed.seconds));
+    this.file!.sync();
+    this.sinceCheckpoint = 0;
+    if (signed.ok) this.latest = { seq: line!.seq, treeSize: data.tree_size, root: data.root, note: data.note };
+    if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${line!.seq} on: ${signed.reason}`);
+    if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${line!.seq} on`);
+    this.signWarned = signed.ok ? undefined : signed.reason;
+    if (trigger !== "shutdown" && this.shouldRotate()) this.rotate();
+    return { seq: line!.seq, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note };
+  }
+
+  /** The newest checkpoint with a good signature (what the agent serves at /checkpoint). */
+  latestCheckpoint(): LatestCheckpoint | undefined {
+    return this.latest;
+  }
+
+  counters(): EvidenceCounters {
+    return this.counts.snapshot();
+  }
+
+  status(): EvidenceLogStatus {
+    const key = this.signing.key;
+    return {
+      auditDir: this.o.auditDir,
+      activePath: this.activePath,
+      logId: this.logId,
+      origin: this.origin,
+      segment: this.segment,
+      treeSize: this.size,
+      appendOnly: this.appendOnly,
+      rotation: this.rotation,
+      signer: this.signing.state,
+      key: key && { name: key.keyName, id: key.keyIdHex, algorithm: key.algorithm },
+    };
+  }
+
+  /** Replaces the signer (the log owns and closes it). */
+  setSigner(signer: CheckpointSigner | null): void {
+    this.signing.close();
+    this.signing.use(signer);
+  }
+
+  /** Signs a final checkpoint, syncs and closes. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    clearInterval(this.timer);
+    try {
+      if (this.file) this.checkpoint("shutdown");
+    } finally {
+      this.closed = true;
+      this.file?.close();
+      this.signing.close();
+      this.lock.release();
+    }
+  }
+
+  private writeLines(kind: string, data: RecordData[], cls: string, beforeCount?: () => void): { seq: number; ts: string }[] {
+    if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
+    const file = this.file ?? this.reopenAfterFailedRotation();
+    const ts = rfc3339(this.o.now());
+    const lines = data.map((d, i) => encodeRecord({ v: 1, seq: this.size + i, ts, kind, class: cls, data: d }));
+    const text = Buffer.from(`\n${lines.join("\n")}\n`); // the leading byte is the spare before line 1
+    const leaves: Hash[] = [];
+    for (let start = 1; start < text.length; ) {
+      const end = text.indexOf(0x0a, start);
+      if (end - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${end - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
+      leaves.push(leafHashInPlace(text, start, end));
+      start = end + 1;
+    }
+    file.append(text.subarray(1));
+    const out = leaves.map((leaf) => {
+      const seq = this.size;
+      this.frontier = appendLeaf(this.frontier, this.size++, leaf);
+      return { seq, ts };
+    });
+    beforeCount?.();
+    this.counts.appended(kind, lines.length, text.length - 1);
+    this.segmentLines += lines.length;
+    this.sinceCheckpoint += lines.length;
+    return out;
+  }
+
+  private tick(): void {
+    try {
+      this.checkpoint("interval");
+    } catch (e) {
+      this.o.onError(e as Error);
+    }
+  }
+
+  private shouldRotate(): boolean {
+    return this.rotation.enabled && (this.file!.size >= this.o.rotateBytes || this.segmentLines >= this.o.rotateLines);
+  }
+
+  /** Renames the active segment (ending in a checkpoint) and starts the next one. */
+  private rotate(): void {
+    const name = rotatedName(this.segment);
+    const target = join(this.o.auditDir, name);
+    if (existsSync(target)) return this.disableRotation(`${name} already exists`);
+    this.file!.close();
+    this.file = undefined;
+    clearAppendOnly(this.activePath); // needed for rename(2); fails harmlessly where it was never set
+    try {
+      renameSync(this.activePath, target);
+    } catch (e) {
+      this.openActive();
+      return this.disableRotation(`cannot rename ${ACTIVE_LOG_NAME} to ${name}: ${describeErrno(e)}`);
+    }
+    if (this.o.appendOnly) setAppendOnly(target);
+    this.syncDir();
+    this.pendingSegment = { file: name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
+    this.startSegment(this.segment + 1, this.pendingSegment);
+    this.pendingSegment = undefined;
+  }
+
+  private pendingSegment: PrevSegment | undefined;
+
+  /** After a rotation whose new file could not be made (disk full), the next write retries it. */
+  private reopenAfterFailedRotation(): AppendFile {
+    if (!this.pendingSegment) throw new AtoError(`the evidence log ${this.activePath} is not open`, "INTERNAL");
+    this.startSegment(this.segment + 1, this.pendingSegment);
+    this.pendingSegment = undefined;
+    return this.file!;
+  }
+
+  private startSegment(segment: number, prev: PrevSegment | null): void {
+    const file = AppendFile.open(this.activePath);
+    const header: SegmentData = { frontier: this.frontier.map(base64), log_id: this.logId, origin: this.origin, prev, segment, tree_size: this.size, writer: `ato ${VERSION}` };
+    this.file = file;
+    this.segment = segment;
+    this.prev = prev;
+    this.segmentLines = 0;
+    try {
+      this.writeLines("segment", [header as unknown as RecordData], this.o.classification);
+      file.sync();
+    } catch (e) {
+      file.close();
+      this.file = undefined;
+      throw e;
+    }
+    this.syncDir();
+    this.applyAppendOnly();
+  }
+
+  private openActive(): void {
+    this.file = AppendFile.open(this.activePath);
+    this.applyAppendOnly();
+  }
+
+  private applyAppendOnly(): void {
+    if (!this.o.appendOnly) return void (this.appendOnly = { set: false, reason: "disabled by option" });
+    const r = setAppendOnly(this.activePath);
+    this.appendOnly = r.ok ? { set: true } : { set: false, reason: r.reason };
+    if (!r.ok && this.appendOnlyWarned !== r.reason) this.o.onWarning(`cannot set the append-only attribute on ${this.activePath}: ${r.reason}`);
+    this.appendOnlyWarned = r.ok ? undefined : r.reason;
+  }
+
+  private appendOnlyWarned: string | undefined;
+  private signWarned: string | undefined;
+
+  private disableRotation(reason: string): void {
+    this.rotation = { enabled: false, reason };
+    this.o.onWarning(`rotation is off, the active segment keeps growing: ${reason}`);
+  }
+
+  private syncDir(): void {
+    try {
+      const fd = openSync(this.o.auditDir, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // Some filesystems refuse fsync on directories; the files themselves are synced.
+    }
+  }
+}

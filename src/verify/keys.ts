@@ -1,0 +1,46 @@
+/**
+ * The public keys `ato verify` trusts, from PEM files. A signed-note signature is checked
+ * only by the key whose name and key ID both match it (c2sp.org/signed-note); a signature
+ * no given key matches is "untrusted", not "tampered".
+ */
+import { readFileSync } from "node:fs";
+import { AtoError } from "../errors.ts";
+import { keyId, keyIdHex } from "../evidence/index.ts";
+import { algorithmOfSpki, spkiFromPem, spkiToPem, type SignatureAlgorithm } from "../signer/index.ts";
+import { hex, sha256 } from "../tree/index.ts";
+
+export interface TrustedKey {
+  path: string;
+  algorithm: SignatureAlgorithm;
+  spkiDer: Uint8Array;
+  pem: string;
+  /** SHA-256 of the SPKI DER, for the report. */
+  fingerprint: string;
+}
+
+export function loadKeys(paths: string[]): TrustedKey[] {
+  if (paths.length === 0) throw new AtoError("--pubkey FILE is required: the PEM public key of the signing key", "USAGE");
+  return paths.map((path) => {
+    let pem: string;
+    try {
+      pem = readFileSync(path, "utf8");
+    } catch (e) {
+      throw new AtoError(`cannot read the public key ${path}: ${(e as Error).message}`, "USAGE", { cause: e });
+    }
+    try {
+      const spkiDer = spkiFromPem(pem);
+      return { path, algorithm: algorithmOfSpki(spkiDer)!, spkiDer, pem: spkiToPem(spkiDer), fingerprint: hex(sha256(spkiDer)) };
+    } catch (e) {
+      throw new AtoError(`${path} is not a usable public key: ${(e as Error).message}`, "USAGE", { cause: e });
+    }
+  });
+}
+
+/** The key that made a signature with this name and key ID, if one was given. */
+export function findKey(keys: TrustedKey[], keyName: string, id: Uint8Array): TrustedKey | undefined {
+  return keys.find((k) => keyIdHex(keyId(keyName, k.algorithm, k.spkiDer)) === keyIdHex(id));
+}
+
+export function expectedKeyIds(keys: TrustedKey[], keyName: string): string {
+  return keys.map((k) => keyIdHex(keyId(keyName, k.algorithm, k.spkiDer))).join(" or ");
+}

@@ -1,0 +1,52 @@
+/**
+ * Reads seq and kind of a record line without a JSON parser. RFC 8785 sorts the envelope's
+ * keys (class, data, kind, seq, ts, v), so every record ends with the same fixed shape:
+ *
+ *   ...},"kind":"flow","seq":123,"ts":"2025-06-01T12:00:00.000Z","v":1}
+ *
+ * and nothing inside "data" can end the line that way. Lines that do not have exactly this
+ * shape, and lines of the kinds the verifier must read (checkpoint, segment), get a full
+ * JSON parse instead. Record bodies need no parsing: their bytes are what the hashes cover.
+ */
+const enc = (s: string) => new TextEncoder().encode(s);
+const HEAD = enc('{"class":"');
+const V1 = enc(',"v":1}');
+const TS = enc(',"ts":"');
+const SEQ = enc(',"seq":');
+const KIND = enc(',"kind":"');
+const TS_LENGTH = 24; // 2025-06-01T12:00:00.000Z
+const QUOTE = 0x22;
+
+export interface QuickHead {
+  seq: number;
+  kind: string;
+}
+
+export function quickHead(buf: Uint8Array, start: number, end: number): QuickHead | undefined {
+  if (!at(buf, start, start, HEAD) || !at(buf, start, end - V1.length, V1)) return undefined;
+  const ts = end - V1.length - TS.length - TS_LENGTH - 1;
+  if (!at(buf, start, ts, TS) || buf[end - V1.length - 1] !== QUOTE) return undefined;
+  let d = ts;
+  while (d > start && buf[d - 1]! >= 0x30 && buf[d - 1]! <= 0x39) d--;
+  const digits = ts - d;
+  if (digits === 0 || digits > 15 || (digits > 1 && buf[d] === 0x30) || !at(buf, start, d - SEQ.length, SEQ)) return undefined;
+  let seq = 0;
+  for (let i = d; i < ts; i++) seq = seq * 10 + buf[i]! - 0x30;
+  const kindEnd = d - SEQ.length - 1;
+  if (buf[kindEnd] !== QUOTE) return undefined;
+  let k = kindEnd;
+  while (k > start && isKindByte(buf[k - 1]!)) k--;
+  if (k === kindEnd || !at(buf, start, k - KIND.length, KIND)) return undefined;
+  return { seq, kind: String.fromCharCode(...buf.subarray(k, kindEnd)) };
+}
+
+function isKindByte(b: number): boolean {
+  return (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x5f;
+}
+
+/** True when `s` is at `pos`, and `pos` is inside the line (not before `start`). */
+function at(buf: Uint8Array, start: number, pos: number, s: Uint8Array): boolean {
+  if (pos < start || pos + s.length > buf.length) return false;
+  for (let i = 0; i < s.length; i++) if (buf[pos + i] !== s[i]) return false;
+  return true;
+}

@@ -1,0 +1,56 @@
+/**
+ * The verifier's whole memory while it streams a log: the running tree frontier (O(log n)
+ * hashes), where the last good checkpoint was, one small report per segment file and a
+ * bounded list of findings. Nothing here grows with the number of lines.
+ */
+import type { Hash } from "../tree/index.ts";
+import { Findings, type Finding } from "./findings.ts";
+import type { TrustedKey } from "./keys.ts";
+import type { SegmentReport } from "./report.ts";
+import type { TrustedCheckpoint } from "./trusted.ts";
+
+export interface Position {
+  file: string;
+  line: number;
+  /** Leaf index in the log's tree (= seq when nothing is missing). */
+  leaf: number;
+}
+
+export interface VerifyOptions {
+  keys: TrustedKey[];
+  trusted?: TrustedCheckpoint;
+  /** Lines allowed after the last signed checkpoint before the log counts as incomplete. */
+  maxUnsigned?: number;
+  /** Leaf index whose line and covering checkpoint should be kept for --export-proof. */
+  exportSeq?: number;
+}
+
+export interface ExportCapture {
+  line?: { bytes: Uint8Array; file: string; lineNo: number; fileIndex: number; run: number; fileStart: { size: number; frontier: Hash[]; run: number } };
+  checkpoint?: { text: string; note: string; signature: Uint8Array; key: TrustedKey; treeSize: number; root: Hash; file: string; lineNo: number };
+}
+
+export class RunState {
+  readonly findings = new Findings();
+  /** The running tree; undefined until a segment line anchors it. */
+  tree: { size: number; frontier: Hash[] } | undefined;
+  expectedSeq = 0;
+  origin: string | undefined;
+  logId: string | undefined;
+  lastSegment: { number: number; file: string } | undefined;
+  /** The last checkpoint whose root matched (or the last resync point): damage lies after it. */
+  lastMatched: Position | undefined;
+  lastGood: (Position & { treeSize: number }) | undefined;
+  /** Seq gaps since lastMatched: incomplete unless a checkpoint mismatch shows them to be tampering. */
+  pendingGaps: Finding[] = [];
+  /** Segments since the last break in the chain: a good checkpoint covers all of them. */
+  run: SegmentReport[] = [];
+  segments: SegmentReport[] = [];
+  unknownKeys = new Map<string, { finding: Finding; count: number }>();
+  trustedChecked = false;
+  /** Counts re-anchorings: a proof can only join a line and a checkpoint of the same run. */
+  runId = 0;
+  readonly capture: ExportCapture = {};
+
+  constructor(readonly opts: VerifyOptions) {}
+}
