@@ -93,7 +93,8 @@ export class EvidenceLog {
     if (r.continuing) this.openActive();
     else this.startSegment(r.segment, r.prev);
     if (r.repair) this.appendRecord("repair", r.repair);
-    if (r.continuing && Object.keys(r.pending).length > 0) this.checkpoint("start");
+    // Sign at once what a previous run left unsigned (its last checkpoint line aside).
+    if (r.continuing && Object.keys(r.pending).some((k) => k !== "checkpoint")) this.checkpoint("start");
     if (this.o.checkpointIntervalMs > 0) {
       this.timer = setInterval(() => this.tick(), this.o.checkpointIntervalMs);
       this.timer.unref?.();
