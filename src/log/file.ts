@@ -73,3 +73,17 @@ export class AppendFile {
     }
   }
 }
+
+/** fsync of a directory, so a rename or a new file survives a power cut. Best effort. */
+export function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the files themselves are synced.
+  }
+}

@@ -1,5 +1,6 @@
 /** The writer's options and their defaults. */
 import { hostname } from "node:os";
+import { AtoError } from "../errors.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
 import { DEFAULT_AUDIT_DIR } from "./paths.ts";
 
@@ -40,6 +41,13 @@ export type ResolvedOptions = Required<Omit<EvidenceLogOptions, "signer" | "reop
   Pick<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName">;
 
 export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
+  for (const k of ["checkpointEvery", "rotateBytes", "rotateLines"] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new AtoError(`evidence log option ${k} must be a positive integer; got ${v}`, "CONFIG");
+  }
+  if (o.checkpointIntervalMs !== undefined && !(Number.isFinite(o.checkpointIntervalMs) && o.checkpointIntervalMs >= 0)) {
+    throw new AtoError(`evidence log option checkpointIntervalMs must be 0 or more; got ${o.checkpointIntervalMs}`, "CONFIG");
+  }
   return {
     auditDir: o.auditDir ?? DEFAULT_AUDIT_DIR,
     signer: o.signer,

@@ -10,7 +10,7 @@
  * at seq s signs the tree of the s lines before it. All calls are synchronous: a record is
  * on disk (in the page cache, fsync'd at each checkpoint) when appendRecord returns.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { checkpointBody, encodeRecord, formatSignedNote, rfc3339, type CheckpointData, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
@@ -20,7 +20,7 @@ import { VERSION } from "../version.ts";
 import { clearAppendOnly, setAppendOnly } from "./attr.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
-import { AppendFile } from "./file.ts";
+import { AppendFile, syncDir } from "./file.ts";
 import { leafHashInPlace } from "./lines.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
@@ -109,6 +109,7 @@ export class EvidenceLog {
   /** Appends records of one kind with a single write: all of them or, on error, none. */
   appendRecords(kind: RecordKind, data: RecordData[], opts: { class?: string } = {}): { seq: number; ts: string }[] {
     if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
+    if (data.length === 0) return [];
     const out = this.writeLines(kind, data, opts.class ?? this.o.classification);
     if (this.sinceCheckpoint >= this.o.checkpointEvery) this.checkpoint("count");
     return out;
@@ -245,7 +246,7 @@ export class EvidenceLog {
       return this.disableRotation(`cannot rename ${ACTIVE_LOG_NAME} to ${name}: ${describeErrno(e)}`);
     }
     if (this.o.appendOnly) setAppendOnly(target);
-    this.syncDir();
+    syncDir(this.o.auditDir);
     this.pendingSegment = { file: name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
     this.startSegment(this.segment + 1, this.pendingSegment);
     this.pendingSegment = undefined;
@@ -261,12 +262,11 @@ export class EvidenceLog {
     return this.file!;
   }
 
+  /** Creates the active file and writes its segment line; the segment number changes only if that worked. */
   private startSegment(segment: number, prev: PrevSegment | null): void {
     const file = AppendFile.open(this.activePath);
     const header: SegmentData = { frontier: this.frontier.map(base64), log_id: this.logId, origin: this.origin, prev, segment, tree_size: this.size, writer: `ato ${VERSION}` };
     this.file = file;
-    this.segment = segment;
-    this.prev = prev;
     this.segmentLines = 0;
     try {
       this.writeLines("segment", [header as unknown as RecordData], this.o.classification);
@@ -276,7 +276,9 @@ export class EvidenceLog {
       this.file = undefined;
       throw e;
     }
-    this.syncDir();
+    this.segment = segment;
+    this.prev = prev;
+    syncDir(this.o.auditDir);
     this.applyAppendOnly();
   }
 
@@ -301,16 +303,4 @@ export class EvidenceLog {
     this.o.onWarning(`rotation is off, the active segment keeps growing: ${reason}`);
   }
 
-  private syncDir(): void {
-    try {
-      const fd = openSync(this.o.auditDir, "r");
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      // Some filesystems refuse fsync on directories; the files themselves are synced.
-    }
-  }
 }

@@ -6,7 +6,7 @@
  * copy still sorts right); a file whose first line cannot say goes by its name.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { ACTIVE_LOG_NAME, listLogFiles, segmentOfName } from "../log/index.ts";
 
@@ -33,8 +33,8 @@ export function openInputs(paths: string[]): Inputs {
   const files: InputFile[] = [];
   const missingActive: string[] = [];
   const seen = new Set<string>();
-  const add = (path: string, active: boolean) => {
-    const fd = openOrUsage(path);
+  const add = (path: string, active: boolean, opened?: number) => {
+    const fd = opened ?? openOrUsage(path);
     const st = fstatSync(fd);
     const id = `${st.dev}:${st.ino}`;
     if (seen.has(id)) return closeSync(fd);
@@ -43,9 +43,12 @@ export function openInputs(paths: string[]): Inputs {
   };
   for (const p of paths) {
     if (statOrUsage(p).isDirectory()) {
+      // The active file first, then the listing: a rotation in between then shows the renamed
+      // file twice (one inode, kept once) rather than not at all.
+      const active = openActive(p);
       const listed = listLogFiles(p);
       for (const r of listed.rotated) add(r.path, false);
-      if (listed.active) add(listed.active, true);
+      if (active !== undefined) add(join(p, ACTIVE_LOG_NAME), true, active);
       else if (listed.rotated.length > 0) missingActive.push(p);
       else throw new AtoError(`no evidence log (signed_evidence*.log) in ${p}`, "USAGE");
     } else {
@@ -54,6 +57,19 @@ export function openInputs(paths: string[]): Inputs {
   }
   files.sort((a, b) => a.order - b.order);
   return { files, missingActive, close: () => files.forEach((f) => closeSync(f.fd)) };
+}
+
+/** Opens DIR/signed_evidence.log, waiting out a rotation (renamed, new file not yet made). */
+function openActive(dir: string): number | undefined {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      return openSync(join(dir, ACTIVE_LOG_NAME), "r");
+    } catch {
+      if (listLogFiles(dir).rotated.length === 0) return undefined;
+      Bun.sleepSync(10);
+    }
+  }
+  return undefined;
 }
 
 function statOrUsage(p: string) {

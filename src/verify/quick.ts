@@ -1,5 +1,5 @@
 /**
- * Reads seq and kind of a record line without a JSON parser. RFC 8785 sorts the envelope's
+ * Reads seq and kind of a record line without a JSON parser (and without making strings). RFC 8785 sorts the envelope's
  * keys (class, data, kind, seq, ts, v), so every record ends with the same fixed shape:
  *
  *   ...},"kind":"flow","seq":123,"ts":"2025-06-01T12:00:00.000Z","v":1}
@@ -17,10 +17,16 @@ const KIND = enc(',"kind":"');
 const TS_LENGTH = 24; // 2025-06-01T12:00:00.000Z
 const QUOTE = 0x22;
 
+/** The kinds the verifier reads in full; every other kind is just "record" here. */
+export type QuickKind = "checkpoint" | "segment" | "record";
+
 export interface QuickHead {
   seq: number;
-  kind: string;
+  kind: QuickKind;
 }
+
+const CHECKPOINT = enc("checkpoint");
+const SEGMENT = enc("segment");
 
 export function quickHead(buf: Uint8Array, start: number, end: number): QuickHead | undefined {
   if (!at(buf, start, start, HEAD) || !at(buf, start, end - V1.length, V1)) return undefined;
@@ -37,7 +43,9 @@ export function quickHead(buf: Uint8Array, start: number, end: number): QuickHea
   let k = kindEnd;
   while (k > start && isKindByte(buf[k - 1]!)) k--;
   if (k === kindEnd || !at(buf, start, k - KIND.length, KIND)) return undefined;
-  return { seq, kind: String.fromCharCode(...buf.subarray(k, kindEnd)) };
+  // No string is made for the kind: only two kinds matter here, and this runs for every line.
+  const kind = kindEnd - k === CHECKPOINT.length && at(buf, k, k, CHECKPOINT) ? "checkpoint" : kindEnd - k === SEGMENT.length && at(buf, k, k, SEGMENT) ? "segment" : "record";
+  return { seq, kind };
 }
 
 function isKindByte(b: number): boolean {

@@ -44,9 +44,15 @@ const open = new Set<EvidenceLog>();
 
 /** Opens a log with a signer of `h`, quiet warnings, no timer unless asked. */
 export function openLog(dir: string, h: Hsm | null, o: EvidenceLogOptions = {}): EvidenceLog {
-  const log = EvidenceLog.open({ auditDir: dir, signer: h ? h.open() : null, checkpointIntervalMs: 0, appendOnly: false, onWarning: () => {}, hostname: "testhost", ...o });
-  open.add(log);
-  return log;
+  const signer = h ? h.open() : null;
+  try {
+    const log = EvidenceLog.open({ auditDir: dir, signer, checkpointIntervalMs: 0, appendOnly: false, onWarning: () => {}, hostname: "testhost", ...o });
+    open.add(log);
+    return log;
+  } catch (e) {
+    signer?.close(); // a log that failed to open leaves its signer with the caller
+    throw e;
+  }
 }
 
 /** Closes logs a failed test left open, so their signers let go of the token (call in afterEach). */
