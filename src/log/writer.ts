@@ -50,6 +50,11 @@ export class EvidenceLog {
   private latest: LatestCheckpoint | undefined;
   private appendOnly: EvidenceLogStatus["appendOnly"] = { set: false, reason: "not tried" };
   private rotation: EvidenceLogStatus["rotation"] = { enabled: true };
+  /** The segment a rotation renamed but could not yet replace (disk full): the next write retries. */
+  private pendingSegment: PrevSegment | undefined;
+  private appendOnlyWarned: string | undefined;
+  private signWarned: string | undefined;
+  private lastCheckpointOk = false;
   private closed = false;
 
   private constructor(options: EvidenceLogOptions) {
@@ -140,6 +145,7 @@ export class EvidenceLog {
     const [line] = this.writeLines("checkpoint", [data as unknown as RecordData], this.o.classification, () => this.counts.checkpoint(signed.ok, signed.seconds));
     this.file!.sync();
     this.sinceCheckpoint = 0;
+    this.lastCheckpointOk = signed.ok;
     if (signed.ok) this.latest = { seq: line!.seq, treeSize: data.tree_size, root: data.root, note: data.note };
     if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${line!.seq} on: ${signed.reason}`);
     if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${line!.seq} on`);
@@ -179,12 +185,12 @@ export class EvidenceLog {
     this.signing.use(signer);
   }
 
-  /** Signs a final checkpoint, syncs and closes. Idempotent. */
+  /** Signs a final checkpoint (unless the last line already is a signed one), syncs and closes. Idempotent. */
   close(): void {
     if (this.closed) return;
     clearInterval(this.timer);
     try {
-      if (this.file) this.checkpoint("shutdown");
+      if (this.file && !(this.sinceCheckpoint === 0 && this.lastCheckpointOk)) this.checkpoint("shutdown");
     } finally {
       this.closed = true;
       this.file?.close();
@@ -252,8 +258,6 @@ export class EvidenceLog {
     this.pendingSegment = undefined;
   }
 
-  private pendingSegment: PrevSegment | undefined;
-
   /** After a rotation whose new file could not be made (disk full), the next write retries it. */
   private reopenAfterFailedRotation(): AppendFile {
     if (!this.pendingSegment) throw new AtoError(`the evidence log ${this.activePath} is not open`, "INTERNAL");
@@ -295,12 +299,8 @@ export class EvidenceLog {
     this.appendOnlyWarned = r.ok ? undefined : r.reason;
   }
 
-  private appendOnlyWarned: string | undefined;
-  private signWarned: string | undefined;
-
   private disableRotation(reason: string): void {
     this.rotation = { enabled: false, reason };
     this.o.onWarning(`rotation is off, the active segment keeps growing: ${reason}`);
   }
-
 }

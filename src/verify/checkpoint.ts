@@ -8,7 +8,7 @@
  * narrows the damage to one of its subtrees and lets the verifier carry on from here.
  */
 import { keyIdHex, parseCheckpointBody, parseCheckpointData, parseSignedNote, type EvidenceRecord, type ParsedCheckpoint } from "../evidence/index.ts";
-import { verifySignature } from "../signer/index.ts";
+import { verifySignature } from "../signer/verify.ts";
 import { equalHashes, fitsSize, frontierRoot, frontierSpans, type Hash } from "../tree/index.ts";
 import type { Finding } from "./findings.ts";
 import { expectedKeyIds, findKey, type TrustedKey } from "./keys.ts";

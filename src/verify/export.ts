@@ -17,7 +17,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { forEachLine, leafHashInPlace } from "../log/index.ts";
+import { forEachLine, leafHashInPlace } from "../log/lines.ts";
 import { SpanHasher, hashLeaf, hex, inclusionSpans, verifyInclusion, type Hash } from "../tree/index.ts";
 import type { InputFile } from "./inputs.ts";
 import type { ExportCapture } from "./state.ts";

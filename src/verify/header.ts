@@ -7,7 +7,7 @@
  */
 import { basename } from "node:path";
 import { parseSegmentData, type EvidenceRecord, type ParsedSegment } from "../evidence/index.ts";
-import { rotatedName } from "../log/index.ts";
+import { rotatedName } from "../log/paths.ts";
 import { equalHashes, fitsSize, frontierRoot } from "../tree/index.ts";
 import type { SegmentReport } from "./report.ts";
 import type { RunState } from "./state.ts";

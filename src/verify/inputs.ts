@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { ACTIVE_LOG_NAME, listLogFiles, segmentOfName } from "../log/index.ts";
+import { ACTIVE_LOG_NAME, listLogFiles, segmentOfName } from "../log/paths.ts";
 
 export interface InputFile {
   path: string;

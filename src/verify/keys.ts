@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { keyId, keyIdHex } from "../evidence/index.ts";
-import { algorithmOfSpki, spkiFromPem, spkiToPem, type SignatureAlgorithm } from "../signer/index.ts";
+import { algorithmOfSpki, spkiFromPem, spkiToPem } from "../signer/pem.ts";
+import type { SignatureAlgorithm } from "../signer/types.ts";
 import { hex, sha256 } from "../tree/index.ts";
 
 export interface TrustedKey {

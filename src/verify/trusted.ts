@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { keyIdHex, parseCheckpointBody, parseSignedNote } from "../evidence/index.ts";
-import { verifySignature } from "../signer/index.ts";
+import { verifySignature } from "../signer/verify.ts";
 import type { Hash } from "../tree/index.ts";
 import { expectedKeyIds, findKey, type TrustedKey } from "./keys.ts";
 

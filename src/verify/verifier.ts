@@ -5,8 +5,10 @@
  * file, whatever the size of the log.
  */
 import { basename } from "node:path";
+import { AtoError } from "../errors.ts";
 import { parseRecord, type EvidenceRecord } from "../evidence/index.ts";
-import { forEachLine, leafHashInPlace, segmentOfName } from "../log/index.ts";
+import { forEachLine, leafHashInPlace } from "../log/lines.ts";
+import { segmentOfName } from "../log/paths.ts";
 import { appendLeaf, equalHashes, frontierRoot } from "../tree/index.ts";
 import { checkCheckpoint } from "./checkpoint.ts";
 import { checkHeader } from "./header.ts";
@@ -30,7 +32,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
   let lineNo = 0;
   let skip = false;
   let fileStart = { size: 0, frontier: [] as Uint8Array[], run: -1 };
-  const end = forEachLine(input.fd, input.size, (buf, start, stop) => {
+  const end = readLines(s, input, (buf, start, stop) => {
     lineNo++;
     if (skip) return;
     const leaf = leafHashInPlace(buf, start, stop);
@@ -72,6 +74,17 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
   seg.end_leaf = s.tree?.size ?? 0;
   if (!skip) s.lastSegment = { number: seg.segment ?? (s.lastSegment?.number ?? 0) + 1, file };
   endOfFile(s, seg, end.partialLength, last && segmentOfName(basename(file)) === undefined);
+}
+
+/** forEachLine, with a file that is not a log at all (a line over 64 MiB) reported, not thrown. */
+function readLines(s: RunState, input: InputFile, onLine: Parameters<typeof forEachLine>[2]): { partialLength: number } {
+  try {
+    return forEachLine(input.fd, input.size, onLine);
+  } catch (e) {
+    if (!(e instanceof AtoError) || e.code !== "CORRUPT") throw e;
+    s.findings.add({ severity: "tampered", file: input.path, message: `${e.message}; the rest of the file was not read` });
+    return { partialLength: 0 };
+  }
 }
 
 function endOfFile(s: RunState, seg: SegmentReport, partial: number, mayBeActive: boolean): void {

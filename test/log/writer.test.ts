@@ -115,6 +115,16 @@ describe("EvidenceLog", () => {
     expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
   });
 
+  test("close() after the agent's own shutdown checkpoint adds no second one", () => {
+    dir = tempDir();
+    const log = openLog(dir, h);
+    log.appendRecord("flow", flow(0));
+    expect(log.checkpoint("shutdown").status).toBe("ok");
+    log.close();
+    const kinds = readLines(join(dir, "signed_evidence.log")).map((l) => parseRecord(l).kind);
+    expect(kinds).toEqual(["segment", "flow", "checkpoint"]);
+  });
+
   test("a second writer on the same directory is refused", () => {
     dir = tempDir();
     const log = openLog(dir, null);
