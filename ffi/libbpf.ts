@@ -36,6 +36,7 @@ const lib = openLibrary(locateLibrary("libbpf.so.1", embeddedLibbpf), {
   bpf_map_lookup_elem: { args: [i32, ptr, ptr], returns: i32 },
   bpf_map_update_elem: { args: [i32, ptr, ptr, u64], returns: i32 },
   bpf_map_delete_elem: { args: [i32, ptr], returns: i32 },
+  bpf_map_lookup_and_delete_elem: { args: [i32, ptr, ptr], returns: i32 },
   bpf_map_get_next_key: { args: [i32, ptr, ptr], returns: i32 },
   bpf_map_lookup_batch: { args: [i32, ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
   bpf_map_delete_batch: { args: [i32, ptr, ptr, ptr], returns: i32 },
@@ -207,6 +208,17 @@ export function mapDelete(fd: number, key: Uint8Array): boolean {
   const r = lib.symbols.bpf_map_delete_elem(fd, key);
   if (r === -2) return false;
   check(r, "map delete");
+  return true;
+}
+
+/**
+ * Reads a key's value and deletes it in one step (per-CPU hash maps since Linux 5.14), so no
+ * packet counted between a read and a delete is lost; false when the key was not there.
+ */
+export function mapLookupAndDelete(fd: number, key: Uint8Array, value: Uint8Array): boolean {
+  const r = lib.symbols.bpf_map_lookup_and_delete_elem(fd, key, value);
+  if (r === -2) return false;
+  check(r, "map lookup-and-delete");
   return true;
 }
 

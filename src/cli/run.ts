@@ -1,70 +1,50 @@
-/** `ato run`: the agent. Load and attach, watch, and on SIGINT/SIGTERM detach and exit 0. */
+/**
+ * `ato run`: the agent. Configuration from flags, then environment, then --config FILE, then
+ * defaults (src/config); `--print-config` shows the result with secrets redacted. SIGINT and
+ * SIGTERM collect once more, sign a final checkpoint, detach and exit 0.
+ */
 import { defineCommand } from "citty";
-import { dirname } from "node:path";
 import { AtoError } from "../errors.ts";
-import { KernelPlane } from "../agent/kernel.ts";
+import { redact, resolveConfig, SETTINGS } from "../config/index.ts";
 import { log } from "../agent/log.ts";
-import { bpfObjectPath } from "../kernel/object.ts";
-import { tScore, slotToText, type AuditEvent } from "../kernel/index.ts";
-import { oneOf, positiveInt, repeated } from "./_args.ts";
-import { DEFAULT_PIN_DIR } from "./flows.ts";
+import { repeated } from "./_args.ts";
+
+// Every flag is a string or boolean without a default: a default here would always win over
+// the environment and the config file.
+const args = {
+  ...Object.fromEntries(Object.values(SETTINGS).filter((s) => s.flag).map((s) => [s.flag!, { type: "string" as const, description: `env ${s.env.join(" or ")}` }])),
+  timing: { type: "boolean" as const, description: "enable the timing audit (|t| >= --tscore); env ATO_TIMING_AUDIT" },
+  tokens: { type: "boolean" as const, description: "add keyed address tokens (needs ATO_TOKEN_KEY or ATO_TOKEN_KEY_FILE)" },
+  seal: { type: "boolean" as const, description: "seal the unmasked fields (needs ATO_SEAL_KEY or ATO_SEAL_KEY_FILE)" },
+  config: { type: "string" as const, description: "configuration file (KEY=VALUE or JSON, the environment's names); env ATO_CONFIG" },
+  "print-config": { type: "boolean" as const, description: "print the effective configuration, secrets redacted, and exit" },
+};
 
 export default defineCommand({
-  meta: { name: "run", description: "attach the XDP audit program and turn traffic into evidence" },
-  args: {
-    iface: { type: "string", description: "interface to watch (repeatable, or comma-separated); env XDP_INTERFACE" },
-    mode: { type: "string", description: "auto | drv | skb | hw; env XDP_MODE", default: "" },
-    "pin-dir": { type: "string", description: `bpffs directory for pinned maps (default ${DEFAULT_PIN_DIR}; env FLOW_MAP_PATH's directory)` },
-    "bpf-object": { type: "string", description: "XDP object to load instead of the embedded one" },
-    "max-flows": { type: "string", description: "flow map capacity", default: "65536" },
-    "spike-threshold": { type: "string", description: "packets per flow per window that make a spike (0 = off)", default: "0" },
-    "spike-window-ms": { type: "string", description: "spike-guard window", default: "1000" },
-    timing: { type: "boolean", description: "enable the timing audit (|t| >= --tscore)" },
-    "timing-min-samples": { type: "string", description: "gaps needed before the timing audit flags", default: "32" },
-    tscore: { type: "string", description: "timing-audit threshold |t|", default: "4" },
-  },
-  async run({ args, rawArgs }) {
+  meta: { name: "run", description: "attach the XDP audit program and turn traffic into signed evidence and metrics" },
+  args,
+  async run({ args: a, rawArgs }) {
+    const flags: Record<string, string | boolean | string[] | undefined> = { ...a };
     const ifaces = repeated(rawArgs, "iface");
-    if (ifaces.length === 0 && process.env.XDP_INTERFACE) ifaces.push(...process.env.XDP_INTERFACE.split(","));
-    if (ifaces.length === 0) throw new AtoError("no interface to watch: pass --iface IF (or set XDP_INTERFACE)", "USAGE");
-    const mode = oneOf("mode", args.mode || process.env.XDP_MODE, ["auto", "drv", "skb", "hw"] as const, "auto");
-    const pinDir = args["pin-dir"] || process.env.ATO_PIN_DIR || (process.env.FLOW_MAP_PATH ? dirname(process.env.FLOW_MAP_PATH) : DEFAULT_PIN_DIR);
-    const spikeThreshold = Number(args["spike-threshold"]);
-    if (!Number.isInteger(spikeThreshold) || spikeThreshold < 0) throw new AtoError(`--spike-threshold must be a whole number >= 0; got '${args["spike-threshold"]}'`, "USAGE");
+    flags.iface = ifaces.length ? ifaces.join(",") : undefined;
+    for (const b of ["timing", "tokens", "seal"]) if (!rawArgs.some((r) => r === `--${b}` || r === `--no-${b}`)) flags[b] = undefined;
+    const cfg = resolveConfig({ flags, env: process.env, file: typeof a.config === "string" ? a.config : undefined });
+    if (a["print-config"]) {
+      console.log(JSON.stringify(redact(cfg), null, 2));
+      return;
+    }
+    if (cfg.ifaces.length === 0) throw new AtoError("no interface to watch: pass --iface IF (or set XDP_INTERFACE)", "USAGE");
 
-    const plane = KernelPlane.start({
-      ifaces, mode, pinDir,
-      objectPath: bpfObjectPath(args["bpf-object"]),
-      maxFlows: positiveInt("max-flows", args["max-flows"], 65536),
-      config: {
-        spikeThreshold,
-        spikeWindowNs: BigInt(positiveInt("spike-window-ms", args["spike-window-ms"], 1000)) * 1_000_000n,
-        timingEnabled: Boolean(args.timing),
-        timingMinSamples: positiveInt("timing-min-samples", args["timing-min-samples"], 32),
-        tscoreThreshold: positiveInt("tscore", args.tscore, 4),
-      },
-    }, reportEvent);
-
+    const { Agent } = await import("../agent/agent.ts");
+    const agent = Agent.start(cfg);
     await new Promise<void>((resolve) => {
-      const timer = setInterval(() => plane.drainEvents(), 100);
-      const stop = (sig: string) => {
-        clearInterval(timer);
+      const stop = async (sig: string) => {
         log(`received ${sig}, stopping`);
-        plane.stop();
+        await agent.stop();
         resolve();
       };
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => void stop("SIGINT"));
+      process.once("SIGTERM", () => void stop("SIGTERM"));
     });
-    return 0;
   },
 });
-
-function reportEvent(e: AuditEvent): void {
-  const flow = e.kind === "overflow" ? undefined
-    : `${slotToText(e.key.src, e.key.family)}:${e.key.sport}->${slotToText(e.key.dst, e.key.family)}:${e.key.dport}/${e.key.proto}`;
-  log(`event ${e.kind}`, {
-    flow, cpu: e.cpu, value: e.value,
-    tscore: e.kind === "timing" ? tScore(e).toFixed(2) : undefined,
-  });
-}

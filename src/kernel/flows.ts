@@ -3,7 +3,7 @@
  * Batch lookups are used where the kernel has them (one syscall per few thousand flows, and
  * no restart when a key is deleted under get_next_key); key-by-key iteration is the fallback.
  */
-import { mapLookup, mapLookupBatch, mapNextKey, possibleCpus } from "../../ffi/libbpf.ts";
+import { mapLookup, mapLookupAndDelete, mapLookupBatch, mapNextKey, possibleCpus } from "../../ffi/libbpf.ts";
 import { decodeKey, FLOW_KEY, FLOW_VALUE, percpuStride, sumPerCpu, type FlowCounts, type FlowKey } from "./layout.ts";
 
 export interface Flow {
@@ -33,6 +33,12 @@ export class FlowMapReader {
       if (method === "batch") throw new Error("unreachable: batch lookups unsupported");
     }
     return this.readByKey();
+  }
+
+  /** Removes a flow and returns its final counts (null if it was gone already). */
+  take(rawKey: Uint8Array): Flow | null {
+    const value = new Uint8Array(this.valueBytes);
+    return mapLookupAndDelete(this.fd, rawKey, value) ? this.flowAt(rawKey, 0, value, 0) : null;
   }
 
   private readBatched(): Flow[] | null {

@@ -1,5 +1,5 @@
 /** resolveConfig(): defaults, precedence flags > environment > file > defaults, and the config file forms. */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { AtoError } from "../../src/errors.ts";
 import { defaultConfig, resolveConfig } from "../../src/config/index.ts";
 import { tempFiles } from "./_files.ts";
@@ -9,6 +9,7 @@ afterEach(() => {
   files.cleanup();
   files = tempFiles();
 });
+afterAll(() => files.cleanup()); // the set made after the last test
 
 const HEX_KEY = "4f".repeat(32);
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createLab, type Lab } from "../../scripts/lab.ts";
-import { Agent, atoIn } from "../support/agent.ts";
+import { Agent, agentSetup, atoIn } from "../support/agent.ts";
 import { uniquePinDir } from "../support/bpf.ts";
 import { ETH_P, IPPROTO, v4Frame, udp } from "../support/frames.ts";
 import { Capture, flowKey, sendRawFrames, sendUdp } from "../support/traffic.ts";
@@ -15,8 +15,10 @@ let lab: Lab;
 let agent: Agent | undefined;
 let pinDir: string;
 let tmp: string;
+let setup: Awaited<ReturnType<typeof agentSetup>>;
 
 beforeAll(async () => {
+  setup = await agentSetup("e2e");
   lab = createLab();
   pinDir = uniquePinDir("e2e");
   tmp = mkdtempSync(`${tmpdir()}/ato-e2e-`);
@@ -26,11 +28,16 @@ afterEach(async () => {
   agent?.kill();
   await agent?.proc.exited;
   agent = undefined;
+  // A killed agent leaves its program attached (by design); the next test starts clean.
+  lab.exec("server", ["ip", "link", "set", "dev", lab.server.dev, "xdpdrv", "off"], { allowFail: true });
+  lab.exec("server", ["ip", "link", "set", "dev", lab.server.dev, "xdpgeneric", "off"], { allowFail: true });
 });
 
 afterAll(async () => {
+  await setup?.cleanup();
   lab?.destroy();
   rmSync(pinDir, { recursive: true, force: true });
+  Bun.spawnSync(["chattr", "-R", "-a", tmp], { stderr: "ignore" }); // evidence segments are append-only
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -41,7 +48,7 @@ function xdpAttached(): boolean {
 
 describe("[kernel] ato run on a live interface", () => {
   test("counts equal an independent capture, per flow, for ICMP, ICMPv6, TCP, UDP and VLAN-tagged frames", async () => {
-    agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir]);
+    agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, ...setup.args], setup.env);
     await agent.waitFor(/attached on \S+ with mode=drv/);
     expect(xdpAttached()).toBe(true);
 
@@ -100,15 +107,16 @@ describe("[kernel] ato run on a live interface", () => {
   });
 
   test("a stale program left by a killed agent is replaced; a second agent on the same pin directory is refused", async () => {
-    const first = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir]);
+    const first = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, ...setup.args], setup.env);
     await first.waitFor(/attached on/);
     first.kill();
     await first.proc.exited;
     expect(xdpAttached()).toBe(true); // SIGKILL leaves the program attached
 
-    agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir]);
+    agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, ...setup.args], setup.env);
     await agent.waitFor(/attached on .*replaced_stale=true/);
-    const second = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir]);
+    const otherAudit = `${tmp}/second-audit`;
+    const second = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--audit-dir", otherAudit, "--listen", "127.0.0.1:0"], setup.env);
     expect(second.code).toBe(75);
     expect(second.stderr).toMatch(/another ato agent \(pid \d+\) is already running on pin directory/);
     expect(await agent.stop("SIGINT")).toBe(0);
@@ -116,23 +124,23 @@ describe("[kernel] ato run on a live interface", () => {
   });
 
   test("errors a user meets are one clear line and a non-zero exit", () => {
-    const unknown = atoIn(lab.server.ns, ["run", "--iface", "nosuch0", "--pin-dir", pinDir]);
+    const unknown = atoIn(lab.server.ns, ["run", "--iface", "nosuch0", "--pin-dir", pinDir, ...setup.args], setup.env);
     expect(unknown.code).toBe(66);
     expect(unknown.stderr.trim()).toBe("ato: unknown interface 'nosuch0' (ip -br link lists the interfaces of this network namespace)");
 
-    const notBpffs = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", tmp]);
+    const notBpffs = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", tmp, ...setup.args], setup.env);
     expect(notBpffs.code).toBe(66);
     expect(notBpffs.stderr).toContain("is not on a BPF filesystem");
 
-    const missing = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--bpf-object", `${tmp}/none.o`]);
+    const missing = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--bpf-object", `${tmp}/none.o`, ...setup.args], setup.env);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toContain(`BPF object ${tmp}/none.o not found`);
 
-    const badMode = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--mode", "fast"]);
-    expect(badMode.code).toBe(64);
-    expect(badMode.stderr).toContain("--mode must be one of auto, drv, skb, hw; got 'fast'");
+    const badMode = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--mode", "fast", ...setup.args], setup.env);
+    expect(badMode.code).toBe(78);
+    expect(badMode.stderr).toMatch(/mode must be one of auto, drv, skb, hw; got 'fast'/);
 
-    const hw = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--mode", "hw"]);
+    const hw = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--mode", "hw", ...setup.args], setup.env);
     expect(hw.code).toBe(71);
     expect(hw.stderr).toContain("cannot attach XDP in hw mode");
     expect(xdpAttached()).toBe(false);
@@ -154,7 +162,7 @@ char LICENSE[] SEC("license") = "GPL";
 `);
     const cc = Bun.spawnSync(["clang", "-target", "bpf", "-O2", "-g", "-I", `/usr/include/${process.arch === "x64" ? "x86_64" : "aarch64"}-linux-gnu`, "-c", src, "-o", `${tmp}/bad.o`]);
     expect(cc.exitCode).toBe(0);
-    const r = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--bpf-object", `${tmp}/bad.o`]);
+    const r = atoIn(lab.server.ns, ["run", "--iface", lab.server.dev, "--pin-dir", pinDir, "--bpf-object", `${tmp}/bad.o`, ...setup.args], setup.env);
     expect(r.code).toBe(71);
     expect(r.stderr).toContain(`ato: the kernel's BPF verifier rejected ${tmp}/bad.o`);
     expect(r.stderr).toMatch(/invalid access to packet/);

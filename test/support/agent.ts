@@ -62,3 +62,31 @@ export function atoIn(netns: string | null, args: string[], env: Record<string, 
   const r = Bun.spawnSync(argv, { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
+
+/**
+ * What `ato run` needs beside an interface: a SoftHSM token with an Ed25519 key, an audit
+ * directory and a metrics port. `args` go on the command line; `env` carries the PIN.
+ */
+export async function agentSetup(tag: string) {
+  const { createToken } = await import("./softhsm.ts");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const token = await createToken({ keyType: "ed25519" });
+  const auditDir = mkdtempSync(`/tmp/ato-${tag}-audit-`);
+  return {
+    token,
+    auditDir,
+    env: { ...token.env, PKCS11_PIN: token.pin, HSM_KEY_LABEL: token.keyLabel, HSM_TOKEN_LABEL: token.tokenLabel },
+    args: ["--audit-dir", auditDir, "--listen", "127.0.0.1:0", "--interval-ms", "200"],
+    /** The evidence records written so far, parsed. */
+    async records(): Promise<Record<string, any>[]> {
+      const { readdirSync, readFileSync } = await import("node:fs");
+      return readdirSync(auditDir).filter((f) => f.endsWith(".log")).sort().flatMap((f) =>
+        readFileSync(`${auditDir}/${f}`, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+    },
+    async cleanup() {
+      await token.cleanup();
+      Bun.spawnSync(["chattr", "-R", "-a", auditDir], { stderr: "ignore" });
+      rmSync(auditDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Brings the metrics up to date after a collector cycle: traffic growth by protocol, the
+ * kernel's own counters, map pressure, and what the evidence log says it wrote and signed.
+ */
+import type { EvidenceLog } from "../log/index.ts";
+import { protoLabel, setTotal, type AtoMetrics } from "../metrics/index.ts";
+import type { CycleSummary } from "../collector/index.ts";
+import type { CounterName } from "../kernel/index.ts";
+
+export class MetricsSync {
+  private lastSigned = 0;
+  private lastSignSeconds: number | undefined;
+
+  constructor(private readonly m: AtoMetrics, private readonly log: EvidenceLog, private readonly capacity: number) {}
+
+  afterCycle(cycle: CycleSummary, kernel: Record<CounterName, bigint>): void {
+    for (const [proto, c] of cycle.byProto) {
+      this.m.addTraffic(proto, Number(c.packets), Number(c.bytes));
+    }
+    this.m.setKernelCounters(kernel);
+    this.m.setFlowMap(cycle.flows - cycle.removed, this.capacity);
+    this.m.collectorCycle.observe(cycle.seconds);
+    this.afterLogChange();
+  }
+
+  /** Evidence counters: records covered by good / failed checkpoints, signatures, sizes. */
+  afterLogChange(): void {
+    const c = this.log.counters();
+    setTotal(this.m.verifiedFlows, c.verified.flow ?? 0);
+    setTotal(this.m.unverifiedFlows, c.unverified.flow ?? 0);
+    setTotal(this.m.hsmErrors, c.checkpoints.failed); // each failed checkpoint is one failed signing
+    this.m.evidenceLogBytes.set(c.bytes);
+    if (c.checkpoints.ok > this.lastSigned) {
+      const latest = this.log.latestCheckpoint();
+      for (; this.lastSigned < c.checkpoints.ok; this.lastSigned++) this.m.recordCheckpoint({ treeSize: latest?.treeSize ?? 0, signed: true });
+    }
+    if (c.lastSignSeconds !== undefined && c.lastSignSeconds !== this.lastSignSeconds) {
+      this.m.signingDuration.observe(c.lastSignSeconds);
+      this.lastSignSeconds = c.lastSignSeconds;
+    }
+  }
+}
