@@ -1,0 +1,155 @@
+/**
+ * The whole agent on the lab (needs root): real traffic becomes masked flow records whose sums
+ * equal the kernel's counts, a real Prometheus scrapes it, the log verifies offline, and a
+ * SIGKILLed agent's successor continues the same verifiable log without silent double counts.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createLab, type Lab } from "../../scripts/lab.ts";
+import { Agent, agentSetup, atoIn } from "../support/agent.ts";
+import { uniquePinDir } from "../support/bpf.ts";
+import { sendUdp } from "../support/traffic.ts";
+
+let lab: Lab;
+let setup: Awaited<ReturnType<typeof agentSetup>>;
+let agent: Agent | undefined;
+let pinDir: string;
+let tmp: string;
+let prometheus: ReturnType<typeof Bun.spawn> | undefined;
+
+beforeAll(async () => {
+  setup = await agentSetup("agent");
+  lab = createLab();
+  pinDir = uniquePinDir("agent");
+  tmp = mkdtempSync("/tmp/ato-agent-test-");
+  const pub = atoIn(null, ["hsm", "pubkey", "--out", `${tmp}/public.pem`], setup.env);
+  expect(pub.code).toBe(0);
+});
+afterEach(async () => {
+  agent?.kill();
+  await agent?.proc.exited;
+  agent = undefined;
+  prometheus?.kill();
+  await prometheus?.exited;
+  prometheus = undefined;
+});
+afterAll(async () => {
+  await setup?.cleanup();
+  lab?.destroy();
+  rmSync(pinDir, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const run = () => Agent.start(lab.server.ns, [
+  "--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all", "--checkpoint-seconds", "1", ...setup.args,
+], setup.env);
+
+/** Inside the server namespace, where the agent's loopback listener is. */
+function curl(url: string): string {
+  return lab.exec("server", ["curl", "-sf", url]);
+}
+
+type Rec = { kind: string; data: Record<string, any> };
+const flowId = (d: Record<string, any>) => `${d.proto}/${d.sport ?? 0}/${d.dport ?? 0}/${d.icmp_type ?? ""}`;
+
+function kernelCounts(): Map<string, { packets: number; bytes: number }> {
+  const r = atoIn(lab.server.ns, ["flows", "--pin-dir", pinDir, "--json", "--top", "100000"]);
+  expect(r.code).toBe(0);
+  const out = new Map<string, { packets: number; bytes: number }>();
+  for (const f of JSON.parse(r.stdout)) {
+    const icmp = f.proto === 1 || f.proto === 58;
+    const id = `${f.proto}/${icmp ? 0 : f.sport}/${icmp ? 0 : f.dport}/${icmp ? f.dport >> 8 : ""}`;
+    const c = out.get(id) ?? { packets: 0, bytes: 0 };
+    out.set(id, { packets: c.packets + f.packets, bytes: c.bytes + f.bytes });
+  }
+  return out;
+}
+
+function evidenceSums(records: Rec[]): Map<string, { packets: number; bytes: number }> {
+  const out = new Map<string, { packets: number; bytes: number }>();
+  for (const r of records.filter((x) => x.kind === "flow")) {
+    const c = out.get(flowId(r.data)) ?? { packets: 0, bytes: 0 };
+    out.set(flowId(r.data), { packets: c.packets + r.data.packets, bytes: c.bytes + r.data.bytes });
+  }
+  return out;
+}
+
+describe("[kernel][hsm] the agent end to end", () => {
+  test("evidence sums equal the kernel's counts; Prometheus scrapes signed evidence; the log verifies", async () => {
+    agent = run();
+    await agent.waitFor(/metrics on (http:\S+)/);
+    await agent.waitFor(/attached on/);
+    const url = agent.output.match(/metrics on (http:\S+)/)![1]!;
+
+    // A real Prometheus from Debian's package, in the same namespace, scraping every second.
+    const port = 19000 + Math.floor(Math.random() * 1000);
+    writeFileSync(`${tmp}/prometheus.yml`, `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: ato\n    static_configs: [{ targets: ["${new URL(url).host}"] }]\n`);
+    prometheus = Bun.spawn(["ip", "netns", "exec", lab.server.ns, "prometheus", `--config.file=${tmp}/prometheus.yml`,
+      `--storage.tsdb.path=${tmp}/tsdb`, `--web.listen-address=127.0.0.1:${port}`], { stdout: "ignore", stderr: "ignore" });
+
+    lab.exec("client", ["ping", "-c", "10", "-i", "0.05", "-q", lab.server.v4]);
+    sendUdp(lab, lab.server.v4, 6001, 50, 200);
+    sendUdp(lab, lab.server.v6, 6002, 30, 300);
+    await Bun.sleep(2500); // a few collector cycles and at least one timed checkpoint
+
+    const metrics = curl(url);
+    expect(metrics).toMatch(/^ato_signed_evidence_total [1-9]/m);
+    expect(metrics).toMatch(/^ato_packets_total\{proto="udp",direction="ingress"\} (\d+)/m);
+    expect(Number(metrics.match(/^ato_packets_total\{proto="udp",direction="ingress"\} (\d+)/m)![1])).toBeGreaterThanOrEqual(80);
+
+    let value = 0;
+    for (let i = 0; i < 60 && value <= 0; i++) {
+      await Bun.sleep(500);
+      const q = lab.exec("server", ["curl", "-s", `http://127.0.0.1:${port}/api/v1/query?query=ato_signed_evidence_total`], { allowFail: true });
+      try { value = Number(JSON.parse(q).data.result[0]?.value[1] ?? 0); } catch { value = 0; }
+    }
+    expect(value).toBeGreaterThan(0);
+
+    expect(await agent.stop()).toBe(0);
+    expect(agent.output).toMatch(/final checkpoint at tree size \d+ signature_status=ok/);
+
+    // Every packet the kernel counted is in exactly one flow record's growth.
+    const records = (await setup.records()) as Rec[];
+    const kernel = kernelCounts();
+    const evidence = evidenceSums(records);
+    expect(evidence.get("17/0/6001/")).toBeUndefined(); // ports are kept: no anonymous UDP flow
+    for (const [id, k] of kernel) expect({ id, ...evidence.get(id) }).toEqual({ id, ...k });
+    expect([...evidence.keys()].sort()).toEqual([...kernel.keys()].sort());
+    const udp = [...evidence.entries()].filter(([id]) => id.endsWith("/6001/")).map(([, c]) => c.packets);
+    expect(udp).toEqual([50]);
+    // Addresses are masked to /24 and /48.
+    for (const r of records.filter((x) => x.kind === "flow")) expect(r.data.src).toMatch(/\.0\/24$|::\/48$|\/48$/);
+
+    const v = atoIn(null, ["verify", setup.auditDir, "--pubkey", `${tmp}/public.pem`]);
+    expect({ code: v.code, out: v.stdout.split("\n")[0] }).toMatchObject({ code: 0 });
+  });
+
+  test("after SIGKILL a restarted agent continues the log; what it could not attribute is stated", async () => {
+    agent = run();
+    await agent.waitFor(/attached on/);
+    sendUdp(lab, lab.server.v4, 6101, 20, 64, [0], 46101);
+    await Bun.sleep(600);
+    agent.kill();
+    await agent.proc.exited;
+    sendUdp(lab, lab.server.v4, 6101, 15, 64, [0], 46101); // counted while no agent runs (the program stays attached)
+
+    const before = ((await setup.records()) as Rec[]).length;
+    agent = run();
+    await agent.waitFor(/attached on .*replaced_stale=true/);
+    sendUdp(lab, lab.server.v4, 6101, 7, 64, [0], 46101);
+    await Bun.sleep(600);
+    expect(await agent.stop()).toBe(0);
+
+    const all = (await setup.records()) as Rec[];
+    const after = all.slice(before);
+    const start = after.find((r) => r.kind === "agent" && r.data.event === "start")!;
+    expect(start.data.preexisting_flows).toBeGreaterThan(0);
+    // After the restart, the records carry only growth beyond what the start record declared.
+    const flow = after.filter((r) => r.kind === "flow" && r.data.dport === 6101);
+    expect(flow.reduce((s, r) => s + r.data.packets, 0)).toBe(7);
+    expect(flow.at(-1)!.data.packets_total).toBe(42);
+
+    const v = atoIn(null, ["verify", setup.auditDir, "--pubkey", `${tmp}/public.pem`]);
+    expect(v.code).toBe(0);
+  });
+});
