@@ -14,7 +14,20 @@ const lib = dlopen("libc.so.6", {
   flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
   if_indextoname: { args: [FFIType.u32, FFIType.ptr], returns: FFIType.ptr },
+  clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 });
+
+const CLOCK_MONOTONIC = 1;
+
+/**
+ * CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns(). (Bun's process.hrtime is
+ * not guaranteed to be this clock; on a VM that was paused they drift apart by the pause.)
+ */
+export function monotonicNs(): bigint {
+  const ts = new BigInt64Array(2);
+  lib.symbols.clock_gettime(CLOCK_MONOTONIC, ts);
+  return ts[0]! * 1_000_000_000n + ts[1]!;
+}
 
 const IF_NAMESIZE = 16;
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo, end to end on a built-in lab: install, build, create two network namespaces joined
 # by a veth pair, serve HTTP from the "server" namespace, initialise a SoftHSM token, run the
-# agent on the server's interface, send real traffic, show the top flows, stop the agent
-# (which detaches the program) and clean up. Run as root on Debian 12 / Ubuntu.
+# agent on the server's interface, send real traffic, show the top flows and a metrics excerpt,
+# stop the agent (final signed checkpoint, detach), verify the evidence log with `ato verify`
+# and one checkpoint signature and inclusion proof with OpenSSL alone, and clean up.
+# Run as root on Debian 12 / Ubuntu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -15,11 +17,13 @@ WORK=$(mktemp -d /tmp/ato-demo-XXXXXX)
 AGENT_PID=""
 
 cleanup() {
+  chattr -R -a "$WORK" 2>/dev/null || true # evidence segments are append-only
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null || true
   bun scripts/lab.ts down "$LAB_ID" || true
   rm -rf "$PIN_DIR" "$WORK"
 }
 trap cleanup EXIT
+AUDIT_DIR="$WORK/audit"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -50,9 +54,10 @@ $ATO hsm init --out "$WORK/public.pem"
 openssl pkey -pubin -in "$WORK/public.pem" -noout -text | head -1
 
 step "agent: ato run on $SERVER_DEV"
-nsenter --net="/run/netns/$SERVER_NS" $ATO run --iface "$SERVER_DEV" --pin-dir "$PIN_DIR" &
+nsenter --net="/run/netns/$SERVER_NS" $ATO run --iface "$SERVER_DEV" --pin-dir "$PIN_DIR" \
+  --audit-dir "$AUDIT_DIR" --listen 127.0.0.1:9400 --checkpoint-seconds 2 &
 AGENT_PID=$!
-for _ in $(seq 50); do [ -e "$PIN_DIR/flow_map" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -e "$PIN_DIR/flow_map" ] && break; sleep 0.1; done
 sleep 0.5
 
 step "traffic: HTTP over IPv4 and IPv6, ping"
@@ -63,8 +68,23 @@ ip netns exec "$CLIENT_NS" ping -c 5 -i 0.1 -q "$SERVER_IP" | tail -1
 step "top flows, read from the pinned map (ato flows)"
 nsenter --net="/run/netns/$SERVER_NS" $ATO flows --pin-dir "$PIN_DIR" --top 10
 
-step "stop: SIGTERM detaches the program"
+sleep 2.5
+step "metrics excerpt (/metrics inside the server namespace)"
+ip netns exec "$SERVER_NS" curl -s http://127.0.0.1:9400/metrics | grep -E '^(ato_(verified|unverified)_flows_total|ato_signed_evidence_total|ato_packets_total\{proto="tcp"|ato_checkpoint_tree_size|ato_flow_map_entries|xdp_audit_events_total)'
+
+step "stop: SIGTERM collects once more, signs a final checkpoint and detaches"
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; AGENT_PID=""
 ip netns exec "$SERVER_NS" ip link show "$SERVER_DEV" | grep -q xdp && echo "still attached!" || echo "no XDP program left on $SERVER_DEV"
 kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+
+step "evidence: one masked flow record"
+grep -m1 '"kind":"flow"' "$AUDIT_DIR/signed_evidence.log"
+
+step "ato verify (offline: the log and a public key)"
+$ATO verify "$AUDIT_DIR" --pubkey "$WORK/public.pem"
+
+step "OpenSSL alone: export record 3's inclusion proof and its checkpoint, check the signature"
+$ATO verify "$AUDIT_DIR" --pubkey "$WORK/public.pem" --export-proof 3 --out "$WORK/proof" >/dev/null
+ls "$WORK/proof"
+(cd "$WORK/proof" && openssl pkeyutl -verify -pubin -inkey pubkey.pem -rawin -in checkpoint.txt -sigfile checkpoint.sig)
 echo; echo "demo finished"

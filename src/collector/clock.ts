@@ -1,12 +1,18 @@
 /**
  * Kernel timestamps are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns); evidence carries wall
- * time. process.hrtime reads the same monotonic clock, so one offset, taken at start, converts.
+ * time. The offset between the two is taken again at every conversion batch (nowNs), so a
+ * wall-clock step or a paused VM does not skew records for the rest of the run.
  */
-export class KernelClock {
-  private readonly offsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+import { monotonicNs } from "../../ffi/libc.ts";
 
+export class KernelClock {
+  private offsetNs = 0n;
+
+  /** Now on the kernel's clock; also re-reads the offset to wall time. */
   nowNs(): bigint {
-    return process.hrtime.bigint();
+    const mono = monotonicNs();
+    this.offsetNs = BigInt(Date.now()) * 1_000_000n - mono;
+    return mono;
   }
 
   /** RFC 3339 UTC, millisecond precision. */

@@ -103,6 +103,7 @@ export class Collector {
 
   /** A ring-buffer event as an evidence record of its own kind. */
   event(e: AuditEvent): void {
+    this.clock.nowNs();
     const rid = this.o.masker.seals ? [randomBytes(9).toString("base64url")] : undefined;
     const masked = e.kind === "overflow" ? undefined : this.o.masker.maskFlows([{ ...e.key }], rid)[0];
     this.o.log.appendRecord(e.kind, eventRecord(e, masked, this.o.ifaceName(e.key.ifindex), this.clock));
