@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { checkpointBody, encodeRecord, formatSignedNote, rfc3339, type CheckpointData, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
+import { EMPTY_ROOT, appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
 import { VERSION } from "../version.ts";
 import { clearAppendOnly, setAppendOnly } from "./attr.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
@@ -30,6 +30,15 @@ import { recover } from "./startup.ts";
 import type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
 
 const MAX_LINE_BYTES = 1 << 20;
+
+/** Origin and key name must fit the signed note (one line; the key name without spaces or '+'). */
+function checkNames(origin: string, keyName: string): void {
+  try {
+    formatSignedNote(checkpointBody({ origin, size: 0, root: EMPTY_ROOT }), [{ keyName, keyId: new Uint8Array(4), signature: new Uint8Array(0) }]);
+  } catch (e) {
+    throw new AtoError(`evidence log origin '${origin}' or key name '${keyName}' cannot be used in a signed note: ${(e as Error).message}`, "CONFIG", { cause: e });
+  }
+}
 
 export class EvidenceLog {
   private readonly o: ResolvedOptions;
@@ -91,7 +100,9 @@ export class EvidenceLog {
     this.segmentLines = r.segmentLines;
     this.origin = r.origin ?? this.o.origin ?? `ato/${this.o.hostname}/${r.logId}`;
     if (r.origin && this.o.origin && r.origin !== this.o.origin) this.o.onWarning(`keeping the log's origin '${r.origin}' (option says '${this.o.origin}')`);
-    this.signing = new CheckpointSigning(options.signer, this.o.keyName ?? this.origin, options.reopenSigner);
+    const keyName = this.o.keyName ?? this.origin;
+    checkNames(this.origin, keyName);
+    this.signing = new CheckpointSigning(options.signer, keyName, options.reopenSigner);
     this.counts.recover(r.pending, r.uncheckpointed);
     if (r.lastGood) this.latest = { seq: r.lastGood.seq, treeSize: r.lastGood.treeSize, root: base64(r.lastGood.root), note: r.lastGood.note };
     for (const p of r.problems) this.o.onWarning(`${ACTIVE_LOG_NAME}: ${p}`);

@@ -3,7 +3,7 @@
  * when append-only, a real SoftHSM token with its signer and public key PEM, and `ato
  * verify` run as a subprocess.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EvidenceLog, type EvidenceLogOptions } from "../../src/log/index.ts";
@@ -95,6 +95,5 @@ export function runVerify(args: string[], opts: { json?: boolean } = {}): Verify
 }
 
 export function readLines(path: string): string[] {
-  const text = require("node:fs").readFileSync(path, "utf8") as string;
-  return text.split("\n").slice(0, -1);
+  return readFileSync(path, "utf8").split("\n").slice(0, -1);
 }

@@ -125,6 +125,12 @@ describe("EvidenceLog", () => {
     expect(kinds).toEqual(["segment", "flow", "checkpoint"]);
   });
 
+  test("an origin or key name that cannot go into a signed note is a CONFIG error", () => {
+    dir = tempDir();
+    expect(() => openLog(dir, null, { keyName: "has space" })).toThrow(/signed note/);
+    expect(() => openLog(dir, null, { origin: "two\nlines" })).toThrow(/signed note/);
+  });
+
   test("a second writer on the same directory is refused", () => {
     dir = tempDir();
     const log = openLog(dir, null);
