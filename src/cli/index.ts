@@ -11,6 +11,7 @@ export const main = defineCommand({
     run: () => import("./run.ts").then((m) => m.default),
     flows: () => import("./flows.ts").then((m) => m.default),
     version: () => import("./version.ts").then((m) => m.default),
+    reveal: () => import("./reveal.ts").then((m) => m.default),
     doctor: () => import("./doctor.ts").then((m) => m.default),
     hsm: () => import("./hsm.ts").then((m) => m.default),
     verify: () => import("./verify.ts").then((m) => m.default),

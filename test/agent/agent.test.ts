@@ -152,4 +152,28 @@ describe("[kernel][hsm] the agent end to end", () => {
     const v = atoIn(null, ["verify", setup.auditDir, "--pubkey", `${tmp}/public.pem`]);
     expect(v.code).toBe(0);
   });
+
+  test("with a sealing key, a key holder reveals a record's unmasked addresses; a wrong key cannot", async () => {
+    const sealKey = "5a".repeat(32);
+    agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, "--seal", ...setup.args],
+      { ...setup.env, ATO_SEAL_KEY: sealKey });
+    await agent.waitFor(/attached on/);
+    sendUdp(lab, lab.server.v4, 6201, 3, 32, [0], 46201);
+    await Bun.sleep(600);
+    expect(await agent.stop()).toBe(0);
+    expect(agent.output).not.toContain(sealKey);
+
+    const rec = ((await setup.records()) as (Rec & { seq: number })[]).find((r) => r.kind === "flow" && r.data.sealed && r.data.src.endsWith("/24"))!;
+    expect(rec.data.dport).toBeUndefined(); // masked: no ports
+    const shown = atoIn(null, ["reveal", setup.auditDir, "--seq", String(rec.seq)], { ATO_SEAL_KEY: sealKey });
+    expect(shown.code).toBe(0);
+    const fields = JSON.parse(shown.stdout);
+    expect(fields.src).toBe(lab.client.v4);
+    expect(fields.dst).toBe(lab.server.v4);
+
+    const wrong = atoIn(null, ["reveal", setup.auditDir, "--seq", String(rec.seq)], { ATO_SEAL_KEY: "6b".repeat(32) });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr + wrong.stdout).not.toContain(lab.client.v4);
+    expect(wrong.stderr).not.toContain("6b6b");
+  });
 });
