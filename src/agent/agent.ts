@@ -3,6 +3,7 @@
  * (signer, log, metrics port, then the kernel), one collector timer, and a stop that collects
  * once more, signs a final checkpoint and detaches.
  */
+import { AtoError } from "../errors.ts";
 import { openSigner, type CheckpointSigner } from "../signer/index.ts";
 import { EvidenceLog } from "../log/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
@@ -122,6 +123,7 @@ export class Agent {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so
       // the next good cycle reports them; nothing is lost, the operator is told.
       this.logWritable = false;
+      if (e instanceof AtoError && e.code === "IO") this.sync.writeFailed();
       log(`collection failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }

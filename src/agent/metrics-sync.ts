@@ -23,6 +23,11 @@ export class MetricsSync {
     this.afterLogChange();
   }
 
+  /** A cycle whose records could not be written (full disk, lost directory). */
+  writeFailed(): void {
+    this.m.logWriteErrors.inc();
+  }
+
   /** Evidence counters: records covered by good / failed checkpoints, signatures, sizes. */
   afterLogChange(): void {
     const c = this.log.counters();

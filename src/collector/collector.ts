@@ -37,6 +37,8 @@ export interface CycleSummary {
 export class Collector {
   private readonly baseline = new Baseline();
   private readonly clock = new KernelClock();
+  /** Flows removed from the map whose final records are not written yet. */
+  private ended: { f: Flow; d: Reported }[] = [];
 
   constructor(private readonly o: CollectorOptions) {}
 
@@ -59,37 +61,44 @@ export class Collector {
     return { flows: flows.length, packets, bytes };
   }
 
+  /**
+   * One collection. The baseline moves only after the records are written: when the log
+   * cannot be written (full disk), the next cycle reports the same growth again, and flows
+   * already taken out of the map wait in `ended` until their records are written.
+   */
   cycle(): CycleSummary {
     const t0 = performance.now();
     const flows = this.o.reader.readAll();
     const now = this.clock.nowNs();
     const present = new Set<string>();
-    const out: { f: Flow; d: Reported; ended: boolean }[] = [];
+    const growing: { key: string; f: Flow; d: Reported }[] = [];
     let removed = 0;
     for (const f of flows) {
       const key = hex(f.rawKey);
       if (now - f.counts.lastSeenNs > this.o.idleTimeoutNs) {
+        // lookup-and-delete: packets counted between the read above and now are included.
         const last = this.o.reader.take(f.rawKey) ?? f;
         const d = this.baseline.delta(key, last.counts);
         this.baseline.forget(key);
         removed++;
-        if (d.packets > 0n) out.push({ f: last, d, ended: true });
+        if (d.packets > 0n) this.ended.push({ f: last, d });
         continue;
       }
       present.add(key);
       const d = this.baseline.delta(key, f.counts);
-      if (d.packets > 0n) {
-        out.push({ f, d, ended: false });
-        this.baseline.set(key, f.counts);
-      }
+      if (d.packets > 0n) growing.push({ key, f, d });
     }
-    this.baseline.retain(present);
+    const out = [...this.ended.map((e) => ({ ...e, ended: true })), ...growing.map((g) => ({ ...g, ended: false }))];
 
     const rids = this.o.masker.seals ? out.map(() => randomBytes(9).toString("base64url")) : undefined;
     const masked = this.o.masker.maskFlows(out.map(({ f }) => addresses(f)), rids);
     const records = out.map(({ f, d, ended }, i) =>
       flowRecord(f, masked[i]!, d, ended, this.o.ifaceName(f.key.ifindex), this.clock, rids?.[i]));
-    if (records.length) this.o.log.appendRecords("flow", records);
+    if (records.length) this.o.log.appendRecords("flow", records); // all or nothing
+
+    this.ended = [];
+    for (const g of growing) this.baseline.set(g.key, g.f.counts);
+    this.baseline.retain(present);
 
     const byProto = new Map<number, { packets: bigint; bytes: bigint }>();
     for (const { f, d } of out) {

@@ -176,4 +176,20 @@ describe("[kernel][hsm] the agent end to end", () => {
     expect(wrong.stderr + wrong.stdout).not.toContain(lab.client.v4);
     expect(wrong.stderr).not.toContain("6b6b");
   });
+
+  test("idle flows are removed from the map without losing a count", async () => {
+    agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all", "--idle-timeout", "1", ...setup.args], setup.env);
+    await agent.waitFor(/attached on/);
+    sendUdp(lab, lab.server.v4, 6301, 12, 16, [0], 46301);
+    await Bun.sleep(2000); // idle for longer than the timeout: taken out of the map
+    sendUdp(lab, lab.server.v4, 6301, 5, 16, [0], 46301); // the same 5-tuple comes back: a new entry
+    await Bun.sleep(500);
+    expect(await agent.stop()).toBe(0);
+    const recs = ((await setup.records()) as Rec[]).filter((r) => r.kind === "flow" && r.data.dport === 6301);
+    expect(recs.reduce((s, r) => s + r.data.packets, 0)).toBe(17);
+    // The first entry's running total reached 12; after its removal the flow restarted from 0.
+    expect(recs.map((r) => r.data.packets_total)).toEqual([12, 5]);
+    const inMap = [...kernelCounts().entries()].filter(([id]) => id === "17/46301/6301/");
+    expect(inMap.map(([, c]) => c.packets)).toEqual([5]);
+  });
 });
