@@ -19,6 +19,7 @@ AGENT_PID=""
 cleanup() {
   chattr -R -a "$WORK" 2>/dev/null || true # evidence segments are append-only
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null || true
+  [ -f "$WORK/db.pid" ] && kill "$(cat "$WORK/db.pid")" 2>/dev/null || true
   bun scripts/lab.ts down "$LAB_ID" || true
   rm -rf "$PIN_DIR" "$WORK"
 }
@@ -46,6 +47,14 @@ NGINX
 ip netns exec "$SERVER_NS" nginx -c "$WORK/nginx.conf" &
 sleep 0.5
 
+step "app plane: MariaDB in the server namespace (its own data directory, a demo user over TCP)"
+DB_PASS="demo-$RANDOM$RANDOM"
+mariadb-install-db --datadir="$WORK/db" --user=root --auth-root-authentication-method=socket >/dev/null 2>&1
+ip netns exec "$SERVER_NS" mariadbd --datadir="$WORK/db" --socket="$WORK/db.sock" --pid-file="$WORK/db.pid" \
+  --bind-address="$SERVER_IP" --port=3306 --user=root --skip-log-error >/dev/null 2>&1 &
+for _ in $(seq 100); do [ -S "$WORK/db.sock" ] && break; sleep 0.1; done
+mariadb --socket="$WORK/db.sock" -u root -e "CREATE USER demo@'%' IDENTIFIED BY '$DB_PASS'; CREATE DATABASE drupal; GRANT ALL ON drupal.* TO demo@'%';"
+
 step "HSM: a SoftHSM token with an Ed25519 key (token dir under $WORK)"
 mkdir -p "$WORK/tokens"
 printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$WORK/tokens" > "$WORK/softhsm2.conf"
@@ -60,10 +69,14 @@ AGENT_PID=$!
 for _ in $(seq 100); do [ -e "$PIN_DIR/flow_map" ] && break; sleep 0.1; done
 sleep 0.5
 
-step "traffic: HTTP over IPv4 and IPv6, ping"
+step "traffic: HTTP over IPv4 and IPv6, ping, MySQL protocol"
 for i in $(seq 20); do ip netns exec "$CLIENT_NS" curl -s -o /dev/null "http://$SERVER_IP/"; done
 for i in $(seq 10); do ip netns exec "$CLIENT_NS" curl -s -o /dev/null "http://[$SERVER_IP6]/"; done
 ip netns exec "$CLIENT_NS" ping -c 5 -i 0.1 -q "$SERVER_IP" | tail -1
+echo "MySQL protocol: 10 queries over TCP to $SERVER_IP:3306"
+for i in $(seq 10); do
+  MYSQL_PWD="$DB_PASS" ip netns exec "$CLIENT_NS" mariadb -h "$SERVER_IP" -u demo drupal -N -e "SELECT $i, NOW()" >/dev/null
+done
 
 step "top flows, read from the pinned map (ato flows)"
 nsenter --net="/run/netns/$SERVER_NS" $ATO flows --pin-dir "$PIN_DIR" --top 10
@@ -75,7 +88,7 @@ ip netns exec "$SERVER_NS" curl -s http://127.0.0.1:9400/metrics | grep -E '^(at
 step "stop: SIGTERM collects once more, signs a final checkpoint and detaches"
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; AGENT_PID=""
 ip netns exec "$SERVER_NS" ip link show "$SERVER_DEV" | grep -q xdp && echo "still attached!" || echo "no XDP program left on $SERVER_DEV"
-kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+kill "$(cat "$WORK/nginx.pid")" "$(cat "$WORK/db.pid")" 2>/dev/null || true
 
 step "evidence: one masked flow record"
 grep -m1 '"kind":"flow"' "$AUDIT_DIR/signed_evidence.log"
