@@ -1,8 +1,8 @@
 /** resolveConfig(): defaults, precedence flags > environment > file > defaults, and the config file forms. */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { AtoError } from "../../src/errors.ts";
 import { defaultConfig, resolveConfig } from "../../src/config/index.ts";
 import { tempFiles } from "./_files.ts";
+import { thrownAtoError } from "../support/errors.ts";
 
 let files = tempFiles();
 afterEach(() => {
@@ -12,16 +12,6 @@ afterEach(() => {
 afterAll(() => files.cleanup()); // the set made after the last test
 
 const HEX_KEY = "4f".repeat(32);
-
-function error(fn: () => unknown): AtoError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AtoError) return e;
-    throw e;
-  }
-  throw new Error("expected an AtoError");
-}
 
 describe("resolveConfig defaults", () => {
   test("with nothing given, every setting has its documented default", () => {
@@ -131,7 +121,7 @@ describe("features and their keys", () => {
   });
 
   test("a feature switched on without a key is a CONFIG error naming both variables", () => {
-    const e = error(() => resolveConfig({ flags: { seal: true }, env: {} }));
+    const e = thrownAtoError(() => resolveConfig({ flags: { seal: true }, env: {} }));
     expect(e.code).toBe("CONFIG");
     expect(e.message).toContain("ATO_SEAL_KEY or ATO_SEAL_KEY_FILE");
   });
@@ -183,25 +173,25 @@ describe("config file forms", () => {
   });
 
   test("a missing file is NOT_FOUND naming the path", () => {
-    const e = error(() => resolveConfig({ flags: { config: "/nonexistent/ato.env" }, env: {} }));
+    const e = thrownAtoError(() => resolveConfig({ flags: { config: "/nonexistent/ato.env" }, env: {} }));
     expect(e.code).toBe("NOT_FOUND");
     expect(e.message).toContain("/nonexistent/ato.env");
   });
 
   test("a line that is not NAME=VALUE names its line, not its content", () => {
     const file = files.write("ato.env", "XDP_MODE=drv\nPKCS11_PIN 123456\n");
-    const e = error(() => resolveConfig({ flags: { config: file }, env: {} }));
+    const e = thrownAtoError(() => resolveConfig({ flags: { config: file }, env: {} }));
     expect(e.message).toBe(`config file ${file} line 2: expected NAME=VALUE`);
   });
 
   test("a name one typo away from a known one is refused with a suggestion", () => {
     const file = files.write("ato.env", "ATO_LISTNE=0.0.0.0:9400\n");
-    expect(error(() => resolveConfig({ flags: { config: file }, env: {} })).message).toContain("unknown setting ATO_LISTNE; did you mean ATO_LISTEN?");
+    expect(thrownAtoError(() => resolveConfig({ flags: { config: file }, env: {} })).message).toContain("unknown setting ATO_LISTNE; did you mean ATO_LISTEN?");
   });
 
   test("JSON that is not an object of scalars is a CONFIG error", () => {
-    expect(error(() => resolveConfig({ flags: { config: files.write("a.json", "[1]") }, env: {} })).code).toBe("CONFIG");
-    expect(error(() => resolveConfig({ flags: { config: files.write("b.json", '{"XDP_MODE": {"x": 1}}') }, env: {} })).message).toContain("XDP_MODE must be a string");
-    expect(error(() => resolveConfig({ flags: { config: files.write("c.json", "{nope") }, env: {} })).message).toContain("not valid JSON");
+    expect(thrownAtoError(() => resolveConfig({ flags: { config: files.write("a.json", "[1]") }, env: {} })).code).toBe("CONFIG");
+    expect(thrownAtoError(() => resolveConfig({ flags: { config: files.write("b.json", '{"XDP_MODE": {"x": 1}}') }, env: {} })).message).toContain("XDP_MODE must be a string");
+    expect(thrownAtoError(() => resolveConfig({ flags: { config: files.write("c.json", "{nope") }, env: {} })).message).toContain("not valid JSON");
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { AtoError } from "../../src/errors.ts";
 import { redact, resolveConfig, type Env, type Flags } from "../../src/config/index.ts";
 import { tempFiles } from "./_files.ts";
+import { thrownAtoError } from "../support/errors.ts";
 
 const files = tempFiles();
 afterAll(() => files.cleanup());
@@ -17,13 +18,7 @@ function noSecret(text: string) {
 }
 
 function failure(flags: Flags, env: Env): AtoError {
-  try {
-    resolveConfig({ flags, env });
-  } catch (e) {
-    if (e instanceof AtoError) return e;
-    throw e;
-  }
-  throw new Error("expected an AtoError");
+  return thrownAtoError(() => resolveConfig({ flags, env }));
 }
 
 describe("redact", () => {

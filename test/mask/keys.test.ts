@@ -3,9 +3,9 @@ import { createHmac, randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AtoError } from "../../src/errors.ts";
 import { maskOptionsFromEnv } from "../../src/mask/config.ts";
 import { loadKey } from "../../src/mask/keys.ts";
+import { thrownAtoError } from "../support/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ato-keys-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,16 +16,6 @@ const B64 = KEY.toString("base64");
 
 /** Keys are compared by what they compute, since a KeyObject does not show its bytes. */
 const fingerprint = (key: Parameters<typeof createHmac>[1]) => createHmac("sha256", key).update("x").digest("hex");
-
-function thrown(f: () => unknown): AtoError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AtoError) return e;
-    throw e;
-  }
-  throw new Error("expected an AtoError, nothing was thrown");
-}
 
 function file(name: string, content: string | Uint8Array): string {
   const path = join(dir, name);
@@ -65,7 +55,7 @@ describe("key loading", () => {
       { ATO_SEAL_KEY_FILE: file("raw31", KEY.subarray(0, 31)) },
     ];
     for (const env of cases) {
-      const e = thrown(() => loadKey("ATO_SEAL_KEY", env));
+      const e = thrownAtoError(() => loadKey("ATO_SEAL_KEY", env));
       expect(e.code).toBe("CONFIG");
       expect(e.message).toContain("ATO_SEAL_KEY");
       for (const secret of [secretish, HEX, HEX.slice(0, 62), B64, "00".repeat(32)]) {
@@ -77,7 +67,7 @@ describe("key loading", () => {
 
   test("a missing key file is NOT_FOUND and names the variable and path", () => {
     const path = join(dir, "absent");
-    const e = thrown(() => loadKey("ATO_TOKEN_KEY", { ATO_TOKEN_KEY_FILE: path }));
+    const e = thrownAtoError(() => loadKey("ATO_TOKEN_KEY", { ATO_TOKEN_KEY_FILE: path }));
     expect(e.code).toBe("NOT_FOUND");
     expect(e.message).toContain("ATO_TOKEN_KEY_FILE");
     expect(e.message).toContain(path);
@@ -86,7 +76,7 @@ describe("key loading", () => {
   test.skipIf(process.getuid?.() === 0)("an unreadable key file is PERMISSION", () => {
     const path = file("locked", HEX);
     chmodSync(path, 0o000);
-    expect(thrown(() => loadKey("ATO_TOKEN_KEY", { ATO_TOKEN_KEY_FILE: path })).code).toBe("PERMISSION");
+    expect(thrownAtoError(() => loadKey("ATO_TOKEN_KEY", { ATO_TOKEN_KEY_FILE: path })).code).toBe("PERMISSION");
   });
 
   test("loaded options print and serialise without key material", () => {
@@ -114,7 +104,7 @@ describe("options from the environment", () => {
 
   test("bad values are CONFIG errors naming the variable", () => {
     for (const [name, value] of [["ATO_MASK_IPV4_PREFIX", "33"], ["ATO_MASK_IPV6_PREFIX", "x"], ["ATO_MASK_SIMD", "avx512"]]) {
-      const e = thrown(() => maskOptionsFromEnv({ [name!]: value }));
+      const e = thrownAtoError(() => maskOptionsFromEnv({ [name!]: value }));
       expect(e.code).toBe("CONFIG");
       expect(e.message).toContain(name!);
     }

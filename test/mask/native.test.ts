@@ -9,22 +9,12 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { locateLibrary } from "../../ffi/native.ts";
-import { AtoError } from "../../src/errors.ts";
+import { thrownAtoError } from "../support/errors.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const built = join(root, "dist/lib/libatomask.so");
 const work = mkdtempSync(join(tmpdir(), "ato-native-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function thrown(f: () => unknown): AtoError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AtoError) return e;
-    throw e;
-  }
-  throw new Error("expected an AtoError, nothing was thrown");
-}
 
 describe("locateLibrary", () => {
   test("ATO_LIB_DIR wins over the bundled copy", () => {
@@ -35,7 +25,7 @@ describe("locateLibrary", () => {
   });
 
   test("ATO_LIB_DIR without the library is an FFI error naming both and the build command", () => {
-    const e = thrown(() => locateLibrary("libatomask.so", built, { ATO_LIB_DIR: work }));
+    const e = thrownAtoError(() => locateLibrary("libatomask.so", built, { ATO_LIB_DIR: work }));
     expect(e.code).toBe("FFI");
     expect(e.message).toContain(`ATO_LIB_DIR=${work}`);
     expect(e.message).toContain("libatomask.so");
@@ -48,7 +38,7 @@ describe("locateLibrary", () => {
 
   test("a missing library is an FFI error naming what was looked for and how to build it", () => {
     const missing = join(work, "nope/libfoo.so");
-    const e = thrown(() => locateLibrary("libfoo.so", missing, {}));
+    const e = thrownAtoError(() => locateLibrary("libfoo.so", missing, {}));
     expect(e.code).toBe("FFI");
     expect(e.message).toContain("libfoo.so");
     expect(e.message).toContain(missing);

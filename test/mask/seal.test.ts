@@ -3,22 +3,13 @@ import { createSecretKey, randomBytes } from "node:crypto";
 import { AtoError } from "../../src/errors.ts";
 import { Sealer } from "../../src/mask/seal.ts";
 import { revealFlowFields, sealFlowFields } from "../../src/mask/sealed-fields.ts";
+import { thrownAtoError } from "../support/errors.ts";
 
 const RAW_A = randomBytes(32);
 const RAW_B = randomBytes(32);
 const A = new Sealer(createSecretKey(RAW_A));
 const B = new Sealer(createSecretKey(RAW_B));
 const ID = "ato/host-1#42";
-
-function thrown(f: () => unknown): AtoError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AtoError) return e;
-    throw e;
-  }
-  throw new Error("expected an AtoError, nothing was thrown");
-}
 
 /** No message may carry key material, in any encoding. */
 function expectNoSecret(e: AtoError): void {
@@ -47,7 +38,7 @@ describe("AES-256-GCM sealing", () => {
   });
 
   test("another key fails as UNTRUSTED, naming both key ids and no key", () => {
-    const e = thrown(() => B.unseal(A.seal("x", ID), ID));
+    const e = thrownAtoError(() => B.unseal(A.seal("x", ID), ID));
     expect(e.code).toBe("UNTRUSTED");
     expect(e.message).toContain(A.keyId);
     expect(e.message).toContain(B.keyId);
@@ -56,13 +47,13 @@ describe("AES-256-GCM sealing", () => {
 
   test("another key forged under the right key id still fails, as TAMPERED", () => {
     const sealed = B.seal("x", ID).replace(`.${B.keyId}.`, `.${A.keyId}.`);
-    const e = thrown(() => A.unseal(sealed, ID));
+    const e = thrownAtoError(() => A.unseal(sealed, ID));
     expect(e.code).toBe("TAMPERED");
     expectNoSecret(e);
   });
 
   test("a different record identity (AAD) fails as TAMPERED, naming the identity", () => {
-    const e = thrown(() => A.unseal(A.seal("x", ID), "ato/host-1#43"));
+    const e = thrownAtoError(() => A.unseal(A.seal("x", ID), "ato/host-1#43"));
     expect(e.code).toBe("TAMPERED");
     expect(e.message).toContain("ato/host-1#43");
     expectNoSecret(e);
@@ -77,15 +68,15 @@ describe("AES-256-GCM sealing", () => {
       return b.toString("base64url");
     };
     const bodyLen = Buffer.from(body!, "base64url").length;
-    for (let i = 0; i < bodyLen; i++) expect(thrown(() => A.unseal([v, kid, nonce, flip(body!, i)].join("."), ID)).code).toBe("TAMPERED");
-    for (let i = 0; i < 12; i++) expect(thrown(() => A.unseal([v, kid, flip(nonce!, i), body].join("."), ID)).code).toBe("TAMPERED");
+    for (let i = 0; i < bodyLen; i++) expect(thrownAtoError(() => A.unseal([v, kid, nonce, flip(body!, i)].join("."), ID)).code).toBe("TAMPERED");
+    for (let i = 0; i < 12; i++) expect(thrownAtoError(() => A.unseal([v, kid, flip(nonce!, i), body].join("."), ID)).code).toBe("TAMPERED");
   });
 
   test("malformed values are CORRUPT", () => {
     const good = A.seal("x", ID);
     const [, kid, nonce, body] = good.split(".");
     for (const bad of ["", "v1", `v2.${kid}.${nonce}.${body}`, `v1.${kid}.${nonce}`, `v1.zz.${nonce}.${body}`, `v1.${kid}.AAAA.${body}`, `v1.${kid}.${nonce}.AAAA`, `${good}.x`, `v1.${kid}.${nonce}.${body}!`]) {
-      const e = thrown(() => A.unseal(bad, ID));
+      const e = thrownAtoError(() => A.unseal(bad, ID));
       expect({ bad, code: e.code }).toEqual({ bad, code: "CORRUPT" });
     }
   });
@@ -95,6 +86,6 @@ describe("AES-256-GCM sealing", () => {
     const sealed = sealFlowFields(A, fields, ID);
     expect(A.unseal(sealed, ID)).toBe('{"dport":443,"dst":"198.18.0.2","sport":51234,"src":"198.18.1.7"}');
     expect(revealFlowFields(A, sealed, ID)).toEqual(fields);
-    expect(thrown(() => revealFlowFields(A, A.seal("[1,2]", ID), ID)).code).toBe("CORRUPT");
+    expect(thrownAtoError(() => revealFlowFields(A, A.seal("[1,2]", ID), ID)).code).toBe("CORRUPT");
   });
 });

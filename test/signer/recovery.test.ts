@@ -10,6 +10,7 @@ import { AtoError } from "../../src/errors.ts";
 import { openSigner, verifySignature, type CheckpointSigner } from "../../src/signer/index.ts";
 import { Pkcs11Module } from "../../src/signer/module.ts";
 import { createToken, type TestToken } from "../support/softhsm.ts";
+import { thrownAtoError } from "../support/errors.ts";
 
 let token: TestToken | undefined;
 let signer: CheckpointSigner | undefined;
@@ -20,16 +21,6 @@ afterEach(() => {
 });
 
 const msg = new TextEncoder().encode("tree head 7");
-
-function thrown(f: () => unknown): AtoError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(AtoError);
-    return e as AtoError;
-  }
-  throw new Error("expected an AtoError");
-}
 
 for (const keyType of ["ed25519", "ecdsa-p256"] as const) {
   describe(`[hsm] ${keyType} signer when the token goes away`, () => {
@@ -46,18 +37,18 @@ for (const keyType of ["ed25519", "ecdsa-p256"] as const) {
       const del = Bun.spawnSync(["softhsm2-util", "--delete-token", "--token", token.tokenLabel], { env: { ...process.env, ...token.env }, stdout: "pipe", stderr: "pipe" });
       expect(del.exitCode).toBe(0);
 
-      const err = thrown(() => signer!.sign(msg));
+      const err = thrownAtoError(() => signer!.sign(msg));
       expect(err.code).toBe("HSM");
       expect(err.message).toContain(`token '${token.tokenLabel}'`);
       expect(err.message).toContain("gone");
       expect(err.message).not.toContain(token.pin);
       // Still failing, still clear, and the module has been given back for re-initialisation.
-      expect(thrown(() => signer!.sign(msg)).code).toBe("HSM");
+      expect(thrownAtoError(() => signer!.sign(msg)).code).toBe("HSM");
       expect(Pkcs11Module.loadedPaths()).toEqual([]);
       signer.close();
 
       // While the token is missing, opening fails and says which token is missing.
-      expect(thrown(() => openSigner(opts)).message).toContain(`no token labelled '${token.tokenLabel}'`);
+      expect(thrownAtoError(() => openSigner(opts)).message).toContain(`no token labelled '${token.tokenLabel}'`);
 
       rmSync(tokens, { recursive: true, force: true });
       cpSync(backup, tokens, { recursive: true });
