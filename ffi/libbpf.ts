@@ -310,27 +310,21 @@ export function testRun(progFd: number, frame: Uint8Array, repeat = 1, ctx?: Uin
 
 // ---- XDP attachment -----------------------------------------------------------------------------
 
-/** bpf_xdp_attach_opts: sz@0, old_prog_fd@8; 16 bytes. */
-function attachOpts(oldFd?: number): Pointer | null {
-  if (oldFd === undefined) return null;
-  const o = new Struct(16).i32(8, oldFd);
-  keepAlive.add(o);
-  return o.address;
+/** bpf_xdp_attach_opts: sz@0, old_prog_fd@8; 16 bytes. Passed as bytes: alive for the call. */
+function attachOpts(oldFd?: number): Uint8Array | null {
+  return oldFd === undefined ? null : new Struct(16).i32(8, oldFd).bytes;
 }
-const keepAlive = new Set<Struct>();
 
+/** Attaches; with replaceFd, only if that program is the one attached (XDP_FLAGS_REPLACE). */
 export function xdpAttach(ifindex: number, progFd: number, flags: number, replaceFd?: number): number {
   const f = replaceFd === undefined ? flags : flags | XDP_FLAGS.REPLACE;
-  const r = lib.symbols.bpf_xdp_attach(ifindex, progFd, f, attachOpts(replaceFd));
-  keepAlive.clear();
-  return r;
+  return lib.symbols.bpf_xdp_attach(ifindex, progFd, f, attachOpts(replaceFd));
 }
 
+/** Detaches; with expectedFd, only if that program is the one attached. */
 export function xdpDetach(ifindex: number, flags: number, expectedFd?: number): number {
   const f = expectedFd === undefined ? flags : flags | XDP_FLAGS.REPLACE;
-  const r = lib.symbols.bpf_xdp_detach(ifindex, f, attachOpts(expectedFd));
-  keepAlive.clear();
-  return r;
+  return lib.symbols.bpf_xdp_detach(ifindex, f, attachOpts(expectedFd));
 }
 
 /** The id of the XDP program attached in a mode (flags = one *_MODE flag, or 0 for any); 0 if none. */

@@ -126,7 +126,7 @@ async function agentRuns() {
     const ifindex = Number(lab.exec("server", ["cat", `/sys/class/net/${lab.server.dev}/ifindex`]).trim());
     fill(fd, n, ifindex);
     closeFd(fd);
-    // Flows must grow to be reported: bump them once so a cycle writes n records, then let it settle.
+    // Written after the agent started, so the next cycle reports all n as new; then let it settle.
     await Bun.sleep(3500);
     const hwm = Number(readFileSync(`/proc/${a.p.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)![1]) / 1024;
     const rss = Number(readFileSync(`/proc/${a.p.pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)![1]) / 1024;

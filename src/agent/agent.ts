@@ -21,6 +21,8 @@ import { MetricsSync } from "./metrics-sync.ts";
 export class Agent {
   private timer?: ReturnType<typeof setInterval>;
   private stopped = false;
+  /** False after a cycle could not write its records (full disk): /readyz says so. */
+  private logWritable = true;
 
   private constructor(
     private readonly kernel: KernelPlane,
@@ -109,8 +111,6 @@ export class Agent {
       throw e;
     }
   }
-
-  private logWritable = true;
 
   /** One collection: events first (they are rare and time-stamped), then the flow map. */
   private tick(): void {

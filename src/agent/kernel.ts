@@ -3,6 +3,7 @@
  * stream its ring-buffer events, and detach on the way out (also when attaching a later
  * interface fails, so a failed start leaves nothing attached).
  */
+import { readlinkSync } from "node:fs";
 import { AgentLock, ifindexOf, DEFAULT_CONFIG, EventStream, XdpAuditor, modeName, type AttachMode, type AuditConfig, type AuditEvent } from "../kernel/index.ts";
 import { log } from "./log.ts";
 
@@ -63,7 +64,7 @@ export class KernelPlane {
 /** Interfaces are per network namespace: the lock key includes the namespace's inode. */
 function netnsId(): string {
   try {
-    return require("node:fs").readlinkSync("/proc/self/ns/net").replace(/\D/g, "");
+    return readlinkSync("/proc/self/ns/net").replace(/\D/g, "");
   } catch {
     return "0";
   }

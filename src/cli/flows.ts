@@ -1,7 +1,8 @@
 /** `ato flows`: the operator's local, unmasked view of the pinned flow map. No agent needed. */
 import { defineCommand } from "citty";
 import { closeFd, objGet } from "../../ffi/libbpf.ts";
-import { FlowMapReader, MAPS, requireBpffs, slotToText, type Flow } from "../kernel/index.ts";
+import { FlowMapReader, MAPS, requireBpffs, type Flow } from "../kernel/index.ts";
+import { formatAddress } from "../mask/format.ts";
 import { oneOf, positiveInt } from "./_args.ts";
 
 export const DEFAULT_PIN_DIR = "/sys/fs/bpf/ato";
@@ -36,8 +37,8 @@ export function toJson(f: Flow) {
   return {
     family: f.key.family,
     proto: f.key.proto,
-    src: slotToText(f.key.src, f.key.family),
-    dst: slotToText(f.key.dst, f.key.family),
+    src: formatAddress(f.key.family, f.key.src),
+    dst: formatAddress(f.key.family, f.key.dst),
     sport: f.key.sport,
     dport: f.key.dport,
     vlan: f.key.vlan,

@@ -45,9 +45,10 @@ export class FlowMapReader {
     const out: Flow[] = [];
     const token = new Uint8Array(8);
     let first = true;
+    // One pair of buffers per read (flowAt copies out of them), larger only after ENOSPC.
+    let keys = new Uint8Array(this.batchSize * FLOW_KEY.size);
+    let values = new Uint8Array(this.batchSize * this.valueBytes);
     for (;;) {
-      const keys = new Uint8Array(this.batchSize * FLOW_KEY.size);
-      const values = new Uint8Array(this.batchSize * this.valueBytes);
       let r;
       try {
         r = mapLookupBatch(this.fd, token, first, keys, values, this.batchSize);
@@ -56,7 +57,12 @@ export class FlowMapReader {
         if (first && out.length === 0) { this.batchSupported = false; return null; }
         throw e;
       }
-      if (r.tooSmall) { this.batchSize *= 2; continue; } // a bucket larger than the batch
+      if (r.tooSmall) { // a bucket holds more flows than the batch: retry with room for it
+        this.batchSize *= 2;
+        keys = new Uint8Array(this.batchSize * FLOW_KEY.size);
+        values = new Uint8Array(this.batchSize * this.valueBytes);
+        continue;
+      }
       for (let i = 0; i < r.n; i++) out.push(this.flowAt(keys, i * FLOW_KEY.size, values, i * this.valueBytes));
       if (r.done) return out;
       first = false;

@@ -2,7 +2,6 @@ export { XdpAuditor, DEFAULT_CONFIG, MAPS, PROGRAM_NAME, modeName, type AttachMo
 export { FlowMapReader, type Flow, type ReadMethod } from "./flows.ts";
 export { EventStream } from "./events.ts";
 export { readCounters } from "./counters.ts";
-export { slotToText } from "./addr.ts";
 export { ifindexOf, ifaceName, requireBpffs } from "./system.ts";
 export { AgentLock } from "./lock.ts";
 export * from "./layout.ts";

@@ -3,7 +3,7 @@
  * Each case asserts the flow the program recorded (or that it recorded none) and the counters.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { slotToText } from "../../src/kernel/index.ts";
+import { formatAddress } from "../../src/mask/format.ts";
 import { monotonicNs } from "../../ffi/libc.ts";
 import {
   concat, eth, ETH_P, ext, fragment6, icmp, IPPROTO, ipv4, ipv6, tcp, udp, v4Frame, v6Frame,
@@ -21,7 +21,7 @@ function only() {
   const flows = prog.flows();
   expect(flows).toHaveLength(1);
   const f = flows[0]!;
-  return { ...f.key, src: slotToText(f.key.src, f.key.family), dst: slotToText(f.key.dst, f.key.family), ...f.counts };
+  return { ...f.key, src: formatAddress(f.key.family, f.key.src), dst: formatAddress(f.key.family, f.key.dst), ...f.counts };
 }
 
 function expectNoFlowAndMalformed(frame: Uint8Array) {

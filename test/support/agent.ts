@@ -3,6 +3,8 @@
  * visible, unlike ip netns exec), with its log collected and a clean stop.
  */
 import type { Subprocess } from "bun";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createToken } from "./softhsm.ts";
 
 export const ATO = ["bun", `${import.meta.dir}/../../src/main.ts`];
 
@@ -68,8 +70,6 @@ export function atoIn(netns: string | null, args: string[], env: Record<string, 
  * directory and a metrics port. `args` go on the command line; `env` carries the PIN.
  */
 export async function agentSetup(tag: string) {
-  const { createToken } = await import("./softhsm.ts");
-  const { mkdtempSync, rmSync } = await import("node:fs");
   const token = await createToken({ keyType: "ed25519" });
   const auditDir = mkdtempSync(`/tmp/ato-${tag}-audit-`);
   return {
@@ -79,7 +79,6 @@ export async function agentSetup(tag: string) {
     args: ["--audit-dir", auditDir, "--listen", "127.0.0.1:0", "--interval-ms", "200"],
     /** The evidence records written so far, parsed. */
     async records(): Promise<Record<string, any>[]> {
-      const { readdirSync, readFileSync } = await import("node:fs");
       return readdirSync(auditDir).filter((f) => f.endsWith(".log")).sort().flatMap((f) =>
         readFileSync(`${auditDir}/${f}`, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)));
     },
