@@ -47,6 +47,14 @@ function fill(fd: number, n: number, ifindex = 1, packets = 10n): void {
   }
 }
 
+/** Reads every flow the way the collector does (counts summed over CPUs, nothing decoded). */
+function countFlows(reader: FlowMapReader, method: "batch" | "keys"): number {
+  let n = 0, packets = 0;
+  for (const b of reader.batches(method)) for (let i = 0; i < b.n; i++, n++) packets += b.packets(i);
+  if (packets <= 0) throw new Error("no packets read");
+  return n;
+}
+
 async function mapAndCollector() {
   const pinDir = `/sys/fs/bpf/ato-bench-agent-${process.pid}`;
   cleanups.push(() => rmSync(pinDir, { recursive: true, force: true }));
@@ -59,28 +67,53 @@ async function mapAndCollector() {
   const reader = new FlowMapReader(fd);
   const batch: number[] = [], keys: number[] = [];
   for (let r = 0; r < 3; r++) {
-    t = performance.now(); const a = reader.readAll("batch").length; batch.push(performance.now() - t);
-    t = performance.now(); const b = reader.readAll("keys").length; keys.push(performance.now() - t);
+    t = performance.now(); const a = countFlows(reader, "batch"); batch.push(performance.now() - t);
+    t = performance.now(); const b = countFlows(reader, "keys"); keys.push(performance.now() - t);
     if (a !== BIG || b !== BIG) throw new Error(`read ${a} / ${b} flows, expected ${BIG}`);
   }
   console.log(`read ${BIG.toLocaleString()} flows: batch ${median(batch).toFixed(0)} ms, key-by-key ${median(keys).toFixed(0)} ms → batch is ${(median(keys) / median(batch)).toFixed(1)}× faster`);
 
+  await collectorCycles();
+}
+
+/**
+ * One collector cycle at each size, on a fresh map: every flow grown (n records masked, signed
+ * into the log through SoftHSM), then a cycle with nothing new. The per-flow cost across sizes
+ * shows whether the cycle stays linear.
+ */
+async function collectorCycles() {
   const token = await createToken({ keyType: "ed25519" });
   cleanups.push(() => token.cleanup());
-  const auditDir = mkdtempSync("/tmp/ato-bench-agent-audit-");
-  cleanups.push(() => { Bun.spawnSync(["chattr", "-R", "-a", auditDir]); rmSync(auditDir, { recursive: true, force: true }); });
-  const log = EvidenceLog.open({ auditDir, signer: openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel }), checkpointIntervalMs: 0 });
-  const masker = Masker.open({});
-  const collector = new Collector({ reader, masker, log, idleTimeoutNs: 3600n * 1_000_000_000n, ifaceName });
-  collector.start();
-  fill(fd, BIG, 1, 20n); // the same keys again, counted anew after start: every flow has grown
-  const rss0 = process.memoryUsage().rss;
-  const first = collector.cycle();
-  console.log(`  (collector process RSS grew ${((process.memoryUsage().rss - rss0) / 2 ** 20).toFixed(0)} MiB during the first cycle)`);
-  const second = collector.cycle();
-  console.log(`collector cycle at ${first.flows.toLocaleString()} flows: ${first.seconds.toFixed(2)} s writing ${first.records.toLocaleString()} records (${Math.round(first.records / first.seconds).toLocaleString()} records/s); with nothing new ${second.seconds.toFixed(2)} s`);
-  log.close();
-  masker.close();
+  for (const n of SIZES) {
+    const pinDir = `/sys/fs/bpf/ato-bench-cycle-${process.pid}-${n}`;
+    const auditor = XdpAuditor.load({ objectPath: `${dist}/xdp_audit.o`, pinDir, maxFlows: n });
+    const auditDir = mkdtempSync("/tmp/ato-bench-agent-audit-");
+    try {
+      const fd = auditor.mapFd("flows");
+      fill(fd, n);
+      const log = EvidenceLog.open({ auditDir, signer: openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel }), checkpointIntervalMs: 0 });
+      const masker = Masker.open({});
+      const collector = new Collector({ reader: new FlowMapReader(fd), masker, log, idleTimeoutNs: 3600n * 1_000_000_000n, ifaceName });
+      collector.start();
+      fill(fd, n, 1, 20n); // the same keys again, counted anew after start: every flow has grown
+      Bun.gc(true);
+      const rss0 = process.memoryUsage().rss;
+      const grown = await collector.cycle();
+      const rss1 = process.memoryUsage().rss;
+      const idle: number[] = [];
+      for (let r = 0; r < 3; r++) idle.push((await collector.cycle()).seconds);
+      const still = median(idle);
+      if (grown.records !== n) throw new Error(`cycle wrote ${grown.records} records, expected ${n}`);
+      console.log(`collector cycle at ${n.toLocaleString()} flows: every flow grown ${grown.seconds.toFixed(2)} s (${Math.round(n / grown.seconds).toLocaleString()} records/s, ${(grown.seconds / n * 1e6).toFixed(2)} µs/flow, RSS +${((rss1 - rss0) / 2 ** 20).toFixed(0)} MiB); nothing new ${(still * 1000).toFixed(0)} ms median of 3 (${(still / n * 1e6).toFixed(3)} µs/flow)`);
+      log.close();
+      masker.close();
+    } finally {
+      auditor.close();
+      rmSync(pinDir, { recursive: true, force: true });
+      Bun.spawnSync(["chattr", "-R", "-a", auditDir]);
+      rmSync(auditDir, { recursive: true, force: true });
+    }
+  }
 }
 
 async function agentRuns() {

@@ -21,6 +21,8 @@ import { MetricsSync } from "./metrics-sync.ts";
 export class Agent {
   private timer?: ReturnType<typeof setInterval>;
   private stopped = false;
+  /** The collection under way, if any. */
+  private running?: Promise<void>;
   /** False after a cycle could not write its records (full disk): /readyz says so. */
   private logWritable = true;
 
@@ -101,7 +103,7 @@ export class Agent {
       pending.splice(0).forEach((e) => collector!.event(e));
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows));
-      agent.timer = setInterval(() => agent!.tick(), cfg.intervalMs);
+      agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
       for (const c of cleanups.reverse()) {
@@ -112,11 +114,20 @@ export class Agent {
     }
   }
 
-  /** One collection: events first (they are rare and time-stamped), then the flow map. */
-  private tick(): void {
+  /**
+   * One collection: events first (they are rare and time-stamped), then the flow map. A cycle
+   * yields to the event loop while it reads, so a timer tick can arrive mid-cycle: it is
+   * skipped, never run alongside (two cycles would report the same growth twice).
+   */
+  private tick(): Promise<void> {
+    this.running ??= this.collect().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async collect(): Promise<void> {
     try {
       this.kernel.drainEvents();
-      const cycle = this.collector.cycle();
+      const cycle = await this.collector.cycle();
       this.sync.afterCycle(cycle, readCounters(this.kernel.auditor.mapFd("counters")));
       this.logWritable = true;
     } catch (e) {
@@ -133,7 +144,8 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    this.tick();
+    await this.running; // a cycle under way finishes first; then one more collects the rest
+    await this.tick();
     const cp = this.evidence.checkpoint("shutdown");
     log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
     this.sync.afterLogChange();

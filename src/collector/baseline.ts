@@ -1,39 +1,75 @@
 /**
  * What has already been reported for each flow: the map holds cumulative per-CPU counts, and
- * each evidence record carries the growth since the previous one. Keys are the raw flow_key
- * bytes in hex (never written anywhere).
+ * each evidence record carries the growth since the previous one. Kept in a FlowTable keyed
+ * by the raw flow_key (never written anywhere).
  */
 import type { FlowCounts } from "../kernel/index.ts";
+import { FlowTable, KEY_WORDS } from "./table.ts";
 
+/** Growth since the last record. */
 export interface Reported {
-  packets: bigint;
-  bytes: bigint;
+  packets: number;
+  bytes: number;
   fragments: number;
 }
 
 export class Baseline {
-  private readonly seen = new Map<string, Reported>();
+  private readonly table = new FlowTable();
+  private generation = 0;
 
   get size(): number {
-    return this.seen.size;
+    return this.table.size;
   }
 
-  /** Growth of a flow since it was last reported; zero for a flow reported as it is. */
-  delta(key: string, now: FlowCounts): Reported {
-    const was = this.seen.get(key) ?? { packets: 0n, bytes: 0n, fragments: 0 };
-    return { packets: now.packets - was.packets, bytes: now.bytes - was.bytes, fragments: now.fragments - was.fragments };
+  /** Starts a collection: flows not `seen` in it are forgotten by `endCollection`. */
+  beginCollection(): void {
+    this.generation = (this.generation + 1) >>> 0 || 1;
   }
 
-  set(key: string, now: FlowCounts): void {
-    this.seen.set(key, { packets: now.packets, bytes: now.bytes, fragments: now.fragments });
+  /**
+   * Marks the flow at words[at..] as still in the map and returns its reported packets, or
+   * -1 when nothing was reported for it yet.
+   */
+  seen(words: Uint32Array, at: number): number {
+    const s = this.table.find(words, at);
+    if (s < 0) return -1;
+    this.table.gen[s] = this.generation;
+    return this.table.packets[s]!;
   }
 
-  forget(key: string): void {
-    this.seen.delete(key);
+  /**
+   * Growth of a flow since it was last reported. Counts below the baseline mean the kernel
+   * made the entry anew (evicted, or deleted by someone else, then seen again): all of the
+   * new entry's counts are growth.
+   */
+  delta(rawKey: Uint8Array, now: FlowCounts): Reported {
+    const s = this.table.find(words(rawKey), 0);
+    const packets = Number(now.packets), bytes = Number(now.bytes);
+    if (s < 0 || packets < this.table.packets[s]!) return { packets, bytes, fragments: now.fragments };
+    return { packets: packets - this.table.packets[s]!, bytes: bytes - this.table.bytes[s]!, fragments: now.fragments - this.table.fragments[s]! };
   }
 
-  /** Keys no longer in the map (removed by someone else): forgotten so the baseline cannot grow without bound. */
-  retain(present: Set<string>): void {
-    for (const k of this.seen.keys()) if (!present.has(k)) this.seen.delete(k);
+  /** The flow's records up to `now` are on disk. */
+  set(rawKey: Uint8Array, now: FlowCounts): void {
+    const s = this.table.upsert(words(rawKey), 0);
+    this.table.packets[s] = Number(now.packets);
+    this.table.bytes[s] = Number(now.bytes);
+    this.table.fragments[s] = now.fragments;
+    this.table.gen[s] = this.generation;
   }
+
+  forget(rawKey: Uint8Array): void {
+    const s = this.table.find(words(rawKey), 0);
+    if (s >= 0) this.table.remove(s);
+  }
+
+  /** Forgets flows no longer in the map, so the baseline cannot grow without bound. */
+  endCollection(): number {
+    return this.table.sweep(this.generation);
+  }
+}
+
+function words(rawKey: Uint8Array): Uint32Array {
+  // Keys copied out of a batch start at offset 0 of their own buffer, so they are aligned.
+  return rawKey.byteOffset % 4 === 0 ? new Uint32Array(rawKey.buffer, rawKey.byteOffset, KEY_WORDS) : new Uint32Array(rawKey.slice().buffer);
 }

@@ -1,23 +1,30 @@
 /**
  * The collector: every interval, read the flow map (batch lookups), turn each flow's growth
- * since its last record into a flow record, mask the batch in one call, append it to the
+ * since its last record into a flow record, mask a chunk of them in one call, append it to the
  * evidence log, and remove idle flows without losing a count (lookup-and-delete returns the
  * final values atomically). Ring-buffer events become records of their own.
  *
  * The sum of `packets` (and `bytes`) over a flow's records equals what the kernel counted for
  * it. Counts already in a reused pinned map when the agent starts are not attributed to flow
  * records; the `agent` start record states them, so nothing is silently counted twice.
+ *
+ * Cost is linear in the flows in the map: a flow that did not grow costs a hash lookup on the
+ * kernel's own buffer (no object, no string); only growing flows are decoded, and they are
+ * written in chunks as the map is read, so memory stays bounded by the chunk, not the map.
+ * A cycle yields to the event loop between batches and chunks: /metrics and /healthz answer
+ * while a million flows are read.
  */
 import { randomBytes } from "node:crypto";
 import type { EvidenceLog } from "../log/index.ts";
 import type { Masker, FlowAddresses } from "../mask/index.ts";
-import type { AuditEvent, Flow, FlowMapReader } from "../kernel/index.ts";
+import { FLOW_KEY, type AuditEvent, type Flow, type FlowMapReader } from "../kernel/index.ts";
 import { Baseline, type Reported } from "./baseline.ts";
 import { KernelClock } from "./clock.ts";
 import { eventRecord, flowRecord } from "./records.ts";
+import { KEY_WORDS } from "./table.ts";
 
-/** Flows masked, formatted and appended per step. */
-const CHUNK = 8192;
+/** Flows masked, formatted and appended per write: small enough to keep the event loop responsive. */
+const CHUNK = 2048;
 
 export interface CollectorOptions {
   reader: FlowMapReader;
@@ -29,101 +36,97 @@ export interface CollectorOptions {
 }
 
 export interface CycleSummary {
+  /** Flows in the map when it was read. */
   flows: number;
   records: number;
   removed: number;
-  /** Growth per IP protocol in this cycle, for the traffic metrics. */
-  byProto: Map<number, { packets: bigint; bytes: bigint }>;
+  /** Growth per IP protocol written in this cycle, for the traffic metrics. */
+  byProto: Map<number, { packets: number; bytes: number }>;
   seconds: number;
+}
+
+interface Growth {
+  f: Flow;
+  d: Reported;
+  ended: boolean;
 }
 
 export class Collector {
   private readonly baseline = new Baseline();
   private readonly clock = new KernelClock();
   /** Flows removed from the map whose final records are not written yet. */
-  private ended: { f: Flow; d: Reported }[] = [];
+  private ended: Growth[] = [];
 
   constructor(private readonly o: CollectorOptions) {}
 
   /** Takes what a previous run left in a reused map as already accounted, and says so in the log. */
-  start(extra: Record<string, unknown> = {}): { flows: number; packets: bigint; bytes: bigint } {
-    let packets = 0n, bytes = 0n;
-    const flows = this.o.reader.readAll();
-    for (const f of flows) {
-      this.baseline.set(hex(f.rawKey), f.counts);
-      packets += f.counts.packets;
-      bytes += f.counts.bytes;
+  start(extra: Record<string, unknown> = {}): { flows: number; packets: number; bytes: number } {
+    let flows = 0, packets = 0, bytes = 0;
+    this.baseline.beginCollection();
+    for (const b of this.o.reader.batches()) {
+      for (let i = 0; i < b.n; i++) {
+        const f = b.flow(i);
+        this.baseline.set(f.rawKey, f.counts);
+        flows++;
+        packets += Number(f.counts.packets);
+        bytes += Number(f.counts.bytes);
+      }
     }
-    this.o.log.appendRecord("agent", {
-      event: "start",
-      ...extra,
-      preexisting_flows: flows.length,
-      preexisting_packets: Number(packets),
-      preexisting_bytes: Number(bytes),
-    });
-    return { flows: flows.length, packets, bytes };
+    this.o.log.appendRecord("agent", { event: "start", ...extra, preexisting_flows: flows, preexisting_packets: packets, preexisting_bytes: bytes });
+    return { flows, packets, bytes };
   }
 
   /**
-   * One collection. The baseline moves only after the records are written: when the log
-   * cannot be written (full disk), the next cycle reports the same growth again, and flows
-   * already taken out of the map wait in `ended` until their records are written.
+   * One collection. A flow's baseline moves only after its record is written: when the log
+   * cannot be written (full disk), the error propagates and the next cycle reports the same
+   * growth again; flows already taken out of the map wait in `ended` until they are written.
    */
-  cycle(): CycleSummary {
+  async cycle(): Promise<CycleSummary> {
     const t0 = performance.now();
-    const flows = this.o.reader.readAll();
-    const now = this.clock.nowNs();
-    const present = new Set<string>();
-    const growing: { key: string; f: Flow; d: Reported }[] = [];
-    let removed = 0;
-    for (const f of flows) {
-      const key = hex(f.rawKey);
-      if (now - f.counts.lastSeenNs > this.o.idleTimeoutNs) {
-        // lookup-and-delete: packets counted between the read above and now are included.
-        const last = this.o.reader.take(f.rawKey) ?? f;
-        const d = this.baseline.delta(key, last.counts);
-        this.baseline.forget(key);
-        removed++;
-        if (d.packets > 0n) this.ended.push({ f: last, d });
-        continue;
-      }
-      present.add(key);
-      const d = this.baseline.delta(key, f.counts);
-      if (d.packets > 0n) growing.push({ key, f, d });
-    }
-    const out: { key?: string; f: Flow; d: Reported; ended: boolean }[] =
-      [...this.ended.map((e) => ({ ...e, ended: true })), ...growing.map((g) => ({ ...g, ended: false }))];
+    const summary: CycleSummary = { flows: 0, records: 0, removed: 0, byProto: new Map(), seconds: 0 };
+    const idleBefore = Number(this.clock.nowNs() - this.o.idleTimeoutNs);
+    this.baseline.beginCollection();
 
-    // In chunks: memory stays bounded at a million flows, and each chunk is written all or
-    // nothing, its flows' baselines moving only once it is on disk.
-    let records = 0;
-    for (let at = 0; at < out.length; at += CHUNK) {
-      const part = out.slice(at, at + CHUNK);
-      const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
-      const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
-      this.o.log.appendRecords("flow", part.map(({ f, d, ended }, i) =>
-        flowRecord(f, masked[i]!, d, ended, this.o.ifaceName(f.key.ifindex), this.clock, rids?.[i])));
-      records += part.length;
-      let written = 0; // ended flows come first, in order
-      for (const p of part) {
-        if (p.ended) written++;
-        else this.baseline.set(p.key!, p.f.counts);
-      }
-      this.ended.splice(0, written);
-      // A chunk leaves ~8k records' worth of strings and buffers behind; collecting them now
-      // keeps the agent's peak memory near its live size instead of the whole cycle's garbage.
-      if (out.length > CHUNK) Bun.gc(false);
-    }
-    this.baseline.retain(present);
+    // Flows a failed cycle took out of the map come first.
+    await this.writeEnded(summary);
 
-    const byProto = new Map<number, { packets: bigint; bytes: bigint }>();
-    for (const { f, d } of out) {
-      const p = byProto.get(f.key.proto) ?? { packets: 0n, bytes: 0n };
-      p.packets += d.packets;
-      p.bytes += d.bytes;
-      byProto.set(f.key.proto, p);
+    const idle: Uint8Array[] = [];
+    let growing: Growth[] = [];
+    for (const b of this.o.reader.batches()) {
+      for (let i = 0; i < b.n; i++) {
+        summary.flows++;
+        if (b.lastSeenNs(i) < idleBefore) { // taken after the read, with whatever arrived since
+          idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
+          continue;
+        }
+        if (this.baseline.seen(b.keyWords, i * KEY_WORDS) === b.packets(i)) continue; // nothing new
+        const f = b.flow(i);
+        const d = this.baseline.delta(f.rawKey, f.counts);
+        if (d.packets > 0) growing.push({ f, d, ended: false });
+        if (growing.length === CHUNK) {
+          this.write(growing, summary);
+          growing = [];
+          await yieldToEventLoop();
+        }
+      }
+      await yieldToEventLoop();
     }
-    return { flows: flows.length, records, removed, byProto, seconds: (performance.now() - t0) / 1000 };
+    this.write(growing, summary);
+
+    for (const rawKey of idle) {
+      // lookup-and-delete: packets counted between the read above and now are included.
+      const last = this.o.reader.take(rawKey);
+      if (last) {
+        const d = this.baseline.delta(rawKey, last.counts);
+        if (d.packets > 0) this.ended.push({ f: last, d, ended: true });
+      }
+      this.baseline.forget(rawKey);
+      summary.removed++;
+    }
+    await this.writeEnded(summary);
+    this.baseline.endCollection();
+    summary.seconds = (performance.now() - t0) / 1000;
+    return summary;
   }
 
   /** A ring-buffer event as an evidence record of its own kind. */
@@ -133,12 +136,40 @@ export class Collector {
     const masked = e.kind === "overflow" ? undefined : this.o.masker.maskFlows([{ ...e.key }], rid)[0];
     this.o.log.appendRecord(e.kind, eventRecord(e, masked, this.o.ifaceName(e.key.ifindex), this.clock));
   }
+
+  private async writeEnded(summary: CycleSummary): Promise<void> {
+    while (this.ended.length > 0) {
+      const part = this.ended.slice(0, CHUNK);
+      this.write(part, summary);
+      this.ended.splice(0, part.length);
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Masks and appends one chunk, all or nothing; then moves the baselines of its live flows. */
+  private write(part: Growth[], summary: CycleSummary): void {
+    if (part.length === 0) return;
+    this.clock.nowNs();
+    const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
+    const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
+    this.o.log.appendRecords("flow", part.map(({ f, d, ended }, i) =>
+      flowRecord(f, masked[i]!, d, ended, this.o.ifaceName(f.key.ifindex), this.clock, rids?.[i])));
+    summary.records += part.length;
+    for (const { f, d, ended } of part) {
+      if (!ended) this.baseline.set(f.rawKey, f.counts);
+      const p = summary.byProto.get(f.key.proto) ?? { packets: 0, bytes: 0 };
+      p.packets += d.packets;
+      p.bytes += d.bytes;
+      summary.byProto.set(f.key.proto, p);
+    }
+  }
 }
 
 function addresses(f: Flow): FlowAddresses {
   return { family: f.key.family, src: f.key.src, dst: f.key.dst, proto: f.key.proto, sport: f.key.sport, dport: f.key.dport };
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+/** Lets timers and sockets (the metrics server, signals) run between steps of a long cycle. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

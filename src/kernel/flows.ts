@@ -2,6 +2,10 @@
  * Reads the per-CPU flow map: every flow with its counters summed over the possible CPUs.
  * Batch lookups are used where the kernel has them (one syscall per few thousand flows, and
  * no restart when a key is deleted under get_next_key); key-by-key iteration is the fallback.
+ *
+ * `batches()` hands out the kernel's buffers in place, one reused FlowBatch at a time, so a
+ * reader that only compares counts (the collector, every cycle, for every flow) allocates
+ * nothing per flow; `FlowBatch.flow(i)` decodes one flow into objects when it is needed.
  */
 import { mapLookup, mapLookupAndDelete, mapLookupBatch, mapNextKey, possibleCpus } from "../../ffi/libbpf.ts";
 import { decodeKey, FLOW_KEY, FLOW_VALUE, percpuStride, sumPerCpu, type FlowCounts, type FlowKey } from "./layout.ts";
@@ -15,74 +19,142 @@ export interface Flow {
 
 export type ReadMethod = "batch" | "keys";
 
+const STRIDE = percpuStride(FLOW_VALUE.size);
+const TWO32 = 4294967296;
+
+/** Up to `capacity` flows as the kernel wrote them: keys and per-CPU values side by side. */
+export class FlowBatch {
+  n = 0;
+  readonly keys: Uint8Array;
+  /** The keys as 32-bit words (12 per flow), for hashing and comparing without copies. */
+  readonly keyWords: Uint32Array;
+  readonly values: Uint8Array;
+  private readonly valueWords: Uint32Array;
+  private readonly valueBytes: number;
+
+  constructor(readonly capacity: number, readonly cpus: number) {
+    this.valueBytes = STRIDE * cpus;
+    this.keys = new Uint8Array(capacity * FLOW_KEY.size);
+    this.keyWords = new Uint32Array(this.keys.buffer);
+    this.values = new Uint8Array(capacity * this.valueBytes);
+    this.valueWords = new Uint32Array(this.values.buffer);
+  }
+
+  /** Packets of flow i summed over CPUs (a Number: exact below 2^53). */
+  packets(i: number): number {
+    return this.sumU64(i, FLOW_VALUE.packets);
+  }
+
+  bytes(i: number): number {
+    return this.sumU64(i, FLOW_VALUE.bytes);
+  }
+
+  /** The latest last_seen over CPUs, in kernel nanoseconds (as a Number: ns precision to 104 days of uptime, 2 ns to 208). */
+  lastSeenNs(i: number): number {
+    let max = 0;
+    const base = (i * this.valueBytes + FLOW_VALUE.lastSeenNs) >> 2;
+    for (let c = 0; c < this.cpus; c++) {
+      const w = base + c * (STRIDE >> 2);
+      const t = this.valueWords[w]! + this.valueWords[w + 1]! * TWO32;
+      if (t > max) max = t;
+    }
+    return max;
+  }
+
+  /** Flow i decoded and copied out of the batch. */
+  flow(i: number): Flow {
+    const k = i * FLOW_KEY.size;
+    return { key: decodeKey(this.keys, k), rawKey: this.keys.slice(k, k + FLOW_KEY.size), counts: sumPerCpu(this.values, i * this.valueBytes, this.cpus) };
+  }
+
+  private sumU64(i: number, field: number): number {
+    let sum = 0;
+    const base = (i * this.valueBytes + field) >> 2;
+    for (let c = 0; c < this.cpus; c++) {
+      const w = base + c * (STRIDE >> 2);
+      sum += this.valueWords[w]! + this.valueWords[w + 1]! * TWO32;
+    }
+    return sum;
+  }
+}
+
 export class FlowMapReader {
   readonly cpus = possibleCpus();
-  private readonly valueBytes = percpuStride(FLOW_VALUE.size) * this.cpus;
-  private batchSize: number;
+  private readonly valueBytes = STRIDE * this.cpus;
+  private batch: FlowBatch;
   private batchSupported = true;
 
   constructor(private readonly fd: number, batchSize = 4096) {
-    this.batchSize = batchSize;
+    this.batch = new FlowBatch(batchSize, this.cpus);
   }
 
-  /** Every flow in the map. `method` forces one way of reading (for benchmarks and tests). */
+  /** Every flow in the map, decoded. `method` forces one way of reading (for benchmarks and tests). */
   readAll(method?: ReadMethod): Flow[] {
+    const out: Flow[] = [];
+    for (const b of this.batches(method)) for (let i = 0; i < b.n; i++) out.push(b.flow(i));
+    return out;
+  }
+
+  /**
+   * The map's flows, one batch at a time. The same FlowBatch object is refilled for each
+   * step: read what is needed from it before asking for the next.
+   */
+  *batches(method?: ReadMethod): Generator<FlowBatch> {
     if (method !== "keys" && this.batchSupported) {
-      const flows = this.readBatched();
-      if (flows) return flows;
-      if (method === "batch") throw new Error("unreachable: batch lookups unsupported");
+      const done = yield* this.batched(method === "batch");
+      if (done) return;
     }
-    return this.readByKey();
+    yield* this.byKey();
   }
 
   /** Removes a flow and returns its final counts (null if it was gone already). */
   take(rawKey: Uint8Array): Flow | null {
     const value = new Uint8Array(this.valueBytes);
-    return mapLookupAndDelete(this.fd, rawKey, value) ? this.flowAt(rawKey, 0, value, 0) : null;
+    if (!mapLookupAndDelete(this.fd, rawKey, value)) return null;
+    const k = decodeKey(rawKey, 0);
+    return { key: k, rawKey: rawKey.slice(), counts: sumPerCpu(value, 0, this.cpus) };
   }
 
-  private readBatched(): Flow[] | null {
-    const out: Flow[] = [];
+  /** False when the kernel has no batch lookups for this map (then nothing was yielded). */
+  private *batched(required: boolean): Generator<FlowBatch, boolean> {
     const token = new Uint8Array(8);
     let first = true;
-    // One pair of buffers per read (flowAt copies out of them), larger only after ENOSPC.
-    let keys = new Uint8Array(this.batchSize * FLOW_KEY.size);
-    let values = new Uint8Array(this.batchSize * this.valueBytes);
     for (;;) {
+      const b = this.batch;
       let r;
       try {
-        r = mapLookupBatch(this.fd, token, first, keys, values, this.batchSize);
+        r = mapLookupBatch(this.fd, token, first, b.keys, b.values, b.capacity);
       } catch (e) {
         // EINVAL/ENOTSUPP on kernels without batch ops for this map type: fall back.
-        if (first && out.length === 0) { this.batchSupported = false; return null; }
+        if (first && !required) { this.batchSupported = false; return false; }
         throw e;
       }
       if (r.tooSmall) { // a bucket holds more flows than the batch: retry with room for it
-        this.batchSize *= 2;
-        keys = new Uint8Array(this.batchSize * FLOW_KEY.size);
-        values = new Uint8Array(this.batchSize * this.valueBytes);
+        this.batch = new FlowBatch(b.capacity * 2, this.cpus);
         continue;
       }
-      for (let i = 0; i < r.n; i++) out.push(this.flowAt(keys, i * FLOW_KEY.size, values, i * this.valueBytes));
-      if (r.done) return out;
+      b.n = r.n;
+      if (b.n > 0) yield b;
+      if (r.done) return true;
       first = false;
     }
   }
 
-  private readByKey(): Flow[] {
-    const out: Flow[] = [];
+  private *byKey(): Generator<FlowBatch> {
+    const b = this.batch;
     const value = new Uint8Array(this.valueBytes);
-    let key: Uint8Array | null = null;
     const next = new Uint8Array(FLOW_KEY.size);
-    while (mapNextKey(this.fd, key, next)) {
-      const k = next.slice();
-      if (mapLookup(this.fd, k, value)) out.push(this.flowAt(k, 0, value, 0));
-      key = k;
+    const key = new Uint8Array(FLOW_KEY.size);
+    let started = false;
+    b.n = 0;
+    while (mapNextKey(this.fd, started ? key : null, next)) {
+      key.set(next);
+      started = true;
+      if (!mapLookup(this.fd, key, value)) continue; // deleted between the two calls
+      b.keys.set(key, b.n * FLOW_KEY.size);
+      b.values.set(value, b.n * this.valueBytes);
+      if (++b.n === b.capacity) { yield b; b.n = 0; }
     }
-    return out;
-  }
-
-  private flowAt(keys: Uint8Array, k: number, values: Uint8Array, v: number): Flow {
-    return { key: decodeKey(keys, k), rawKey: keys.slice(k, k + FLOW_KEY.size), counts: sumPerCpu(values, v, this.cpus) };
+    if (b.n > 0) yield b;
   }
 }

@@ -1,0 +1,139 @@
+/**
+ * What has already been reported for each flow, kept in flat typed arrays: an open-addressing
+ * hash table (linear probing) keyed by the raw 48-byte struct flow_key.
+ *
+ * Why not a Map<string, …>: at a million flows, a hex key string and a counts object per flow
+ * per cycle made the collector's cost grow faster than the flow count (garbage collection over
+ * a large heap) and its memory ~2 KiB per flow. Here a cycle allocates nothing per flow, the
+ * table costs 73 bytes per slot (105 to 210 bytes per flow, by how full it is), and every lookup compares the whole key, so
+ * two flows can never share a baseline by a hash collision.
+ *
+ * Counts are Numbers: exact up to 2^53 packets or bytes per flow (9 PB), far beyond a flow.
+ */
+
+/** struct flow_key is 48 bytes: 12 little-endian 32-bit words. */
+export const KEY_WORDS = 12;
+
+const EMPTY = 0, USED = 1, DELETED = 2;
+/** Grow (or rebuild without tombstones) beyond this share of slots taken. */
+const MAX_LOAD = 0.7;
+
+export class FlowTable {
+  private capacity: number;
+  private keys: Uint32Array;
+  private state: Uint8Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  fragments: Uint32Array;
+  /** The collection generation that last saw the flow in the map (see sweep). */
+  gen: Uint32Array;
+  private live = 0;
+  private tombstones = 0;
+
+  constructor(initialCapacity = 1024) {
+    this.capacity = 1 << Math.max(4, Math.ceil(Math.log2(initialCapacity)));
+    this.keys = new Uint32Array(this.capacity * KEY_WORDS);
+    this.state = new Uint8Array(this.capacity);
+    this.packets = new Float64Array(this.capacity);
+    this.bytes = new Float64Array(this.capacity);
+    this.fragments = new Uint32Array(this.capacity);
+    this.gen = new Uint32Array(this.capacity);
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  /** The slot holding the key at words[at..at+12), or -1. */
+  find(words: Uint32Array, at: number): number {
+    const mask = this.capacity - 1;
+    for (let s = hashKey(words, at) & mask; ; s = (s + 1) & mask) {
+      const st = this.state[s]!;
+      if (st === EMPTY) return -1;
+      if (st === USED && this.sameKey(s, words, at)) return s;
+    }
+  }
+
+  /** The key's slot, inserted with zero counts when absent. A later insert may move slots. */
+  upsert(words: Uint32Array, at: number): number {
+    if (this.live + this.tombstones + 1 > this.capacity * MAX_LOAD) this.rebuild();
+    const mask = this.capacity - 1;
+    let reuse = -1;
+    for (let s = hashKey(words, at) & mask; ; s = (s + 1) & mask) {
+      const st = this.state[s]!;
+      if (st === EMPTY) {
+        if (reuse < 0) reuse = s;
+        else this.tombstones--;
+        this.state[reuse] = USED;
+        this.keys.set(words.subarray(at, at + KEY_WORDS), reuse * KEY_WORDS);
+        this.packets[reuse] = 0;
+        this.bytes[reuse] = 0;
+        this.fragments[reuse] = 0;
+        this.gen[reuse] = 0;
+        this.live++;
+        return reuse;
+      }
+      if (st === DELETED) { if (reuse < 0) reuse = s; continue; }
+      if (this.sameKey(s, words, at)) return s;
+    }
+  }
+
+  remove(slot: number): void {
+    if (this.state[slot] !== USED) return;
+    this.state[slot] = DELETED;
+    this.live--;
+    this.tombstones++;
+  }
+
+  /** Forgets every flow not seen in generation `gen`: gone from the map, removed by someone else. */
+  sweep(gen: number): number {
+    let removed = 0;
+    for (let s = 0; s < this.capacity; s++) {
+      if (this.state[s] === USED && this.gen[s] !== gen) { this.remove(s); removed++; }
+    }
+    // Shrinks a table that a burst of flows grew, once most of them are gone.
+    if (this.capacity > 1024 && this.live < this.capacity * MAX_LOAD / 8) this.rebuild();
+    return removed;
+  }
+
+  private sameKey(slot: number, words: Uint32Array, at: number): boolean {
+    const k = this.keys, o = slot * KEY_WORDS;
+    for (let i = 0; i < KEY_WORDS; i++) if (k[o + i] !== words[at + i]) return false;
+    return true;
+  }
+
+  /** Re-inserts the live flows into a table they fill to at most two thirds of MAX_LOAD: a full table doubles. */
+  private rebuild(): void {
+    const old = { capacity: this.capacity, keys: this.keys, state: this.state, packets: this.packets, bytes: this.bytes, fragments: this.fragments, gen: this.gen };
+    let capacity = 16;
+    while (capacity * MAX_LOAD < (this.live + 1) * 1.5) capacity *= 2;
+    this.capacity = capacity;
+    this.keys = new Uint32Array(capacity * KEY_WORDS);
+    this.state = new Uint8Array(capacity);
+    this.packets = new Float64Array(capacity);
+    this.bytes = new Float64Array(capacity);
+    this.fragments = new Uint32Array(capacity);
+    this.gen = new Uint32Array(capacity);
+    this.live = 0;
+    this.tombstones = 0;
+    for (let s = 0; s < old.capacity; s++) {
+      if (old.state[s] !== USED) continue;
+      const n = this.upsert(old.keys, s * KEY_WORDS);
+      this.packets[n] = old.packets[s]!;
+      this.bytes[n] = old.bytes[s]!;
+      this.fragments[n] = old.fragments[s]!;
+      this.gen[n] = old.gen[s]!;
+    }
+  }
+}
+
+/** 32-bit hash of a key (FNV-1a over words, then murmur3's finaliser to spread the low bits). */
+function hashKey(w: Uint32Array, at: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < KEY_WORDS; i++) h = Math.imul(h ^ w[at + i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}

@@ -1,0 +1,211 @@
+/**
+ * The collector on the real flow map of the loaded XDP object (counts written into it from
+ * user space, per CPU) and a real evidence log signed through SoftHSM: the records of a flow
+ * add up to what the map holds, nothing is reported twice, idle flows leave the map with
+ * their last counts, and a full disk loses nothing. Needs root (bpffs, mount).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { mapDelete, mapUpdate, possibleCpus } from "../../ffi/libbpf.ts";
+import { monotonicNs } from "../../ffi/libc.ts";
+import { Collector } from "../../src/collector/index.ts";
+import { AtoError } from "../../src/errors.ts";
+import { encodeKey, FLOW_VALUE, FlowMapReader, percpuStride } from "../../src/kernel/index.ts";
+import { Masker } from "../../src/mask/index.ts";
+import type { EvidenceLog } from "../../src/log/index.ts";
+import { loadForTest } from "../support/bpf.ts";
+import { closeLogs, hsm, openLog, removeDir, runVerify, tempDir, type Hsm } from "../log/_helpers.ts";
+
+const CPUS = possibleCpus();
+const STRIDE = percpuStride(FLOW_VALUE.size);
+const HOUR_NS = 3600n * 1_000_000_000n;
+
+let h: Hsm;
+let bpf: ReturnType<typeof loadForTest>;
+let masker: Masker;
+const cleanups: (() => void)[] = [];
+
+beforeAll(async () => {
+  h = await hsm("ed25519");
+  bpf = loadForTest({}, 65_536);
+  masker = Masker.open({});
+});
+afterAll(() => {
+  masker?.close();
+  bpf?.cleanup();
+  h?.cleanup();
+});
+afterEach(() => {
+  closeLogs();
+  for (const c of cleanups.splice(0).reverse()) c();
+  bpf.reset();
+});
+
+const fd = () => bpf.auditor.mapFd("flows");
+
+function key(i: number, proto = 6) {
+  const src = new Uint8Array(16), dst = new Uint8Array(16);
+  src.set([198, 18, (i >> 8) & 255, i & 255]);
+  dst.set([198, 19, (i >> 16) & 255, 1]);
+  return encodeKey({ family: 4, proto, src, dst, sport: 1024 + (i % 60_000), dport: 443, vlan: 0, vlanInner: 0, ifindex: 1 });
+}
+
+/** Writes a flow's per-CPU counters: perCpu[c] packets of 100 bytes on CPU c, last seen at `lastSeen`. */
+function put(i: number, perCpu: number[], lastSeen = monotonicNs()) {
+  const value = new Uint8Array(STRIDE * CPUS);
+  const v = new DataView(value.buffer);
+  perCpu.forEach((p, c) => {
+    if (c >= CPUS || p === 0) return;
+    v.setBigUint64(c * STRIDE + FLOW_VALUE.packets, BigInt(p), true);
+    v.setBigUint64(c * STRIDE + FLOW_VALUE.bytes, BigInt(p * 100), true);
+    v.setBigUint64(c * STRIDE + FLOW_VALUE.firstSeenNs, lastSeen - 1000n, true);
+    v.setBigUint64(c * STRIDE + FLOW_VALUE.lastSeenNs, lastSeen, true);
+  });
+  mapUpdate(fd(), key(i), value);
+}
+
+function setup(dir = tempDir("ato-collector-"), idleTimeoutNs = HOUR_NS) {
+  cleanups.push(() => removeDir(dir));
+  const log = openLog(dir, h, { checkpointEvery: 1000 });
+  const collector = new Collector({ reader: new FlowMapReader(fd(), 256), masker, log, idleTimeoutNs, ifaceName: () => "lo" });
+  return { dir, log, collector };
+}
+
+function records(dir: string, kind = "flow"): Record<string, any>[] {
+  return readFileSync(join(dir, "signed_evidence.log"), "utf8").split("\n").filter(Boolean)
+    .map((l) => JSON.parse(l)).filter((r) => r.kind === kind).map((r) => r.data);
+}
+
+/** A field summed per masked source (the test's flows are on distinct /24s). */
+function sumByFlow(recs: Record<string, any>[], field = "packets") {
+  const out = new Map<string, number>();
+  for (const r of recs) out.set(r.src, (out.get(r.src) ?? 0) + r[field]);
+  return out;
+}
+
+describe("Collector", () => {
+  test("the start record states what the map already held, and a cycle with nothing new writes nothing", async () => {
+    put(1, [3, 4]);
+    put(2, [5]);
+    const { dir, log, collector } = setup();
+    const pre = collector.start();
+    const expected = CPUS > 1 ? 12 : 8;
+    expect(pre).toEqual({ flows: 2, packets: expected, bytes: expected * 100 });
+    const c = await collector.cycle();
+    expect(c.flows).toBe(2);
+    expect(c.records).toBe(0);
+    log.close();
+    const start = records(dir, "agent")[0]!;
+    expect(start.preexisting_flows).toBe(2);
+    expect(start.preexisting_packets).toBe(expected);
+    expect(records(dir)).toHaveLength(0);
+  });
+
+  test("each record carries the growth since the previous one; a flow's records add up to the kernel's count", async () => {
+    const { dir, log, collector } = setup();
+    collector.start();
+    // Flows on distinct /24s so the masked source tells them apart.
+    const flows = [0, 256, 512];
+    const counts = new Map<number, number[]>();
+    for (let round = 1; round <= 4; round++) {
+      for (const [n, i] of flows.entries()) {
+        const perCpu = [round * (n + 1), round * 2].slice(0, CPUS);
+        counts.set(i, perCpu);
+        put(i, perCpu);
+      }
+      const c = await collector.cycle();
+      expect(c.records).toBe(flows.length);
+      expect(await collector.cycle()).toMatchObject({ records: 0 }); // nothing grew in between
+    }
+    log.close();
+    const recs = records(dir);
+    expect(recs).toHaveLength(4 * flows.length);
+    const sums = sumByFlow(recs);
+    const bytes = sumByFlow(recs, "bytes");
+    for (const i of flows) {
+      const total = counts.get(i)!.reduce((a, b) => a + b, 0);
+      const src = `198.18.${(i >> 8) & 255}.0/24`;
+      expect(sums.get(src)).toBe(total);
+      expect(bytes.get(src)).toBe(total * 100);
+      const last = recs.filter((r) => r.src === src).at(-1)!;
+      expect(last.packets_total).toBe(total);
+    }
+    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
+  });
+
+  test("a flow the kernel made anew (lower counts than reported) has all of its new counts reported", async () => {
+    const { dir, log, collector } = setup();
+    collector.start();
+    put(7, [50]);
+    await collector.cycle();
+    mapDelete(fd(), key(7));
+    put(7, [3]);
+    await collector.cycle();
+    log.close();
+    expect(records(dir).map((r) => r.packets)).toEqual([50, 3]);
+  });
+
+  test("idle flows leave the map with their last counts, marked ended; active ones stay", async () => {
+    const { dir, log, collector } = setup(undefined, 1_000_000_000n); // idle after 1 s
+    collector.start();
+    const old = monotonicNs() - 5_000_000_000n;
+    put(1, [10], old);
+    put(2, [20]);
+    const first = await collector.cycle();
+    expect(first).toMatchObject({ flows: 2, removed: 1, records: 2 });
+    expect(bpf.flows().map((f) => Number(f.counts.packets))).toEqual([20]);
+    const again = await collector.cycle();
+    expect(again).toMatchObject({ flows: 1, removed: 0, records: 0 });
+    log.close();
+    const recs = records(dir);
+    const ended = recs.find((r) => r.src === "198.18.0.0/24" && r.ended);
+    expect(ended).toMatchObject({ packets: 10, packets_total: 10 });
+    expect(recs.filter((r) => !r.ended).map((r) => r.packets)).toEqual([20]);
+  });
+
+  test("more flows than one chunk and one read batch: every one reported once, and the event loop runs during the cycle", async () => {
+    const n = 10_000;
+    for (let i = 0; i < n; i++) put(i, [1 + (i % 5)]);
+    const { dir, log, collector } = setup();
+    collector.start(); // taken as preexisting
+    for (let i = 0; i < n; i++) put(i, [2 + (i % 5)]); // every flow grows by one packet
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const c = await collector.cycle();
+    clearInterval(timer);
+    expect(c).toMatchObject({ flows: n, records: n });
+    expect(ticks).toBeGreaterThan(0);
+    expect(c.byProto.get(6)).toEqual({ packets: n, bytes: n * 100 });
+    log.close();
+    const recs = records(dir);
+    expect(recs).toHaveLength(n);
+    expect(recs.every((r) => r.packets === 1 && r.bytes === 100)).toBe(true);
+  });
+
+  test("a full disk loses nothing: the growth that could not be written is reported by the next cycle", async () => {
+    const dir = tempDir("ato-collector-full-");
+    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=256k", "ato-test-collector", dir], { stderr: "pipe" });
+    if (mounted.exitCode !== 0) throw new Error(`mount tmpfs: ${mounted.stderr}`);
+    const { log, collector } = setup(dir);
+    cleanups.push(() => Bun.spawnSync(["umount", "-l", dir])); // runs before setup's removal
+    collector.start();
+    const n = 4000; // ~1.3 MB of records: cannot fit in 256 KiB
+    for (let i = 0; i < n; i++) put(i, [7]);
+    const error = await collector.cycle().then(() => undefined, (e) => e);
+    expect(error).toBeInstanceOf(AtoError);
+    expect((error as AtoError).code).toBe("IO");
+    const before = records(dir).length;
+    expect(before).toBeLessThan(n);
+
+    expect(Bun.spawnSync(["mount", "-o", "remount,size=16m", dir]).exitCode).toBe(0);
+    const c = await collector.cycle();
+    expect(c.records).toBe(n - before);
+    (log as EvidenceLog).close();
+    const recs = records(dir);
+    expect(recs).toHaveLength(n);
+    expect(new Set(recs.map((r) => `${r.src}|${r.dst}`)).size).toBeGreaterThan(1);
+    expect(recs.reduce((a, r) => a + r.packets, 0)).toBe(7 * n);
+    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
+  });
+});
