@@ -142,6 +142,9 @@ export class BpfObject {
   load(): void {
     const ret = lib.symbols.bpf_object__load(this.ptr());
     if (ret >= 0) return;
+    // The verifier gives up with EAGAIN when a signal arrives mid-verification (a profiler's
+    // SIGPROF, a child's SIGCHLD): not a rejection; the caller may load a fresh copy again.
+    if (-ret === 11) throw new AtoError(`loading ${this.path} was interrupted by a signal (EAGAIN)`, "BUSY");
     const log = fromCString(this.mem.log).trimEnd();
     if (-ret === 1) check(ret, `loading ${this.path}`);
     if (log) {

@@ -14,47 +14,89 @@
 import { AtoError } from "../errors.ts";
 
 export function canonicalize(value: unknown): string {
-  return write(value, "$");
+  try {
+    return write(value);
+  } catch (e) {
+    if (e instanceof Bad) throw new AtoError(`evidence must be plain JSON; found ${e.what} at $${e.path.reverse().join("")}`, "CORRUPT");
+    throw e;
+  }
 }
 
-function write(v: unknown, path: string): string {
+/**
+ * A value that cannot be written, with its path collected on the way out (built only when
+ * something is wrong: a record's members are written a million times a cycle).
+ */
+class Bad {
+  readonly path: string[] = [];
+  constructor(readonly what: string) {}
+}
+
+/** Printable ASCII without `"` or `\`: written as it is, between quotes (most evidence strings). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function write(v: unknown): string {
   switch (typeof v) {
     case "string":
-      if (!v.isWellFormed()) throw bad(path, "a string with a lone surrogate (not valid Unicode, RFC 8785 §3.2.2.2)");
+      if (PLAIN.test(v)) return `"${v}"`;
+      if (!v.isWellFormed()) throw new Bad("a string with a lone surrogate (not valid Unicode, RFC 8785 §3.2.2.2)");
       return JSON.stringify(v);
     case "number":
-      if (!Number.isFinite(v)) throw bad(path, `the number ${v} (JSON has no NaN or Infinity)`);
-      return JSON.stringify(v);
+      if (!Number.isFinite(v)) throw new Bad(`the number ${v} (JSON has no NaN or Infinity)`);
+      return String(v); // the same shortest round-trip form as JSON.stringify for finite numbers
     case "bigint":
-      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw bad(path, `the bigint ${v}, beyond 2^53 (write it as a string)`);
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new Bad(`the bigint ${v}, beyond 2^53 (write it as a string)`);
       return String(Number(v));
     case "boolean":
       return v ? "true" : "false";
     case "object":
       if (v === null) return "null";
-      if (Array.isArray(v)) return `[${v.map((x, i) => write(x, `${path}[${i}]`)).join(",")}]`;
-      if (!isPlainObject(v)) throw bad(path, `a ${v.constructor?.name ?? "non-plain"} object`);
-      return writeObject(v as Record<string, unknown>, path);
+      if (Array.isArray(v)) return writeArray(v);
+      if (!isPlainObject(v)) throw new Bad(`a ${v.constructor?.name ?? "non-plain"} object`);
+      return writeObject(v as Record<string, unknown>);
     default:
-      throw bad(path, `a value of type ${typeof v}`);
+      throw new Bad(`a value of type ${typeof v}`);
   }
 }
 
-function writeObject(o: Record<string, unknown>, path: string): string {
+function writeArray(a: unknown[]): string {
+  let out = "[";
+  for (let i = 0; i < a.length; i++) {
+    try {
+      out += (i ? "," : "") + write(a[i]);
+    } catch (e) {
+      if (e instanceof Bad) e.path.push(`[${i}]`);
+      throw e;
+    }
+  }
+  return out + "]";
+}
+
+function writeObject(o: Record<string, unknown>): string {
   // Array.prototype.sort compares strings by UTF-16 code units, as §3.2.3 requires.
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-  const members = keys.map((k) => {
-    if (!k.isWellFormed()) throw bad(path, "a member name with a lone surrogate");
-    return `${JSON.stringify(k)}:${write(o[k], `${path}.${k}`)}`;
-  });
-  return `{${members.join(",")}}`;
+  const keys = Object.keys(o).sort();
+  let out = "";
+  for (const k of keys) {
+    const v = o[k];
+    if (v === undefined) continue;
+    const name = PLAIN.test(k) ? `"${k}"` : memberName(k);
+    let value: string;
+    try {
+      value = write(v);
+    } catch (e) {
+      if (e instanceof Bad) e.path.push(`.${k}`);
+      throw e;
+    }
+    out += (out ? "," : "") + name + ":" + value;
+  }
+  return `{${out}}`;
+}
+
+function memberName(k: string): string {
+  if (!k.isWellFormed()) throw new Bad("a member name with a lone surrogate");
+  return JSON.stringify(k);
 }
 
 function isPlainObject(v: object): boolean {
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
-}
-
-function bad(path: string, what: string): AtoError {
-  return new AtoError(`evidence must be plain JSON; found ${what} at ${path}`, "CORRUPT");
 }

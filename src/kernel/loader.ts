@@ -52,23 +52,28 @@ export class XdpAuditor {
   static load(opts: LoadOptions): XdpAuditor {
     requireBpffs(opts.pinDir);
     mkdirSync(opts.pinDir, { recursive: true, mode: 0o700 });
-    const obj = BpfObject.open(opts.objectPath, {
-      pinRoot: opts.pinDir,
-      maxEntries: opts.maxFlows ? { [MAPS.flows]: opts.maxFlows } : undefined,
-    });
-    try {
-      obj.load();
-    } catch (e) {
-      obj.close();
-      if (e instanceof AtoError && e.code === "BPF" && /Invalid argument/.test(e.message)) {
-        throw new AtoError(
-          `${e.message}; maps pinned in ${opts.pinDir} by an older ato or with another --max-flows may not match: remove that directory to start fresh`,
-          "BPF", { cause: e },
-        );
+    // libbpf cannot load an object twice, so an interrupted load is retried on a fresh copy
+    // (its maps were unpinned by the failed attempt, or are reused pins).
+    for (let attempt = 1; ; attempt++) {
+      const obj = BpfObject.open(opts.objectPath, {
+        pinRoot: opts.pinDir,
+        maxEntries: opts.maxFlows ? { [MAPS.flows]: opts.maxFlows } : undefined,
+      });
+      try {
+        obj.load();
+        return new XdpAuditor(obj, opts.pinDir, obj.programFd(PROGRAM_NAME));
+      } catch (e) {
+        obj.close();
+        if (e instanceof AtoError && e.code === "BUSY" && attempt < 5) continue;
+        if (e instanceof AtoError && e.code === "BPF" && /Invalid argument/.test(e.message)) {
+          throw new AtoError(
+            `${e.message}; maps pinned in ${opts.pinDir} by an older ato or with another --max-flows may not match: remove that directory to start fresh`,
+            "BPF", { cause: e },
+          );
+        }
+        throw e;
       }
-      throw e;
     }
-    return new XdpAuditor(obj, opts.pinDir, obj.programFd(PROGRAM_NAME));
   }
 
   mapFd(name: keyof typeof MAPS): number {

@@ -35,4 +35,16 @@ describe("canonicalize (RFC 8785)", () => {
       expect(() => canonicalize({ x: bad })).toThrow(/plain JSON/);
     }
   });
+
+  test("an error names where the bad value is", () => {
+    expect(() => canonicalize({ flows: [{ ok: 1 }, { packets: NaN }] })).toThrow("found the number NaN (JSON has no NaN or Infinity) at $.flows[1].packets");
+    expect(() => canonicalize({ a: { "\ud800": 1 } })).toThrow("found a member name with a lone surrogate at $.a");
+    expect(() => canonicalize([new Date(0)])).toThrow("found a Date object at $[0]");
+  });
+
+  test("strings outside printable ASCII are escaped as JSON.stringify does", () => {
+    for (const s of ['quote " and \\ backslash', "tab\tnewline\n\u0001", "é ü 漢字 😀", "\u007f", ""]) {
+      expect(canonicalize({ s })).toBe(`{"s":${JSON.stringify(s)}}`);
+    }
+  });
 });
