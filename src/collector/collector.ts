@@ -56,6 +56,8 @@ export class Collector {
   private readonly clock = new KernelClock();
   /** Flows removed from the map whose final records are not written yet. */
   private ended: Growth[] = [];
+  /** Interface names by ifindex, looked up once per cycle (if_indextoname is a syscall per call). */
+  private ifaces = new Map<number, string>();
 
   constructor(private readonly o: CollectorOptions) {}
 
@@ -86,6 +88,7 @@ export class Collector {
     const summary: CycleSummary = { flows: 0, records: 0, removed: 0, byProto: new Map(), seconds: 0 };
     const idleBefore = Number(this.clock.nowNs() - this.o.idleTimeoutNs);
     this.baseline.beginCollection();
+    this.ifaces.clear();
 
     // Flows a failed cycle took out of the map come first.
     await this.writeEnded(summary);
@@ -153,7 +156,7 @@ export class Collector {
     const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
     const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
     this.o.log.appendRecords("flow", part.map(({ f, d, ended }, i) =>
-      flowRecord(f, masked[i]!, d, ended, this.o.ifaceName(f.key.ifindex), this.clock, rids?.[i])));
+      flowRecord(f, masked[i]!, d, ended, this.iface(f.key.ifindex), this.clock, rids?.[i])));
     summary.records += part.length;
     for (const { f, d, ended } of part) {
       if (!ended) this.baseline.set(f.rawKey, f.counts);
@@ -162,6 +165,12 @@ export class Collector {
       p.bytes += d.bytes;
       summary.byProto.set(f.key.proto, p);
     }
+  }
+
+  private iface(ifindex: number): string {
+    let name = this.ifaces.get(ifindex);
+    if (name === undefined) this.ifaces.set(ifindex, (name = this.o.ifaceName(ifindex)));
+    return name;
   }
 }
 
