@@ -10,7 +10,7 @@
  *     (VmHWM) with 10 thousand, 100 thousand and 1 million active flows, and /metrics p50/p99
  *     under wrk while 100 thousand flows are active.
  *
- *   bun scripts/bench-agent.ts [--quick]
+ *   bun scripts/bench-agent.ts [--quick] [--collector-only | --agent-only]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { closeFd, mapUpdate, objGet, possibleCpus } from "../ffi/libbpf.ts";
@@ -122,9 +122,10 @@ async function agentRuns() {
   const token = await createToken({ keyType: "ed25519" });
   cleanups.push(() => token.cleanup());
   const env = { ...process.env, ...token.env, PKCS11_PIN: token.pin, HSM_KEY_LABEL: token.keyLabel, HSM_TOKEN_LABEL: token.tokenLabel };
+  // --max-flows leaves room for the lab's own packets (IPv6 neighbour discovery) beside the filled flows.
   const start = (pinDir: string, auditDir: string) => {
     const p = Bun.spawn(["nsenter", `--net=/run/netns/${lab.server.ns}`, `${dist}/ato`, "run", "--iface", lab.server.dev, "--pin-dir", pinDir,
-      "--audit-dir", auditDir, "--listen", "127.0.0.1:9400", "--max-flows", String(BIG), "--interval-ms", "1000"], { env, stderr: "pipe", stdout: "ignore" });
+      "--audit-dir", auditDir, "--listen", "127.0.0.1:9400", "--max-flows", String(BIG + 4096), "--interval-ms", "1000"], { env, stderr: "pipe", stdout: "ignore" });
     let out = "";
     void (async () => { for await (const c of p.stderr) out += new TextDecoder().decode(c); })();
     return { p, out: () => out };
@@ -174,7 +175,7 @@ async function agentRuns() {
 }
 
 try {
-  await mapAndCollector();
+  if (!process.argv.includes("--agent-only")) await mapAndCollector();
   if (!process.argv.includes("--collector-only")) await agentRuns();
 } finally {
   for (const c of cleanups.reverse()) {
