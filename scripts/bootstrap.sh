@@ -16,6 +16,8 @@ APT_PACKAGES=(
   nodejs npm
   # test peers and services
   prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap
+  # flow-monitor peers for scripts/bench-peers.ts (libpcap; NetFlow collector)
+  softflowd pmacct nfdump
 )
 
 missing=()

@@ -1,0 +1,52 @@
+/**
+ * CPU time from /proc, for "CPU seconds per million packets".
+ *
+ * A tool's own cost is utime + stime of its process and every descendant (pmacctd forks a core
+ * process and one per plugin). Work the kernel does in softirq context — the XDP program, the
+ * copy into a packet socket's ring — is charged to no process, so it is reported separately as
+ * the machine's softirq time over the same window.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+const TICK = 100; // USER_HZ: /proc reports times in 1/100 s on every Linux architecture
+
+/** Fields of /proc/PID/stat after the command name (which may contain spaces and parentheses). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return s.slice(s.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined; // exited between listing and reading
+  }
+}
+
+/** The PID and every live descendant. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const ppid = Number(statFields(pid)?.[1]);
+    if (ppid) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => { out.push(p); for (const c of children.get(p) ?? []) walk(c); };
+  walk(root);
+  return out;
+}
+
+/** utime + stime in seconds of the process tree under `root` (processes alive now). */
+export function treeCpuSeconds(root: number): number {
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    const f = statFields(pid);
+    if (f) ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15 of stat: utime, stime
+  }
+  return ticks / TICK;
+}
+
+/** Softirq seconds summed over all CPUs since boot (/proc/stat, 7th value of the "cpu" line). */
+export function softirqSeconds(): number {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  return Number(cpu[7]) / TICK;
+}
