@@ -8,7 +8,7 @@
  *   per-record  the seeds' dispatcher: each record hashed and signed through PKCS#11 on its
  *            own, the signature appended with it.
  *
- *   bun scripts/bench-evidence.ts [RECORDS] [--rounds N]
+ *   bun scripts/bench-evidence.ts [RECORDS] [--rounds N] [--quick] [--json PATH]
  * Reports records/s for each (median of the rounds, alternating) and the ratio.
  */
 import { createHash } from "node:crypto";
@@ -17,16 +17,18 @@ import { EvidenceLog } from "../src/log/index.ts";
 import { Masker } from "../src/mask/index.ts";
 import { openSigner } from "../src/signer/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
+import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile } from "./bench-lib.ts";
 
-const args = process.argv.slice(2);
-const records = Number(args.find((a) => /^\d+$/.test(a)) ?? 50_000);
-const rounds = Number(args[args.indexOf("--rounds") + 1] ?? 3) || 3;
+const args = benchArgs();
+const records = Number(args.positional[0] ?? (args.quick ? 5_000 : 50_000));
+const rounds = args.number("rounds", 3);
 const BATCH = 1000;
+const TITLE = "Evidence throughput: checkpointed log beside signing every record";
 
-const token = await createToken({ keyType: "ed25519" });
-const signerOpts = { modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel };
-const masker = Masker.open({});
 const dirs: string[] = [];
+let token: Awaited<ReturnType<typeof createToken>> | undefined;
+let masker: Masker | undefined;
+let signerOpts: Parameters<typeof openSigner>[0];
 
 function flows(n: number, base: number) {
   return Array.from({ length: n }, (_, i) => {
@@ -47,7 +49,7 @@ function runAto(): number {
   const log = EvidenceLog.open({ auditDir: dir, signer: openSigner(signerOpts), checkpointEvery: BATCH, checkpointIntervalMs: 0, appendOnly: false });
   const t0 = performance.now();
   for (let done = 0; done < records; done += BATCH) {
-    const masked = masker.maskFlows(flows(Math.min(BATCH, records - done), done));
+    const masked = masker!.maskFlows(flows(Math.min(BATCH, records - done), done));
     log.appendRecords("flow", masked.map(body));
   }
   log.checkpoint("shutdown");
@@ -62,7 +64,7 @@ function runPerRecord(): number {
   const signer = openSigner(signerOpts);
   const t0 = performance.now();
   for (let done = 0; done < records; done += BATCH) {
-    const masked = masker.maskFlows(flows(Math.min(BATCH, records - done), done));
+    const masked = masker!.maskFlows(flows(Math.min(BATCH, records - done), done));
     let out = "";
     masked.forEach((m, i) => {
       const line = JSON.stringify(body(m, i));
@@ -76,8 +78,11 @@ function runPerRecord(): number {
   return records / s;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-try {
+async function main() {
+  const s = section("evidence", TITLE, args.command, args.quick);
+  token = await createToken({ keyType: "ed25519" });
+  signerOpts = { modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel };
+  masker = Masker.open({});
   const a: number[] = [], p: number[] = [];
   for (let r = 0; r < rounds; r++) {
     a.push(runAto());
@@ -87,8 +92,27 @@ try {
   console.log(`  ato (batch mask, Merkle tree, checkpoint per ${BATCH}): ${Math.round(median(a)).toLocaleString()} records/s`);
   console.log(`  sign every record through PKCS#11:              ${Math.round(median(p)).toLocaleString()} records/s`);
   console.log(`  ratio: ${(median(a) / median(p)).toFixed(1)}x`);
-} finally {
-  masker.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  await token.cleanup();
+  s.results.push(result({
+    id: "records-per-s",
+    title: "flow records/s to a signed, synced log",
+    better: "higher",
+    command: `ato: Masker.maskFlows + EvidenceLog.appendRecords per ${BATCH}, checkpoint signed and synced per ${BATCH}; per-record: SHA-256 + C_Sign per record, appended per ${BATCH}`,
+    inputs: { records, batch: BATCH, token: "SoftHSM Ed25519", rounds },
+    measurements: [measurement(`ato (checkpoint per ${BATCH})`, "records/s", a), measurement("sign every record (seeds' dispatcher)", "records/s", p)],
+  }));
+  return s.finish();
 }
+
+let report;
+try {
+  report = await main();
+} catch (e) {
+  console.error(`bench-evidence: ${(e as Error).stack ?? e}`);
+  report = couldNotRun("evidence", TITLE, args.command, args.quick, (e as Error).message);
+  process.exitCode = 1;
+} finally {
+  masker?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  token?.cleanup();
+}
+if (args.json) writeBenchFile(args.json, [report]);

@@ -100,8 +100,12 @@ export function result(r: Omit<Result, "ratios" | "unavailable" | "repetitions">
   return { ...r, repetitions: subject.samples.length, ratios, unavailable: r.unavailable ?? [] };
 }
 
-/** `--quick`, `--json PATH` and `--NAME VALUE` lookups over this process's arguments. */
+/** Flags that take no value; every other `--NAME` takes the argument after it. */
+const SWITCHES = new Set(["--quick"]);
+
+/** `--quick`, `--json PATH`, `--NAME VALUE` lookups and the positional arguments of this process. */
 export function benchArgs(argv = process.argv.slice(2)) {
+  const positional = argv.filter((a, i) => !a.startsWith("--") && (i === 0 || !argv[i - 1]!.startsWith("--") || SWITCHES.has(argv[i - 1]!)));
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     if (i < 0) return undefined;
@@ -112,6 +116,7 @@ export function benchArgs(argv = process.argv.slice(2)) {
   return {
     quick: argv.includes("--quick"),
     json: value("json"),
+    positional,
     value,
     number(name: string, fallback: number): number {
       const v = value(name);

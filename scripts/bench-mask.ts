@@ -5,60 +5,85 @@
  * Each figure is the median of several repetitions; a repetition masks at least REP_ADDRESSES addresses.
  *
  *   bash scripts/build.sh   (or just the nasm + gcc lines for dist/lib/libatomask.so)
- *   bun scripts/bench-mask.ts
+ *   bun scripts/bench-mask.ts [--quick] [--json PATH]
  */
-import { readFileSync } from "node:fs";
 import { MaskLibrary } from "../ffi/mask.ts";
 import { maskTable } from "../src/mask/prefix.ts";
 import { maskBatchReference } from "../src/mask/reference.ts";
+import { benchArgs, couldNotRun, hostInfo, measurement, median, result, section, writeBenchFile, type SectionReport } from "./bench-lib.ts";
 
+const args = benchArgs();
 const SIZES = [1_000, 64_000, 1_000_000];
-const REPETITIONS = 9;
-const REP_ADDRESSES = 4_000_000;
+const REPETITIONS = args.quick ? 3 : 9;
+const REP_ADDRESSES = args.quick ? 1_000_000 : 4_000_000;
+const TITLE = "Masking: NASM SIMD routine beside the TypeScript path";
 
 type Batch = (slots: Uint8Array, sel: Uint8Array, masks: Uint8Array) => void;
 
-/** Median addresses per second of `batch` over a batch of `n` random addresses. */
-function measure(batch: Batch, n: number): number {
+/**
+ * Addresses per second of each of `batches` over a batch of `n` random addresses, one figure
+ * per repetition; the repetitions take turns (all batches, then again), so drift hits each alike.
+ */
+function measure(batches: Batch[], n: number): number[][] {
   const slots = new Uint8Array(n * 16);
   crypto.getRandomValues(slots.subarray(0, Math.min(slots.length, 65536)));
   for (let off = 65536; off < slots.length; off += 65536) slots.copyWithin(off, 0, Math.min(65536, slots.length - off));
   const sel = Uint8Array.from({ length: n }, (_, i) => (i * 2654435761) >>> 31); // a mixed, irregular pattern
   const masks = maskTable(24, 48);
   const calls = Math.max(1, Math.ceil(REP_ADDRESSES / n));
-  const rates: number[] = [];
+  const rates: number[][] = batches.map(() => []);
   for (let rep = -1; rep < REPETITIONS; rep++) {
-    const start = Bun.nanoseconds();
-    for (let c = 0; c < calls; c++) batch(slots, sel, masks);
-    const seconds = (Bun.nanoseconds() - start) / 1e9;
-    if (rep >= 0) rates.push((n * calls) / seconds); // rep -1 warms up the JIT and the caches
+    batches.forEach((batch, i) => {
+      const start = Bun.nanoseconds();
+      for (let c = 0; c < calls; c++) batch(slots, sel, masks);
+      const seconds = (Bun.nanoseconds() - start) / 1e9;
+      if (rep >= 0) rates[i]!.push((n * calls) / seconds); // rep -1 warms up the JIT and the caches
+    });
   }
-  rates.sort((a, b) => a - b);
-  return rates[rates.length >> 1]!;
-}
-
-function cpuModel(): string {
-  try {
-    return /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
-  } catch {
-    return "unknown CPU";
-  }
+  return rates;
 }
 
 const fmt = (rate: number) => `${(rate / 1e6).toFixed(1)} M/s`;
 
-const auto = MaskLibrary.open();
-const paths: Array<[string, MaskLibrary]> = [["sse2", MaskLibrary.open({ simd: "sse2" })]];
-if (auto.avx2Available) paths.push(["avx2", MaskLibrary.open({ simd: "avx2" })]);
-
-console.log(`masking throughput, addresses/s (median of ${REPETITIONS}); ${cpuModel()}; Bun ${Bun.version}`);
-console.log(`product path (ato_mask_batch): ${auto.path}`);
-console.log(["addresses".padStart(10), "TypeScript".padStart(12), ...paths.map(([name]) => `${name} (x TS)`.padStart(22))].join("  "));
-for (const n of SIZES) {
-  const ts = measure(maskBatchReference, n);
-  const simd = paths.map(([, lib]) => measure((s, sel, m) => lib.maskBatch(s, sel, m), n));
-  console.log(
-    [n.toLocaleString("en").padStart(10), fmt(ts).padStart(12), ...simd.map((r) => `${fmt(r)} (${(r / ts).toFixed(1)}x)`.padStart(22))].join("  "),
-  );
+function main(): SectionReport {
+  const s = section("mask", TITLE, args.command, args.quick);
+  const auto = MaskLibrary.open();
+  const paths: Array<[string, MaskLibrary]> = [["sse2", MaskLibrary.open({ simd: "sse2" })]];
+  if (auto.avx2Available) paths.push(["avx2", MaskLibrary.open({ simd: "avx2" })]);
+  // The product path first: it is what ato runs, and the ratios are about it.
+  paths.sort(([a], [b]) => Number(b === auto.path) - Number(a === auto.path));
+  try {
+    console.log(`masking throughput, addresses/s (median of ${REPETITIONS}); ${hostInfo().cpu}; Bun ${Bun.version}`);
+    console.log(`product path (ato_mask_batch): ${auto.path}`);
+    console.log(["addresses".padStart(10), "TypeScript".padStart(12), ...paths.map(([name]) => `${name} (x TS)`.padStart(22))].join("  "));
+    for (const n of SIZES) {
+      const [ts, ...simd] = measure([maskBatchReference, ...paths.map(([, lib]): Batch => (sl, sel, m) => lib.maskBatch(sl, sel, m))], n) as [number[], ...number[][]];
+      console.log([n.toLocaleString("en").padStart(10), fmt(median(ts)).padStart(12), ...simd.map((r) => `${fmt(median(r))} (${(median(r) / median(ts)).toFixed(1)}x)`.padStart(22))].join("  "));
+      s.results.push(result({
+        id: `addresses-per-s/${n}`,
+        title: `masking ${n.toLocaleString("en")} addresses per call`,
+        better: "higher",
+        command: "ato_mask_batch_<path> through bun:ffi (one call per batch) vs maskBatchReference (src/mask/reference.ts)",
+        inputs: { batch_addresses: n, addresses_per_repetition: Math.max(1, Math.ceil(REP_ADDRESSES / n)) * n, ipv4_prefix: 24, ipv6_prefix: 48, mix: "IPv4 and IPv6, irregular" },
+        measurements: [
+          ...paths.map(([name], i) => measurement(`NASM ${name}${name === auto.path ? " (product path)" : ""}`, "addresses/s", simd[i]!)),
+          measurement("TypeScript", "addresses/s", ts),
+        ],
+      }));
+    }
+  } finally {
+    for (const lib of [auto, ...paths.map(([, lib]) => lib)]) lib.close();
+  }
+  s.notes.push(`product path chosen by CPUID: ${auto.path}; each repetition after one warm-up pass`);
+  return s.finish();
 }
-for (const lib of [auto, ...paths.map(([, lib]) => lib)]) lib.close();
+
+let report;
+try {
+  report = main();
+} catch (e) {
+  console.error(`bench-mask: ${(e as Error).stack ?? e}`);
+  report = couldNotRun("mask", TITLE, args.command, args.quick, (e as Error).message);
+  process.exitCode = 1;
+}
+if (args.json) writeBenchFile(args.json, [report]);

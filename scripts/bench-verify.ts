@@ -2,47 +2,85 @@
 /**
  * How fast `ato verify` is next to plain hashing. Builds an evidence log of about N MB
  * (signed by a fresh SoftHSM Ed25519 key, checkpoint every 1000 lines, 64 MiB segments),
- * then times, on the same files and a warm page cache, median of 3 runs each:
- *   bun src/main.ts verify DIR --pubkey KEY    sha256sum FILES    openssl dgst -sha256 FILES
- * and reports bytes/s, ratios, and the peak RSS of verify (/usr/bin/time -v, else /proc polling).
+ * then times, on the same files and a warm page cache, in rounds that take turns:
+ *   ato verify DIR --pubkey KEY    sha256sum FILES    openssl dgst -sha256 FILES
+ * and reports bytes/s (median of the rounds), ratios, and the peak RSS of verify
+ * (/usr/bin/time -v, else /proc polling). `ato` is dist/ato when built, else bun src/main.ts.
  *
- *   bun scripts/bench-verify.ts 10          # 10 MB
- *   bun scripts/bench-verify.ts 1000 --json # 1 GB, machine-readable
+ *   bun scripts/bench-verify.ts [MB] [--rounds N] [--quick] [--json PATH]   # default 1000 MB; --quick 10 MB
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EvidenceLog } from "../src/log/index.ts";
 import { openSigner, spkiToPem } from "../src/signer/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
+import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile, type SectionReport } from "./bench-lib.ts";
 
-const MAIN = resolve(import.meta.dir, "../src/main.ts");
-const mb = Number(process.argv[2] ?? 10);
-const asJson = process.argv.includes("--json");
-if (!(mb > 0)) throw new Error("usage: bun scripts/bench-verify.ts MB [--json]");
+const args = benchArgs();
+const DIST = resolve(import.meta.dir, "../dist/ato");
+const ATO = existsSync(DIST) ? [DIST] : ["bun", resolve(import.meta.dir, "../src/main.ts")];
+const mb = Number(args.positional[0] ?? (args.quick ? 10 : 1000));
+const rounds = args.number("rounds", 3);
+const TITLE = "Verification: ato verify beside sha256sum and openssl dgst";
+if (!(mb > 0)) throw new Error("usage: bun scripts/bench-verify.ts [MB] [--rounds N] [--quick] [--json PATH]");
 
-const token = await createToken({ keyType: "ed25519" });
-const dir = mkdtempSync(join(tmpdir(), "bench-verify-")); // its own directory: large, and removed at the end
-try {
-  const pubkey = join(token.dir, "public.pem");
-  const built = build(dir, pubkey, mb * 1e6);
-  const files = readdirSync(dir).sort().map((f) => join(dir, f));
-  const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
-  const runs = {
-    "ato verify": median(3, () => timed(["bun", MAIN, "verify", dir, "--pubkey", pubkey], 0)),
-    sha256sum: median(3, () => timed(["sha256sum", ...files])),
-    "openssl dgst -sha256": median(3, () => timed(["openssl", "dgst", "-sha256", ...files])),
-  };
-  // What any `bun src/main.ts …` pays before reading a byte (Bun start, citty, imports).
-  const startup = median(3, () => timed(["bun", MAIN, "verify", "--help"]));
-  const rss = peakRss(["bun", MAIN, "verify", dir, "--pubkey", pubkey]);
-  report({ bytes, lines: built.lines, files: files.length, buildSeconds: built.seconds, runs, startup, rss });
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-  token.cleanup();
+async function main(): Promise<SectionReport> {
+  const s = section("verify", TITLE, args.command, args.quick);
+  const token = await createToken({ keyType: "ed25519" });
+  const dir = mkdtempSync(join(tmpdir(), "bench-verify-")); // its own directory: large, and removed at the end
+  try {
+    const pubkey = join(token.dir, "public.pem");
+    const built = build(token, dir, pubkey, mb * 1e6);
+    const files = readdirSync(dir).sort().map((f) => join(dir, f));
+    const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
+    const tools: Record<string, string[]> = {
+      "ato verify": [...ATO, "verify", dir, "--pubkey", pubkey],
+      sha256sum: ["sha256sum", ...files],
+      "openssl dgst -sha256": ["openssl", "dgst", "-sha256", ...files],
+    };
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
+    for (let r = 0; r < rounds; r++) for (const [name, cmd] of Object.entries(tools)) samples[name]!.push(timed(cmd));
+    const runs = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+    // What any `ato …` pays before reading a byte (process start, citty, imports).
+    const startup = median(Array.from({ length: 3 }, () => timed([...ATO, "verify", "--help"])));
+    const rss = peakRss(tools["ato verify"]!);
+    report({ bytes, lines: built.lines, files: files.length, buildSeconds: built.seconds, runs, startup, rss });
+    const display = (cmd: string[]) => cmd.map((a) => a === dir ? "LOGDIR" : a.startsWith(`${dir}/`) ? "FILES" : a.startsWith(token.dir) ? "public.pem" : a.replace(/^.*\/dist\/ato$/, "dist/ato")).filter((a, i, all) => a !== "FILES" || all[i - 1] !== "FILES").join(" ");
+    s.results.push(result({
+      id: "throughput",
+      title: "log bytes/s, warm page cache",
+      better: "higher",
+      command: Object.values(tools).map(display).join(" | "),
+      inputs: { log_mb: Math.round(bytes / 1e6), lines: built.lines, files: files.length, rounds },
+      measurements: Object.entries(samples).map(([name, xs]) => measurement(name, "MB/s", xs.map((sec) => bytes / 1e6 / sec))),
+    }), result({
+      id: "peak-rss",
+      title: "ato verify peak memory",
+      better: "lower",
+      command: `${display(tools["ato verify"]!)} (${rss.how})`,
+      inputs: { log_mb: Math.round(bytes / 1e6) },
+      measurements: [measurement("ato verify", "MiB", [rss.mib])],
+    }));
+    s.notes.push(`process start of ${display(ATO)} (verify --help): ${startup.toFixed(3)} s, included in ato verify's time`);
+    return s.finish();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    token.cleanup();
+  }
 }
 
-function build(auditDir: string, pubkeyPath: string, target: number): { lines: number; seconds: number } {
+let out;
+try {
+  out = await main();
+} catch (e) {
+  console.error(`bench-verify: ${(e as Error).stack ?? e}`);
+  out = couldNotRun("verify", TITLE, args.command, args.quick, (e as Error).message);
+  process.exitCode = 1;
+}
+if (args.json) writeBenchFile(args.json, [out]);
+
+function build(token: Awaited<ReturnType<typeof createToken>>, auditDir: string, pubkeyPath: string, target: number): { lines: number; seconds: number } {
   const signer = openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel });
   Bun.write(pubkeyPath, spkiToPem(signer.publicKeySpkiDer()));
   const log = EvidenceLog.open({ auditDir, signer, checkpointEvery: 1000, checkpointIntervalMs: 0, appendOnly: false, onWarning: () => {} });
@@ -68,11 +106,6 @@ function timed(cmd: string[], expectCode = 0): number {
   return s;
 }
 
-function median(n: number, f: () => number): number {
-  const xs = Array.from({ length: n }, f).sort((a, b) => a - b);
-  return xs[Math.floor(n / 2)]!;
-}
-
 /** Peak RSS in MiB: GNU time's "Maximum resident set size", or polling /proc/PID/status (VmHWM). */
 function peakRss(cmd: string[]): { mib: number; how: string } {
   const r = Bun.spawnSync(["/usr/bin/time", "-v", ...cmd], { stdout: "ignore", stderr: "pipe" });
@@ -95,11 +128,10 @@ function peakRss(cmd: string[]): { mib: number; how: string } {
 function report(r: { bytes: number; lines: number; files: number; buildSeconds: number; runs: Record<string, number>; startup: number; rss: { mib: number; how: string } }) {
   const base = r.runs.sha256sum!;
   const rows = Object.entries(r.runs).map(([name, s]) => ({ name, seconds: s, mb_per_s: r.bytes / 1e6 / s, vs_sha256sum: s / base }));
-  if (asJson) return console.log(JSON.stringify({ ...r, rows }, null, 2));
   console.log(`log: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.lines} lines, ${r.files} files (built in ${r.buildSeconds.toFixed(1)} s, ${(r.lines / r.buildSeconds).toFixed(0)} lines/s)`);
-  console.log("tool                     median of 3      MB/s   time vs sha256sum");
+  console.log(`tool                     median of ${rounds}      MB/s   time vs sha256sum`);
   for (const x of rows) console.log(`${x.name.padEnd(24)} ${x.seconds.toFixed(3).padStart(8)} s  ${x.mb_per_s.toFixed(0).padStart(8)}   ${x.vs_sha256sum.toFixed(2)}x`);
   const net = r.runs["ato verify"]! - r.startup;
-  console.log(`process start of bun src/main.ts (verify --help): ${r.startup.toFixed(3)} s; ato verify without it: ${(r.bytes / 1e6 / net).toFixed(0)} MB/s`);
+  console.log(`process start of ato (verify --help): ${r.startup.toFixed(3)} s; ato verify without it: ${(r.bytes / 1e6 / net).toFixed(0)} MB/s`);
   console.log(`peak RSS of ato verify: ${r.rss.mib.toFixed(1)} MiB (${r.rss.how})`);
 }
