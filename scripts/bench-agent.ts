@@ -1,16 +1,18 @@
 #!/usr/bin/env bun
 /**
- * The agent's footprint and the collector's cost (root; run after bash scripts/build.sh):
+ * The agent's footprint and the collector's cost (root; run after bash scripts/build.sh).
+ * Two sections of the shared shape (scripts/bench-lib.ts):
  *
- *  1. reading 1 million flows from the per-CPU map: batch lookups beside key-by-key, same map,
- *     alternating, median of 3;
- *  2. one collector cycle at 1 million flows (read, mask, 1M records appended, checkpoints signed
- *     through SoftHSM), and a cycle with nothing new;
- *  3. `ato run` on a lab interface: time from start to attached (median of 5), peak memory
- *     (VmHWM) with 10 thousand, 100 thousand and 1 million active flows, and /metrics p50/p99
- *     under wrk while 100 thousand flows are active.
+ *  map-reading — 1 million flows read from the per-CPU map (counts summed over CPUs, as the
+ *    collector reads them): batch lookups beside key-by-key, same map, alternating, median of 3.
+ *  agent — a collector cycle at 10 thousand, 100 thousand and 1 million flows, every flow grown
+ *    (masked, appended, checkpoints signed through SoftHSM) and with nothing new, as µs per flow
+ *    (flat across sizes = linear); `dist/ato run` on a lab veth: start to attached, peak memory
+ *    (VmHWM) with each number of active flows, /metrics p50/p99 under wrk.
  *
- *   bun scripts/bench-agent.ts [--quick] [--collector-only | --agent-only]
+ *   bun scripts/bench-agent.ts [--quick] [--json PATH] [--collector-only | --agent-only]
+ *
+ * --quick: 100 thousand flows at most, 3 starts, wrk for 2 s.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { closeFd, mapUpdate, objGet, possibleCpus } from "../ffi/libbpf.ts";
@@ -21,14 +23,17 @@ import { Masker } from "../src/mask/index.ts";
 import { openSigner } from "../src/signer/index.ts";
 import { encodeKey, FLOW_VALUE, FlowMapReader, ifaceName, percpuStride, XdpAuditor } from "../src/kernel/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
+import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile, type SectionReport } from "./bench-lib.ts";
 import { createLab } from "./lab.ts";
 
-const quick = process.argv.includes("--quick");
-const BIG = quick ? 100_000 : 1_000_000;
-const SIZES = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+const args = benchArgs();
+const BIG = args.quick ? 100_000 : 1_000_000;
+const SIZES = args.quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+const STARTS = args.quick ? 3 : 5;
+const WRK_SECONDS = args.quick ? 2 : 5;
 const dist = `${import.meta.dir}/../dist`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cleanups: (() => unknown)[] = [];
+const TITLES = { "map-reading": "Map reading: batch lookups beside key-by-key", agent: "Agent footprint" } as const;
 
 /** Writes n distinct IPv4/TCP flows, seen just now, into a flow map (values on CPU 0). */
 function fill(fd: number, n: number, ifindex = 1, packets = 10n): void {
@@ -55,35 +60,45 @@ function countFlows(reader: FlowMapReader, method: "batch" | "keys"): number {
   return n;
 }
 
-async function mapAndCollector() {
+async function mapReading(): Promise<SectionReport> {
+  const s = section("map-reading", TITLES["map-reading"], args.command, args.quick);
   const pinDir = `/sys/fs/bpf/ato-bench-agent-${process.pid}`;
-  cleanups.push(() => rmSync(pinDir, { recursive: true, force: true }));
   const auditor = XdpAuditor.load({ objectPath: `${dist}/xdp_audit.o`, pinDir, maxFlows: BIG });
-  cleanups.push(() => auditor.close());
-  const fd = auditor.mapFd("flows");
-  let t = performance.now();
-  fill(fd, BIG);
-  console.log(`filled ${BIG.toLocaleString()} flows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  const reader = new FlowMapReader(fd);
-  const batch: number[] = [], keys: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    t = performance.now(); const a = countFlows(reader, "batch"); batch.push(performance.now() - t);
-    t = performance.now(); const b = countFlows(reader, "keys"); keys.push(performance.now() - t);
-    if (a !== BIG || b !== BIG) throw new Error(`read ${a} / ${b} flows, expected ${BIG}`);
+  try {
+    const fd = auditor.mapFd("flows");
+    fill(fd, BIG);
+    const reader = new FlowMapReader(fd);
+    const batch: number[] = [], keys: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      let t = performance.now(); const a = countFlows(reader, "batch"); batch.push(performance.now() - t);
+      t = performance.now(); const b = countFlows(reader, "keys"); keys.push(performance.now() - t);
+      if (a !== BIG || b !== BIG) throw new Error(`read ${a} / ${b} flows, expected ${BIG}`);
+    }
+    console.log(`read ${BIG.toLocaleString()} flows: batch ${median(batch).toFixed(0)} ms, key-by-key ${median(keys).toFixed(0)} ms → batch is ${(median(keys) / median(batch)).toFixed(1)}× faster`);
+    s.results.push(result({
+      id: `read/${BIG}`,
+      title: `read ${BIG.toLocaleString()} flows (per-CPU sums)`,
+      better: "lower",
+      command: "FlowMapReader.batches('batch' | 'keys') on a BPF_MAP_TYPE_PERCPU_HASH",
+      inputs: { flows: BIG, cpus: possibleCpus(), batch_size: 4096, order: "alternating" },
+      measurements: [measurement("batch lookups", "ms", batch), measurement("key by key", "ms", keys)],
+    }));
+    return s.finish();
+  } finally {
+    auditor.close();
+    rmSync(pinDir, { recursive: true, force: true });
   }
-  console.log(`read ${BIG.toLocaleString()} flows: batch ${median(batch).toFixed(0)} ms, key-by-key ${median(keys).toFixed(0)} ms → batch is ${(median(keys) / median(batch)).toFixed(1)}× faster`);
-
-  await collectorCycles();
 }
 
 /**
  * One collector cycle at each size, on a fresh map: every flow grown (n records masked, signed
- * into the log through SoftHSM), then a cycle with nothing new. The per-flow cost across sizes
+ * into the log through SoftHSM), then cycles with nothing new. The per-flow cost across sizes
  * shows whether the cycle stays linear.
  */
-async function collectorCycles() {
+async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
   const token = await createToken({ keyType: "ed25519" });
   cleanups.push(() => token.cleanup());
+  const grownUs: Record<number, number> = {}, stillUs: Record<number, number[]> = {};
   for (const n of SIZES) {
     const pinDir = `/sys/fs/bpf/ato-bench-cycle-${process.pid}-${n}`;
     const auditor = XdpAuditor.load({ objectPath: `${dist}/xdp_audit.o`, pinDir, maxFlows: n });
@@ -102,9 +117,11 @@ async function collectorCycles() {
       const rss1 = process.memoryUsage().rss;
       const idle: number[] = [];
       for (let r = 0; r < 3; r++) idle.push((await collector.cycle()).seconds);
-      const still = median(idle);
       if (grown.records !== n) throw new Error(`cycle wrote ${grown.records} records, expected ${n}`);
-      console.log(`collector cycle at ${n.toLocaleString()} flows: every flow grown ${grown.seconds.toFixed(2)} s (${Math.round(n / grown.seconds).toLocaleString()} records/s, ${(grown.seconds / n * 1e6).toFixed(2)} µs/flow, RSS +${((rss1 - rss0) / 2 ** 20).toFixed(0)} MiB); nothing new ${(still * 1000).toFixed(0)} ms median of 3 (${(still / n * 1e6).toFixed(3)} µs/flow)`);
+      grownUs[n] = grown.seconds / n * 1e6;
+      stillUs[n] = idle.map((x) => x / n * 1e6);
+      console.log(`collector cycle at ${n.toLocaleString()} flows: every flow grown ${grown.seconds.toFixed(2)} s (${Math.round(n / grown.seconds).toLocaleString()} records/s, ${grownUs[n]!.toFixed(2)} µs/flow, RSS +${((rss1 - rss0) / 2 ** 20).toFixed(0)} MiB); nothing new ${(median(idle) * 1000).toFixed(0)} ms median of 3 (${median(stillUs[n]!).toFixed(3)} µs/flow)`);
+      s.notes.push(`collector cycle at ${n.toLocaleString()} flows, every flow grown: ${grown.seconds.toFixed(2)} s, ${Math.round(n / grown.seconds).toLocaleString()} records/s; nothing new: ${(median(idle) * 1000).toFixed(0)} ms`);
       log.close();
       masker.close();
     } finally {
@@ -114,18 +131,30 @@ async function collectorCycles() {
       rmSync(auditDir, { recursive: true, force: true });
     }
   }
+  // The smallest size is the baseline: a ratio near 1 at 100× the flows means linear cost.
+  const command = "Collector.cycle() on a filled per-CPU map, evidence log signed through SoftHSM (Ed25519)";
+  s.results.push(result({
+    id: "cycle-grown", title: "collector cycle, every flow grown (µs per flow)", better: "lower", command,
+    inputs: { sizes: SIZES.join(" / "), chunk: 2048 },
+    measurements: [...SIZES].reverse().map((n) => measurement(`${n.toLocaleString()} flows`, "µs/flow", [grownUs[n]!])),
+  }), result({
+    id: "cycle-nothing-new", title: "collector cycle, nothing new (µs per flow)", better: "lower", command,
+    inputs: { sizes: SIZES.join(" / ") },
+    measurements: [...SIZES].reverse().map((n) => measurement(`${n.toLocaleString()} flows`, "µs/flow", stillUs[n]!)),
+  }));
 }
 
-async function agentRuns() {
+async function agentRuns(s: ReturnType<typeof section>): Promise<void> {
   const lab = createLab();
   cleanups.push(() => lab.destroy());
   const token = await createToken({ keyType: "ed25519" });
   cleanups.push(() => token.cleanup());
   const env = { ...process.env, ...token.env, PKCS11_PIN: token.pin, HSM_KEY_LABEL: token.keyLabel, HSM_TOKEN_LABEL: token.tokenLabel };
-  // --max-flows leaves room for the lab's own packets (IPv6 neighbour discovery) beside the filled flows.
+  const maxFlows = BIG + 4096; // room for the lab's own packets (IPv6 neighbour discovery) beside the filled flows
+  const cmd = ["dist/ato", "run", "--iface", "VETH", "--max-flows", String(maxFlows), "--interval-ms", "1000"].join(" ");
   const start = (pinDir: string, auditDir: string) => {
     const p = Bun.spawn(["nsenter", `--net=/run/netns/${lab.server.ns}`, `${dist}/ato`, "run", "--iface", lab.server.dev, "--pin-dir", pinDir,
-      "--audit-dir", auditDir, "--listen", "127.0.0.1:9400", "--max-flows", String(BIG + 4096), "--interval-ms", "1000"], { env, stderr: "pipe", stdout: "ignore" });
+      "--audit-dir", auditDir, "--listen", "127.0.0.1:9400", "--max-flows", String(maxFlows), "--interval-ms", "1000"], { env, stderr: "pipe", stdout: "ignore" });
     let out = "";
     void (async () => { for await (const c of p.stderr) out += new TextDecoder().decode(c); })();
     return { p, out: () => out };
@@ -137,48 +166,99 @@ async function agentRuns() {
     return { pinDir, auditDir };
   };
   const stop = async (a: ReturnType<typeof start>) => { a.p.kill("SIGTERM"); await a.p.exited; };
+  const attached = async (a: ReturnType<typeof start>) => {
+    while (!/attached on/.test(a.out())) {
+      if (a.p.exitCode !== null) throw new Error(`dist/ato run exited ${a.p.exitCode}: ${a.out()}`);
+      await Bun.sleep(2);
+    }
+  };
 
   const attach: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < STARTS; i++) {
     const d = dirs(`start${i}`);
     const t = performance.now();
     const a = start(d.pinDir, d.auditDir);
-    while (!/attached on/.test(a.out())) {
-      if (a.p.exitCode !== null) throw new Error(a.out());
-      await Bun.sleep(2);
-    }
+    await attached(a);
     attach.push(performance.now() - t);
     await stop(a);
   }
-  console.log(`start to attached (dist/ato, SoftHSM login, log open, native XDP on a veth): median ${median(attach).toFixed(0)} ms of 5 (${attach.map((x) => x.toFixed(0)).join(", ")})`);
+  console.log(`start to attached (dist/ato, SoftHSM login, log open, native XDP on a veth, ${maxFlows.toLocaleString()}-flow map): median ${median(attach).toFixed(0)} ms of ${STARTS} (${attach.map((x) => x.toFixed(0)).join(", ")})`);
+  s.results.push(result({
+    id: "start-to-attached", title: "start to attached", better: "lower", command: `${cmd} (time until it logs 'attached on')`,
+    inputs: { max_flows: maxFlows, hsm: "SoftHSM Ed25519", mode: "native XDP on a veth" },
+    measurements: [measurement("dist/ato run", "ms", attach)],
+  }));
 
+  const hwm: Record<number, number> = {};
+  const latency: Record<number, { p50: number; p99: number; rps: number }> = {};
   for (const n of SIZES) {
     const d = dirs(`mem${n}`);
     const a = start(d.pinDir, d.auditDir);
-    while (!/attached on/.test(a.out())) await Bun.sleep(20);
+    await attached(a);
     const fd = objGet(`${d.pinDir}/flow_map`);
     const ifindex = Number(lab.exec("server", ["cat", `/sys/class/net/${lab.server.dev}/ifindex`]).trim());
     fill(fd, n, ifindex);
     closeFd(fd);
     // Written after the agent started, so the next cycle reports all n as new; then let it settle.
     await Bun.sleep(3500);
-    const hwm = Number(readFileSync(`/proc/${a.p.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)![1]) / 1024;
-    const rss = Number(readFileSync(`/proc/${a.p.pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)![1]) / 1024;
-    console.log(`agent with ${n.toLocaleString()} active flows: peak memory (VmHWM) ${hwm.toFixed(0)} MiB, resident now ${rss.toFixed(0)} MiB`);
-    if (n === 100_000) {
-      const w = lab.exec("server", ["wrk", "-t1", "-c4", "-d5s", "--latency", "http://127.0.0.1:9400/metrics"]);
-      const p = (q: string) => w.match(new RegExp(`^\\s+${q}%\\s+(\\S+)`, "m"))?.[1];
-      console.log(`/metrics under wrk -t1 -c4 -d5s with 100,000 flows active: p50 ${p("50")}, p99 ${p("99")}, ${w.match(/Requests\/sec:\s+(\S+)/)?.[1]} req/s`);
+    const status = () => readFileSync(`/proc/${a.p.pid}/status`, "utf8");
+    hwm[n] = Number(status().match(/VmHWM:\s+(\d+)/)![1]) / 1024;
+    const rss = Number(status().match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+    console.log(`agent with ${n.toLocaleString()} active flows: peak memory (VmHWM) ${hwm[n]!.toFixed(0)} MiB, resident now ${rss.toFixed(0)} MiB`);
+    if (n <= 100_000) {
+      const w = lab.exec("server", ["wrk", "-t1", "-c4", `-d${WRK_SECONDS}s`, "--latency", "http://127.0.0.1:9400/metrics"]);
+      latency[n] = { p50: wrkMs(w, "50"), p99: wrkMs(w, "99"), rps: Number(w.match(/Requests\/sec:\s+(\S+)/)?.[1]) };
+      console.log(`/metrics under wrk -t1 -c4 -d${WRK_SECONDS}s with ${n.toLocaleString()} flows active: p50 ${latency[n]!.p50.toFixed(2)} ms, p99 ${latency[n]!.p99.toFixed(2)} ms, ${latency[n]!.rps} req/s`);
     }
     await stop(a);
   }
+  s.results.push(result({
+    id: "peak-memory", title: "agent peak memory (VmHWM) by active flows", better: "lower",
+    command: `${cmd}, n flows written into its map, VmHWM 3.5 s later`,
+    inputs: { sizes: SIZES.join(" / ") },
+    measurements: [...SIZES].reverse().map((n) => measurement(`${n.toLocaleString()} flows`, "MiB", [hwm[n]!])),
+  }));
+  for (const q of ["p50", "p99"] as const) {
+    s.results.push(result({
+      id: `metrics-${q}`, title: `/metrics ${q} under wrk, 100,000 flows active beside 10,000`, better: "lower",
+      command: `wrk -t1 -c4 -d${WRK_SECONDS}s --latency http://127.0.0.1:9400/metrics (in the agent's namespace)`,
+      inputs: { collector_interval_ms: 1000 },
+      measurements: [100_000, 10_000].map((n) => measurement(`${n.toLocaleString()} flows`, "ms", [latency[n]![q]])),
+    }));
+  }
 }
 
+/** A wrk --latency percentile in milliseconds (wrk prints us, ms or s). */
+function wrkMs(out: string, q: string): number {
+  const m = out.match(new RegExp(`^\\s+${q}%\\s+([\\d.]+)(us|ms|s)`, "m"));
+  if (!m) throw new Error(`no ${q}% line in wrk's output:\n${out}`);
+  return Number(m[1]) * ({ us: 1e-3, ms: 1, s: 1e3 } as const)[m[2] as "us" | "ms" | "s"];
+}
+
+const sections: SectionReport[] = [];
 try {
-  if (!process.argv.includes("--agent-only")) await mapAndCollector();
-  if (!process.argv.includes("--collector-only")) await agentRuns();
+  if (!process.argv.includes("--agent-only")) {
+    try {
+      sections.push(await mapReading());
+    } catch (e) {
+      console.error(`bench-agent (map reading): ${(e as Error).stack ?? e}`);
+      sections.push(couldNotRun("map-reading", TITLES["map-reading"], args.command, args.quick, (e as Error).message));
+      process.exitCode = 1;
+    }
+  }
+  const s = section("agent", TITLES.agent, args.command, args.quick);
+  try {
+    if (!process.argv.includes("--agent-only")) await collectorCycles(s);
+    if (!process.argv.includes("--collector-only")) await agentRuns(s);
+    sections.push(s.finish());
+  } catch (e) {
+    console.error(`bench-agent: ${(e as Error).stack ?? e}`);
+    sections.push(couldNotRun("agent", TITLES.agent, args.command, args.quick, (e as Error).message));
+    process.exitCode = 1;
+  }
 } finally {
   for (const c of cleanups.reverse()) {
     try { await c(); } catch { /* keep cleaning */ }
   }
 }
+if (args.json) writeBenchFile(args.json, sections);
