@@ -94,7 +94,7 @@ function advantagePanel(y0: number, bars: Bar[]): { svg: string; height: number 
   const xOf = (f: number) => mid + (Math.log10(f) / span) * half;
   const out = [
     text(20, y0 + 14, "ato beside its baselines: ratio of medians, turned so that right of 1× is better for ato (log scale)", 'font-weight="bold"'),
-    text(20, y0 + 28, "a kernel baseline is a floor (a program that does nothing, or only counts): left of 1× there is the cost of ato's parsing and accounting", 'font-size="10" fill="#6b7280"'),
+    text(20, y0 + 28, "the first figure of each comparison beside each other one; kernel baselines are floors (programs that do nothing, or only count), so left of 1× is the cost of ato's parsing and accounting", 'font-size="10" fill="#6b7280"'),
     `<line x1="${mid}" x2="${mid}" y1="${top - 8}" y2="${top + rowH * bars.length}" stroke="#111827"/>`,
   ];
   for (let d = -Math.floor(span); d <= Math.floor(span); d++) {
@@ -115,7 +115,7 @@ function advantagePanel(y0: number, bars: Bar[]): { svg: string; height: number 
 export function chartSvg(run: BenchRun): string {
   const parts: string[] = [];
   let y = 10;
-  parts.push(text(20, y + 16, `ato benchmarks${run.quick ? " (--quick smoke run)" : ""} — ${run.startedAt.slice(0, 16).replace("T", " ")} UTC, ${run.host.cores} cores, ${run.host.cpu}, kernel ${run.host.kernel}`, 'font-size="13" font-weight="bold"'));
+  parts.push(text(20, y + 16, `ato benchmarks${run.quick ? " (--quick smoke run)" : ""} — ${run.startedAt.slice(0, 16).replace("T", " ")} UTC, ${run.host.cores} cores, ${run.host.cpu}, kernel ${run.host.kernel}, load ${run.loadAverage.start.toFixed(1)}→${run.loadAverage.end.toFixed(1)}`, 'font-size="13" font-weight="bold"'));
   y += 30;
   const peers = run.sections.find((s) => s.section === "peers");
   if (peers?.status === "ok") {

@@ -27,6 +27,9 @@
  *   interface Measurement { contender: string; unit: string; median: number; samples: number[] }
  *   interface Ratio { subject: string; baseline: string; ratio: number }
  *
+ * results.json is a `BenchRun`: { schema, command, quick, startedAt, seconds, host, loadAverage,
+ * sections } with every section of SECTIONS, in that order, each with figures or a reason.
+ *
  * Ratios are always subject ÷ baseline of the medians; `better` says whether above 1 is good
  * ("higher": records/s, share counted) or bad ("lower": ns/packet, seconds, MiB). Absolute figures
  * come from a noisy 2-core VM: they are shown, never asserted.
@@ -79,6 +82,8 @@ export interface BenchRun {
   startedAt: string;
   seconds: number;
   host: Host;
+  /** 1-minute load average at the start and the end: other work on the machine shows here. */
+  loadAverage: { start: number; end: number };
   sections: SectionReport[];
 }
 

@@ -30,13 +30,13 @@ const RATES = args.quick ? [25_000, 0] : [25_000, 50_000, 100_000, 200_000, 0];
 const packetsAt = (pps: number) => (args.quick ? 50_000 : pps ? pps * 2 : 600_000); // about 2 s per run
 const TITLE = "Capture completeness against peers (trafgen over a veth)";
 
-interface Sample { sent: Sent; counts: Counts; cpu: number; softirq: number; idleCpu: number }
+interface Sample { sent: Sent; counts: Counts; cpu: number; softirq: number; idleCpu: number; side: Record<string, number> }
 
 /** Shortest window from the start of a burst to the CPU reading: two of ato's 1 s collector cycles after it. */
 const WINDOW_MS = 2500;
 const IDLE_MS = 1000;
 
-/** Side remarks from the tools (their own drop counters, warnings), reported once each. */
+/** Warning lines from the tools, reported once each. */
 const remarks = new Set<string>();
 const cleanups: (() => unknown)[] = [];
 async function cleanup() {
@@ -64,8 +64,9 @@ async function once(w: Watcher, lab: Lab, traffic: Traffic, work: string, pps: n
     await Promise.all([watching.settle(), Bun.sleep(Math.max(0, WINDOW_MS - (performance.now() - t0)))]);
     const cpu = treeCpuSeconds(watching.pid) - cpu0, softirq = softirqSeconds() - irq0;
     const counts = await watching.finish();
-    for (const r of watching.remarks()) remarks.add(`${w.name}: ${r}`);
-    return { sent, counts, cpu, softirq, idleCpu: ((cpu0 - idle0) * 1000) / IDLE_MS };
+    const side = watching.side();
+    for (const r of side.lines) remarks.add(`${w.name}: ${r}`);
+    return { sent, counts, cpu, softirq, idleCpu: ((cpu0 - idle0) * 1000) / IDLE_MS, side: side.counts };
   } finally {
     watching?.kill();
     removeDir();
@@ -117,6 +118,7 @@ async function main() {
     `CPU: utime + stime of the watcher's processes from the start of the burst until its counters stopped moving, at least ${WINDOW_MS / 1000} s for every watcher; the kernel's share (XDP program, copies into packet sockets) is softirq time, charged to no process, reported for the whole machine over the same window`,
     `records of the measured flows per run (median): ${all.filter((w) => !unavailable.has(w.name) || allSamples(samples, w).length).map((w) => `${w.name} ${recordsMedian(samples, w)}`).join(", ")} — ato writes one evidence record per flow per collector cycle in which it grew, the others one record per flow`,
     ...all.map((w) => `${w.name} ${w.version()}: options beyond its defaults, only to get counts out: ${w.options.join("; ") || "none"}`),
+    ...sideNotes(all, samples),
     ...[...remarks].slice(0, 12),
   );
   return s.finish();
@@ -157,6 +159,22 @@ function idleResult(all: Watcher[], samples: Map<string, Map<number, Sample[]>>,
     inputs: { window_s: IDLE_MS / 1000 }, measurements: have.map((w) => measurement(w.name, "% of one core", idle(w))),
     unavailable: all.filter((w) => !have.includes(w)).map((w) => ({ contender: w.name, reason: unavailable.get(w.name) ?? "no sample" })),
   });
+}
+
+/** Each tool's own loss counters, summed per rate: "pmacctd, <counter>: 25k pps 9,691 in 3 runs; …". */
+function sideNotes(all: Watcher[], samples: Map<string, Map<number, Sample[]>>): string[] {
+  const notes: string[] = [];
+  for (const w of all) {
+    const names = new Set(allSamples(samples, w).flatMap((x) => Object.keys(x.side)));
+    for (const name of names) {
+      const perRate = RATES.map((pps) => {
+        const xs = samples.get(w.name)!.get(pps)!;
+        return `${rateName(pps)} ${xs.reduce((s, x) => s + (x.side[name] ?? 0), 0).toLocaleString("en")} in ${xs.length} runs`;
+      });
+      notes.push(`${w.name}, ${name}: ${perRate.join("; ")}`);
+    }
+  }
+  return notes;
 }
 
 const allSamples = (samples: Map<string, Map<number, Sample[]>>, w: Watcher) => [...samples.get(w.name)!.values()].flat();

@@ -12,6 +12,7 @@
  * not run; 1 the runner itself failed.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { benchArgs, couldNotRun, hostInfo, readBenchFile, SCHEMA, SECTIONS, type BenchRun, type SectionId, type SectionReport } from "./bench-lib.ts";
 import { chartSvg } from "./bench-chart.ts";
@@ -98,6 +99,7 @@ async function main(): Promise<number> {
   mkdirSync(`${out}/raw`, { recursive: true });
   mkdirSync(`${out}/logs`, { recursive: true });
   const started = Date.now();
+  const load0 = loadavg()[0]!;
   const got = new Map<SectionId, SectionReport>();
   for (const step of STEPS) {
     if (only && !step.sections.some((s) => only.includes(s))) continue;
@@ -112,13 +114,14 @@ async function main(): Promise<number> {
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
     host: hostInfo(),
+    loadAverage: { start: load0, end: loadavg()[0]! },
     sections: SECTIONS.filter((id) => got.has(id)).map((id) => got.get(id)!),
   };
   writeFileSync(`${out}/results.json`, `${JSON.stringify(run, null, 2)}\n`);
   writeFileSync(`${out}/results.md`, `${markdownTable(run)}\n`);
   writeFileSync(`${out}/chart.svg`, chartSvg(run));
   console.log(textTable(run));
-  console.log(`\n${run.command}: ${run.seconds.toFixed(0)} s on ${run.host.cores} cores (${run.host.cpu}, kernel ${run.host.kernel})`);
+  console.log(`\n${run.command}: ${run.seconds.toFixed(0)} s on ${run.host.cores} cores (${run.host.cpu}, kernel ${run.host.kernel}), load average ${run.loadAverage.start.toFixed(2)} at the start, ${run.loadAverage.end.toFixed(2)} at the end`);
   console.log(`results: ${out}/results.json, results.md, chart.svg; each script's output under logs/`);
   return run.sections.every((s) => s.status === "ok") ? 0 : 3;
 }

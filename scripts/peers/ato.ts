@@ -52,7 +52,7 @@ async function start(ctx: WatchContext, tokenEnv: Record<string, string>): Promi
       if (code !== 0) throw new Error(`ato run exited ${code} on SIGTERM: ${log().trim().split("\n").slice(-3).join(" / ")}`);
       return evidenceCounts(auditDir, ctx.match);
     },
-    remarks: () => log().split("\n").filter((l) => /warn|error|overflow|full/i.test(l)).slice(0, 5),
+    side: () => ({ counts: {}, lines: log().split("\n").filter((l) => /warn|error|overflow|full/i.test(l)).slice(0, 3) }),
     kill,
   };
 }

@@ -58,10 +58,10 @@ export const pmacctd: Watcher = {
         kill();
         return c;
       },
-      remarks: () => {
-        const missing = log().match(/Missing data detected/g)?.length ?? 0;
-        return missing ? [`its plugin logged "Missing data detected" ${missing} times (core→plugin pipe full; pmacct suggests raising plugin_buffer_size, plugin_pipe_size)`] : [];
-      },
+      side: () => ({
+        counts: { '"Missing data detected" warnings (its core→plugin pipe full; the warning suggests raising plugin_buffer_size, plugin_pipe_size)': log().match(/Missing data detected/g)?.length ?? 0 },
+        lines: [],
+      }),
       kill,
     };
   },

@@ -32,6 +32,7 @@ export const softflowd: Watcher = {
     const ctlCmd = (cmd: string) => Bun.spawnSync(inServer(ctx.lab, ["softflowctl", "-c", ctl, cmd]), { stdout: "pipe", stderr: "pipe", timeout: 20000 });
     const stat = (re: RegExp) => Number(re.exec(ctlCmd("statistics").stdout.toString())?.[1] ?? NaN);
     const kill = () => { for (const p of [proc, nfcapd]) if (p.exitCode === null) p.kill("SIGKILL"); };
+    const counts: Record<string, number> = {};
     const notes: string[] = [];
     try {
       await until(() => {
@@ -49,7 +50,7 @@ export const softflowd: Watcher = {
       async finish(): Promise<Counts> {
         const s = ctlCmd("statistics").stdout.toString();
         const dropped = /Packets dropped by libpcap: (\d+)/.exec(s)?.[1];
-        if (dropped && dropped !== "0") notes.push(`libpcap dropped ${dropped} packets`);
+        counts["packets libpcap reported dropped"] = Number(dropped ?? 0);
         if (!/Flows expired: 0 /.test(s)) notes.push(`flows expired before shutdown: ${/Flows expired: .*/.exec(s)?.[0]}`);
         const table = tableCounts(ctlCmd("dump-flows").stdout.toString(), ctx.match);
         ctlCmd("shutdown");
@@ -69,7 +70,7 @@ export const softflowd: Watcher = {
         if (c.packets !== table.packets) notes.push(`nfcapd received ${c.packets} packets' worth of flows, its table held ${table.packets}`);
         return c;
       },
-      remarks: () => [...notes, ...log().split("\n").filter((l) => /warn|error|drop/i.test(l)).slice(0, 3)],
+      side: () => ({ counts, lines: [...notes, ...log().split("\n").filter((l) => /warn|error|drop/i.test(l)).slice(0, 3)] }),
       kill,
     };
   },

@@ -9,6 +9,8 @@ import { processTree } from "./cpu.ts";
 /** What a watcher accounted for the measured flows, and in how many of its output records. */
 export interface Counts { packets: number; bytes: number; records: number }
 
+export interface Side { counts: Record<string, number>; lines: string[] }
+
 export interface WatchContext {
   lab: Lab;
   /** A private directory for this run's files (configs, sockets, logs, exports). */
@@ -26,8 +28,8 @@ export interface Watching {
   settle(): Promise<void>;
   /** Stops the tool the way its user would (flushing what it holds) and returns its counts of the measured flows. */
   finish(): Promise<Counts>;
-  /** Things it reported on the side (warnings, its own drop counters). */
-  remarks(): string[];
+  /** What it reported on the side: its own loss counters by name (summed over runs), and warning lines. */
+  side(): Side;
   /** Kills whatever is left; safe after finish() and when start failed half-way. */
   kill(): void;
 }
