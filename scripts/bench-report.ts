@@ -74,3 +74,38 @@ export function textTable(run: BenchRun): string {
   }
   return out.join("\n");
 }
+
+/**
+ * The README's short form: the peers as one row per rate (each tool side by side), then every
+ * other comparison as one row. Figures come straight from the run; nothing is rounded by hand.
+ */
+export function summaryMarkdown(run: BenchRun): string {
+  const out: string[] = [];
+  const peers = run.sections.find((s) => s.section === "peers");
+  if (peers?.status === "ok") out.push(peersTable(peers), "");
+  const lines = ["| result | ato | beside | ato ÷ each | reps |", "|---|---|---|---|---|"];
+  for (const s of run.sections) {
+    if (s.section === "peers") continue;
+    if (s.status !== "ok") { lines.push(`| ${s.section}: ${s.title} | could not run: ${s.reason} | | | |`); continue; }
+    for (const r of s.results) {
+      const [subject, ...others] = r.measurements;
+      lines.push(`| ${s.section}: ${r.title} (${r.better} is better) | ${subject ? `${subject.contender}: ${value(subject)}` : "—"} | ${others.map((m) => `${m.contender}: ${value(m)}`).join("; ")} | ${r.ratios.map((x) => ratioText(x.ratio)).join("; ")} | ${r.repetitions} |`);
+    }
+  }
+  out.push(lines.join("\n"));
+  return out.join("\n");
+}
+
+function peersTable(s: SectionReport): string {
+  const rates = [...new Set(s.results.filter((r) => r.id.startsWith("packets/")).map((r) => r.id.slice("packets/".length)))];
+  const get = (kind: string, rate: string) => s.results.find((r) => r.id === `${kind}/${rate}`);
+  const tools = get("packets", rates[0]!)?.measurements.map((m) => m.contender) ?? [];
+  const cell = (kind: string, rate: string) => tools.map((t) => {
+    const m = get(kind, rate)?.measurements.find((x) => x.contender === t);
+    return m ? num(m.median) : "—";
+  }).join(" · ");
+  const head = `| rate requested | trafgen reached, packets/s | packets accounted for, % | IP bytes accounted for, % | process CPU, s per M packets | machine softirq, s per M packets |`;
+  const rows = rates.map((rate) => `| ${rate === "max" ? "as fast as it can" : `${rate} pps`} | ${cell("rate", rate)} | ${cell("packets", rate)} | ${cell("bytes", rate)} | ${cell("cpu", rate)} | ${cell("softirq", rate)} |`);
+  const reps = get("packets", rates[0]!)?.repetitions ?? 0;
+  return [`Each cell: ${tools.join(" · ")}; median of ${reps} runs each.`, "", head, "|---|---|---|---|---|---|", ...rows].join("\n");
+}

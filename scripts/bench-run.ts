@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * What `scripts/bench` runs: every bench script in turn, each as its own process with
- * `--json FILE` (and `--quick`), then one table, one results.json and one chart.svg.
+ * `--json FILE` (and `--quick`), then one table (printed, results.md, and summary.md in the
+ * README's shorter form), one results.json and one chart.svg.
  *
  * A script that fails, times out or writes no JSON (or not every section it owes) still gets its
  * sections in the results, as "could not run" with the reason: nothing is dropped silently.
@@ -16,7 +17,7 @@ import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { benchArgs, couldNotRun, hostInfo, readBenchFile, SCHEMA, SECTIONS, type BenchRun, type SectionId, type SectionReport } from "./bench-lib.ts";
 import { chartSvg } from "./bench-chart.ts";
-import { markdownTable, textTable } from "./bench-report.ts";
+import { markdownTable, summaryMarkdown, textTable } from "./bench-report.ts";
 
 interface Step { script: string; sections: SectionId[]; titles: string[]; limitS: number; quickLimitS: number }
 
@@ -119,10 +120,11 @@ async function main(): Promise<number> {
   };
   writeFileSync(`${out}/results.json`, `${JSON.stringify(run, null, 2)}\n`);
   writeFileSync(`${out}/results.md`, `${markdownTable(run)}\n`);
+  writeFileSync(`${out}/summary.md`, `${summaryMarkdown(run)}\n`);
   writeFileSync(`${out}/chart.svg`, chartSvg(run));
   console.log(textTable(run));
   console.log(`\n${run.command}: ${run.seconds.toFixed(0)} s on ${run.host.cores} cores (${run.host.cpu}, kernel ${run.host.kernel}), load average ${run.loadAverage.start.toFixed(2)} at the start, ${run.loadAverage.end.toFixed(2)} at the end`);
-  console.log(`results: ${out}/results.json, results.md, chart.svg; each script's output under logs/`);
+  console.log(`results: ${out}/results.json, results.md (every result), summary.md (the README's form), chart.svg; each script's output under logs/`);
   return run.sections.every((s) => s.status === "ok") ? 0 : 3;
 }
 
