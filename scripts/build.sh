@@ -24,6 +24,7 @@ if [ -f asm/fast_mask.asm ]; then
   gcc -shared -nostdlib -Wl,-z,noexecstack -o dist/lib/libatomask.so build/fast_mask.o
 fi
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# ATO_COMMIT names the commit where there is no .git (the image build, deploy/ato/Dockerfile).
+commit=${ATO_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 bun build src/main.ts --compile --outfile dist/ato --define "ATO_COMMIT=\"$commit\"" >/dev/null
 echo "build: dist/ato dist/xdp_audit.o dist/lib/$(ls dist/lib | tr '\n' ' ')"
