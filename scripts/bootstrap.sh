@@ -15,7 +15,7 @@ APT_PACKAGES=(
   # node (npm brings Bun), headers for the pkcs11js addon
   nodejs npm
   # test peers and services
-  prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap
+  prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap docker.io docker-compose
   # flow-monitor peers for scripts/bench-peers.ts (libpcap; NetFlow collector)
   softflowd pmacct nfdump
 )

@@ -1,0 +1,62 @@
+/**
+ * The compose files and their provisioning, without Docker: the dashboard and data source agree
+ * with compose.yml, .env.example documents every variable compose.yml reads, compose.yml keeps
+ * the upstream images and least privilege. (test/compose/stack.test.ts brings the stack up.)
+ */
+import { expect, test } from "bun:test";
+import { checkProvisioning } from "../../scripts/compose/dashboard.ts";
+
+const root = `${import.meta.dir}/../..`;
+const composeText = await Bun.file(`${root}/compose.yml`).text();
+const compose = Bun.YAML.parse(composeText) as { services: Record<string, any> };
+
+test("Grafana provisioning matches compose.yml; the main panel is the verified/unverified pie chart", async () => {
+  const p = await checkProvisioning();
+  expect(p.prometheusUrl).toBe("http://127.0.0.1:9090");
+  expect(p.rateInterval).toBe("60s");
+  const exprs = p.expressions.map((e) => e.expr).join("\n");
+  for (const m of ["ato_verified_flows_total", "ato_unverified_flows_total", "xdp_audit_events_total", "xdp_audit_leak_flags_total",
+    "xdp_audit_last_tscore", "ato_signing_duration_seconds_bucket", "ato_checkpoint_age_seconds", "ato_packets_total"]) {
+    expect(exprs).toContain(m);
+  }
+});
+
+test("every dashboard metric is one the agent registers (src/metrics/metrics.ts)", async () => {
+  const source = await Bun.file(`${root}/src/metrics/metrics.ts`).text();
+  const registered = new Set([...source.matchAll(/name: "([a-z_]+)"/g)].map((m) => m[1]));
+  const { expressions } = await checkProvisioning();
+  const used = new Set(expressions.flatMap((e) => [...e.expr.matchAll(/\b((?:ato|xdp_audit)_[a-z_]+)/g)].map((m) => m[1])));
+  const base = (n: string) => n.replace(/_(bucket|sum|count)$/, "");
+  expect([...used].filter((n) => !registered.has(n) && !registered.has(base(n)))).toEqual([]);
+});
+
+test(".env.example names every variable compose.yml reads, and each REQUIRED one is required there", async () => {
+  const example = await Bun.file(`${root}/.env.example`).text();
+  const documented = new Set([...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]));
+  const code = composeText.replace(/^\s*#.*$/gm, "");
+  const used = [...code.matchAll(/\$\{([A-Z0-9_]+)(:?[?-])?/g)];
+  expect([...new Set(used.map((m) => m[1]))].filter((v) => !documented.has(v))).toEqual([]);
+  const required = new Set(used.filter((m) => m[2] === ":?").map((m) => m[1]));
+  const markedRequired = new Set([...example.matchAll(/# REQUIRED\.[^\n]*\n(?:#[^\n]*\n)*([A-Z0-9_]+)=/g)].map((m) => m[1]));
+  expect([...required].sort()).toEqual([...markedRequired].sort());
+  // The example never carries a secret: every REQUIRED value is empty.
+  for (const v of required) expect(example).toMatch(new RegExp(`^${v}=$`, "m"));
+});
+
+test("compose.yml keeps the upstream images, builds ato, and grants no privileged container", () => {
+  const images = Object.fromEntries(Object.entries(compose.services).map(([name, s]) => [name, s.image]));
+  expect(images).toMatchObject({
+    enclave: expect.stringMatching(/^enclavenetworks\/enclave:/), prometheus: expect.stringMatching(/^prom\/prometheus:/),
+    grafana: expect.stringMatching(/^grafana\/grafana:/), nginx: expect.stringMatching(/^nginx:/), apache: expect.stringMatching(/^httpd:/),
+    drupal: expect.stringMatching(/^drupal:/), db: expect.stringMatching(/^mariadb:/),
+  });
+  expect(compose.services["xdp-auditor"].build.dockerfile).toBe("deploy/ato/Dockerfile");
+  for (const [name, s] of Object.entries(compose.services)) {
+    expect({ name, privileged: s.privileged ?? false }).toEqual({ name, privileged: false });
+    expect({ name, healthcheck: Boolean(s.healthcheck?.test) }).toEqual({ name, healthcheck: true });
+    // Only the fabric keeps Docker's default capabilities (its vendor's documented set).
+    if (name !== "enclave") expect({ name, cap_drop: s.cap_drop }).toEqual({ name, cap_drop: ["ALL"] });
+  }
+  expect(compose.services["xdp-auditor"].cap_add.sort()).toEqual(["LINUX_IMMUTABLE", "NET_ADMIN", "SYS_ADMIN"]);
+  for (const s of ["xdp-auditor", "prometheus", "grafana", "nginx"]) expect(compose.services[s].network_mode).toBe("service:enclave");
+});
