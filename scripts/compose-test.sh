@@ -133,7 +133,7 @@ ok "db does not resolve from the edge network"
 docker exec "$(cid probe)" curl -sS -m 3 "http://$EDGE_IP:9400/metrics" >/dev/null 2>&1 && fail "/metrics answers on the edge network"
 ok "/metrics does not answer from the edge network"
 
-step "3. /metrics inside the enclave namespace"
+step "2. /metrics inside the enclave namespace"
 sleep 3 # two collector cycles and a checkpoint (ATO_CHECKPOINT_SECONDS=2)
 tcp=$(metric 'ato_packets_total{proto="tcp",direction="ingress"}')
 verified=$(metric ato_verified_flows_total)
@@ -142,7 +142,7 @@ ok "ato_packets_total{tcp,ingress} $tcp, ato_verified_flows_total $verified, ato
 in_enclave wget -qO- http://127.0.0.1:9400/checkpoint >"$WORK/checkpoint-1.txt"
 ok "saved the agent's latest signed checkpoint (/checkpoint) for the consistency check"
 
-step "4. Prometheus ready, agent target up"
+step "3. Prometheus ready, agent target up"
 in_enclave wget -qO- http://127.0.0.1:9090/-/ready | sed 's/^/    /'
 in_enclave promtool check config /etc/prometheus/prometheus.yml 2>&1 | sed 's/^/    /'
 for _ in $(seq 60); do
@@ -153,11 +153,11 @@ done
 grep -q '"value":\[[0-9.]*,"1"\]' <<<"$up" || fail "Prometheus: up{job=\"ato\"} is not 1: $up"
 ok "up{job=\"ato\"} = 1"
 
-step "5. every dashboard expression returns data from this Prometheus"
+step "4. every dashboard expression returns data from this Prometheus"
 bun scripts/compose/dashboard.ts query --wait 120 -- docker exec "$(cid prometheus)" | sed 's/^/    /' \
   || fail "dashboard expressions without data (above)"
 
-step "2. signed evidence in the volume"
+step "5. signed evidence in the volume"
 docker exec "$(cid xdp-auditor)" sh -c 'ls -l /var/log/audit; lsattr /var/log/audit/signed_evidence.log' | sed 's/^/    /'
 docker exec "$(cid xdp-auditor)" ato hsm pubkey >"$WORK/public.pem"
 in_enclave wget -qO- http://127.0.0.1:9400/metrics >"$WORK/metrics.txt"
