@@ -38,7 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian ships services enabled; ato's tests start their own instances, on their own ports.
-for svc in prometheus mariadb nginx; do
+for svc in prometheus mariadb nginx softflowd nfdump; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 

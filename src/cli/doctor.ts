@@ -4,7 +4,7 @@
  * directory probe file is removed again), and exits 0 when every check passes, 1 otherwise.
  */
 import { defineCommand } from "citty";
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, statfsSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statfsSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { isAtoError } from "../errors.ts";
@@ -160,21 +160,19 @@ async function bpfObject(flag?: string): Promise<Check> {
     return fail("bpf object", "no embedded XDP object in this build", "build it (bash scripts/build.sh) or pass --bpf-object FILE");
   }
   const fix = "pass --bpf-object FILE (or ATO_BPF_OBJECT) naming xdp_audit.o as built by scripts/build.sh";
-  const head = new Uint8Array(20);
+  // readFileSync, not open(2): the embedded copy lives in the binary's own filesystem
+  // (/$bunfs/…), which only Bun's file functions can read.
+  let head: Uint8Array;
   try {
-    const fd = openSync(path, "r");
-    try {
-      readSync(fd, head, 0, head.length, 0);
-    } finally {
-      closeSync(fd);
-    }
+    head = new Uint8Array(readFileSync(path));
   } catch (e) {
     return fail("bpf object", `${path}: ${(e as NodeJS.ErrnoException).code ?? "cannot read it"}`, fix);
   }
-  const elf = head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
+  const elf = head.length >= 20 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
   const machine = head[5] === 2 ? (head[18]! << 8) | head[19]! : head[18]! | (head[19]! << 8);
   if (!elf || machine !== 247) return fail("bpf object", `${path} is not a BPF ELF object`, fix);
-  return ok("bpf object", `${path} (${statSync(path).size} bytes)`);
+  const where = path.startsWith("/$bunfs/") ? "embedded in this binary" : path;
+  return ok("bpf object", `${where} (${head.length} bytes)`);
 }
 
 async function hsm(config: AgentConfig): Promise<Check[]> {

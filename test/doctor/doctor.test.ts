@@ -105,6 +105,14 @@ describe("ato doctor", () => {
     expect(r.check("bpf object")).toMatchObject({ status: "fail", detail: `${notBpf} is not a BPF ELF object` });
   });
 
+  test("the compiled binary finds the BPF object embedded in it", async () => {
+    const p = Bun.spawn([`${import.meta.dir}/../../dist/ato`, "doctor", "--json", "--audit-dir", dir, "--listen", "127.0.0.1:0"],
+      { env: cleanEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const report = JSON.parse(await new Response(p.stdout).text()) as { checks: Check[] };
+    await p.exited;
+    expect(report.checks.find((c) => c.name === "bpf object")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^embedded in this binary \(\d+ bytes\)$/) });
+  });
+
   test("an invalid setting fails the configuration check and skips what depends on it", async () => {
     const r = await doctorJson(["--audit-dir", dir], cleanEnv({ XDP_MODE: "fast" }));
     expect(r.code).toBe(1);
