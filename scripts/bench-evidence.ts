@@ -17,7 +17,7 @@ import { EvidenceLog } from "../src/log/index.ts";
 import { Masker } from "../src/mask/index.ts";
 import { openSigner } from "../src/signer/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
-import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile } from "./bench-lib.ts";
+import { benchArgs, runSection, measurement, median, result, section } from "./bench-lib.ts";
 
 const args = benchArgs();
 const records = Number(args.positional[0] ?? (args.quick ? 5_000 : 50_000));
@@ -103,16 +103,8 @@ async function main() {
   return s.finish();
 }
 
-let report;
-try {
-  report = await main();
-} catch (e) {
-  console.error(`bench-evidence: ${(e as Error).stack ?? e}`);
-  report = couldNotRun("evidence", TITLE, args.command, args.quick, (e as Error).message);
-  process.exitCode = 1;
-} finally {
+await runSection("evidence", TITLE, main, async () => {
   masker?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   token?.cleanup();
-}
-if (args.json) writeBenchFile(args.json, [report]);
+});

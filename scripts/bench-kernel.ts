@@ -16,7 +16,7 @@ import { rmSync } from "node:fs";
 import { BpfObject, progInfo, testRun } from "../ffi/libbpf.ts";
 import { XdpAuditor, DEFAULT_CONFIG } from "../src/kernel/index.ts";
 import { ext, ETH_P, IPPROTO, tcp, udp, v4Frame, v6Frame } from "../test/support/frames.ts";
-import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile } from "./bench-lib.ts";
+import { benchArgs, runSection, measurement, median, result, section } from "./bench-lib.ts";
 
 const args = benchArgs();
 const repeat = args.number("repeat", args.quick ? 100_000 : 1_000_000);
@@ -86,12 +86,4 @@ function main() {
   return s.finish();
 }
 
-let report;
-try {
-  report = main();
-} catch (e) {
-  console.error(`bench-kernel: ${(e as Error).stack ?? e}`);
-  report = couldNotRun("kernel", TITLE, args.command, args.quick, (e as Error).message);
-  process.exitCode = 1;
-}
-if (args.json) writeBenchFile(args.json, [report]);
+await runSection("kernel", TITLE, main);

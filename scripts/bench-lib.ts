@@ -149,6 +149,27 @@ export function section(id: SectionId, title: string, command: string, quick: bo
   };
 }
 
+/**
+ * A bench script's last step: its section from `main`, or "could not run" with the error's
+ * message when main throws (exit code 1); `cleanup` runs either way; written to --json PATH.
+ */
+export async function runSection(
+  id: SectionId, title: string, main: () => SectionReport | Promise<SectionReport>, cleanup?: () => unknown,
+): Promise<void> {
+  const args = benchArgs();
+  let report: SectionReport;
+  try {
+    report = await main();
+  } catch (e) {
+    console.error(`bench ${id}: ${(e as Error).stack ?? e}`);
+    report = couldNotRun(id, title, args.command, args.quick, (e as Error).message);
+    process.exitCode = 1;
+  } finally {
+    await cleanup?.();
+  }
+  if (args.json) writeBenchFile(args.json, [report]);
+}
+
 export function couldNotRun(id: SectionId, title: string, command: string, quick: boolean, reason: string): SectionReport {
   return { section: id, title, command, quick, startedAt: new Date().toISOString(), seconds: 0, status: "could not run", reason, results: [], notes: [] };
 }

@@ -10,7 +10,7 @@
 import { MaskLibrary } from "../ffi/mask.ts";
 import { maskTable } from "../src/mask/prefix.ts";
 import { maskBatchReference } from "../src/mask/reference.ts";
-import { benchArgs, couldNotRun, hostInfo, measurement, median, result, section, writeBenchFile, type SectionReport } from "./bench-lib.ts";
+import { benchArgs, runSection, hostInfo, measurement, median, result, section, type SectionReport } from "./bench-lib.ts";
 
 const args = benchArgs();
 const SIZES = [1_000, 64_000, 1_000_000];
@@ -78,12 +78,4 @@ function main(): SectionReport {
   return s.finish();
 }
 
-let report;
-try {
-  report = main();
-} catch (e) {
-  console.error(`bench-mask: ${(e as Error).stack ?? e}`);
-  report = couldNotRun("mask", TITLE, args.command, args.quick, (e as Error).message);
-  process.exitCode = 1;
-}
-if (args.json) writeBenchFile(args.json, [report]);
+await runSection("mask", TITLE, main);

@@ -13,7 +13,7 @@
  *   bun scripts/bench-peers.ts [--quick] [--reps N] [--json PATH]
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile, type Result } from "./bench-lib.ts";
+import { benchArgs, runSection, measurement, median, result, section, type Result } from "./bench-lib.ts";
 import { createLab, type Lab } from "./lab.ts";
 import { atoWatcher } from "./peers/ato.ts";
 import { softirqSeconds, treeCpuSeconds } from "./peers/cpu.ts";
@@ -186,14 +186,4 @@ const recordsMedian = (samples: Map<string, Map<number, Sample[]>>, w: Watcher) 
 const rateName = (pps: number) => (pps ? `${pps / 1000}k pps` : "max pps");
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-let report;
-try {
-  report = await main();
-} catch (e) {
-  console.error(`bench-peers: ${(e as Error).stack ?? e}`);
-  report = couldNotRun("peers", TITLE, args.command, args.quick, (e as Error).message);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
-if (args.json) writeBenchFile(args.json, [report]);
+await runSection("peers", TITLE, main, cleanup);

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { EvidenceLog } from "../src/log/index.ts";
 import { openSigner, spkiToPem } from "../src/signer/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
-import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile, type SectionReport } from "./bench-lib.ts";
+import { benchArgs, runSection, measurement, median, result, section, type SectionReport } from "./bench-lib.ts";
 
 const args = benchArgs();
 const DIST = resolve(import.meta.dir, "../dist/ato");
@@ -70,15 +70,7 @@ async function main(): Promise<SectionReport> {
   }
 }
 
-let out;
-try {
-  out = await main();
-} catch (e) {
-  console.error(`bench-verify: ${(e as Error).stack ?? e}`);
-  out = couldNotRun("verify", TITLE, args.command, args.quick, (e as Error).message);
-  process.exitCode = 1;
-}
-if (args.json) writeBenchFile(args.json, [out]);
+await runSection("verify", TITLE, main);
 
 function build(token: Awaited<ReturnType<typeof createToken>>, auditDir: string, pubkeyPath: string, target: number): { lines: number; seconds: number } {
   const signer = openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel });
