@@ -100,7 +100,52 @@ async function main() {
     inputs: { records, batch: BATCH, token: "SoftHSM Ed25519", rounds },
     measurements: [measurement(`ato (checkpoint per ${BATCH})`, "records/s", a), measurement("sign every record (seeds' dispatcher)", "records/s", p)],
   }));
+  s.results.push(await signingLatency());
   return s.finish();
+}
+
+/** Milliseconds per signature of a checkpoint-sized body, `n` times through PKCS#11. */
+function signTimes(t: NonNullable<typeof token>, n: number): number[] {
+  const signer = openSigner({ modulePath: t.modulePath, tokenLabel: t.tokenLabel, pin: t.pin, keyLabel: t.keyLabel });
+  const body = new TextEncoder().encode(`example.org/ato\n123456\n${"A".repeat(44)}\n`);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t0 = Bun.nanoseconds();
+      signer.sign(body);
+      times.push((Bun.nanoseconds() - t0) / 1e6);
+    }
+  } finally {
+    signer.close();
+  }
+  return times;
+}
+
+/**
+ * What every checkpoint waits for: one signature, Ed25519 (the default key) beside ECDSA P-256.
+ * One after the other, not interleaved: SoftHSM reads its token directory once per module
+ * load, so the P-256 token (its own directory) is made after the Ed25519 one is done with.
+ */
+async function signingLatency() {
+  const n = args.quick ? 50 : 200;
+  const ed = signTimes(token!, n);
+  const other = await createToken({ keyType: "ecdsa-p256" });
+  let p256: number[];
+  try {
+    p256 = signTimes(other, n);
+  } finally {
+    other.cleanup();
+  }
+  const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]!;
+  console.log(`  checkpoint signature, median / p99 of ${n}: Ed25519 ${median(ed).toFixed(3)} / ${p99(ed).toFixed(3)} ms, ECDSA P-256 ${median(p256).toFixed(3)} / ${p99(p256).toFixed(3)} ms`);
+  return result({
+    id: "sign-latency",
+    title: "one checkpoint signature through PKCS#11 (SoftHSM)",
+    better: "lower",
+    command: "CheckpointSigner.sign(checkpoint body) — C_SignInit + C_Sign",
+    inputs: { signs: n, order: "Ed25519 first, then P-256 (one token directory per module load)", p99_ed25519_ms: Number(p99(ed).toFixed(3)), p99_p256_ms: Number(p99(p256).toFixed(3)) },
+    measurements: [measurement("Ed25519", "ms", ed), measurement("ECDSA P-256", "ms", p256)],
+  });
 }
 
 await runSection("evidence", TITLE, main, async () => {
