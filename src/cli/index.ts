@@ -6,7 +6,7 @@ import { defineCommand, type CommandDef } from "citty";
 import { VERSION } from "../version.ts";
 
 export const main = defineCommand({
-  meta: { name: "ato", version: VERSION, description: "the Auditable Trust Object: XDP flow evidence, signed and verifiable offline" },
+  meta: { name: "ato", version: VERSION, description: "the Auditable Trust Object: XDP flow evidence, signed and verifiable offline (settings: docs/CONFIGURATION.md)" },
   subCommands: {
     run: () => import("./run.ts").then((m) => m.default),
     flows: () => import("./flows.ts").then((m) => m.default),
