@@ -86,7 +86,7 @@ export const SETTINGS = {
   checkpointEvery: setting({ flag: "checkpoint-every", env: ["ATO_CHECKPOINT_EVERY"], parse: v.int(1, 100_000_000), default: 1000, commands: ["run"],
     description: "sign a checkpoint after this many records" }),
   checkpointSeconds: setting({ flag: "checkpoint-seconds", env: ["ATO_CHECKPOINT_SECONDS"], parse: v.positive(86_400), default: 10, commands: ["run"],
-    description: "... or after this many seconds, whichever comes first" }),
+    description: "sign a checkpoint at least this often, in seconds (with --checkpoint-every: whichever comes first)" }),
   idleTimeoutSeconds: setting({ flag: "idle-timeout", env: ["ATO_IDLE_TIMEOUT"], parse: v.int(1, 604_800), default: 60, commands: ["run"],
     description: "seconds without a packet after which a flow is reported and removed from the map" }),
 
