@@ -9,11 +9,11 @@ import maskLibPath from "../dist/lib/libatomask.so" with { type: "file" };
 import { AtoError } from "../src/errors.ts";
 import { locateLibrary, openLibrary } from "./native.ts";
 
-export const MASK_LIB_NAME = "libatomask.so";
-export const MASK_ABI_VERSION = 1;
+const MASK_LIB_NAME = "libatomask.so";
+const MASK_ABI_VERSION = 1;
 export const SLOT_BYTES = 16;
 /** Two masks of one slot each: mask 0 then mask 1. */
-export const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
+const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
 
 /** Which SIMD routine masks: 16 bytes per instruction, or 32. */
 export type SimdPath = "sse2" | "avx2";

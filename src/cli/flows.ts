@@ -27,7 +27,7 @@ export default defineCommand({
   },
 });
 
-export function toJson(f: Flow, clock: KernelClock) {
+function toJson(f: Flow, clock: KernelClock) {
   return {
     family: f.key.family,
     proto: f.key.proto,
