@@ -3,14 +3,9 @@
  * into what the resolver reads (only the flags the user typed: citty's false for an absent switch would
  * otherwise win over the environment and the config file).
  */
-import { commandArgs, environmentText, readSettings, settingsOf, type CommandName, type Flags, type Settings } from "../config/index.ts";
+import { commandArgs, readSettings, settingsOf, type CommandName, type Flags, type Settings } from "../config/index.ts";
 
 export { commandArgs };
-
-/** A command's meta.description with the environment-only settings it reads appended. */
-export function describe(command: CommandName, description: string): string {
-  return description + environmentText(command);
-}
 
 /** The settings of `command`: its flags (as typed), then the environment, then the config file, then defaults. */
 export function settingsFor(command: CommandName, args: Record<string, unknown>, rawArgs: string[], env = process.env): Settings {

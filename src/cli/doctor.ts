@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { isAtoError } from "../errors.ts";
 import { resolveConfig, type AgentConfig, type Flags } from "../config/index.ts";
 import { bindError, parseListen } from "../metrics/listen.ts";
-import { commandArgs, describe, typedFlags } from "./_args.ts";
+import { commandArgs, typedFlags } from "./_args.ts";
 
 type Status = "ok" | "fail" | "skip";
 export interface Check {
@@ -25,7 +25,7 @@ const fail = (name: string, detail: string, fix: string): Check => ({ name, stat
 const skip = (name: string, detail: string): Check => ({ name, status: "skip", detail });
 
 export default defineCommand({
-  meta: { name: "doctor", description: describe("doctor", "check that this host can run the agent: kernel, BTF, privileges, bpffs, interface, BPF object, HSM, audit directory, port") },
+  meta: { name: "doctor", description: "check that this host can run the agent: kernel, BTF, privileges, bpffs, interface, BPF object, HSM, audit directory, port" },
   args: commandArgs("doctor"),
   async run({ args, rawArgs }) {
     const checks = await runChecks(typedFlags("doctor", args, rawArgs));

@@ -3,13 +3,13 @@ import { defineCommand } from "citty";
 import { KernelClock } from "../collector/index.ts";
 import { readPinnedFlows, type Flow } from "../kernel/index.ts";
 import { formatAddress } from "../mask/format.ts";
-import { commandArgs, describe, settingsFor } from "./_args.ts";
+import { commandArgs, settingsFor } from "./_args.ts";
 
 /** Rows the table shows without --top; --json without --top gives every flow. */
 const TABLE_ROWS = 20;
 
 export default defineCommand({
-  meta: { name: "flows", description: describe("flows", "show the largest flows in the pinned flow map (unmasked, local; times in UTC)") },
+  meta: { name: "flows", description: "show the largest flows in the pinned flow map (unmasked, local; times in UTC)" },
   args: commandArgs("flows"),
   run({ args, rawArgs }) {
     const s = settingsFor("flows", args, rawArgs);

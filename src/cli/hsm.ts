@@ -19,7 +19,7 @@ import { generateKeyPair, initToken } from "../signer/provision.ts";
 import { findToken, Pkcs11Session } from "../signer/session.ts";
 import type { SignatureAlgorithm } from "../signer/types.ts";
 import { SETTINGS, TOKEN_LABEL_FALLBACK, type Settings } from "../config/index.ts";
-import { commandArgs, describe, settingsFor } from "./_args.ts";
+import { commandArgs, settingsFor } from "./_args.ts";
 
 /** What every subcommand needs of the HSM settings. */
 function hsmSettings(s: Settings) {
@@ -27,7 +27,7 @@ function hsmSettings(s: Settings) {
 }
 
 const init = defineCommand({
-  meta: { name: "init", description: describe("hsm init", "create the token and its signing key pair if they do not exist yet") },
+  meta: { name: "init", description: "create the token and its signing key pair if they do not exist yet (PINs not set are asked on a terminal, without echo)" },
   args: commandArgs("hsm init"),
   async run({ args, rawArgs }) {
     const s = settingsFor("hsm init", args, rawArgs);
@@ -81,7 +81,7 @@ function ensureKey(session: Pkcs11Session, label: string, algorithm: SignatureAl
 }
 
 const pubkey = defineCommand({
-  meta: { name: "pubkey", description: describe("hsm pubkey", "export the signing key's public key as a PEM SubjectPublicKeyInfo") },
+  meta: { name: "pubkey", description: "export the signing key's public key as a PEM SubjectPublicKeyInfo" },
   args: commandArgs("hsm pubkey"),
   run({ args, rawArgs }) {
     const s = settingsFor("hsm pubkey", args, rawArgs);
@@ -99,7 +99,7 @@ const pubkey = defineCommand({
 });
 
 const info = defineCommand({
-  meta: { name: "info", description: describe("hsm info", "show the PKCS#11 module, its tokens and their keys (no secrets)") },
+  meta: { name: "info", description: "show the PKCS#11 module, its tokens and their keys (no secrets)" },
   args: commandArgs("hsm info"),
   run({ args, rawArgs }) {
     const s = settingsFor("hsm info", args, rawArgs);

@@ -18,17 +18,19 @@ export const main = defineCommand({
   },
 });
 
-/** Finds the (sub)command a raw argument list names, for --help. */
-export async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+/** Finds the (sub)command a raw argument list names, for --help: the command, its parent, and its name ("hsm init"). */
+export async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined, string]> {
   let cmd: CommandDef<any> = main;
   let parent: CommandDef<any> | undefined;
+  const path: string[] = [];
   for (const arg of rawArgs) {
     if (arg.startsWith("-")) break;
     const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
     const next = subs?.[arg];
     if (!next) break;
     parent = cmd;
+    path.push(arg);
     cmd = typeof next === "function" ? await next() : await next;
   }
-  return [cmd, parent];
+  return [cmd, parent, path.join(" ")];
 }

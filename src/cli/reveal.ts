@@ -8,10 +8,10 @@ import { closeSync, openSync, statSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { forEachLine, listLogFiles } from "../log/index.ts";
 import { revealFlowFields, Sealer } from "../mask/index.ts";
-import { commandArgs, describe, settingsFor } from "./_args.ts";
+import { commandArgs, settingsFor } from "./_args.ts";
 
 export default defineCommand({
-  meta: { name: "reveal", description: describe("reveal", "decrypt the sealed, unmasked fields of one evidence record (needs the sealing key)") },
+  meta: { name: "reveal", description: "decrypt the sealed, unmasked fields of one evidence record (needs the sealing key)" },
   args: {
     path: { type: "positional", description: "audit directory or segment file", required: true },
     ...commandArgs("reveal"),

@@ -7,10 +7,10 @@ import { defineCommand } from "citty";
 import { AtoError } from "../errors.ts";
 import { redact, resolveConfig } from "../config/index.ts";
 import { log } from "../agent/log.ts";
-import { commandArgs, describe, typedFlags } from "./_args.ts";
+import { commandArgs, typedFlags } from "./_args.ts";
 
 export default defineCommand({
-  meta: { name: "run", description: describe("run", "attach the XDP audit program and turn traffic into signed evidence and metrics") },
+  meta: { name: "run", description: "attach the XDP audit program and turn traffic into signed evidence and metrics" },
   args: commandArgs("run"),
   async run({ args, rawArgs }) {
     const cfg = resolveConfig({ flags: typedFlags("run", args, rawArgs), env: process.env });

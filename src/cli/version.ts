@@ -1,10 +1,10 @@
 /** `ato version`: what this binary is, for bug reports and evidence provenance. (`ato --version` prints the version alone.) */
 import { defineCommand } from "citty";
 import { commit, VERSION } from "../version.ts";
-import { commandArgs, describe, settingsFor } from "./_args.ts";
+import { commandArgs, settingsFor } from "./_args.ts";
 
 export default defineCommand({
-  meta: { name: "version", description: describe("version", "print version, commit, Bun, libbpf and BPF object hash") },
+  meta: { name: "version", description: "print version, commit, Bun, libbpf and BPF object hash" },
   args: commandArgs("version"),
   async run({ args, rawArgs }) {
     const s = settingsFor("version", args, rawArgs);

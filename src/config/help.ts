@@ -54,14 +54,14 @@ export function commandArgs(command: CommandName): Record<string, ArgDef> {
   return args;
 }
 
-/** Lines for the end of a command's description: the settings it reads that have no flag (secrets first). */
-export function environmentText(command: CommandName): string {
-  const rows = settingsOf(command).filter(([, s]) => !s.flag && s.env.length);
+/** Lines under a command's --help: the settings it reads that have no flag (secrets first); "" for a name that is no command of the table. */
+export function environmentText(command: string): string {
+  const rows = settingsOf(command as CommandName).filter(([, s]) => !s.flag && s.env.length);
   if (!rows.length) return "";
   const sorted = [...rows.filter(([, s]) => s.secret), ...rows.filter(([, s]) => !s.secret)];
   const lines = sorted.map(([, s]) => {
     const d = defaultText(s);
     return `  ${envText(s)!.slice(4)}: ${s.description}${d !== undefined ? ` (Default: ${d})` : ""}`;
   });
-  return `\n\nAlso read from the environment or the config file (secrets never from a flag):\n${lines.join("\n")}`;
+  return `\nENVIRONMENT (also read from the config file; secrets never from a flag)\n\n${lines.join("\n")}\n`;
 }

@@ -106,9 +106,9 @@ export const SETTINGS = {
   keyType: setting({ flag: "key-type", env: [], parse: v.oneOf(SIGNATURE_ALGORITHMS), default: "ed25519", commands: ["hsm init"],
     description: "algorithm of a key pair hsm init generates (ecdsa-p256 for HSMs without EdDSA)" }),
   pin: setting({ env: ["PKCS11_PIN"], secret: v.pin, commands: HSM,
-    description: "user PIN of the token (hsm init asks on a terminal when unset)" }),
+    description: "user PIN of the token that holds the signing key" }),
   soPin: setting({ env: ["PKCS11_SO_PIN"], secret: v.pin, commands: ["hsm init"],
-    description: "security officer PIN, to create the token (hsm init asks on a terminal when unset)" }),
+    description: "security officer PIN, to create the token" }),
   softhsmConf: setting({ env: ["SOFTHSM2_CONF"], parse: v.path, defaultText: "SoftHSM's own (/etc/softhsm/softhsm2.conf)", commands: HSM, readBy: "the SoftHSM module itself",
     description: "SoftHSM's configuration file: where its tokens live" }),
 
@@ -151,14 +151,14 @@ export const SETTINGS = {
     description: "show the N largest flows" }),
   sort: setting<FlowSort>({ flag: "sort", env: [], parse: v.oneOf(FLOW_SORTS), default: "packets", commands: ["flows"],
     description: "order flows by this count, largest first" }),
-  out: setting({ flag: "out", env: [], parse: v.path, defaultText: "pubkey: standard output", commands: ["hsm init", "hsm pubkey"],
+  out: setting({ flag: "out", env: [], parse: v.path, defaultText: "none (hsm pubkey: standard output)", commands: ["hsm init", "hsm pubkey"],
     description: "write the public key PEM to this file" }),
   seq: setting({ flag: "seq", env: [], parse: v.int(0, Number.MAX_SAFE_INTEGER), required: true, commands: ["reveal"],
     description: "sequence number of the record to reveal" }),
 
   // --- read before any setting, by the library loader
-  libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the copies embedded in the binary", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",
-    description: "directory of libbpf.so.1 and libatomask.so to load instead of the embedded ones" }),
+  libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the embedded copies", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",
+    description: "directory to load libbpf.so.1 and libatomask.so from instead of the embedded copies" }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
