@@ -77,6 +77,11 @@ describe("layers", () => {
     expect(direct).toEqual([]);
   });
 
+  test("the metrics server never touches FFI or the kernel: it is given numbers", () => {
+    const reach = edges.filter((e) => unitOf(e.from) === "src/metrics" && ["ffi", "src/kernel"].includes(unitOf(e.to)!)).map((e) => `${relative(root, e.from)} imports ${e.spec}`);
+    expect(reach).toEqual([]);
+  });
+
   test("folder indexes export names, not *", () => {
     const star = files.filter((f) => f.endsWith("/index.ts") && /^\s*export\s*\*/m.test(readFileSync(f, "utf8"))).map((f) => relative(root, f));
     expect(star).toEqual([]);
