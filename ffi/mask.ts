@@ -9,16 +9,17 @@ import maskLibPath from "../dist/lib/libatomask.so" with { type: "file" };
 import { AtoError } from "../src/errors.ts";
 import { locateLibrary, openLibrary } from "./native.ts";
 
-export const MASK_LIB_NAME = "libatomask.so";
-export const MASK_ABI_VERSION = 1;
+const MASK_LIB_NAME = "libatomask.so";
+const MASK_ABI_VERSION = 1;
 export const SLOT_BYTES = 16;
 /** Two masks of one slot each: mask 0 then mask 1. */
-export const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
+const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
 
 /** Which SIMD routine masks: 16 bytes per instruction, or 32. */
 export type SimdPath = "sse2" | "avx2";
 /** "auto" lets the routine choose by CPUID (the product path); the others force an entry point. */
-export type SimdChoice = "auto" | SimdPath;
+export const SIMD_CHOICES = ["auto", "sse2", "avx2"] as const satisfies readonly ("auto" | SimdPath)[];
+export type SimdChoice = (typeof SIMD_CHOICES)[number];
 
 const batchArgs = { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.void } as const;
 const symbols = {

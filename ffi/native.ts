@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { dlopen, type FFIFunction, type Library } from "bun:ffi";
 import { AtoError } from "../src/errors.ts";
 
-export const LIB_DIR_ENV = "ATO_LIB_DIR";
+const LIB_DIR_ENV = "ATO_LIB_DIR";
 const BUILD_HINT = "build it with `bash scripts/build.sh`";
 
 /** The path dlopen should open for `name`; see the module comment for the search order. */

@@ -6,11 +6,17 @@
 import { renderUsage, runCommand } from "citty";
 import { AtoError, EXIT_CODES } from "./errors.ts";
 import { main, resolveCommand } from "./cli/index.ts";
+import { VERSION } from "./version.ts";
+import { environmentText } from "./config/index.ts";
 
 async function run(rawArgs: string[]): Promise<number> {
+  if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+    console.log(VERSION);
+    return 0;
+  }
   if (rawArgs.includes("--help") || rawArgs.includes("-h") || rawArgs.length === 0) {
-    const [cmd, parent] = await resolveCommand(rawArgs);
-    console.log(await renderUsage(cmd, parent));
+    const [cmd, parent, name] = await resolveCommand(rawArgs);
+    console.log((await renderUsage(cmd, parent)) + environmentText(name));
     return rawArgs.length === 0 ? EXIT_CODES.USAGE : 0;
   }
   try {

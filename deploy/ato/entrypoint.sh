@@ -11,7 +11,7 @@ if [ "${1:-}" = ato ]; then shift; exec ato "$@"; fi
 # ${VAR:?}, but `docker run` of this image does not go through compose).
 missing=""
 [ -n "${PKCS11_PIN:-}${PKCS11_PIN_FILE:-}" ] || missing="$missing PKCS11_PIN"
-[ -n "${PKCS11_SO_PIN:-}" ] || missing="$missing PKCS11_SO_PIN"
+[ -n "${PKCS11_SO_PIN:-}${PKCS11_SO_PIN_FILE:-}" ] || missing="$missing PKCS11_SO_PIN"
 if [ -n "$missing" ]; then
   echo "ato-entrypoint: missing setting(s):$missing (set them in .env; .env.example says what each is for)" >&2
   exit 64

@@ -1,5 +1,33 @@
-/** Argument helpers shared by commands. */
-import { AtoError } from "../errors.ts";
+/**
+ * Argument helpers shared by commands: citty args from the settings table, and the flags citty parsed turned
+ * into what the resolver reads (only the flags the user typed: citty's false for an absent switch would
+ * otherwise win over the environment and the config file).
+ */
+import { commandArgs, readSettings, settingsOf, type CommandName, type Flags, type Settings } from "../config/index.ts";
+
+export { commandArgs };
+
+/** The settings of `command`: its flags (as typed), then the environment, then the config file, then defaults. */
+export function settingsFor(command: CommandName, args: Record<string, unknown>, rawArgs: string[], env = process.env): Settings {
+  return readSettings({ flags: typedFlags(command, args, rawArgs), env });
+}
+
+export function typedFlags(command: CommandName, args: Record<string, unknown>, rawArgs: string[]): Flags {
+  const flags: Flags = {};
+  for (const [, s] of settingsOf(command)) {
+    if (!s.flag) continue;
+    if (s.repeatable) {
+      const all = repeated(rawArgs, s.flag);
+      flags[s.flag] = all.length ? all.join(",") : undefined;
+    } else if (s.parse?.kind === "true or false") {
+      flags[s.flag] = rawArgs.some((r) => r === `--${s.flag}` || r.startsWith(`--${s.flag}=`) || r === `--no-${s.flag}`) ? Boolean(args[s.flag]) : undefined;
+    } else {
+      const v = args[s.flag];
+      flags[s.flag] = typeof v === "string" ? v : undefined;
+    }
+  }
+  return flags;
+}
 
 /** All values of a repeatable flag (`--iface a --iface b`, or `--iface a,b`). */
 export function repeated(rawArgs: string[], name: string): string[] {
@@ -10,17 +38,4 @@ export function repeated(rawArgs: string[], name: string): string[] {
     else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
   }
   return out.flatMap((v) => v.split(",")).filter(Boolean);
-}
-
-export function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined || value === "") return fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new AtoError(`--${name} must be one of ${allowed.join(", ")}; got '${value}'`, "USAGE");
-}
-
-export function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new AtoError(`--${name} must be a positive integer; got '${value}'`, "USAGE");
-  return n;
 }

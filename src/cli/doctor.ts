@@ -8,8 +8,9 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statfsSync, s
 import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { isAtoError } from "../errors.ts";
-import { resolveConfig, type AgentConfig } from "../config/index.ts";
+import { resolveConfig, type AgentConfig, type Flags } from "../config/index.ts";
 import { bindError, parseListen } from "../metrics/listen.ts";
+import { commandArgs, typedFlags } from "./_args.ts";
 
 type Status = "ok" | "fail" | "skip";
 export interface Check {
@@ -25,20 +26,9 @@ const skip = (name: string, detail: string): Check => ({ name, status: "skip", d
 
 export default defineCommand({
   meta: { name: "doctor", description: "check that this host can run the agent: kernel, BTF, privileges, bpffs, interface, BPF object, HSM, audit directory, port" },
-  args: {
-    iface: { type: "string", description: "interface(s) to check (comma-separated); env XDP_INTERFACE" },
-    "pin-dir": { type: "string", description: "bpffs directory for pinned maps; env ATO_PIN_DIR or FLOW_MAP_PATH's directory" },
-    "audit-dir": { type: "string", description: "evidence log directory; env ATO_AUDIT_DIR" },
-    listen: { type: "string", description: "metrics address ADDR:PORT; env ATO_LISTEN" },
-    "bpf-object": { type: "string", description: "XDP object instead of the embedded one; env ATO_BPF_OBJECT" },
-    module: { type: "string", description: "PKCS#11 module; env PKCS11_MODULE_PATH" },
-    "token-label": { type: "string", description: "token label; env HSM_TOKEN_LABEL" },
-    "key-label": { type: "string", description: "signing key label; env HSM_KEY_LABEL" },
-    config: { type: "string", description: "config file (KEY=VALUE or JSON); env ATO_CONFIG" },
-    json: { type: "boolean", description: "print JSON" },
-  },
-  async run({ args }) {
-    const checks = await runChecks(args as Record<string, string | boolean | undefined>);
+  args: commandArgs("doctor"),
+  async run({ args, rawArgs }) {
+    const checks = await runChecks(typedFlags("doctor", args, rawArgs));
     const passed = checks.every((c) => c.status !== "fail");
     if (args.json) console.log(JSON.stringify({ ok: passed, checks }));
     else console.log(render(checks));
@@ -57,7 +47,7 @@ function exitOne(): void {
   });
 }
 
-export async function runChecks(flags: Record<string, string | boolean | undefined>, env = process.env): Promise<Check[]> {
+export async function runChecks(flags: Flags, env = process.env): Promise<Check[]> {
   const checks = [kernel(), btf(), privileges()];
   let config: AgentConfig;
   try {

@@ -1,39 +1,33 @@
 /** `ato flows`: the operator's local, unmasked view of the pinned flow map. No agent needed. */
 import { defineCommand } from "citty";
-import { closeFd, objGet } from "../../ffi/libbpf.ts";
-import { FlowMapReader, MAPS, requireBpffs, type Flow } from "../kernel/index.ts";
+import { KernelClock } from "../collector/index.ts";
+import { readPinnedFlows, type Flow } from "../kernel/index.ts";
 import { formatAddress } from "../mask/format.ts";
-import { oneOf, positiveInt } from "./_args.ts";
+import { commandArgs, settingsFor } from "./_args.ts";
 
-export const DEFAULT_PIN_DIR = "/sys/fs/bpf/ato";
+/** Rows the table shows without --top; --json without --top gives every flow. */
+const TABLE_ROWS = 20;
 
 export default defineCommand({
-  meta: { name: "flows", description: "show the top flows in the pinned flow map (unmasked, local)" },
-  args: {
-    "pin-dir": { type: "string", description: "bpffs directory of the agent's pinned maps", default: process.env.ATO_PIN_DIR ?? DEFAULT_PIN_DIR },
-    json: { type: "boolean", description: "print a JSON array" },
-    top: { type: "string", description: "show the N largest flows", default: "20" },
-    sort: { type: "string", description: "packets | bytes", default: "packets" },
-  },
-  run({ args }) {
-    const sort = oneOf("sort", args.sort, ["packets", "bytes"] as const, "packets");
-    const top = positiveInt("top", args.top, 20);
-    requireBpffs(args["pin-dir"]);
-    const fd = objGet(`${args["pin-dir"]}/${MAPS.flows}`);
-    let flows: Flow[];
-    try {
-      flows = new FlowMapReader(fd).readAll();
-    } finally {
-      closeFd(fd);
-    }
+  meta: { name: "flows", description: "show the largest flows in the pinned flow map (unmasked, local; times in UTC)" },
+  args: commandArgs("flows"),
+  run({ args, rawArgs }) {
+    const s = settingsFor("flows", args, rawArgs);
+    const sort = s.get("sort")!;
+    const json = s.get("json")!;
+    const top = s.get("top") ?? (json ? Infinity : TABLE_ROWS);
+    const flows = readPinnedFlows(s.get("pinDir")!);
+    // One offset for the whole listing: every flow's times are on the same wall clock.
+    const clock = new KernelClock();
+    clock.nowNs();
     flows.sort((a, b) => Number(b.counts[sort] - a.counts[sort]));
-    const rows = flows.slice(0, top).map(toJson);
-    if (args.json) console.log(JSON.stringify(rows, null, 2));
+    const rows = flows.slice(0, top).map((f) => toJson(f, clock));
+    if (json) console.log(JSON.stringify(rows, null, 2));
     else console.log(table(rows, flows.length));
   },
 });
 
-export function toJson(f: Flow) {
+function toJson(f: Flow, clock: KernelClock) {
   return {
     family: f.key.family,
     proto: f.key.proto,
@@ -46,8 +40,8 @@ export function toJson(f: Flow) {
     ifindex: f.key.ifindex,
     packets: Number(f.counts.packets),
     bytes: Number(f.counts.bytes),
-    first_seen: Number(f.counts.firstSeenNs),
-    last_seen: Number(f.counts.lastSeenNs),
+    first_seen: clock.toIso(f.counts.firstSeenNs),
+    last_seen: clock.toIso(f.counts.lastSeenNs),
     tcp_flags: f.counts.tcpFlags,
     fragments: f.counts.fragments,
   };
@@ -56,7 +50,7 @@ export function toJson(f: Flow) {
 const PROTO_NAMES: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6", 132: "sctp" };
 
 function table(rows: ReturnType<typeof toJson>[], total: number): string {
-  const head = ["PROTO", "SOURCE", "DESTINATION", "VLAN", "PACKETS", "BYTES"];
+  const head = ["PROTO", "SOURCE", "DESTINATION", "VLAN", "PACKETS", "BYTES", "LAST SEEN"];
   const body = rows.map((r) => [
     PROTO_NAMES[r.proto] ?? String(r.proto),
     endpoint(r.src, r.sport, r.family),
@@ -64,9 +58,10 @@ function table(rows: ReturnType<typeof toJson>[], total: number): string {
     r.vlan ? String(r.vlan) : "-",
     String(r.packets),
     String(r.bytes),
+    r.last_seen,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
+  const line = (cells: string[]) => cells.map((c, i) => (i === 4 || i === 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(head), ...body.map(line), `${rows.length} of ${total} flows`].join("\n");
 }
 

@@ -3,8 +3,10 @@
  *   init    create the token (if missing) and the key pair (if missing), idempotently
  *   pubkey  export the public key as a SubjectPublicKeyInfo PEM, for `ato verify` and OpenSSL
  *   info    the module, its tokens and their keys; never a PIN
- * PINs come from PKCS11_PIN / PKCS11_SO_PIN or a no-echo prompt on a terminal, and go to
- * the module through PKCS#11 only, never onto a command line.
+ * Settings and secrets come through the one resolver (src/config), as for `ato run`: PINs from
+ * PKCS11_PIN / PKCS11_SO_PIN, the files PKCS11_PIN_FILE / PKCS11_SO_PIN_FILE name, the config
+ * file, or a no-echo prompt on a terminal; they go to the module through PKCS#11 only, never
+ * onto a command line.
  */
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -14,39 +16,42 @@ import { findKeyPair, listKeys, type KeyDescription, type KeyPairRef } from "../
 import { Pkcs11Module } from "../signer/module.ts";
 import { spkiToPem } from "../signer/pem.ts";
 import { generateKeyPair, initToken } from "../signer/provision.ts";
-import { DEFAULT_TOKEN_LABEL, findToken, Pkcs11Session } from "../signer/session.ts";
-import { resolveSignerOptions } from "../signer/signer.ts";
-import { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from "../signer/types.ts";
+import { findToken, Pkcs11Session } from "../signer/session.ts";
+import type { SignatureAlgorithm } from "../signer/types.ts";
+import { SETTINGS, TOKEN_LABEL_FALLBACK, type Settings } from "../config/index.ts";
+import { commandArgs, settingsFor } from "./_args.ts";
 
-const moduleArg = { type: "string", description: "PKCS#11 module (default $PKCS11_MODULE_PATH, else /usr/lib/softhsm/libsofthsm2.so)" } as const;
-const tokenArg = { type: "string", description: "token label (default $HSM_TOKEN_LABEL, else ato-token)" } as const;
-const keyArg = { type: "string", description: "key label (default $HSM_KEY_LABEL, else ato-ed25519 / ato-ecdsa-p256)" } as const;
-const outArg = { type: "string", description: "write the public key PEM to this file" } as const;
+/** What every subcommand needs of the HSM settings. */
+function hsmSettings(s: Settings) {
+  return { modulePath: s.get("modulePath")!, tokenLabel: s.get("tokenLabel"), pin: s.get("pin") || undefined };
+}
 
 const init = defineCommand({
-  meta: { name: "init", description: "create the token and its signing key pair if they do not exist yet" },
-  args: { "token-label": tokenArg, "key-label": keyArg, "key-type": { type: "string", description: "ed25519 | ecdsa-p256 (default ed25519)" }, module: moduleArg, out: outArg },
-  async run({ args }) {
-    const wantedType = keyType(args["key-type"]);
-    const algorithm = wantedType ?? "ed25519";
-    const o = resolveSignerOptions({ modulePath: args.module, tokenLabel: args["token-label"], keyLabel: args["key-label"] ?? process.env.HSM_KEY_LABEL ?? `ato-${algorithm}` });
-    const tokenLabel = o.tokenLabel ?? DEFAULT_TOKEN_LABEL;
+  meta: { name: "init", description: "create the token and its signing key pair if they do not exist yet (PINs not set are asked on a terminal, without echo)" },
+  args: commandArgs("hsm init"),
+  async run({ args, rawArgs }) {
+    const s = settingsFor("hsm init", args, rawArgs);
+    const algorithm = s.get("keyType")!;
+    const o = hsmSettings(s);
+    const keyLabel = s.given("keyLabel") ? s.get("keyLabel")! : `ato-${algorithm}`;
+    const tokenLabel = o.tokenLabel ?? TOKEN_LABEL_FALLBACK;
+    const out = s.get("out");
     const module = Pkcs11Module.acquire(o.modulePath);
     try {
       const existing = module.tokens().some((t) => t.initialized && t.label === tokenLabel);
       const pin = o.pin || (await askSecret("PKCS11_PIN", `user PIN for token '${tokenLabel}'`, !existing));
       if (existing) console.log(`token '${tokenLabel}' exists`);
       else {
-        const soPin = process.env.PKCS11_SO_PIN || (await askSecret("PKCS11_SO_PIN", `security officer (SO) PIN for the new token '${tokenLabel}'`, true));
+        const soPin = s.get("soPin") || (await askSecret("PKCS11_SO_PIN", `security officer (SO) PIN for the new token '${tokenLabel}'`, true));
         const t = initToken(module, tokenLabel, soPin, pin);
         console.log(`initialised token '${tokenLabel}' (serial ${t.serial}) in ${o.modulePath}`);
       }
       const session = Pkcs11Session.open({ modulePath: o.modulePath, tokenLabel, pin, readWrite: true });
       try {
-        const key = ensureKey(session, o.keyLabel, algorithm, wantedType !== undefined);
-        if (args.out) writePem(args.out, key);
-        if (o.keyLabel !== "ato-ed25519" || tokenLabel !== DEFAULT_TOKEN_LABEL) {
-          console.log(`sign with it: HSM_TOKEN_LABEL=${tokenLabel} HSM_KEY_LABEL=${o.keyLabel}`);
+        const key = ensureKey(session, keyLabel, algorithm, s.given("keyType"));
+        if (out) writePem(out, key);
+        if (keyLabel !== SETTINGS.keyLabel.default || tokenLabel !== TOKEN_LABEL_FALLBACK) {
+          console.log(`sign with it: HSM_TOKEN_LABEL=${tokenLabel} HSM_KEY_LABEL=${keyLabel}`);
         }
       } finally {
         session.close();
@@ -77,13 +82,15 @@ function ensureKey(session: Pkcs11Session, label: string, algorithm: SignatureAl
 
 const pubkey = defineCommand({
   meta: { name: "pubkey", description: "export the signing key's public key as a PEM SubjectPublicKeyInfo" },
-  args: { out: outArg, "token-label": tokenArg, "key-label": keyArg, module: moduleArg },
-  run({ args }) {
-    const o = resolveSignerOptions({ modulePath: args.module, tokenLabel: args["token-label"], keyLabel: args["key-label"] });
-    const session = Pkcs11Session.open({ modulePath: o.modulePath, tokenLabel: o.tokenLabel, pin: o.pin || undefined });
+  args: commandArgs("hsm pubkey"),
+  run({ args, rawArgs }) {
+    const s = settingsFor("hsm pubkey", args, rawArgs);
+    const o = hsmSettings(s);
+    const out = s.get("out");
+    const session = Pkcs11Session.open({ modulePath: o.modulePath, tokenLabel: o.tokenLabel, pin: o.pin });
     try {
-      const key = findKeyPair(session, o.keyLabel, false);
-      if (args.out) writePem(args.out, key);
+      const key = findKeyPair(session, s.get("keyLabel")!, false);
+      if (out) writePem(out, key);
       else process.stdout.write(spkiToPem(key.spkiDer));
     } finally {
       session.close();
@@ -93,9 +100,10 @@ const pubkey = defineCommand({
 
 const info = defineCommand({
   meta: { name: "info", description: "show the PKCS#11 module, its tokens and their keys (no secrets)" },
-  args: { module: moduleArg, "token-label": tokenArg, json: { type: "boolean", description: "print JSON" } },
-  run({ args }) {
-    const o = resolveSignerOptions({ modulePath: args.module, tokenLabel: args["token-label"] });
+  args: commandArgs("hsm info"),
+  run({ args, rawArgs }) {
+    const s = settingsFor("hsm info", args, rawArgs);
+    const o = hsmSettings(s);
     const module = Pkcs11Module.acquire(o.modulePath);
     try {
       const tokens = module.tokens();
@@ -113,7 +121,7 @@ const info = defineCommand({
           ...(t.initialized ? tokenKeys(o.modulePath, t.label, t.serial === ours?.serial ? o.pin : undefined) : {}),
         })),
       };
-      console.log(args.json ? JSON.stringify(report, null, 2) : infoText(report));
+      console.log(s.get("json") ? JSON.stringify(report, null, 2) : infoText(report));
       const failed = report.tokens.find((t) => t.login_error);
       if (failed) throw new AtoError(`${failed.login_error} (keys listed without logging in)`, "HSM");
     } finally {
@@ -166,12 +174,6 @@ function infoText(r: InfoReport): string {
   return lines.join("\n");
 }
 
-function keyType(value: string | undefined): SignatureAlgorithm | undefined {
-  if (value === undefined || value === "") return undefined;
-  if ((SIGNATURE_ALGORITHMS as readonly string[]).includes(value)) return value as SignatureAlgorithm;
-  throw new AtoError(`--key-type must be one of ${SIGNATURE_ALGORITHMS.join(", ")}; got '${value}'`, "USAGE");
-}
-
 function fingerprint(key: KeyPairRef): string {
   return `sha256:${createHash("sha256").update(key.spkiDer).digest("hex")}`;
 }
@@ -188,7 +190,7 @@ function writePem(path: string, key: KeyPairRef): void {
 /** A secret from the environment, else asked on the terminal without echo; never printed. */
 async function askSecret(envName: string, what: string, confirm: boolean): Promise<string> {
   if (!process.stdin.isTTY) {
-    throw new AtoError(`${envName} is not set and stdin is not a terminal to ask for the ${what}; set ${envName}`, "USAGE");
+    throw new AtoError(`${envName} is not set and stdin is not a terminal to ask for the ${what}; set ${envName} or ${envName}_FILE`, "USAGE");
   }
   const first = await readHidden(`${what}: `);
   if (first === "") throw new AtoError(`the ${what} must not be empty`, "USAGE");

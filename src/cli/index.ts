@@ -6,7 +6,7 @@ import { defineCommand, type CommandDef } from "citty";
 import { VERSION } from "../version.ts";
 
 export const main = defineCommand({
-  meta: { name: "ato", version: VERSION, description: "the Auditable Trust Object: XDP flow evidence, signed and verifiable offline" },
+  meta: { name: "ato", version: VERSION, description: "the Auditable Trust Object: XDP flow evidence, signed and verifiable offline (settings: docs/CONFIGURATION.md)" },
   subCommands: {
     run: () => import("./run.ts").then((m) => m.default),
     flows: () => import("./flows.ts").then((m) => m.default),
@@ -18,17 +18,19 @@ export const main = defineCommand({
   },
 });
 
-/** Finds the (sub)command a raw argument list names, for --help. */
-export async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+/** Finds the (sub)command a raw argument list names, for --help: the command, its parent, and its name ("hsm init"). */
+export async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined, string]> {
   let cmd: CommandDef<any> = main;
   let parent: CommandDef<any> | undefined;
+  const path: string[] = [];
   for (const arg of rawArgs) {
     if (arg.startsWith("-")) break;
     const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
     const next = subs?.[arg];
     if (!next) break;
     parent = cmd;
+    path.push(arg);
     cmd = typeof next === "function" ? await next() : await next;
   }
-  return [cmd, parent];
+  return [cmd, parent, path.join(" ")];
 }

@@ -1,25 +1,26 @@
 /**
  * `ato reveal PATH --seq N`: for a key holder during an investigation, the unmasked addresses
  * and ports sealed in one record (AES-256-GCM, the record's `rid` as associated data). The key
- * comes from ATO_SEAL_KEY or ATO_SEAL_KEY_FILE, never from the command line.
+ * comes from ATO_SEAL_KEY or ATO_SEAL_KEY_FILE (or the config file), never from the command line.
  */
 import { defineCommand } from "citty";
 import { closeSync, openSync, statSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { forEachLine, listLogFiles } from "../log/index.ts";
-import { loadKey, revealFlowFields, SEAL_KEY_ENV, Sealer } from "../mask/index.ts";
+import { revealFlowFields, Sealer } from "../mask/index.ts";
+import { commandArgs, settingsFor } from "./_args.ts";
 
 export default defineCommand({
-  meta: { name: "reveal", description: "decrypt the sealed, unmasked fields of one evidence record (needs ATO_SEAL_KEY)" },
+  meta: { name: "reveal", description: "decrypt the sealed, unmasked fields of one evidence record (needs the sealing key)" },
   args: {
     path: { type: "positional", description: "audit directory or segment file", required: true },
-    seq: { type: "string", description: "sequence number of the record", required: true },
+    ...commandArgs("reveal"),
   },
-  run({ args }) {
-    const seq = Number(args.seq);
-    if (!Number.isInteger(seq) || seq < 0) throw new AtoError(`--seq must be a record's sequence number; got '${args.seq}'`, "USAGE");
-    const key = loadKey(SEAL_KEY_ENV);
-    if (!key) throw new AtoError(`revealing needs the sealing key: set ${SEAL_KEY_ENV} or ${SEAL_KEY_ENV}_FILE`, "CONFIG");
+  run({ args, rawArgs }) {
+    const s = settingsFor("reveal", args, rawArgs);
+    const seq = s.get("seq")!;
+    const key = s.get("sealKey");
+    if (!key) throw new AtoError("revealing needs the sealing key: set ATO_SEAL_KEY or ATO_SEAL_KEY_FILE", "CONFIG");
     const record = findRecord(args.path, seq);
     const { sealed, rid } = (record.data ?? {}) as { sealed?: string; rid?: string };
     if (!sealed || !rid) throw new AtoError(`record ${seq} (${record.kind}) has no sealed fields: the agent ran without sealing`, "NOT_FOUND");

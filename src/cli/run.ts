@@ -5,31 +5,16 @@
  */
 import { defineCommand } from "citty";
 import { AtoError } from "../errors.ts";
-import { redact, resolveConfig, SETTINGS } from "../config/index.ts";
+import { redact, resolveConfig } from "../config/index.ts";
 import { log } from "../agent/log.ts";
-import { repeated } from "./_args.ts";
-
-// Every flag is a string or boolean without a default: a default here would always win over
-// the environment and the config file.
-const args = {
-  ...Object.fromEntries(Object.values(SETTINGS).filter((s) => s.flag).map((s) => [s.flag!, { type: "string" as const, description: `env ${s.env.join(" or ")}` }])),
-  timing: { type: "boolean" as const, description: "enable the timing audit (|t| >= --tscore); env ATO_TIMING_AUDIT" },
-  tokens: { type: "boolean" as const, description: "add keyed address tokens (needs ATO_TOKEN_KEY or ATO_TOKEN_KEY_FILE)" },
-  seal: { type: "boolean" as const, description: "seal the unmasked fields (needs ATO_SEAL_KEY or ATO_SEAL_KEY_FILE)" },
-  config: { type: "string" as const, description: "configuration file (KEY=VALUE or JSON, the environment's names); env ATO_CONFIG" },
-  "print-config": { type: "boolean" as const, description: "print the effective configuration, secrets redacted, and exit" },
-};
+import { commandArgs, typedFlags } from "./_args.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "attach the XDP audit program and turn traffic into signed evidence and metrics" },
-  args,
-  async run({ args: a, rawArgs }) {
-    const flags: Record<string, string | boolean | string[] | undefined> = { ...a };
-    const ifaces = repeated(rawArgs, "iface");
-    flags.iface = ifaces.length ? ifaces.join(",") : undefined;
-    for (const b of ["timing", "tokens", "seal"]) if (!rawArgs.some((r) => r === `--${b}` || r === `--no-${b}`)) flags[b] = undefined;
-    const cfg = resolveConfig({ flags, env: process.env, file: typeof a.config === "string" ? a.config : undefined });
-    if (a["print-config"]) {
+  args: commandArgs("run"),
+  async run({ args, rawArgs }) {
+    const cfg = resolveConfig({ flags: typedFlags("run", args, rawArgs), env: process.env });
+    if (args["print-config"]) {
       console.log(JSON.stringify(redact(cfg), null, 2));
       return;
     }

@@ -15,7 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import { AtoError, type AtoErrorCode } from "../errors.ts";
-import { knownNames } from "./settings.ts";
+import { knownNames } from "./table.ts";
 
 export interface FileValue {
   value: string;

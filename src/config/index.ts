@@ -1,6 +1,9 @@
-/** The effective configuration of `ato run`: flags > environment > config file > defaults. */
-export { resolveConfig, type ConfigSources, type Env, type Flags } from "./resolve.ts";
+/** Every setting of ato (the table), the one resolver that reads them, and what is made from the table. */
+export { SETTINGS, XDP_MODES, FLOW_SORTS, TOKEN_LABEL_FALLBACK, envNames, settingsOf, type CommandName, type FlowSort, type Setting, type SettingKey, type SettingValue, type XdpMode } from "./table.ts";
+export { readSettings, settingFromEnv, type ConfigSources, type Env, type Flags, type Settings } from "./resolve.ts";
+export { resolveConfig } from "./agent.ts";
 export { redact, type RedactedConfig, type Presence } from "./redact.ts";
-export { defaultConfig, DEFAULT_AUDIT_DIR, DEFAULT_KEY_LABEL, DEFAULT_MODULE_PATH, DEFAULT_PIN_DIR } from "./defaults.ts";
-export { SETTINGS, type Setting } from "./settings.ts";
-export type { AgentConfig, SimdChoice, XdpMode } from "./types.ts";
+export { commandArgs, environmentText } from "./help.ts";
+export { configurationDoc } from "./docs.ts";
+export { LISTEN_FORMAT, readListen, type ListenAddress } from "./listen.ts";
+export type { AgentConfig } from "./types.ts";

@@ -1,6 +1,7 @@
 /**
- * redact(): the configuration as `ato run --print-config` shows it. Secrets become "(set)" or "(unset)"; their
- * values are never copied into the result, so nothing downstream can print them by mistake.
+ * redact(): the configuration as `ato run --print-config` shows it. Secrets (the table's `secret` settings)
+ * become "(set)" or "(unset)"; their values are never copied into the result, so nothing downstream can print
+ * them by mistake.
  */
 import type { AgentConfig } from "./types.ts";
 

@@ -1,8 +1,7 @@
 /** The effective configuration of `ato run`, after flags, environment, config file and defaults. */
 import type { KeyObject } from "node:crypto";
-
-export type XdpMode = "auto" | "drv" | "skb" | "hw";
-export type SimdChoice = "auto" | "sse2" | "avx2";
+import type { SimdChoice } from "../../ffi/mask.ts";
+import type { XdpMode } from "./table.ts";
 
 export interface AgentConfig {
   /** Interfaces to attach to; empty when none was given (`ato run` then refuses to start). */

@@ -10,7 +10,7 @@
  * final root.
  */
 import { AtoError } from "../errors.ts";
-import type { SignatureAlgorithm } from "../signer/types.ts";
+import type { SignatureAlgorithm } from "./keyid.ts";
 import { hashFromBase64, type Hash } from "../tree/index.ts";
 
 export type CheckpointTrigger = "count" | "interval" | "shutdown" | "start" | "manual";

@@ -2,6 +2,6 @@
 export { canonicalize } from "./canonical.ts";
 export { RECORD_VERSION, encodeRecord, parseRecord, rfc3339, type EvidenceRecord, type RecordData, type RecordKind } from "./record.ts";
 export { checkpointBody, formatSignedNote, parseCheckpointBody, parseSignedNote, type CheckpointBody, type NoteSignature } from "./note.ts";
-export { SIGNATURE_TYPE, keyId, keyIdHex, notePublicKey } from "./keyid.ts";
+export { SIGNATURE_ALGORITHMS, SIGNATURE_TYPE, keyId, keyIdHex, notePublicKey, type SignatureAlgorithm } from "./keyid.ts";
 export { parseCheckpointData, type CheckpointData, type CheckpointTrigger, type ParsedCheckpoint, type PrevSegment } from "./checkpoint.ts";
 export { parseSegmentData, type ParsedSegment, type SegmentData } from "./segment.ts";

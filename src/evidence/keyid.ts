@@ -8,8 +8,11 @@
  * both types so that one rule, with the key name in it, covers every checkpoint.)
  */
 import { AtoError } from "../errors.ts";
-import type { SignatureAlgorithm } from "../signer/types.ts";
 import { sha256 } from "../tree/index.ts";
+
+/** The checkpoint signing algorithms the log format knows (signer, `ato hsm init --key-type` and verify use this list). */
+export const SIGNATURE_ALGORITHMS = ["ed25519", "ecdsa-p256"] as const;
+export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
 
 export const SIGNATURE_TYPE: Record<SignatureAlgorithm, number> = { ed25519: 0x01, "ecdsa-p256": 0x02 };
 

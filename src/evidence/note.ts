@@ -24,7 +24,7 @@ export interface NoteSignature {
 }
 
 /** The signature line's leading em dash and space (U+2014 U+0020). */
-export const SIGNATURE_LINE_PREFIX = "\u2014 ";
+const SIGNATURE_LINE_PREFIX = "\u2014 ";
 
 export function checkpointBody(c: CheckpointBody): string {
   checkName("origin", c.origin);

@@ -9,23 +9,25 @@ import { AtoError } from "../errors.ts";
 import {
   BpfObject, closeFd, mapUpdate, progFdById, progInfo, xdpAttach, xdpDetach, xdpQueryId, XDP_FLAGS, errnoName,
 } from "../../ffi/libbpf.ts";
+import { SETTINGS, type XdpMode } from "../config/index.ts";
 import { encodeConfig, type AuditConfig } from "./layout.ts";
 import { ifindexOf, requireBpffs } from "./system.ts";
 
 export const PROGRAM_NAME = "xdp_audit";
 export const MAPS = { flows: "flow_map", counters: "audit_counters", config: "audit_config", events: "audit_events" } as const;
 
-export type AttachMode = "auto" | "drv" | "skb" | "hw";
+export type AttachMode = XdpMode;
 type ConcreteMode = Exclude<AttachMode, "auto">;
 const MODE_FLAGS: Record<ConcreteMode, number> = { drv: XDP_FLAGS.DRV_MODE, skb: XDP_FLAGS.SKB_MODE, hw: XDP_FLAGS.HW_MODE };
 const MODE_NAMES: Record<ConcreteMode, string> = { drv: "native (drv)", skb: "generic (skb)", hw: "offloaded (hw)" };
 
+/** The config map's contents when `ato run` sets nothing: the settings table's defaults. */
 export const DEFAULT_CONFIG: AuditConfig = {
-  spikeWindowNs: 1_000_000_000n,
-  spikeThreshold: 0,
-  timingEnabled: false,
-  timingMinSamples: 32,
-  tscoreThreshold: 4,
+  spikeWindowNs: BigInt(SETTINGS.spikeWindowMs.default) * 1_000_000n,
+  spikeThreshold: SETTINGS.spikeThreshold.default,
+  timingEnabled: SETTINGS.timingAudit.default,
+  timingMinSamples: SETTINGS.timingMinSamples.default,
+  tscoreThreshold: SETTINGS.tscore.default,
   overflowIntervalNs: 1_000_000_000n,
 };
 

@@ -6,8 +6,10 @@
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { tryLockExclusive } from "../../ffi/libc.ts";
+import { settingFromEnv } from "../config/index.ts";
 
-const LOCK_DIR = process.env.ATO_RUN_DIR ?? "/run/ato";
+/** ATO_RUN_DIR, read through the settings resolver (src/config/table.ts holds its default). */
+const LOCK_DIR = settingFromEnv("runDir")!;
 
 export class AgentLock {
   private constructor(private readonly fds: number[]) {}

@@ -3,5 +3,5 @@ export { EvidenceLog } from "./writer.ts";
 export type { EvidenceLogOptions } from "./options.ts";
 export type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
 export type { EvidenceCounters, KindCounts } from "./counters.ts";
-export { ACTIVE_LOG_NAME, DEFAULT_AUDIT_DIR, listLogFiles, rotatedName, segmentOfName } from "./paths.ts";
+export { ACTIVE_LOG_NAME, listLogFiles, rotatedName, segmentOfName } from "./paths.ts";
 export { forEachLine, leafHashInPlace } from "./lines.ts";

@@ -2,10 +2,10 @@
 import { hostname } from "node:os";
 import { AtoError } from "../errors.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { DEFAULT_AUDIT_DIR } from "./paths.ts";
+import { SETTINGS } from "../config/index.ts";
 
 export interface EvidenceLogOptions {
-  /** Directory of signed_evidence.log and its rotated segments. Default /var/log/audit. */
+  /** Directory of signed_evidence.log and its rotated segments. Default: the auditDir setting's (src/config/table.ts). */
   auditDir?: string;
   /** Signs checkpoints. The writer owns it from here on and closes it in close(). null: every checkpoint is "failed". */
   signer?: CheckpointSigner | null;
@@ -17,9 +17,9 @@ export interface EvidenceLogOptions {
   keyName?: string;
   /** Default data classification label of records. Default "internal". */
   classification?: string;
-  /** Sign a checkpoint after this many lines. Default 1000. */
+  /** Sign a checkpoint after this many lines. Default: the checkpointEvery setting's. */
   checkpointEvery?: number;
-  /** Sign a checkpoint every this many milliseconds, even when nothing new arrived; 0 = never. Default 10000. */
+  /** Sign a checkpoint every this many milliseconds, even when nothing new arrived; 0 = never. Default: the checkpointSeconds setting's. */
   checkpointIntervalMs?: number;
   /** Rotate after a checkpoint once the active segment is this large. Default 64 MiB. */
   rotateBytes?: number;
@@ -49,14 +49,14 @@ export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
     throw new AtoError(`evidence log option checkpointIntervalMs must be 0 or more; got ${o.checkpointIntervalMs}`, "CONFIG");
   }
   return {
-    auditDir: o.auditDir ?? DEFAULT_AUDIT_DIR,
+    auditDir: o.auditDir ?? SETTINGS.auditDir.default,
     signer: o.signer,
     reopenSigner: o.reopenSigner,
     origin: o.origin,
     keyName: o.keyName,
     classification: o.classification ?? "internal",
-    checkpointEvery: o.checkpointEvery ?? 1000,
-    checkpointIntervalMs: o.checkpointIntervalMs ?? 10_000,
+    checkpointEvery: o.checkpointEvery ?? SETTINGS.checkpointEvery.default,
+    checkpointIntervalMs: o.checkpointIntervalMs ?? SETTINGS.checkpointSeconds.default * 1000,
     rotateBytes: o.rotateBytes ?? 64 << 20,
     rotateLines: o.rotateLines ?? 1_000_000,
     appendOnly: o.appendOnly ?? true,

@@ -7,7 +7,6 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 
-export const DEFAULT_AUDIT_DIR = "/var/log/audit";
 export const ACTIVE_LOG_NAME = "signed_evidence.log";
 const ROTATED = /^signed_evidence\.(\d{6,})\.log$/;
 

@@ -1,7 +1,7 @@
 /** Address masking for evidence records (DESIGN.md, L3 "Masking"). */
-export { defaultMaskOptions, MASK_ENV, type MaskOptions, maskOptionsFromEnv, parsePrefix } from "./config.ts";
+export { defaultMaskOptions, type MaskOptions } from "./config.ts";
 export { formatAddress, parseAddress } from "./format.ts";
-export { decodeKey, KEY_BYTES, loadKey, SEAL_KEY_ENV, TOKEN_KEY_ENV } from "./keys.ts";
+export { decodeKey, KEY_BYTES } from "./keys.ts";
 export { type FlowAddresses, type MaskedFlow, Masker } from "./masker.ts";
 export { hasPorts, PortPolicy } from "./ports.ts";
 export { checkPrefix, DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX, maskTable, prefixMask } from "./prefix.ts";

@@ -35,7 +35,7 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 }
 
 /** Reads one TLV at the start of `der`; returns undefined unless it is well formed and fits. */
-export function readTlv(der: Uint8Array): { tag: number; value: Uint8Array; rest: Uint8Array } | undefined {
+function readTlv(der: Uint8Array): { tag: number; value: Uint8Array; rest: Uint8Array } | undefined {
   if (der.length < 2) return undefined;
   let len = der[1]!;
   let off = 2;

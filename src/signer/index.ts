@@ -1,6 +1,6 @@
 /** The PKCS#11 checkpoint signer and the offline verification that goes with it. */
 export type { CheckpointSigner, OpenSignerOptions, SignatureAlgorithm } from "./types.ts";
 export { SIGNATURE_ALGORITHMS } from "./types.ts";
-export { openSigner, resolveSignerOptions } from "./signer.ts";
+export { openSigner } from "./signer.ts";
 export { verifySignature } from "./verify.ts";
 export { algorithmOfSpki, spkiFromPem, spkiToPem } from "./pem.ts";

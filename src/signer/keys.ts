@@ -5,8 +5,6 @@ import { detectAlgorithm, ecPointToSpki } from "./keytype.ts";
 import type { Pkcs11Session } from "./session.ts";
 import type { SignatureAlgorithm } from "./types.ts";
 
-export const DEFAULT_KEY_LABEL = "ato-ed25519";
-
 export interface KeyPairRef {
   label: string;
   /** Absent when the session is not logged in (private keys are then invisible). */

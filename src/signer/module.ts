@@ -141,7 +141,7 @@ export class Pkcs11Module {
 }
 
 /** PKCS#11 strings are blank padded to a fixed size; some modules pad with NUL instead. */
-export function trimPadded(s: string): string {
+function trimPadded(s: string): string {
   return s.replace(/[\s\0]+$/, "");
 }
 

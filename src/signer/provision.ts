@@ -13,7 +13,7 @@ import type { Pkcs11Session } from "./session.ts";
 import type { SignatureAlgorithm } from "./types.ts";
 
 /** CK_TOKEN_INFO.label is 32 bytes, blank padded, not NUL terminated. */
-export function paddedTokenLabel(label: string): string {
+function paddedTokenLabel(label: string): string {
   const bytes = Buffer.byteLength(label, "utf8");
   if (bytes === 0 || bytes > 32) throw new AtoError(`a token label must be 1 to 32 bytes long; '${label}' is ${bytes}`, "USAGE");
   return label + " ".repeat(32 - bytes);

@@ -7,9 +7,8 @@ import type * as P from "pkcs11js";
 import { AtoError } from "../errors.ts";
 import { ckrName, hsmError, type HsmContext } from "./_errors.ts";
 import { pkcs11js, Pkcs11Module, type Handle, type TokenRef } from "./module.ts";
+import { TOKEN_LABEL_FALLBACK } from "../config/index.ts";
 
-export const DEFAULT_MODULE_PATH = "/usr/lib/softhsm/libsofthsm2.so";
-export const DEFAULT_TOKEN_LABEL = "ato-token";
 
 export interface SessionOptions {
   modulePath: string;
@@ -125,7 +124,7 @@ function closeQuietly(module: Pkcs11Module, handle: Handle): void {
 /** The token labelled `label`; without a label, "ato-token" or else the first initialised token. */
 export function findToken(module: Pkcs11Module, label: string | undefined): TokenRef {
   const tokens = module.tokens().filter((t) => t.initialized);
-  const wanted = label ?? DEFAULT_TOKEN_LABEL;
+  const wanted = label ?? TOKEN_LABEL_FALLBACK;
   const matches = tokens.filter((t) => t.label === wanted);
   if (matches.length > 1) {
     const serials = matches.map((t) => t.serial).join(", ");

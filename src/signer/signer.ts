@@ -7,20 +7,21 @@ import { createHash } from "node:crypto";
 import { AtoError } from "../errors.ts";
 import { ecdsaRawToDer } from "./_der.ts";
 import { hsmError, isTokenGone } from "./_errors.ts";
-import { findKeyPair, DEFAULT_KEY_LABEL, type KeyPairRef } from "./keys.ts";
+import { settingFromEnv } from "../config/index.ts";
+import { findKeyPair, type KeyPairRef } from "./keys.ts";
 import { SIGN_MECHANISM } from "./keytype.ts";
-import { DEFAULT_MODULE_PATH, Pkcs11Session } from "./session.ts";
+import { Pkcs11Session } from "./session.ts";
 import type { CheckpointSigner, OpenSignerOptions, SignatureAlgorithm } from "./types.ts";
 import { verifySignature } from "./verify.ts";
 
-/** Options filled from the environment: PKCS11_MODULE_PATH, HSM_TOKEN_LABEL, PKCS11_PIN, HSM_KEY_LABEL. */
-export function resolveSignerOptions(opts: OpenSignerOptions = {}, env = process.env) {
+/** Options not given are read through the settings resolver from the environment (src/config: PKCS11_MODULE_PATH, HSM_TOKEN_LABEL, PKCS11_PIN or PKCS11_PIN_FILE, HSM_KEY_LABEL). */
+function withDefaults(opts: OpenSignerOptions, env = process.env) {
   const nonEmpty = (v: string | undefined) => (v === "" ? undefined : v);
   return {
-    modulePath: nonEmpty(opts.modulePath) ?? nonEmpty(env.PKCS11_MODULE_PATH) ?? DEFAULT_MODULE_PATH,
-    tokenLabel: nonEmpty(opts.tokenLabel) ?? nonEmpty(env.HSM_TOKEN_LABEL),
-    pin: opts.pin ?? env.PKCS11_PIN,
-    keyLabel: nonEmpty(opts.keyLabel) ?? nonEmpty(env.HSM_KEY_LABEL) ?? DEFAULT_KEY_LABEL,
+    modulePath: nonEmpty(opts.modulePath) ?? settingFromEnv("modulePath", env)!,
+    tokenLabel: nonEmpty(opts.tokenLabel) ?? settingFromEnv("tokenLabel", env),
+    pin: opts.pin ?? settingFromEnv("pin", env),
+    keyLabel: nonEmpty(opts.keyLabel) ?? settingFromEnv("keyLabel", env)!,
   };
 }
 
@@ -29,7 +30,7 @@ export function resolveSignerOptions(opts: OpenSignerOptions = {}, env = process
  * private and public keys belong together. Throws AtoError("HSM") naming what is missing.
  */
 export function openSigner(opts: OpenSignerOptions = {}): CheckpointSigner {
-  const o = resolveSignerOptions(opts);
+  const o = withDefaults(opts);
   const session = Pkcs11Session.open({ modulePath: o.modulePath, tokenLabel: o.tokenLabel });
   try {
     session.login(o.pin ?? "");

@@ -1,8 +1,8 @@
 /** The signer's public contract, shared by the checkpoint writer, `ato hsm` and `ato verify`. */
 
-export type SignatureAlgorithm = "ed25519" | "ecdsa-p256";
+import type { SignatureAlgorithm } from "../evidence/keyid.ts";
 
-export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ["ed25519", "ecdsa-p256"];
+export { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from "../evidence/keyid.ts";
 
 /** A key on a PKCS#11 token that signs checkpoints. One session, logged in, until close(). */
 export interface CheckpointSigner {
@@ -23,13 +23,14 @@ export interface CheckpointSigner {
   close(): void;
 }
 
+/** What is not given comes from the environment through the settings resolver, with the table's defaults (src/config/table.ts). */
 export interface OpenSignerOptions {
-  /** PKCS#11 module; default $PKCS11_MODULE_PATH, then /usr/lib/softhsm/libsofthsm2.so. */
+  /** PKCS#11 module (PKCS11_MODULE_PATH). */
   modulePath?: string;
-  /** Token label; default $HSM_TOKEN_LABEL, then "ato-token" or else the first initialised token. */
+  /** Token label (HSM_TOKEN_LABEL); none: "ato-token", else the first initialised token. */
   tokenLabel?: string;
-  /** User PIN; default $PKCS11_PIN. Never shown anywhere. */
+  /** User PIN (PKCS11_PIN or PKCS11_PIN_FILE). Never shown anywhere. */
   pin?: string;
-  /** Key label (private and public key); default $HSM_KEY_LABEL, then "ato-ed25519". */
+  /** Key label of the private and public key (HSM_KEY_LABEL). */
   keyLabel?: string;
 }

@@ -5,6 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { checkProvisioning } from "../../scripts/compose/dashboard.ts";
+import { envNames, readSettings, SETTINGS, type SettingKey } from "../../src/config/index.ts";
 
 const root = `${import.meta.dir}/../..`;
 const composeText = await Bun.file(`${root}/compose.yml`).text();
@@ -42,6 +43,26 @@ test(".env.example names every variable compose.yml reads, and each REQUIRED one
   // The example never carries a secret: every REQUIRED value is empty.
   for (const v of required) expect(example).toMatch(new RegExp(`^${v}=$`, "m"));
 });
+
+test("every variable the agent's container gets is a setting of src/config's table; .env.example's values for them are valid", async () => {
+  const known = new Set(envNames());
+  const agentEnv = Object.keys(compose.services["xdp-auditor"].environment);
+  expect(agentEnv.filter((name) => !known.has(name))).toEqual([]);
+  const example = await Bun.file(`${root}/.env.example`).text();
+  const values = [...example.matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].filter((m) => known.has(m[1]!) && m[2] !== "");
+  expect(values.length).toBeGreaterThan(4);
+  // XDP_INTERFACE=auto is the entrypoint's word for "every Ethernet interface"; it is a valid name list too.
+  for (const [, name, value] of values) expect(() => readSettings({ env: { [name!]: value } }).get(settingKeyOf(name!))).not.toThrow();
+  // Where .env.example and compose.yml both give a default, they agree.
+  const both = values.map(([, name, value]) => ({ name, value, fallback: new RegExp(`\\$\\{${name}:-([^}]*)\\}`).exec(composeText)?.[1] })).filter((v) => v.fallback !== undefined);
+  expect(both.length).toBeGreaterThan(4);
+  for (const { name, value, fallback } of both) expect({ name, value }).toEqual({ name, value: fallback });
+});
+
+/** The table key whose environment names include `name`. */
+function settingKeyOf(name: string): SettingKey {
+  return (Object.keys(SETTINGS) as SettingKey[]).find((k) => (SETTINGS[k].env as readonly string[]).includes(name))!;
+}
 
 test("compose.yml keeps the upstream images, builds ato, and grants no privileged container", () => {
   const images = Object.fromEntries(Object.entries(compose.services).map(([name, s]) => [name, s.image]));

@@ -1,6 +1,6 @@
 /** resolveConfig(): defaults, precedence flags > environment > file > defaults, and the config file forms. */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { defaultConfig, resolveConfig } from "../../src/config/index.ts";
+import { readSettings, resolveConfig, SETTINGS, type Setting, type SettingKey } from "../../src/config/index.ts";
 import { tempFiles } from "./_files.ts";
 import { thrownAtoError } from "../support/errors.ts";
 
@@ -16,7 +16,6 @@ const HEX_KEY = "4f".repeat(32);
 describe("resolveConfig defaults", () => {
   test("with nothing given, every setting has its documented default", () => {
     const c = resolveConfig({ flags: {}, env: {} });
-    expect(c).toEqual({ ...defaultConfig(), bpfObject: undefined, configFile: undefined, pkcs11: { ...defaultConfig().pkcs11, tokenLabel: undefined, pin: undefined } });
     expect(c).toMatchObject({
       ifaces: [], mode: "auto", pinDir: "/sys/fs/bpf/ato", maxFlows: 65536, auditDir: "/var/log/audit", listen: "127.0.0.1:9400",
       intervalMs: 1000, checkpointEvery: 1000, checkpointSeconds: 10, idleTimeoutSeconds: 60,
@@ -193,5 +192,42 @@ describe("config file forms", () => {
     expect(thrownAtoError(() => resolveConfig({ flags: { config: files.write("a.json", "[1]") }, env: {} })).code).toBe("CONFIG");
     expect(thrownAtoError(() => resolveConfig({ flags: { config: files.write("b.json", '{"XDP_MODE": {"x": 1}}') }, env: {} })).message).toContain("XDP_MODE must be a string");
     expect(thrownAtoError(() => resolveConfig({ flags: { config: files.write("c.json", "{nope") }, env: {} })).message).toContain("not valid JSON");
+  });
+});
+
+describe("every setting of the table through the one resolver", () => {
+  const all = Object.entries(SETTINGS) as [SettingKey, Setting][];
+  const text = (s: Setting) => (Array.isArray(s.default) ? (s.default as string[]).join(",") : String(s.default));
+  const samples = all.filter(([, s]) => s.parse && s.default !== undefined && text(s) !== "" && !s.readBy);
+
+  test("a setting not given has its default and is not 'given'; tokenLabel, pin and the BPF object have none", () => {
+    const r = readSettings({ env: {} });
+    for (const [key, s] of samples) expect({ key, value: r.get(key), given: r.given(key) }).toEqual({ key, value: s.default, given: false });
+    expect([r.get("tokenLabel"), r.get("pin"), r.get("bpfObject"), r.get("tokenKey"), r.get("sealKey")]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  test("each is read from each of its environment names, from the config file, and from its flag", () => {
+    for (const [key, s] of samples) {
+      for (const name of s.env) {
+        expect({ key, name, given: readSettings({ env: { [name]: text(s) } }).given(key) }).toEqual({ key, name, given: true });
+        const file = files.write(`${name}.env`, `${name}=${text(s)}\n`);
+        expect({ key, name, fromFile: readSettings({ env: {}, file }).given(key) }).toEqual({ key, name, fromFile: true });
+      }
+      if (s.flag) expect({ key, given: readSettings({ flags: { [s.flag]: text(s) }, env: {} }).given(key) }).toEqual({ key, given: true });
+    }
+    const written = files.write("some.env", "ATO_MAX_FLOWS=77\nHSM_KEY_LABEL=from-file\n");
+    const r = readSettings({ env: { ATO_CONFIG: written } });
+    expect([r.get("maxFlows"), r.get("keyLabel"), r.given("maxFlows"), r.configFile]).toEqual([77, "from-file", true, written]);
+  });
+
+  test("secrets come from NAME or NAME_FILE, in the environment or the config file, never from a flag", () => {
+    const pinFile = files.write("pin", "1234\n");
+    expect(readSettings({ env: { PKCS11_PIN: "1234" } }).get("pin")).toBe("1234");
+    expect(readSettings({ env: { PKCS11_PIN_FILE: pinFile } }).get("pin")).toBe("1234");
+    expect(readSettings({ env: { PKCS11_SO_PIN_FILE: pinFile } }).get("soPin")).toBe("1234");
+    const conf = files.write("pin.env", `PKCS11_PIN_FILE=${pinFile}\n`);
+    expect(readSettings({ env: {}, file: conf }).get("pin")).toBe("1234");
+    // A flag of the same name is no source of a secret.
+    expect(readSettings({ flags: { pin: "9999", "so-pin": "9999" }, env: {} }).get("pin")).toBeUndefined();
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * resolveConfig(): the effective configuration of `ato run` (and of `ato doctor`, which checks it), read through
+ * readSettings() and shaped as AgentConfig. The rules that join settings live here: a key switches its feature
+ * on unless the feature is explicitly off, and a feature that is on needs its key.
+ */
+import { AtoError } from "../errors.ts";
+import { readSettings, type ConfigSources } from "./resolve.ts";
+import { SETTINGS, type SettingKey, type SettingValue } from "./table.ts";
+import type { AgentConfig } from "./types.ts";
+
+export function resolveConfig(sources: ConfigSources): AgentConfig {
+  const s = readSettings(sources);
+  const get = <K extends SettingKey>(k: K) => s.get(k) as SettingValue<K>;
+  const tokens = s.given("tokens") ? get("tokens") : undefined;
+  const sealing = s.given("sealing") ? get("sealing") : undefined;
+  const tokenKey = s.get("tokenKey");
+  const sealKey = s.get("sealKey");
+  if (tokens && !tokenKey) throw missingKey("tokens (--tokens, ATO_TOKENS)", "tokenKey");
+  if (sealing && !sealKey) throw missingKey("sealing (--seal, ATO_SEAL)", "sealKey");
+  const threshold = get("spikeThreshold");
+  return {
+    ifaces: get("ifaces"),
+    mode: get("mode"),
+    pinDir: get("pinDir"),
+    bpfObject: s.get("bpfObject"),
+    maxFlows: get("maxFlows"),
+    auditDir: get("auditDir"),
+    listen: get("listen"),
+    intervalMs: get("intervalMs"),
+    checkpointEvery: get("checkpointEvery"),
+    checkpointSeconds: get("checkpointSeconds"),
+    idleTimeoutSeconds: get("idleTimeoutSeconds"),
+    pkcs11: { modulePath: get("modulePath"), tokenLabel: s.get("tokenLabel"), keyLabel: get("keyLabel"), pin: s.get("pin") },
+    masking: {
+      ipv4Prefix: get("ipv4Prefix"),
+      ipv6Prefix: get("ipv6Prefix"),
+      keepPorts: get("keepPorts"),
+      simd: get("simd"),
+      tokenKey: tokens === false ? undefined : tokenKey,
+      sealKey: sealing === false ? undefined : sealKey,
+    },
+    features: {
+      tokens: tokens ?? tokenKey !== undefined,
+      sealing: sealing ?? sealKey !== undefined,
+      timingAudit: get("timingAudit"),
+      spikeGuard: threshold > 0,
+    },
+    spike: { threshold, windowMs: get("spikeWindowMs") },
+    timing: { minSamples: get("timingMinSamples"), tscore: get("tscore") },
+    configFile: s.configFile,
+  };
+}
+
+function missingKey(feature: string, key: "tokenKey" | "sealKey"): AtoError {
+  const name = SETTINGS[key].env[0];
+  return new AtoError(`${feature} is on but there is no key: set ${name} or ${name}_FILE (make one with: openssl rand -hex 32)`, "CONFIG");
+}

@@ -1,0 +1,180 @@
+/**
+ * Every setting of every command, in one table: its flag, its environment names (the first one set wins; the
+ * config file uses the same names), how its text is parsed (which also says its type and allowed values), its
+ * default, one line of meaning, whether it is a secret, and which commands read it. The CLI help, the config
+ * file's known names, `--print-config`, the `.env.example` check and docs/CONFIGURATION.md all come from here.
+ *
+ * To add a setting:
+ *   1. add one entry below (key in camelCase; flag in kebab-case, or none for environment-only settings;
+ *      env names ATO_*; a parser from _values.ts; the default, or `defaultText` when the default is a behaviour;
+ *      the commands that read it, by the name their help shows, e.g. "witness serve");
+ *   2. read it in the command with `readSettings(...).get("yourKey")` and build the command's args with
+ *      `commandArgs("your command")` (src/cli/_args.ts);
+ *   3. run `bun scripts/config-docs.ts` to regenerate docs/CONFIGURATION.md (test/config/docs.test.ts fails
+ *      until you do).
+ * A secret (a PIN, a key, a token) has `secret` instead of `parse` and never a flag: a command line is readable
+ * by every user of the host in /proc. It is read from NAME or from the file NAME_FILE names, and never printed.
+ */
+import type { KeyObject } from "node:crypto";
+import { SIMD_CHOICES } from "../../ffi/mask.ts";
+import { SIGNATURE_ALGORITHMS } from "../evidence/keyid.ts";
+import { decodeKey } from "../mask/keys.ts";
+import { DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX } from "../mask/prefix.ts";
+import * as v from "./_values.ts";
+
+/** Commands by the name their help shows. */
+export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version";
+
+export const XDP_MODES = ["auto", "drv", "skb", "hw"] as const;
+export type XdpMode = (typeof XDP_MODES)[number];
+export const FLOW_SORTS = ["packets", "bytes"] as const;
+export type FlowSort = (typeof FLOW_SORTS)[number];
+/** The token `ato hsm init` creates and the signer looks for when no label is given. */
+export const TOKEN_LABEL_FALLBACK = "ato-token";
+
+export interface Setting<T = unknown> {
+  /** kebab-case flag, without the dashes; none: environment (and config file) only. */
+  flag?: string;
+  env: readonly string[];
+  parse?: v.Parse<T>;
+  /** Instead of parse, for secrets: read from NAME or NAME_FILE, never a flag, never printed. */
+  secret?: v.SecretParse<T>;
+  default?: T;
+  /** The default in words, when it is a behaviour rather than a value. */
+  defaultText?: string;
+  description: string;
+  commands: readonly CommandName[];
+  /** The flag may be given more than once (values joined as a list). */
+  repeatable?: boolean;
+  required?: boolean;
+  /** Read outside the resolver, by the code named here (the table still documents it). */
+  readBy?: string;
+}
+
+/** A 32-byte key: 64 hex digits or base64 in the variable; the same text or 32 raw bytes in the file. */
+const KEY = v.secret("32-byte key", decodeKey);
+
+const setting = <T>(s: Setting<T>): Setting<T> => s;
+const AGENT: CommandName[] = ["run", "doctor"];
+const HSM: CommandName[] = ["run", "doctor", "hsm init", "hsm pubkey", "hsm info"];
+const EVERY: CommandName[] = ["run", "doctor", "flows", "hsm init", "hsm pubkey", "hsm info", "reveal", "version"];
+
+export const SETTINGS = {
+  // --- where configuration comes from
+  config: setting({ flag: "config", env: ["ATO_CONFIG"], parse: v.path, defaultText: "none", commands: EVERY,
+    description: "configuration file: NAME=VALUE lines or a JSON object, with the environment's names" }),
+
+  // --- the kernel side
+  ifaces: setting({ flag: "iface", env: ["XDP_INTERFACE"], parse: v.ifaces, default: [] as string[], defaultText: "none (`ato run` needs one)", repeatable: true, commands: AGENT,
+    description: "interface(s) to attach the XDP program to" }),
+  mode: setting<XdpMode>({ flag: "mode", env: ["XDP_MODE"], parse: v.oneOf(XDP_MODES), default: "auto", commands: ["run"],
+    description: "XDP attach mode: auto tries native (drv), then generic (skb), and says which" }),
+  pinDir: setting({ flag: "pin-dir", env: ["ATO_PIN_DIR", "FLOW_MAP_PATH"], parse: v.pinDir, default: "/sys/fs/bpf/ato", commands: ["run", "doctor", "flows"],
+    description: "bpffs directory of the pinned maps (FLOW_MAP_PATH names the flow map inside it)" }),
+  bpfObject: setting({ flag: "bpf-object", env: ["ATO_BPF_OBJECT"], parse: v.path, defaultText: "the copy embedded in the binary", commands: ["run", "doctor", "version"],
+    description: "XDP object file to load instead of the embedded xdp_audit.o" }),
+  maxFlows: setting({ flag: "max-flows", env: ["ATO_MAX_FLOWS"], parse: v.int(1, 16_777_216), default: 65536, commands: ["run"],
+    description: "flow map capacity (entries); flows beyond it are counted as overflow" }),
+  runDir: setting({ env: ["ATO_RUN_DIR"], parse: v.path, default: "/run/ato", commands: ["run"],
+    description: "directory of the locks that keep a second agent off the same pins, interfaces and audit directory" }),
+
+  // --- the evidence log
+  auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: AGENT,
+    description: "directory of signed_evidence.log and its rotated segments" }),
+  intervalMs: setting({ flag: "interval-ms", env: ["ATO_INTERVAL_MS"], parse: v.int(10, 60_000), default: 1000, commands: ["run"],
+    description: "milliseconds between two readings of the flow map" }),
+  checkpointEvery: setting({ flag: "checkpoint-every", env: ["ATO_CHECKPOINT_EVERY"], parse: v.int(1, 100_000_000), default: 1000, commands: ["run"],
+    description: "sign a checkpoint after this many records" }),
+  checkpointSeconds: setting({ flag: "checkpoint-seconds", env: ["ATO_CHECKPOINT_SECONDS"], parse: v.positive(86_400), default: 10, commands: ["run"],
+    description: "sign a checkpoint at least this often, in seconds (with --checkpoint-every: whichever comes first)" }),
+  idleTimeoutSeconds: setting({ flag: "idle-timeout", env: ["ATO_IDLE_TIMEOUT"], parse: v.int(1, 604_800), default: 60, commands: ["run"],
+    description: "seconds without a packet after which a flow is reported and removed from the map" }),
+
+  // --- metrics
+  listen: setting({ flag: "listen", env: ["ATO_LISTEN"], parse: v.listen, default: "127.0.0.1:9400", commands: AGENT,
+    description: "address of /metrics, /healthz, /readyz and /checkpoint" }),
+
+  // --- the HSM
+  modulePath: setting({ flag: "module", env: ["PKCS11_MODULE_PATH"], parse: v.path, default: "/usr/lib/softhsm/libsofthsm2.so", commands: HSM,
+    description: "PKCS#11 module (shared library) of the HSM" }),
+  tokenLabel: setting({ flag: "token-label", env: ["HSM_TOKEN_LABEL"], parse: v.label(32), commands: HSM,
+    defaultText: `${TOKEN_LABEL_FALLBACK}, else the first initialised token (hsm init creates ${TOKEN_LABEL_FALLBACK})`,
+    description: "label of the token that holds the signing key" }),
+  keyLabel: setting({ flag: "key-label", env: ["HSM_KEY_LABEL"], parse: v.label(255), default: "ato-ed25519", commands: ["run", "doctor", "hsm init", "hsm pubkey"],
+    defaultText: "ato-ed25519 (hsm init --key-type ecdsa-p256: ato-ecdsa-p256)",
+    description: "label of the checkpoint signing key pair" }),
+  keyType: setting({ flag: "key-type", env: [], parse: v.oneOf(SIGNATURE_ALGORITHMS), default: "ed25519", commands: ["hsm init"],
+    description: "algorithm of a key pair hsm init generates (ecdsa-p256 for HSMs without EdDSA)" }),
+  pin: setting({ env: ["PKCS11_PIN"], secret: v.pin, commands: HSM,
+    description: "user PIN of the token that holds the signing key" }),
+  soPin: setting({ env: ["PKCS11_SO_PIN"], secret: v.pin, commands: ["hsm init"],
+    description: "security officer PIN, to create the token" }),
+  softhsmConf: setting({ env: ["SOFTHSM2_CONF"], parse: v.path, defaultText: "SoftHSM's own (/etc/softhsm/softhsm2.conf)", commands: HSM, readBy: "the SoftHSM module itself",
+    description: "SoftHSM's configuration file: where its tokens live" }),
+
+  // --- masking
+  ipv4Prefix: setting({ flag: "ipv4-prefix", env: ["ATO_MASK_IPV4_PREFIX"], parse: v.prefix(4), default: DEFAULT_IPV4_PREFIX, commands: ["run"],
+    description: "IPv4 addresses in records keep this many leading bits" }),
+  ipv6Prefix: setting({ flag: "ipv6-prefix", env: ["ATO_MASK_IPV6_PREFIX"], parse: v.prefix(6), default: DEFAULT_IPV6_PREFIX, commands: ["run"],
+    description: "IPv6 addresses in records keep this many leading bits" }),
+  keepPorts: setting({ flag: "keep-ports", env: ["ATO_MASK_KEEP_PORTS"], parse: v.keepPorts, default: "none", commands: ["run"],
+    description: "L4 ports kept in records; the others are removed" }),
+  simd: setting({ env: ["ATO_MASK_SIMD"], parse: v.oneOf(SIMD_CHOICES), default: "auto", commands: ["run"],
+    description: "masking routine: auto chooses by CPU (AVX2 where it has it); sse2 or avx2 force one" }),
+  tokens: setting({ flag: "tokens", env: ["ATO_TOKENS"], parse: v.bool, defaultText: "on when ATO_TOKEN_KEY is set", commands: ["run"],
+    description: "add keyed address tokens (HMAC-SHA-256), to correlate hosts without their addresses" }),
+  tokenKey: setting<KeyObject>({ env: ["ATO_TOKEN_KEY"], secret: KEY, commands: ["run"],
+    description: "32-byte key of the address tokens, 64 hex digits or base64 (openssl rand -hex 32)" }),
+  sealing: setting({ flag: "seal", env: ["ATO_SEAL"], parse: v.bool, defaultText: "on when ATO_SEAL_KEY is set", commands: ["run"],
+    description: "seal the unmasked fields of each record (AES-256-GCM), for ato reveal" }),
+  sealKey: setting<KeyObject>({ env: ["ATO_SEAL_KEY"], secret: KEY, commands: ["run", "reveal"],
+    description: "32-byte sealing key, 64 hex digits or base64 (openssl rand -hex 32)" }),
+
+  // --- detection in the kernel
+  timingAudit: setting({ flag: "timing", env: ["ATO_TIMING_AUDIT"], parse: v.bool, default: false, commands: ["run"],
+    description: "flag packets whose inter-arrival time is an outlier (|t| >= --tscore)" }),
+  timingMinSamples: setting({ flag: "timing-min-samples", env: ["ATO_TIMING_MIN_SAMPLES"], parse: v.int(2, 0xffff_ffff), default: 32, commands: ["run"],
+    description: "inter-arrival gaps a flow needs before the timing audit can flag it" }),
+  tscore: setting({ flag: "tscore", env: ["ATO_TSCORE"], parse: v.int(1, 1000), default: 4, commands: ["run"],
+    description: "timing audit threshold: flag when |t| reaches this" }),
+  spikeThreshold: setting({ flag: "spike-threshold", env: ["ATO_SPIKE_THRESHOLD"], parse: v.int(0, 0xffff_ffff), default: 0, commands: ["run"],
+    description: "packets of one flow within a spike window that raise a spike event; 0 turns the spike guard off" }),
+  spikeWindowMs: setting({ flag: "spike-window-ms", env: ["ATO_SPIKE_WINDOW_MS"], parse: v.int(1, 3_600_000), default: 1000, commands: ["run"],
+    description: "length of the spike guard's window, in milliseconds" }),
+
+  // --- output and one-off options
+  printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],
+    description: "print the effective configuration, secrets redacted, and exit" }),
+  json: setting({ flag: "json", env: [], parse: v.bool, default: false, commands: ["doctor", "flows", "hsm info", "version"],
+    description: "print JSON instead of text" }),
+  top: setting({ flag: "top", env: [], parse: v.int(1, 16_777_216), defaultText: "20 in the table; every flow with --json", commands: ["flows"],
+    description: "show the N largest flows" }),
+  sort: setting<FlowSort>({ flag: "sort", env: [], parse: v.oneOf(FLOW_SORTS), default: "packets", commands: ["flows"],
+    description: "order flows by this count, largest first" }),
+  out: setting({ flag: "out", env: [], parse: v.path, defaultText: "none (hsm pubkey: standard output)", commands: ["hsm init", "hsm pubkey"],
+    description: "write the public key PEM to this file" }),
+  seq: setting({ flag: "seq", env: [], parse: v.int(0, Number.MAX_SAFE_INTEGER), required: true, commands: ["reveal"],
+    description: "sequence number of the record to reveal" }),
+
+  // --- read before any setting, by the library loader
+  libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the embedded copies", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",
+    description: "directory to load libbpf.so.1 and libatomask.so from instead of the embedded copies" }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K] extends Setting<infer T> ? T : never;
+
+/** The settings one command reads, in table order. */
+export function settingsOf(command: CommandName): [SettingKey, Setting][] {
+  return (Object.entries(SETTINGS) as [SettingKey, Setting][]).filter(([, s]) => s.commands.includes(command));
+}
+
+/** Every environment name a setting answers to (a secret's NAME_FILE too), in table order. */
+export function envNames(): string[] {
+  return Object.values(SETTINGS as Record<string, Setting>).flatMap((s) => (s.secret ? [s.env[0]!, `${s.env[0]}_FILE`] : s.env));
+}
+
+/** Every name the config file understands. */
+export function knownNames(): Set<string> {
+  return new Set(envNames());
+}
