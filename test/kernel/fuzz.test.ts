@@ -100,3 +100,36 @@ test(`[kernel] differential fuzz: the program records what the contract says, fr
   // The generator must keep reaching every path, or the comparison above proves little.
   for (const [what, n] of Object.entries(seen)) expect({ what, reached: n > 0 }).toEqual({ what, reached: true });
 }, 300_000);
+
+/**
+ * Frames for the scapy cross-check: honest built frames the reference calls flows, until this
+ * many. Not mutated ones: a lie can make a routing header of odd length, which scapy cannot read
+ * (it takes every routing type but 4 for a list of 16-byte addresses).
+ */
+const SCAPY_FRAMES = Number(process.env.ATO_FUZZ_SCAPY_FRAMES ?? 2000);
+
+test("the reference reads every field as scapy does, on honest frames it calls flows", () => {
+  const r = new Rng(SEED ^ 0x5ca9);
+  const cases: { frame: Uint8Array; note: string; flow: NonNullable<Expected["flow"]> }[] = [];
+  while (cases.length < SCAPY_FRAMES) {
+    const b = buildFrame(r);
+    const flow = reference(b.frame).flow;
+    if (flow) cases.push({ frame: b.frame, note: b.note, flow });
+  }
+  // Debian's python3 (scripts/bootstrap.sh installs python3-scapy for it), not one first on PATH.
+  const p = Bun.spawnSync(["/usr/bin/python3", `${import.meta.dir}/../support/scapy_view.py`], {
+    stdin: Buffer.from(cases.map((c) => hex(c.frame)).join("\n") + "\n"),
+  });
+  expect({ exit: p.exitCode, stderr: p.stderr.toString() }).toEqual({ exit: 0, stderr: "" });
+  const views = p.stdout.toString().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(views).toHaveLength(cases.length);
+  const failures: string[] = [];
+  let mismatched = 0;
+  cases.forEach((c, i) => {
+    const v = views[i]!;
+    const diffs = Object.entries(c.flow).filter(([k, want]) => v[k] !== want).map(([k, want]) => `${k}: scapy ${v[k] ?? v.error}, reference ${want}`);
+    if (diffs.length && ++mismatched <= 8) failures.push(`(${c.note}) ${hex(c.frame)}\n    ${diffs.join("; ")}`);
+  });
+  console.log(`parser fuzz: scapy read ${cases.length} flow frames of seed ${SEED}; ${mismatched} disagree with the reference`);
+  expect(failures).toEqual([]);
+}, 120_000);

@@ -70,7 +70,8 @@ function ipv4(r: Rng, b: number[], fields: Field[]): string {
   const proto = r.pick([6, 6, 17, 17, 1, 58, 47, r.int(256)]);
   fields.push({ at: l3, kind: "hi4" }, { at: l3, kind: "lo4" }, { at: l3 + 2, kind: "u16" }, { at: l3 + 6, kind: "u16" }, { at: l3 + 9, kind: "u8" });
   b.push(0x40 | (5 + optWords), r.int(256), 0, 0, ...r.bytes(2), ...u16(fo), 64, proto, 0, 0, ...r.bytes(8));
-  for (let i = 0; i < optWords * 4; i++) b.push(r.chance(0.5) ? 1 : r.int(256)); // NOPs and noise
+  // Options: a router alert (RFC 2113) or NOPs, then NOPs: noise is the mutations' part.
+  for (let i = 0; i < optWords; i++) b.push(...(r.chance(0.3) ? [0x94, 4, 0, 0] : [1, 1, 1, 1]));
   l4(r, b, fields, proto);
   return `ipv4 ihl ${5 + optWords} ${frag} proto ${proto}`;
 }
@@ -95,9 +96,16 @@ function ipv6(r: Rng, b: number[], fields: Field[]): string {
       const len = r.chance(0.1) ? 0 : r.chance(0.9) ? 1 + r.int(6) : r.int(256);
       b.push(next, len, ...r.bytes((len + 2) * 4 - 2));
       kinds.push(`ah${len}`);
+    } else if (kind === 43) {
+      // A routing header of a type without its own layout (not 4, segment routing), random data,
+      // of an even length: scapy (the reference's cross-check) reads any other type as 16-byte addresses.
+      const len = 2 * (r.chance(0.9) ? r.int(3) : r.int(128));
+      b.push(next, len, r.pick([0, 2, 3, 253, 254]), r.int(256), ...r.bytes((len + 1) * 8 - 4));
+      kinds.push(`${kind}/${len}`);
     } else {
+      // Options: one PadN covering the body, as a sender pads (noise is the mutations' part).
       const len = r.chance(0.9) ? r.int(4) : r.int(256);
-      b.push(next, len, ...r.bytes((len + 1) * 8 - 2));
+      b.push(next, len, 1, (len + 1) * 8 - 4, ...new Array((len + 1) * 8 - 4).fill(0));
       kinds.push(`${kind}/${len}`);
     }
   });
