@@ -99,7 +99,7 @@ test(`[kernel] differential fuzz: the program records what the contract says, fr
   expect(c.ipv4 + c.ipv6 + c.non_ip + c.malformed).toBe(c.packets);
   // The generator must keep reaching every path, or the comparison above proves little.
   for (const [what, n] of Object.entries(seen)) expect({ what, reached: n > 0 }).toEqual({ what, reached: true });
-}, 300_000);
+}, Math.max(300_000, FRAMES * 2));
 
 /**
  * Frames for the scapy cross-check: honest built frames the reference calls flows, until this
@@ -132,4 +132,4 @@ test("the reference reads every field as scapy does, on honest frames it calls f
   });
   console.log(`parser fuzz: scapy read ${cases.length} flow frames of seed ${SEED}; ${mismatched} disagree with the reference`);
   expect(failures).toEqual([]);
-}, 120_000);
+}, Math.max(120_000, SCAPY_FRAMES * 20));

@@ -10,12 +10,13 @@ import json
 import socket
 import sys
 
-from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers import inet6
 from scapy.layers.inet6 import (ICMPv6Unknown, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                                 IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, IPv6ExtHdrSegmentRouting,
                                 _IPv6GuessPayload)
-from scapy.packet import Raw
+from scapy.fields import ByteField, XShortField
+from scapy.packet import Packet, Raw
 from scapy.layers.ipsec import AH
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 
@@ -23,7 +24,15 @@ from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 # an IPv6 header its next header is any IPv6 one, hop-by-hop for 0.
 AH.guess_payload_class = _IPv6GuessPayload.default_payload_class
 inet6.ipv6nhcls[51] = AH  # named as a string there, which inet6 alone cannot resolve
-L4 = {6: TCP, 17: UDP, 1: ICMP}
+
+
+class ICMPHead(Packet):
+    """ICMP's fixed part only: scapy's ICMP wants more for some types (timestamp: 20 bytes) than
+    the 8 bytes the flow needs, and fails on a first fragment that carries only those."""
+    fields_desc = [ByteField("type", 0), ByteField("code", 0), XShortField("chksum", 0)]
+
+
+L4 = {6: TCP, 17: UDP, 1: ICMPHead}
 EXT = (IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, IPv6ExtHdrSegmentRouting, IPv6ExtHdrFragment,
        IPv6ExtHdrDestOpt, AH)
 
@@ -71,6 +80,7 @@ def view(frame: bytes) -> dict:
         elif out["proto"] == 17:
             out.update(sport=layer.sport, dport=layer.dport)
         elif out["proto"] == 1 and out["family"] == 4:
+            layer = ICMPHead(bytes(layer))
             out.update(dport=layer.type << 8 | layer.code)
         elif out["proto"] == 58 and out["family"] == 6:
             # Scapy's class per ICMPv6 type renames the code byte in some (151's advinter) and
