@@ -3,11 +3,13 @@
  * BPF_PROG_TEST_RUN on the real compiled program, each compared field by field (class counters,
  * fragments, ext_hdr_limit, vlan_tagged, the flow key, bytes, TCP flags) with an independent
  * reference written from the contract (test/support/parser-reference.ts). Then the invariants:
- * every run returned XDP_PASS, and the four class counters sum to the frames run.
+ * every run returned XDP_PASS, and the four class counters sum to the frames run. The reference
+ * itself is held to scapy's reading of honest frames (test/support/scapy_view.py).
  *
- *   ATO_FUZZ_SEED=N    replays a run (the seed is printed at the start)
- *   ATO_FUZZ_FRAMES=N  random frames (default 20000, a few seconds); every 25th honest IP frame is also cut at
- *                      every length (the truncation sweep), on top of N
+ *   ATO_FUZZ_SEED=N          replays a run (the seed is printed at the start)
+ *   ATO_FUZZ_FRAMES=N        random frames (default 20,000: seconds); every 25th honest IP frame
+ *                            is also cut at every length (the truncation sweep), on top of N
+ *   ATO_FUZZ_SCAPY_FRAMES=N  frames for the scapy cross-check (default 2,000: about 6 s)
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mapDelete } from "../../ffi/libbpf.ts";
@@ -15,8 +17,16 @@ import { buildFrame, mutate, Rng } from "../support/fuzz-frames.ts";
 import { reference, type Expected } from "../support/parser-reference.ts";
 import { loadForTest, XDP_PASS } from "../support/bpf.ts";
 
-const SEED = Number(process.env.ATO_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const FRAMES = Number(process.env.ATO_FUZZ_FRAMES ?? 20000);
+function envCount(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === "") return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number >= 0, got "${v}"`);
+  return n;
+}
+
+const SEED = envCount("ATO_FUZZ_SEED", Math.floor(Math.random() * 2 ** 31));
+const FRAMES = envCount("ATO_FUZZ_FRAMES", 20000);
 const SWEEP_EVERY = 25;
 /** BPF_PROG_TEST_RUN without a context runs the frame as if it came in on the loopback device. */
 const LOOPBACK_IFINDEX = 1;
@@ -26,7 +36,10 @@ beforeAll(() => { prog = loadForTest({}, 64); });
 afterAll(() => prog?.cleanup());
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-const COUNTERS = ["packets", "bytes", "ipv4", "ipv6", "non_ip", "malformed", "fragments", "ext_hdr_limit", "vlan_tagged", "map_full"] as const;
+const COUNTERS = [
+  "packets", "bytes", "ipv4", "ipv6", "non_ip", "malformed", "fragments", "ext_hdr_limit", "vlan_tagged",
+  "map_full", "ringbuf_full", "spike_events", "timing_events", "overflow_events",
+] as const;
 
 /** What the program must have added to its counters for this frame, by the reference. */
 function expectedDeltas(frame: Uint8Array, e: Expected): Record<(typeof COUNTERS)[number], bigint> {
@@ -34,7 +47,9 @@ function expectedDeltas(frame: Uint8Array, e: Expected): Record<(typeof COUNTERS
   return {
     packets: 1n, bytes: BigInt(frame.length), ipv4: b(e.cls === "ipv4"), ipv6: b(e.cls === "ipv6"),
     non_ip: b(e.cls === "non_ip"), malformed: b(e.cls === "malformed"), fragments: b(!!e.flow?.fragment),
-    ext_hdr_limit: b(e.extLimit), vlan_tagged: b(e.vlanTagged), map_full: 0n,
+    ext_hdr_limit: b(e.extLimit), vlan_tagged: b(e.vlanTagged),
+    // One packet per flow (each is removed after its frame), a map with room: no events, no overflow.
+    map_full: 0n, ringbuf_full: 0n, spike_events: 0n, timing_events: 0n, overflow_events: 0n,
   };
 }
 
@@ -106,7 +121,7 @@ test(`[kernel] differential fuzz: the program records what the contract says, fr
  * many. Not mutated ones: a lie can make a routing header of odd length, which scapy cannot read
  * (it takes every routing type but 4 for a list of 16-byte addresses).
  */
-const SCAPY_FRAMES = Number(process.env.ATO_FUZZ_SCAPY_FRAMES ?? 2000);
+const SCAPY_FRAMES = envCount("ATO_FUZZ_SCAPY_FRAMES", 2000);
 
 test("the reference reads every field as scapy does, on honest frames it calls flows", () => {
   const r = new Rng(SEED ^ 0x5ca9);
