@@ -6,8 +6,15 @@
  * Contract, for every parse_* helper:
  *  - it parses exactly one header, at the cursor;
  *  - it checks the header lies inside the frame before reading any byte of
- *    it, and validates every length field it follows (a header may not claim
- *    to be shorter than its fixed part, nor run past the frame);
+ *    it, and inside the packet the cursor is in (cur->limit: the frame, then
+ *    the IP packet once an IP header has set its length), so that an L4 or
+ *    extension header is never read from the frame's padding after the IP
+ *    packet;
+ *  - it validates every length field in its header: a header that claims to
+ *    be shorter than its fixed part is malformed (IPv4 IHL below 5, an IPv4
+ *    total length below the IHL, an Authentication Header below 12 bytes, a
+ *    TCP data offset below 5, a UDP length below 8), and so is one that
+ *    claims to run past the frame or past the IP packet;
  *  - on success it stores a pointer to the header in *hdr (when asked),
  *    advances the cursor past the header, and returns the next protocol: an
  *    EtherType after an L2 header, an IP protocol / IPv6 next-header number
@@ -44,13 +51,34 @@ struct hdr_cursor {
 	void *data;   /* first byte of the frame */
 	void *end;    /* one past its last byte */
 	__u32 off;    /* offset of the next unparsed byte */
+	/*
+	 * Offset one past the last byte a header may use: the frame's length,
+	 * until an IP header narrows it to the end of its IP packet. Never more
+	 * than the frame's length. A plain number: the verifier learns packet
+	 * bounds only from comparisons with `end`, so helpers check both.
+	 */
+	__u32 limit;
 };
 
-static __always_inline void cursor_init(struct hdr_cursor *cur, struct xdp_md *ctx, __u32 off)
+static __always_inline void cursor_init(struct hdr_cursor *cur, struct xdp_md *ctx, __u32 off,
+					__u32 limit)
 {
 	cur->data = (void *)(long)ctx->data;
 	cur->end = (void *)(long)ctx->data_end;
 	cur->off = off;
+	cur->limit = limit;
+}
+
+/* The frame's length, the first limit of a cursor. */
+static __always_inline __u32 frame_len(struct xdp_md *ctx)
+{
+	return ctx->data_end - ctx->data;
+}
+
+/* Whether `len` bytes from the cursor stay inside the packet it is in (the pointer check is the caller's). */
+static __always_inline int cursor_fits(const struct hdr_cursor *cur, __u32 len)
+{
+	return cur->off + len <= cur->limit;
 }
 
 static __always_inline void *cursor_pos(const struct hdr_cursor *cur)
@@ -124,15 +152,21 @@ static __always_inline int parse_vlanhdr(struct hdr_cursor *cur, __u16 *vid)
 
 /*
  * IPv4 with options. A version other than 4, an IHL below 5 words, a header
- * running past the frame, or a total length shorter than the header are
- * malformed. A total length longer than the frame is not: with multi-buffer
- * XDP the linear part ends before the packet does, so only the header itself
- * must be present.
+ * running past the frame, a total length shorter than the header, or one
+ * longer than the frame holds are malformed. On success cur->limit becomes
+ * the end of the IP packet: what follows it in the frame is padding.
+ *
+ * Why a packet longer than the frame is malformed: the program is loaded
+ * without BPF_F_XDP_HAS_FRAGS, so the kernel hands it whole packets in one
+ * buffer (a driver refuses to attach it where packets would not fit, skb
+ * mode linearizes). A packet that claims more is truncated or lying, and
+ * Linux's ip_rcv() drops it as truncated: counting its claimed length as
+ * bytes would count bytes that never arrived.
  */
 static __always_inline int parse_iphdr(struct hdr_cursor *cur, struct iphdr **hdr)
 {
 	struct iphdr *iph = cursor_pos(cur);
-	__u32 hdrsize;
+	__u32 hdrsize, totlen;
 
 	if ((void *)(iph + 1) > cur->end)
 		return -1;
@@ -143,22 +177,35 @@ static __always_inline int parse_iphdr(struct hdr_cursor *cur, struct iphdr **hd
 		return -1;
 	if ((void *)iph + hdrsize > cur->end)
 		return -1;
-	if (bpf_ntohs(iph->tot_len) < hdrsize)
+	totlen = bpf_ntohs(iph->tot_len);
+	if (totlen < hdrsize || !cursor_fits(cur, totlen))
 		return -1;
+	cur->limit = cur->off + totlen;
 	cur->off += hdrsize;
 	*hdr = iph;
 	return iph->protocol;
 }
 
+/*
+ * IPv6: version 6, and 40 + payload length inside the frame (as for IPv4, a
+ * longer claim is malformed). cur->limit becomes the end of the IP packet.
+ * A payload length of 0 means 0: jumbograms (RFC 2675) do not fit an XDP
+ * buffer, so an extension or L4 header after such a header is malformed.
+ */
 static __always_inline int parse_ip6hdr(struct hdr_cursor *cur, struct ipv6hdr **hdr)
 {
 	struct ipv6hdr *ip6h = cursor_pos(cur);
+	__u32 pktlen;
 
 	if ((void *)(ip6h + 1) > cur->end)
 		return -1;
 	/* The EtherType said IPv6; a header that disagrees is malformed. */
 	if (ip6h->version != 6)
 		return -1;
+	pktlen = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	if (!cursor_fits(cur, pktlen))
+		return -1;
+	cur->limit = cur->off + pktlen;
 	cur->off += sizeof(*ip6h);
 	*hdr = ip6h;
 	return ip6h->nexthdr;
@@ -166,8 +213,10 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *cur, struct ipv6hdr *
 
 /*
  * One IPv6 extension header of type `type` (one for which ipv6_is_ext() is
- * true). Lengths: AH counts 4-byte words minus 2, the fragment header is a
- * fixed 8 bytes, the others count 8-byte units minus 1. For a fragment
+ * true). Lengths: AH counts 4-byte words minus 2 and is at least 12 bytes
+ * (next header, length, reserved, SPI, sequence number: RFC 4302), so a
+ * length field of 0 is malformed; the fragment header is a fixed 8 bytes;
+ * the others count 8-byte units minus 1 (never below 8). For a fragment
  * header, its frag_off field (host order) is stored in *frag_off; other
  * headers leave *frag_off alone.
  */
@@ -176,7 +225,7 @@ static __always_inline int parse_ip6_exthdr(struct hdr_cursor *cur, __u8 type, _
 	struct ipv6_opt_hdr *oh = cursor_pos(cur);
 	__u32 len;
 
-	/* Every extension header is at least 8 bytes, AH included (12). */
+	/* Every extension header is at least 8 bytes (AH 12, checked below). */
 	if ((void *)oh + 8 > cur->end)
 		return -1;
 	if (type == IPPROTO_FRAGMENT) {
@@ -184,17 +233,19 @@ static __always_inline int parse_ip6_exthdr(struct hdr_cursor *cur, __u8 type, _
 		*frag_off = bpf_ntohs(*(__be16 *)((void *)oh + 2));
 		len = 8;
 	} else if (type == IPPROTO_AH) {
+		if (oh->hdrlen == 0)	/* 8 bytes: shorter than AH's fixed 12 */
+			return -1;
 		len = ((__u32)oh->hdrlen + 2) * 4;
 	} else {
 		len = ((__u32)oh->hdrlen + 1) * 8;
 	}
-	if ((void *)oh + len > cur->end)
+	if ((void *)oh + len > cur->end || !cursor_fits(cur, len))
 		return -1;
 	cur->off += len;
 	return oh->nexthdr;
 }
 
-/* TCP with options: a data offset below 5 words or past the frame is malformed. */
+/* TCP with options: a data offset below 5 words, or past the frame or the IP packet, is malformed. */
 static __always_inline int parse_tcphdr(struct hdr_cursor *cur, struct tcphdr **hdr)
 {
 	struct tcphdr *th = cursor_pos(cur);
@@ -205,7 +256,7 @@ static __always_inline int parse_tcphdr(struct hdr_cursor *cur, struct tcphdr **
 	len = th->doff * 4;
 	if (len < sizeof(*th))
 		return -1;
-	if ((void *)th + len > cur->end)
+	if ((void *)th + len > cur->end || !cursor_fits(cur, len))
 		return -1;
 	cur->off += len;
 	*hdr = th;
@@ -216,7 +267,13 @@ static __always_inline int parse_udphdr(struct hdr_cursor *cur, struct udphdr **
 {
 	struct udphdr *uh = cursor_pos(cur);
 
-	if ((void *)(uh + 1) > cur->end)
+	if ((void *)(uh + 1) > cur->end || !cursor_fits(cur, sizeof(*uh)))
+		return -1;
+	/*
+	 * The length covers header and data, so below 8 is malformed. It is not
+	 * held to the IP packet: a first fragment carries only part of the datagram.
+	 */
+	if (bpf_ntohs(uh->len) < sizeof(*uh))
 		return -1;
 	cur->off += sizeof(*uh);
 	*hdr = uh;
@@ -228,7 +285,7 @@ static __always_inline int parse_icmphdr(struct hdr_cursor *cur, struct icmp4_hd
 {
 	struct icmp4_hdr *ih = cursor_pos(cur);
 
-	if ((void *)(ih + 1) > cur->end)
+	if ((void *)(ih + 1) > cur->end || !cursor_fits(cur, sizeof(*ih)))
 		return -1;
 	cur->off += sizeof(*ih);
 	*hdr = ih;
@@ -243,7 +300,7 @@ static __always_inline int parse_icmp6hdr(struct hdr_cursor *cur, struct icmp6hd
 {
 	struct icmp6hdr *ih = cursor_pos(cur);
 
-	if ((void *)(ih + 1) > cur->end)
+	if ((void *)(ih + 1) > cur->end || !cursor_fits(cur, sizeof(*ih)))
 		return -1;
 	cur->off += sizeof(*ih);
 	*hdr = ih;

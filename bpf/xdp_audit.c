@@ -178,7 +178,8 @@ static __always_inline int parse_ipv6(struct hdr_cursor *cur, struct flow_key *k
 }
 
 /*
- * Ports, ICMP type/code and TCP flags of the L4 header at offset `off`.
+ * Ports, ICMP type/code and TCP flags of the L4 header at offset `off`, in
+ * the IP packet that ends at offset `limit` (the header must end by then).
  * Unknown protocols have none: their ports stay 0.
  *
  * A global function on purpose: the verifier checks it once, for any
@@ -186,7 +187,8 @@ static __always_inline int parse_ipv6(struct hdr_cursor *cur, struct flow_key *k
  * combinations of VLAN tags and IPv6 extension headers run to hundreds), and
  * the program took 22k verifier steps instead of 9k.
  */
-__noinline int parse_l4(struct xdp_md *ctx, __u64 off, struct flow_key *key, struct pkt_info *pi)
+__noinline int parse_l4(struct xdp_md *ctx, __u64 off, __u32 limit, struct flow_key *key,
+			struct pkt_info *pi)
 {
 	struct hdr_cursor cur;
 	struct tcphdr *th;
@@ -202,7 +204,7 @@ __noinline int parse_l4(struct xdp_md *ctx, __u64 off, struct flow_key *key, str
 	 */
 	if (!key || !pi || off > L4_OFF_MAX)
 		return -1;
-	cursor_init(&cur, ctx, off);
+	cursor_init(&cur, ctx, off, limit);
 
 	if (key->proto == IPPROTO_TCP) {
 		if (parse_tcphdr(&cur, &th) < 0)
@@ -235,7 +237,7 @@ static __always_inline enum pkt_class parse_frame(struct xdp_md *ctx, struct flo
 	struct hdr_cursor cur;
 	int eth_proto, proto;
 
-	cursor_init(&cur, ctx, 0);
+	cursor_init(&cur, ctx, 0, frame_len(ctx));
 	eth_proto = parse_l2(&cur, key, tagged);
 	if (eth_proto < 0)
 		return PKT_MALFORMED;
@@ -249,7 +251,7 @@ static __always_inline enum pkt_class parse_frame(struct xdp_md *ctx, struct flo
 		return PKT_MALFORMED;
 	key->proto = proto;
 	/* A later fragment starts mid-payload: there is no L4 header to read. */
-	if (!pi->nonfirst && parse_l4(ctx, cur.off, key, pi) < 0)
+	if (!pi->nonfirst && parse_l4(ctx, cur.off, cur.limit, key, pi) < 0)
 		return PKT_MALFORMED;
 	return key->family == ATO_FAMILY_IPV4 ? PKT_IPV4 : PKT_IPV6;
 }

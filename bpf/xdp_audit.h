@@ -13,7 +13,8 @@
  *  - times are bpf_ktime_get_ns() (CLOCK_MONOTONIC, nanoseconds);
  *  - "bytes" is the IP packet from its header on (IPv4 total length, IPv6
  *    40 + payload length), as IPFIX octetDeltaCount counts: no Ethernet
- *    header, no VLAN tags, no frame padding.
+ *    header, no VLAN tags, no frame padding. A packet claiming more than
+ *    the frame holds is malformed, so bytes never exceeds what arrived.
  */
 #ifndef XDP_AUDIT_H
 #define XDP_AUDIT_H
@@ -71,7 +72,8 @@ struct audit_counters {
 	__u64 ipv6;            /* the same for IPv6 */
 	__u64 non_ip;          /* neither IPv4 nor IPv6 (ARP, LLDP, ...), or more than two VLAN
 	                        * tags: passed, not a flow */
-	__u64 malformed;       /* truncated or inconsistent headers: passed, not a flow */
+	__u64 malformed;       /* truncated or inconsistent headers, an IP length longer than the
+	                        * frame, an L4 header outside the IP packet: passed, not a flow */
 	__u64 fragments;       /* IPv4/IPv6 fragments, first or later, among ipv4 + ipv6 */
 	__u64 map_full;        /* flows that could not be inserted into flow_map */
 	__u64 ringbuf_full;    /* events the ring buffer had no room for (lost) */

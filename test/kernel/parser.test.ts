@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { formatAddress } from "../../src/mask/format.ts";
 import { monotonicNs } from "../../ffi/libc.ts";
 import {
-  concat, eth, ETH_P, ext, fragment6, icmp, IPPROTO, ipv4, ipv6, tcp, udp, v4Frame, v6Frame,
+  ah, concat, eth, ETH_P, ext, fragment6, icmp, IPPROTO, ipv4, ipv6, tcp, udp, v4Frame, v6Frame,
 } from "../support/frames.ts";
 import { loadForTest, XDP_PASS } from "../support/bpf.ts";
 
@@ -96,6 +96,16 @@ describe("[kernel] well-formed frames become flows", () => {
     expect(only()).toMatchObject({ proto: 58, sport: 0, dport: 128 << 8 });
   });
 
+  test("IPv6 Authentication Header of the minimum 12 bytes (length field 1), then UDP", () => {
+    prog.run(v6Frame(A6, B6, IPPROTO.AH, [ah(IPPROTO.UDP, 1), udp(7, 8)]).frame);
+    expect(only()).toMatchObject({ family: 6, proto: 17, sport: 7, dport: 8 });
+  });
+
+  test("IPv6 Authentication Header with a 12-byte ICV (length field 4), then TCP", () => {
+    prog.run(v6Frame(A6, B6, IPPROTO.HOPOPTS, [ext(IPPROTO.AH), ah(IPPROTO.TCP, 4), tcp(9, 10, 0x02)]).frame);
+    expect(only()).toMatchObject({ proto: 6, sport: 9, dport: 10, tcpFlags: 0x02 });
+  });
+
   test("IPv6 fragments: first has ports, later ones none", () => {
     prog.run(v6Frame(A6, B6, IPPROTO.FRAGMENT, [fragment6(IPPROTO.UDP, 0, true), udp(9, 10, 8)]).frame);
     prog.run(v6Frame(A6, B6, IPPROTO.FRAGMENT, [fragment6(IPPROTO.UDP, 2, false), new Uint8Array(8)]).frame);
@@ -176,5 +186,69 @@ describe("[kernel] non-IP and malformed frames are passed and never become flows
     const chain = Array.from({ length: 12 }, () => ext(IPPROTO.DSTOPTS));
     expectNoFlowAndMalformed(v6Frame(A6, B6, IPPROTO.DSTOPTS, [...chain, udp(1, 2)]).frame);
     expect(prog.counters().ext_hdr_limit).toBe(1n);
+  });
+});
+
+describe("[kernel] headers are read only inside the IP packet, and never shorter than their fixed part", () => {
+  const pad = (frame: Uint8Array, to: number) => concat(frame, new Uint8Array(Math.max(0, to - frame.length)));
+
+  test("an Authentication Header whose length field says 8 bytes (below AH's 12) is malformed", () => {
+    // Read as 8 bytes, the walk would land in the SPI and take the sequence number for UDP.
+    expectNoFlowAndMalformed(v6Frame(A6, B6, IPPROTO.AH, [ah(IPPROTO.UDP, 0), udp(7, 8)]).frame);
+  });
+
+  test("IPv4: a TCP header after the total length, in the frame's padding, is not read", () => {
+    const ip = ipv4({ src: A4, dst: B4, proto: IPPROTO.TCP, totalLength: 20 }, 0);
+    expectNoFlowAndMalformed(concat(eth(ETH_P.IPV4), ip, tcp(40000, 443, 0x02)));
+  });
+
+  test("IPv4: a TCP header that ends one byte past the total length is malformed", () => {
+    const ip = ipv4({ src: A4, dst: B4, proto: IPPROTO.TCP, totalLength: 39 }, 0);
+    expectNoFlowAndMalformed(pad(concat(eth(ETH_P.IPV4), ip, tcp(1, 2, 0x10)), 64));
+  });
+
+  test("IPv4: a UDP header in the padding of a first fragment is not read", () => {
+    const ip = ipv4({ src: A4, dst: B4, proto: IPPROTO.UDP, totalLength: 24, moreFragments: true }, 0);
+    expectNoFlowAndMalformed(concat(eth(ETH_P.IPV4), ip, udp(1, 2)));
+  });
+
+  test("IPv6: payload length 0 leaves no room for the UDP header behind it", () => {
+    expectNoFlowAndMalformed(concat(eth(ETH_P.IPV6), ipv6(A6, B6, IPPROTO.UDP, 0), udp(1, 2)));
+  });
+
+  test("IPv6: an extension header that runs past the payload length is malformed", () => {
+    // 8 bytes of payload hold the hop-by-hop header; the UDP header after it is padding.
+    expectNoFlowAndMalformed(concat(eth(ETH_P.IPV6), ipv6(A6, B6, IPPROTO.HOPOPTS, 8), ext(IPPROTO.UDP), udp(1, 2)));
+    prog.reset();
+    // A 16-byte destination-options header in a 12-byte payload.
+    expectNoFlowAndMalformed(pad(concat(eth(ETH_P.IPV6), ipv6(A6, B6, IPPROTO.DSTOPTS, 12), ext(IPPROTO.NONE, 1)), 100));
+  });
+
+  test("IPv4 claiming a total length longer than the frame is malformed, its claim never counted", () => {
+    const { frame } = v4Frame({ src: A4, dst: B4, proto: IPPROTO.UDP, totalLength: 1500 }, udp(1, 2, 4));
+    expectNoFlowAndMalformed(frame);
+    expect(prog.counters().bytes).toBe(BigInt(frame.length));
+  });
+
+  test("IPv6 claiming a payload longer than the frame is malformed", () => {
+    expectNoFlowAndMalformed(concat(eth(ETH_P.IPV6), ipv6(A6, B6, IPPROTO.UDP, 9), udp(1, 2)));
+  });
+
+  test("a UDP length below its 8-byte header is malformed", () => {
+    const u = udp(1, 2, 4);
+    u.set([0, 7], 4);
+    expectNoFlowAndMalformed(v4Frame({ src: A4, dst: B4, proto: IPPROTO.UDP }, u).frame);
+  });
+
+  test("padding after a whole packet changes nothing: same flow, bytes from the header", () => {
+    for (const [frame, ipBytes] of [
+      [v6Frame(A6, B6, IPPROTO.HOPOPTS, [ext(IPPROTO.TCP), tcp(5, 6, 0x11)]).frame, 40 + 8 + 20],
+      [v4Frame({ src: A4, dst: B4, proto: IPPROTO.ICMP }, icmp(0, 0)).frame, 28],
+    ] as const) {
+      prog.reset();
+      prog.run(pad(frame, frame.length + 37));
+      expect(only().bytes).toBe(BigInt(ipBytes));
+      expect(prog.counters().malformed).toBe(0n);
+    }
   });
 });

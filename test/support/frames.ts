@@ -5,7 +5,7 @@
  */
 
 export const ETH_P = { IPV4: 0x0800, IPV6: 0x86dd, ARP: 0x0806, VLAN: 0x8100, QINQ: 0x88a8 } as const;
-export const IPPROTO = { HOPOPTS: 0, ICMP: 1, TCP: 6, UDP: 17, ROUTING: 43, FRAGMENT: 44, ICMPV6: 58, NONE: 59, DSTOPTS: 60, GRE: 47 } as const;
+export const IPPROTO = { HOPOPTS: 0, ICMP: 1, TCP: 6, UDP: 17, ROUTING: 43, FRAGMENT: 44, AH: 51, ICMPV6: 58, NONE: 59, DSTOPTS: 60, GRE: 47 } as const;
 
 const u16 = (v: number) => [(v >> 8) & 0xff, v & 0xff];
 
@@ -63,6 +63,19 @@ export function ext(nextHeader: number, lengthUnits = 0): Uint8Array {
   b[1] = lengthUnits;
   b[2] = 1; // PadN
   b[3] = b.length - 4;
+  return b;
+}
+
+/**
+ * An IPv6 Authentication Header (RFC 4302): its length field counts 4-byte words minus 2, so
+ * the default 1 makes the 12-byte minimum (no ICV); 0 forges one shorter than its fixed part.
+ */
+export function ah(nextHeader: number, lengthField = 1): Uint8Array {
+  const b = new Uint8Array((lengthField + 2) * 4);
+  b[0] = nextHeader;
+  b[1] = lengthField;
+  b.set([0, 0, 0x10, 0x01], 4); // SPI
+  if (b.length >= 12) b.set([0, 0, 0, 1], 8); // sequence number
   return b;
 }
 
