@@ -7,7 +7,7 @@ import { defineCommand } from "citty";
 import { AtoError } from "../errors.ts";
 import { redact, resolveConfig, SETTINGS } from "../config/index.ts";
 import { log } from "../agent/log.ts";
-import { repeated } from "./_args.ts";
+import { positiveInt, repeated } from "./_args.ts";
 
 // Every flag is a string or boolean without a default: a default here would always win over
 // the environment and the config file.
@@ -18,6 +18,8 @@ const args = {
   seal: { type: "boolean" as const, description: "seal the unmasked fields (needs ATO_SEAL_KEY or ATO_SEAL_KEY_FILE)" },
   config: { type: "string" as const, description: "configuration file (KEY=VALUE or JSON, the environment's names); env ATO_CONFIG" },
   "print-config": { type: "boolean" as const, description: "print the effective configuration, secrets redacted, and exit" },
+  witness: { type: "string" as const, description: "URL=VERIFIER_KEY of a witness to send every checkpoint to (repeatable); env ATO_WITNESS (space-separated)" },
+  "witness-max-silence": { type: "string" as const, description: "seconds without a witness's cosignature before /readyz reports it (default 300); env ATO_WITNESS_MAX_SILENCE" },
 };
 
 export default defineCommand({
@@ -36,7 +38,7 @@ export default defineCommand({
     if (cfg.ifaces.length === 0) throw new AtoError("no interface to watch: pass --iface IF (or set XDP_INTERFACE)", "USAGE");
 
     const { Agent } = await import("../agent/agent.ts");
-    const agent = Agent.start(cfg);
+    const agent = Agent.start(cfg, witnessSettings(rawArgs, typeof a["witness-max-silence"] === "string" ? a["witness-max-silence"] : undefined));
     await new Promise<void>((resolve) => {
       const stop = async (sig: string) => {
         log(`received ${sig}, stopping`);
@@ -48,3 +50,10 @@ export default defineCommand({
     });
   },
 });
+
+/** Witness settings, read here until they join the settings table (src/config). */
+function witnessSettings(rawArgs: string[], maxSilence: string | undefined) {
+  const fromFlags = repeated(rawArgs, "witness");
+  const witnesses = fromFlags.length ? fromFlags : (process.env.ATO_WITNESS ?? "").split(/\s+/).filter(Boolean);
+  return { witnesses, maxSilenceSeconds: positiveInt("witness-max-silence", maxSilence ?? process.env.ATO_WITNESS_MAX_SILENCE, 300) };
+}
