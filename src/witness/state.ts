@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { base64, hashFromBase64, hex, sha256, type Hash } from "../tree/index.ts";
-import { TEMP_SUFFIX, replaceFileSync } from "./atomic.ts";
+import { TEMP_SUFFIX, replaceFile } from "./atomic.ts";
 
 export interface LogState {
   origin: string;
@@ -49,10 +49,13 @@ export class WitnessState {
     return this.logs.size;
   }
 
-  /** Persists first, then updates memory: what was answered is always what is on disk. */
-  put(next: LogState): void {
+  /**
+   * Persists first (synced), then updates memory: what is answered is always what is on disk.
+   * The caller runs one put per origin at a time (Witness's per-origin queue).
+   */
+  async put(next: LogState): Promise<void> {
     const data = { v: 1, origin: next.origin, size: next.size, root: base64(next.root), timestamp: next.timestamp };
-    replaceFileSync(this.pathOf(next.origin), `${JSON.stringify(data)}\n`);
+    await replaceFile(this.pathOf(next.origin), `${JSON.stringify(data)}\n`);
     this.logs.set(next.origin, next);
   }
 

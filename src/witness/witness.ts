@@ -71,7 +71,7 @@ export class Witness {
         }
       }
       const timestamp = Math.max(this.now(), known?.timestamp ?? 0);
-      this.state.put({ origin: cp.origin, size: cp.size, root: cp.root, timestamp });
+      await this.state.put({ origin: cp.origin, size: cp.size, root: cp.root, timestamp });
       const sig = await cosign(this.key, text, timestamp);
       return { status: 200, body: cosignatureLine(sig), origin: cp.origin, size: cp.size };
     });

@@ -1,4 +1,4 @@
-/** `ato witness serve` as a child process inside a lab namespace, with its URL read from its log. */
+/** `ato witness serve` as a child process (inside a lab namespace, or on the host's loopback), with its URL read from its log. */
 import type { Subprocess } from "bun";
 import { ATO, atoIn } from "../support/agent.ts";
 
@@ -19,8 +19,9 @@ export class WitnessProcess {
     return r.stdout.trim();
   }
 
-  static async start(netns: string, state: string, logs: string[], listen = "127.0.0.1:0"): Promise<WitnessProcess> {
-    const argv = ["nsenter", `--net=/run/netns/${netns}`, ...ATO, "witness", "serve", "--state", state, "--listen", listen, ...logs.flatMap((l) => ["--log", l])];
+  /** netns null: the host's own loopback. */
+  static async start(netns: string | null, state: string, logs: string[], listen = "127.0.0.1:0"): Promise<WitnessProcess> {
+    const argv = [...(netns ? ["nsenter", `--net=/run/netns/${netns}`] : []), ...ATO, "witness", "serve", "--state", state, "--listen", listen, ...logs.flatMap((l) => ["--log", l])];
     const w = new WitnessProcess(Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
     const until = Date.now() + 20_000;
     while (!/ on (http:\/\/\S+)\/add-checkpoint/.test(w.log)) {

@@ -149,11 +149,11 @@ describe("add-checkpoint", () => {
 });
 
 describe("state", () => {
-  test("a corrupt state file stops the start with CORRUPT; a leftover temporary file is ignored", () => {
+  test("a corrupt state file stops the start with CORRUPT; a leftover temporary file is ignored", async () => {
     const dir = join(tmp, "corrupt");
     initWitness(dir, "witness.test/w2").close();
     const s = WitnessState.open(dir);
-    s.put({ origin: "o", size: 3, root: log.root(3), timestamp: 1 });
+    await s.put({ origin: "o", size: 3, root: log.root(3), timestamp: 1 });
     const file = readdirSync(join(dir, "logs"))[0]!;
     writeFileSync(join(dir, "logs", `${file}.tmp`), "half a wri");
     expect(WitnessState.open(dir).get("o")?.size).toBe(3);

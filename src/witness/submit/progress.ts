@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../../errors.ts";
-import { replaceFileSync } from "../atomic.ts";
+import { replaceFile } from "../atomic.ts";
 
 export const PROGRESS_FILE = "witnesses.json";
 
@@ -17,6 +17,7 @@ export interface Progress {
 
 export class WitnessProgress {
   private readonly byVkey: Record<string, Progress>;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly dir: string, private readonly onWarning: (m: string) => void) {
     this.byVkey = this.load();
@@ -26,14 +27,19 @@ export class WitnessProgress {
     return this.byVkey[vkey] ?? { size: 0, root: null };
   }
 
+  /** Updates at once; the file follows on the thread pool, writes in order, so the agent's loop never waits on an fsync. */
   set(vkey: string, p: Progress): void {
     this.byVkey[vkey] = p;
-    try {
-      replaceFileSync(join(this.dir, PROGRESS_FILE), `${JSON.stringify({ v: 1, witnesses: this.byVkey })}\n`, 0o640);
-    } catch (e) {
+    const text = `${JSON.stringify({ v: 1, witnesses: this.byVkey })}\n`;
+    this.saving = this.saving.then(() => replaceFile(join(this.dir, PROGRESS_FILE), text, 0o640)).catch((e) => {
       if (!(e instanceof AtoError && e.code === "IO")) throw e;
       this.onWarning(`${e.message} (the witnesses' answers will correct it)`);
-    }
+    });
+  }
+
+  /** Resolves when every write so far is on disk. */
+  flush(): Promise<void> {
+    return this.saving;
   }
 
   private load(): Record<string, Progress> {

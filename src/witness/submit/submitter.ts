@@ -68,6 +68,7 @@ export class Submitter {
       if (Date.now() > until) return false;
       await Bun.sleep(20);
     }
+    await this.progress.flush();
     return true;
   }
 
