@@ -47,7 +47,7 @@ const serve = defineCommand({
     const key = openWitnessKey(s.state);
     const witness = new Witness(key, s.logs, state);
     const metrics = witnessMetrics(() => s.logs.size, () => state.size);
-    const server = serveWitness(witness, metrics, s.listen, (m) => log(`witness: ${m}`));
+    const server = serveWitness(witness, metrics, s.listen, { onLog: (m) => log(`witness: ${m}`) });
     log(`witness ${key.name} on ${server.url}/add-checkpoint`, { logs: s.logs.size, vkey: key.vkey });
     await new Promise<void>((resolve) => {
       const stop = async (sig: string) => {

@@ -65,7 +65,7 @@ export function checkWitnesses(paths: string[], policy: WitnessPolicy): WitnessR
   try {
     for (const input of inputs.files) {
       let lineNo = 0;
-      forEachLine(input.fd, input.size, (buf, start, end) => {
+      readLines(input.fd, input.size, (buf, start, end) => {
         lineNo++;
         let rec;
         try {
@@ -76,9 +76,9 @@ export function checkWitnesses(paths: string[], policy: WitnessPolicy): WitnessR
         const where = { file: input.path, line: lineNo, seq: rec.seq };
         if (!BOOKKEEPING.has(rec.kind)) evidence = true;
         else if (rec.kind === "checkpoint") {
-          const cp = parseCheckpointData(rec.data);
-          if (cp.signature_status !== "ok") return;
-          checkpoints.set(rec.seq, { seq: rec.seq, treeSize: cp.tree_size, text: parseSignedNote(cp.note).text, note: cp.note, ...where, needsWitnesses: evidence, valid: new Map() });
+          const cp = readCheckpoint(rec.data);
+          if (!cp) return; // unsigned or unreadable: the first pass says which; it covers nothing
+          checkpoints.set(rec.seq, { seq: rec.seq, treeSize: cp.treeSize, text: cp.text, note: cp.note, ...where, needsWitnesses: evidence, valid: new Map() });
           evidence = false;
         } else if (rec.kind === "cosignature") {
           cosignature(rec.data, where, keys, checkpoints, findings);
@@ -104,6 +104,16 @@ export function checkWitnesses(paths: string[], policy: WitnessPolicy): WitnessR
   });
   const result = findings.some((f) => f.severity === "tampered") ? "tampered" : findings.some((f) => f.severity === "incomplete") ? "incomplete" : "verified";
   return { result, quorum, witnesses: keys.map((k) => k.name), checked, findings, checkpoints };
+}
+
+function readCheckpoint(data: Record<string, unknown>): { treeSize: number; text: string; note: string } | undefined {
+  try {
+    const cp = parseCheckpointData(data);
+    return cp.signature_status === "ok" ? { treeSize: cp.tree_size, text: parseSignedNote(cp.note).text, note: cp.note } : undefined;
+  } catch (e) {
+    if (e instanceof AtoError && e.code === "CORRUPT") return undefined;
+    throw e;
+  }
 }
 
 function cosignature(data: Record<string, unknown>, where: { file: string; line: number; seq: number }, keys: VerifierKey[], checkpoints: Map<number, WitnessedCheckpoint>, findings: Finding[]): void {
@@ -132,6 +142,15 @@ function cosignature(data: Record<string, unknown>, where: { file: string; line:
     return;
   }
   cp.valid.set(key.name, d);
+}
+
+/** forEachLine; a file that is no log (a line over 64 MiB) was reported by the first pass. */
+function readLines(fd: number, size: number, onLine: Parameters<typeof forEachLine>[2]): void {
+  try {
+    forEachLine(fd, size, onLine);
+  } catch (e) {
+    if (!(e instanceof AtoError && e.code === "CORRUPT")) throw e;
+  }
 }
 
 export function witnessText(r: WitnessReport): string {

@@ -19,7 +19,15 @@ export interface WitnessServer {
   stop(): Promise<void>;
 }
 
-export function serveWitness(witness: Witness, metrics: WitnessMetrics, listen: string, onLog: (m: string) => void = () => {}): WitnessServer {
+export interface ServeOptions {
+  onLog?: (m: string) => void;
+  /** How long a request body may take to arrive; default BODY_TIMEOUT_MS. */
+  bodyTimeoutMs?: number;
+}
+
+export function serveWitness(witness: Witness, metrics: WitnessMetrics, listen: string, o: ServeOptions = {}): WitnessServer {
+  const onLog = o.onLog ?? (() => {});
+  const bodyTimeoutMs = o.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   const addr = parseListen(listen);
   const text = (status: number, body: string, type = "text/plain; charset=utf-8") => new Response(body, { status, headers: { "Content-Type": type } });
   const fetch = async (req: Request): Promise<Response> => {
@@ -31,7 +39,7 @@ export function serveWitness(witness: Witness, metrics: WitnessMetrics, listen: 
       metrics.refusals.inc({ reason: "method" });
       return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
     }
-    const body = await readBody(req);
+    const body = await readBody(req, bodyTimeoutMs);
     if (typeof body === "number") {
       const [reason, why] = BODY_REFUSALS[body];
       metrics.refusals.inc({ reason });
@@ -49,7 +57,7 @@ export function serveWitness(witness: Witness, metrics: WitnessMetrics, listen: 
   let server;
   try {
     server = Bun.serve({
-      hostname: addr.hostname, port: addr.port, fetch, idleTimeout: BODY_TIMEOUT_MS / 1000, maxRequestBodySize: MAX_BODY * 2,
+      hostname: addr.hostname, port: addr.port, fetch, idleTimeout: Math.max(1, Math.ceil((bodyTimeoutMs * 2) / 1000)), maxRequestBodySize: MAX_BODY * 2,
       error: (e) => {
         metrics.refusals.inc({ reason: "internal" });
         onLog(`internal error: ${e instanceof Error ? e.message : String(e)}`);
@@ -71,14 +79,14 @@ const BODY_REFUSALS = {
 } as const;
 
 /** The body as UTF-8 text, or 413 past MAX_BODY, 408 when it takes longer than the time-out, 400 when not UTF-8. */
-async function readBody(req: Request): Promise<string | 413 | 408 | 400> {
+async function readBody(req: Request, timeoutMs: number): Promise<string | 413 | 408 | 400> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY) return 413;
   if (!req.body) return "";
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const deadline = Date.now() + BODY_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = deadline - Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -58,7 +58,7 @@ afterAll(async () => {
 });
 
 const runAgent = () => Agent.start(lab.server.ns, [
-  "--iface", lab.server.dev, "--pin-dir", pinDir, "--checkpoint-seconds", "1", ...setup.args,
+  "--iface", lab.server.dev, "--pin-dir", pinDir, "--checkpoint-seconds", "1", "--witness-max-silence", "3", ...setup.args,
   ...witnesses.flatMap((w, i) => ["--witness", `${w.url}=${vkeys[i]}`]),
 ], setup.env);
 
@@ -100,6 +100,15 @@ describe("[kernel][hsm] witnesses and the agent", () => {
     const killedAt = witnessState("b");
     sendUdp(lab, lab.server.v4, 9, 20, 32, [50]);
     await until("witness a to cosign past b's death", () => cosignedBy("witness.test/a").at(-1)!.data.tree_size > killedAt.size + 5);
+    // The agent tells: /readyz names the silent witness, /metrics has each witness's size and failures.
+    const base = /metrics on (http:\S+)\/metrics/.exec(agent.output)![1]!;
+    await Bun.sleep(3500);
+    const ready = JSON.parse(lab.exec("server", ["curl", "-s", `${base}/readyz`]));
+    expect(ready.details["witness witness.test/b"]).toMatch(/no cosignature for \d+ s \(limit 3 s\)/);
+    expect(ready.details["witness witness.test/a"]).toBeUndefined();
+    const metrics = lab.exec("server", ["curl", "-sf", `${base}/metrics`]);
+    expect(metrics).toMatch(/^ato_witness_cosigned_tree_size\{witness="witness\.test\/a"\} [1-9]/m);
+    expect(metrics).toMatch(/^ato_witness_failures_total\{witness="witness\.test\/b",reason="unreachable"\} [1-9]/m);
     witnesses[1] = await WitnessProcess.start(lab.server.ns, join(tmp, "w-b"), [`${origin}=${pem}`], witnesses[1]!.url.replace("http://", ""));
     expect(witnessState("b")).toEqual(killedAt); // the restart read the state it had, changed nothing
     await until("witness b to catch up", () => cosignedBy("witness.test/b").at(-1)!.data.tree_size > killedAt.size + 5);

@@ -7,7 +7,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseCheckpointBody, parseSignedNote } from "../../src/evidence/index.ts";
+import { checkpointBody, parseCheckpointBody, parseSignedNote } from "../../src/evidence/index.ts";
+import { hashFromBase64 } from "../../src/tree/index.ts";
 import { spkiToPem } from "../../src/signer/index.ts";
 import {
   TYPE_COSIGNATURE_V1, cosign, cosignatureLine, cosignedMessage, ed25519Spki, formatAddCheckpoint, formatVerifierKey,
@@ -86,6 +87,12 @@ describe("published examples", () => {
     expect(r.proof).toHaveLength(4);
     expect(parseCheckpointBody(parseSignedNote(r.note).text)).toMatchObject({ origin: "example.com/behind-the-sofa", size: 20852163 });
     expect(formatAddCheckpoint(r)).toBe(SPEC_REQUEST);
+  });
+
+  test("ato's checkpoint text is the tlog-checkpoint example's byte for byte", () => {
+    const root = hashFromBase64("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=");
+    expect(checkpointBody({ origin: "example.com/behind-the-sofa", size: 20852163, root })).toBe("example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n");
+    expect(parseSignedNote(SPEC_REQUEST.slice(SPEC_REQUEST.indexOf("\n\n") + 2)).text).toBe(checkpointBody({ origin: "example.com/behind-the-sofa", size: 20852163, root }));
   });
 
   test("the cosigned message is the spec's example byte for byte", () => {

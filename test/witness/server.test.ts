@@ -21,6 +21,7 @@ const log = new TestLog("ato/test-host/log-a", 5);
 let server: WitnessServer;
 let vkey: ReturnType<typeof parseVerifierKey>;
 let state: WitnessState;
+let witnessFor: Witness;
 
 beforeAll(() => {
   const key = initWitness(stateDir, "witness.test/w1");
@@ -28,6 +29,7 @@ beforeAll(() => {
   state = WitnessState.open(stateDir);
   const logs = parseLogSpec(`${log.origin}=${log.writePem(join(tmp, "log.pem"))}`);
   const witness = new Witness(key, logs, state);
+  witnessFor = witness;
   server = serveWitness(witness, witnessMetrics(() => logs.size, () => state.size), "127.0.0.1:0");
 });
 afterAll(async () => {
@@ -127,6 +129,26 @@ describe("add-checkpoint", () => {
     const r = await fetch(`${server.url}/add-checkpoint`, { method: "POST", body: stream });
     expect(r.status).toBe(413);
     expect(stateFiles()).toEqual(before);
+  });
+
+  test("a body that stops arriving: 408 after the time-out, nothing changed", async () => {
+    const slow = serveWitness(witnessFor, witnessMetrics(() => 1, () => state.size), "127.0.0.1:0", { bodyTimeoutMs: 300 });
+    const before = stateFiles();
+    try {
+      let answer = "";
+      const socket = await Bun.connect({
+        hostname: "127.0.0.1", port: slow.port,
+        socket: { data(_s, d) { answer += d.toString(); } },
+      });
+      socket.write(`POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nold 13\n`);
+      const t0 = Date.now();
+      while (!answer.includes("\r\n\r\n") && Date.now() - t0 < 5000) await Bun.sleep(20);
+      socket.end();
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(stateFiles()).toEqual(before);
+    } finally {
+      await slow.stop();
+    }
   });
 
   test("other methods and paths: 405 and 404; /metrics counts cosignatures and refusals by reason", async () => {
