@@ -6,7 +6,8 @@
  */
 import { defineCommand } from "citty";
 import { log } from "../agent/log.ts";
-import { Witness, WitnessState, initWitness, openWitnessKey, serveSettings, serveWitness, witnessMetrics } from "../witness/index.ts";
+import { join } from "node:path";
+import { RefusedRequests, Witness, WitnessState, initWitness, openWitnessKey, serveSettings, serveWitness, witnessMetrics } from "../witness/index.ts";
 
 const init = defineCommand({
   meta: { name: "init", description: "create the witness key in DIR and print its verifier key (signed-note vkey, type 0x04)" },
@@ -45,7 +46,8 @@ const serve = defineCommand({
     const s = serveSettings({ listen: args.listen, state: args.state, logs, config: args.config });
     const state = WitnessState.open(s.state);
     const key = openWitnessKey(s.state);
-    const witness = new Witness(key, s.logs, state);
+    const refused = new RefusedRequests(join(s.state, "refused"), (m) => log(`witness: ${m}`));
+    const witness = new Witness(key, s.logs, state, undefined, (o, status, body) => refused.keep(o, status, body));
     const metrics = witnessMetrics(() => s.logs.size, () => state.size);
     const server = serveWitness(witness, metrics, s.listen, { onLog: (m) => log(`witness: ${m}`) });
     log(`witness ${key.name} on ${server.url}/add-checkpoint`, { logs: s.logs.size, vkey: key.vkey });

@@ -11,3 +11,4 @@ export { Witness, type Answer } from "./witness.ts";
 export { witnessMetrics } from "./metrics.ts";
 export { MAX_BODY, serveWitness, type WitnessServer } from "./server.ts";
 export { DEFAULT_WITNESS_LISTEN, serveSettings } from "./config.ts";
+export { RefusedRequests } from "./refused.ts";

@@ -5,7 +5,7 @@
  * At start every file is read and checked; one that cannot be read is a refusal to start
  * (a witness that forgot a log could be made to cosign a fork of it), never a reset.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { base64, hashFromBase64, hex, sha256, type Hash } from "../tree/index.ts";
@@ -72,7 +72,7 @@ export class WitnessState {
       throw fail("not JSON", e);
     }
     if (o === null || typeof o !== "object" || o.v !== 1) throw fail("not version 1");
-    if (typeof o.origin !== "string" || !existsSync(path) || this.pathOf(o.origin) !== path || !name.endsWith(".json")) throw fail("its name is not the hash of its origin");
+    if (typeof o.origin !== "string" || this.pathOf(o.origin) !== path || !name.endsWith(".json")) throw fail("its name is not the hash of its origin");
     if (!Number.isSafeInteger(o.size) || (o.size as number) < 0) throw fail("size is not a tree size");
     if (!Number.isSafeInteger(o.timestamp) || (o.timestamp as number) < 0) throw fail("timestamp is not a POSIX time");
     let root: Hash;

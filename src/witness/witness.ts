@@ -32,6 +32,8 @@ export class Witness {
     private readonly logs: TrustedLogs,
     private readonly state: WitnessState,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+    /** Told of signed requests refused for a conflict or a bad proof (refused.ts keeps them). */
+    private readonly onSignedRefusal?: (origin: string, status: number, body: string) => void,
   ) {}
 
   get knownLogs(): number {
@@ -39,6 +41,12 @@ export class Witness {
   }
 
   async addCheckpoint(body: string): Promise<Answer> {
+    const a = await this.decide(body);
+    if (a.status !== 200 && (a.reason === "root_mismatch" || a.reason === "bad_proof") && a.origin) this.onSignedRefusal?.(a.origin, a.status, body);
+    return a;
+  }
+
+  private async decide(body: string): Promise<Answer> {
     let req, text, signatures, cp;
     try {
       req = parseAddCheckpoint(body);

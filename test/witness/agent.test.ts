@@ -175,6 +175,10 @@ describe("[kernel][hsm] witnesses and the agent", () => {
     expect(refusals.map((r) => r.data.reason)).toContain("witness_ahead");
     expect(refusals.find((r) => r.data.status === 422)!.data.message).toMatch(/consistency proof/);
     expect(lab.exec("server", ["curl", "-sf", `${witnesses[0]!.url}/metrics`])).toMatch(/^ato_witness_refusals_total\{reason="bad_proof"\} [1-9]/m);
+    // The witness kept the log-signed requests it refused: evidence of the fork on its side too.
+    const kept = readdirSync(join(tmp, "w-a", "refused"));
+    expect(kept.some((f) => f.endsWith("-422.txt"))).toBe(true);
+    expect(readFileSync(join(tmp, "w-a", "refused", kept.find((f) => f.endsWith("-422.txt"))!), "utf8")).toContain(`\n\n${origin}\n`);
     expect(records().filter((r) => r.kind === "cosignature" && r.seq > cut)).toHaveLength(0);
     expect({ a: witnessState("a"), b: witnessState("b") }).toEqual(before); // neither witness moved to the fork
     const r = verify(["--witness", vkeys[0]!, "--witness", vkeys[1]!]);
