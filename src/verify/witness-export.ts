@@ -7,8 +7,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { parseSignedNote } from "../evidence/index.ts";
-import { spkiToPem } from "../signer/index.ts";
-import { cosignedMessage, ed25519Spki, parseVerifierKey } from "../witness/index.ts";
+import { spkiToPem } from "../signer/pem.ts";
+import { cosignedMessage } from "../witness/cosignature.ts";
+import { ed25519Spki } from "../witness/ed25519.ts";
+import { parseVerifierKey } from "../witness/vkey.ts";
 import type { WitnessReport } from "./witnesses.ts";
 
 export function exportCosignatures(r: WitnessReport, vkeys: string[], treeSize: number, dir: string): string[] {

@@ -13,7 +13,9 @@
 import { AtoError } from "../errors.ts";
 import { parseCheckpointData, parseCosignatureData, parseRecord, parseSignedNote, type CosignatureData } from "../evidence/index.ts";
 import { forEachLine } from "../log/lines.ts";
-import { matchesKey, parseVerifierKey, verifyCosignature, TYPE_COSIGNATURE_V1, type VerifierKey } from "../witness/index.ts";
+// The cosignature format only, never the witness's key handling (which reaches PKCS#11): verify stays offline-safe.
+import { matchesKey, verifyCosignature } from "../witness/cosignature.ts";
+import { TYPE_COSIGNATURE_V1, parseVerifierKey, type VerifierKey } from "../witness/vkey.ts";
 import type { Finding } from "./findings.ts";
 import { openInputs } from "./inputs.ts";
 
