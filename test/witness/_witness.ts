@@ -20,8 +20,8 @@ export class WitnessProcess {
   }
 
   /** netns null: the host's own loopback. */
-  static async start(netns: string | null, state: string, logs: string[], listen = "127.0.0.1:0"): Promise<WitnessProcess> {
-    const argv = [...(netns ? ["nsenter", `--net=/run/netns/${netns}`] : []), ...ATO, "witness", "serve", "--state", state, "--listen", listen, ...logs.flatMap((l) => ["--log", l])];
+  static async start(netns: string | null, state: string, logs: string[], listen = "127.0.0.1:0", extra: string[] = []): Promise<WitnessProcess> {
+    const argv = [...(netns ? ["nsenter", `--net=/run/netns/${netns}`] : []), ...ATO, "witness", "serve", "--state", state, "--listen", listen, ...logs.flatMap((l) => ["--log", l]), ...extra];
     const w = new WitnessProcess(Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
     const until = Date.now() + 20_000;
     while (!/ on (http:\/\/\S+)\/add-checkpoint/.test(w.log)) {

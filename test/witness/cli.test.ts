@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { TYPE_COSIGNATURE_V1, parseVerifierKey } from "../../src/witness/index.ts";
 import { atoIn } from "../support/agent.ts";
 import { createToken } from "../support/softhsm.ts";
+import { TestLog } from "./_log.ts";
+import { WitnessProcess } from "./_witness.ts";
 
 const tmp = mkdtempSync("/tmp/ato-witness-cli-");
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -64,4 +66,20 @@ test("[hsm] init --pkcs11 uses the token's Ed25519 key: the vkey is that key's",
   } finally {
     await token.cleanup();
   }
+});
+
+test("serve with --config: the file's logs are witnessed; SIGTERM stops it with exit 0", async () => {
+  const dir = join(tmp, "w4");
+  expect(atoIn(null, ["witness", "init", "--state", dir, "--name", "witness.test/cfg"]).code).toBe(0);
+  const logs = [new TestLog("ato/cfg/one", 4), new TestLog("ato/cfg/two", 6)];
+  const config = join(tmp, "witness.json");
+  writeFileSync(config, JSON.stringify({ state: dir, listen: "127.0.0.1:0", logs: [`${logs[0]!.origin}=${logs[0]!.writePem(join(tmp, "one.pem"))}`, { origin: logs[1]!.origin, key: logs[1]!.writePem(join(tmp, "two.pem")) }] }));
+  const w = await WitnessProcess.start(null, dir, [], "127.0.0.1:0", ["--config", config]);
+  try {
+    for (const l of logs) expect((await fetch(`${w.url}/add-checkpoint`, { method: "POST", body: l.request(0) })).status).toBe(200);
+    expect(await (await fetch(`${w.url}/metrics`)).text()).toMatch(/^ato_witness_logs 2$/m);
+  } finally {
+    await w.kill("SIGTERM");
+  }
+  expect(w.proc.exitCode).toBe(0);
 });
