@@ -11,8 +11,8 @@ import { frontierSpans, hashChildren, type Frontier, type Hash } from "../tree/i
 
 export function consistencyProof(m: number, n: number, oldFrontier: Frontier, newLeaves: readonly Hash[]): Hash[] {
   if (m < 0 || m > n) throw new AtoError(`no consistency proof from ${m} to ${n}`, "INTERNAL");
+  if (m === 0 || m === n) return []; // RFC 9162 §2.1.4.1: nothing to prove, nothing needed
   if (newLeaves.length !== n - m) throw new AtoError(`${newLeaves.length} leaves given for [${m}, ${n})`, "INTERNAL");
-  if (m === 0 || m === n) return [];
   const spans = new Map(frontierSpans(m).map((s, i) => [`${s.start}:${s.width}`, oldFrontier[i]!]));
   const mth = (lo: number, hi: number): Hash => {
     if (hi <= m) {

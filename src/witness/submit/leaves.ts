@@ -23,8 +23,11 @@ export class LeafSource {
   private offset = 0;
   private partial: Buffer = Buffer.alloc(0);
 
-  /** `from`: the smallest size proofs will start at; reading begins in the segment that holds it. */
-  constructor(private readonly dir: string, private from = 0) {}
+  /**
+   * `from`: the smallest size proofs will start at (Infinity: not known yet, wait for the first
+   * proof); reading begins in the segment that holds it.
+   */
+  constructor(private readonly dir: string, private from = Infinity) {}
 
   /** Leaves known: the next leaf index read will have. */
   get size(): number {
@@ -33,6 +36,7 @@ export class LeafSource {
 
   /** Reads what was appended since the last call. */
   catchUp(): void {
+    if (this.segment === 0 && this.from === Infinity) return; // no proof has needed a leaf yet
     if (this.segment === 0) this.startAtFirstSegment();
     for (let guard = 0; guard < 1_000_000; guard++) {
       if (this.fd === undefined && !this.openSegment()) return;
@@ -45,8 +49,13 @@ export class LeafSource {
     }
   }
 
-  /** Frontier at size m and the leaves of [m, n), reading the log again from its start if m is before what is kept. */
+  /**
+   * Frontier at size m and the leaves of [m, n), reading the log again from its start if m is
+   * before what is kept. From 0, or between equal sizes, a proof is empty and nothing is read.
+   */
   slice(m: number, n: number): { frontier: Hash[]; leaves: Hash[] } {
+    if (m === 0 || m === n) return { frontier: [], leaves: [] };
+    if (this.segment === 0) this.from = Math.min(this.from, m); // the first proof: start reading where it begins
     if (m < this.base) this.restart(m);
     this.catchUp();
     if (m < this.base) throw new AtoError(`the segments that hold line ${m} are no longer in ${this.dir}: no proof from ${m} can be made`, "NOT_FOUND");

@@ -29,18 +29,23 @@ export class Submitter {
 
   constructor(o: SubmitterOptions) {
     this.progress = new WitnessProgress(o.auditDir, o.warn);
-    this.leaves = new LeafSource(o.auditDir, Math.min(...o.witnesses.map((w) => this.progress.get(w.vkey).size)));
+    this.leaves = new LeafSource(o.auditDir, this.smallestCosigned(o.witnesses));
     const metrics = submitterMetrics(o.registry, () => new Map(this.workers.map((w) => [w.name, (Date.now() - (w.lastCosignedAt ?? this.startedAt)) / 1000])));
     const ctx: WorkerContext = {
       leaves: this.leaves, progress: this.progress, metrics, warn: o.warn,
       append: (kind, data) => {
         if (this.stopped) return;
         o.append(kind, data);
-        this.leaves.trim(Math.min(...o.witnesses.map((w) => this.progress.get(w.vkey).size)));
+        this.leaves.trim(this.smallestCosigned(o.witnesses));
       },
     };
     this.workers = o.witnesses.map((t) => new WitnessWorker(t, ctx));
     for (const w of this.workers) metrics.cosignedSize.set({ witness: w.name }, this.progress.get(w.target.vkey).size);
+  }
+
+  /** The smallest size a witness cosigned, leaving out those at 0 (their proofs are empty); Infinity when none. */
+  private smallestCosigned(witnesses: WitnessTarget[]): number {
+    return Math.min(...witnesses.map((w) => this.progress.get(w.vkey).size).filter((s) => s > 0));
   }
 
   /** The writer's onCheckpoint: hands a signed checkpoint to every witness and returns at once. */
