@@ -33,18 +33,22 @@ export function replaceFileSync(path: string, data: string, mode = 0o600): void 
   }
 }
 
-/** The same, on the thread pool: replacements of different files proceed (and fsync) side by side. */
-export async function replaceFile(path: string, data: string, mode = 0o600): Promise<void> {
+/**
+ * The same, on the thread pool: replacements of different files proceed (and fsync) side by
+ * side. `sync: false` keeps the rename's all-or-nothing but not the durability, for a cache.
+ */
+export async function replaceFile(path: string, data: string, mode = 0o600, sync = true): Promise<void> {
   const temp = `${path}${TEMP_SUFFIX}`;
   try {
     const f = await open(temp, "w", mode);
     try {
       await f.writeFile(data);
-      await f.sync();
+      if (sync) await f.sync();
     } finally {
       await f.close();
     }
     await rename(temp, path);
+    if (!sync) return;
     const dir = await open(dirname(path), "r");
     try {
       await dir.sync();

@@ -1,7 +1,8 @@
 /**
  * What the agent knows of each witness: the size and root it last cosigned for this log, kept
- * in <audit dir>/witnesses.json (replaced atomically) so a restarted agent sends the right old
- * size at once. It is a cache: a witness's 409 answer corrects it.
+ * in <audit dir>/witnesses.json (replaced by rename, not synced) so a restarted agent sends the
+ * right old size at once. It is a cache: a witness's 409 answer corrects it, so it is not worth
+ * an fsync per cosignature.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,7 +32,7 @@ export class WitnessProgress {
   set(vkey: string, p: Progress): void {
     this.byVkey[vkey] = p;
     const text = `${JSON.stringify({ v: 1, witnesses: this.byVkey })}\n`;
-    this.saving = this.saving.then(() => replaceFile(join(this.dir, PROGRESS_FILE), text, 0o640)).catch((e) => {
+    this.saving = this.saving.then(() => replaceFile(join(this.dir, PROGRESS_FILE), text, 0o640, false)).catch((e) => {
       if (!(e instanceof AtoError && e.code === "IO")) throw e;
       this.onWarning(`${e.message} (the witnesses' answers will correct it)`);
     });
