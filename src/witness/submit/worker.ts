@@ -69,7 +69,12 @@ export class WitnessWorker {
 
   private kick(): void {
     if (this.running || this.stopped) return;
-    this.running = this.loop().finally(() => { this.running = undefined; });
+    // A bug here must not stop the agent's evidence: it is said loudly, counted, and retried later.
+    this.running = this.loop().catch((e: unknown) => {
+      this.ctx.metrics.failures.inc({ witness: this.name, reason: "internal" });
+      this.ctx.warn(`witness ${this.name}: internal error in the submitter: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.retryLater();
+    }).finally(() => { this.running = undefined; });
   }
 
   private async loop(): Promise<void> {
