@@ -19,6 +19,7 @@ const LAYERS: string[][] = [
   ["src/config"],
   ["src/kernel", "src/signer"],
   ["src/log"],
+  ["src/witness"],
   ["src/verify", "src/collector"],
   ["src/metrics"],
   ["src/agent"],

@@ -15,6 +15,7 @@ import { commit, VERSION } from "../version.ts";
 import { KernelPlane } from "./kernel.ts";
 import { log } from "./log.ts";
 import { MetricsSync } from "./metrics-sync.ts";
+import { Submitter, parseWitnessTarget } from "../witness/submit/index.ts";
 
 export class Agent {
   private timer?: ReturnType<typeof setInterval>;
@@ -31,11 +32,14 @@ export class Agent {
     private readonly collector: Collector,
     private readonly server: MetricsServer,
     private readonly sync: MetricsSync,
+    private readonly submitter?: Submitter,
   ) {}
 
   static start(cfg: AgentConfig): Agent {
     // What the operator typed wrong is named before the HSM, the log or the port are touched.
     cfg.ifaces.forEach(ifindexOf);
+    const witnessTargets = cfg.witnesses.map(parseWitnessTarget);
+    let submitter: Submitter | undefined;
     requireBpffs(cfg.pinDir);
     const signerOptions = { modulePath: cfg.pkcs11.modulePath, tokenLabel: cfg.pkcs11.tokenLabel, keyLabel: cfg.pkcs11.keyLabel, pin: cfg.pkcs11.pin };
     const signer: CheckpointSigner = openSigner(signerOptions); // a wrong PIN or missing key stops the start here
@@ -49,6 +53,7 @@ export class Agent {
         checkpointIntervalMs: cfg.checkpointSeconds * 1000,
         onWarning: (m) => log(`evidence log: ${m}`),
         onError: (e) => log(`evidence log: ${e.message}`),
+        onCheckpoint: (c) => submitter?.onCheckpoint(c),
       });
       cleanups.push(() => evidence.close());
       const status = evidence.status();
@@ -63,11 +68,16 @@ export class Agent {
 
       const objectPath = bpfObjectPath(cfg.bpfObject);
       const metrics = createMetrics({ build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
+      if (witnessTargets.length) {
+        submitter = new Submitter({ auditDir: cfg.auditDir, witnesses: witnessTargets, registry: metrics.registry, append: (k, d) => evidence.appendRecord(k, d as unknown as Record<string, unknown>), warn: (m) => log(m) });
+        cleanups.push(() => submitter?.stop());
+        log(`submitting checkpoints to ${witnessTargets.length} witness(es)`, { witnesses: witnessTargets.map((t) => t.key.name).join(",") });
+      }
       let agent: Agent | undefined;
       const server = createServer({
         metrics,
         listen: cfg.listen,
-        health: () => ({ attached: Boolean(agent && !agent.stopped), hsm: evidence.status().signer === "ok", logWritable: agent?.logWritable ?? false }),
+        health: () => ({ attached: Boolean(agent && !agent.stopped), hsm: evidence.status().signer === "ok", logWritable: agent?.logWritable ?? false, details: submitter?.silent(cfg.witnessMaxSilenceSeconds) }),
         checkpoint: () => evidence.latestCheckpoint()?.note ?? null,
       });
       cleanups.push(() => server.stop());
@@ -100,7 +110,7 @@ export class Agent {
       if (pre.flows) log(`reusing pinned maps: ${pre.flows} flows counted before this start are recorded as preexisting`);
       pending.splice(0).forEach((e) => collector!.event(e));
 
-      agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows));
+      agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
@@ -146,6 +156,9 @@ export class Agent {
     await this.tick();
     const cp = this.evidence.checkpoint("shutdown");
     log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
+    // The witnesses' answers to it are written before the log closes, covered by its last checkpoint.
+    if (this.submitter && !(await this.submitter.drain(5000))) log("a witness did not answer the final checkpoint within 5 s");
+    this.submitter?.stop();
     this.sync.afterLogChange();
     this.evidence.close();
     await this.server.stop();

@@ -7,6 +7,8 @@ import { defineCommand } from "citty";
 import { AtoError } from "../errors.ts";
 import { renderText, verify, type ExportResult, type VerifyReport } from "../verify/index.ts";
 import { repeated } from "./_args.ts";
+import { checkWitnesses, combinedResult, parseWitnessPolicy, witnessJson, witnessText } from "../verify/witnesses.ts";
+import { exportCosignatures } from "../verify/witness-export.ts";
 
 export default defineCommand({
   meta: { name: "verify", description: "verify an evidence log (audit directory or segment files) with a public key, offline" },
@@ -18,8 +20,12 @@ export default defineCommand({
     "export-proof": { type: "string", description: "export this seq's record, inclusion proof, checkpoint, signature and key (needs --out)" },
     out: { type: "string", description: "directory for --export-proof" },
     "max-unsigned": { type: "string", description: "lines allowed after the last signed checkpoint (default: any, reported)" },
+    witness: { type: "string", description: "verifier key (name+id+base64, type 0x04) of a witness whose cosignatures count (repeatable)" },
+    "witness-quorum": { type: "string", description: "cosignatures required from the witnesses given (default: all of them)" },
+    "witness-every": { type: "boolean", description: "require the quorum on every checkpoint that covers evidence, not only the latest" },
   },
   run({ args, rawArgs }) {
+    const policy = repeated(rawArgs, "witness").length ? parseWitnessPolicy(repeated(rawArgs, "witness"), args["witness-quorum"], Boolean(args["witness-every"])) : undefined;
     const exportSeq = count("export-proof", args["export-proof"]);
     if (exportSeq !== undefined && !args.out) throw new AtoError("--export-proof needs --out DIR", "USAGE");
     const { report, exported, exportError } = verify({
@@ -30,9 +36,13 @@ export default defineCommand({
       exportSeq,
       outDir: args.out,
     });
-    if (args.json) console.log(JSON.stringify(exported ? { ...report, export: exported } : report, null, 2));
-    else console.log(renderText(report) + (exported ? `\n\n${exportText(exported)}` : ""));
+    const witnesses = policy && checkWitnesses(args._.map(String), policy);
+    const cosigned = witnesses && exported ? exportCosignatures(witnesses, policy!.vkeys, exported.treeSize, exported.dir) : [];
+    if (args.json) console.log(JSON.stringify({ ...report, ...(exported ? { export: { ...exported, cosignatures: cosigned } } : {}), ...(witnesses ? { witnesses: witnessJson(witnesses) } : {}) }, null, 2));
+    else console.log(renderText(report) + (exported ? `\n\n${exportText(exported)}` : "") + (witnesses ? `\n\n${witnessText(witnesses)}` : "") + (cosigned.length ? `\nCheck the cosignatures without ato:\n${cosigned.map((c) => `  ${c}`).join("\n")}` : ""));
     if (exportError) throw exportError;
+    const result = combinedResult(report.result, witnesses);
+    if (witnesses && result !== report.result) throw new AtoError(`evidence log ${result.toUpperCase()}: ${witnesses.findings.find((f) => f.severity === result)?.message ?? "witnesses"}`, CODE[result as keyof typeof CODE]);
     // citty drops a subcommand's return value, so a failed verification leaves through the
     // top level's error path: the report is on stdout, this one line on stderr.
     if (report.result !== "verified") throw new AtoError(`evidence log ${report.result.toUpperCase()}${firstBad(report)}`, CODE[report.result]);

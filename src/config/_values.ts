@@ -83,6 +83,15 @@ export const ifaces: Parse<string[]> = parser("interface names, comma-separated 
   return [...new Set(names)];
 });
 
+/** Witnesses as URL=VERIFIER_KEY, comma- or space-separated (repeated flags arrive joined with commas). */
+export const witnesses: Parse<string[]> = parser("URL=VERIFIER_KEY entries, comma-separated (flag repeatable)", (raw) => {
+  const entries = raw.split(/[\s,]+/).filter(Boolean);
+  if (entries.some((e) => !/^https?:\/\/[^\s=]+=\S+$/.test(e))) {
+    throw new Invalid("URL=VERIFIER_KEY entries (http:// or https:// URL, then = and the key `ato witness init` printed)");
+  }
+  return [...new Set(entries)];
+});
+
 export const listen: Parse<string> = parser("ADDR:PORT (IPv6 in brackets; a port alone means 127.0.0.1)", (raw) => {
   const r = readListen(raw);
   if ("expected" in r) throw new Invalid(r.expected);

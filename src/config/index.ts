@@ -5,5 +5,5 @@ export { resolveConfig } from "./agent.ts";
 export { redact, type RedactedConfig, type Presence } from "./redact.ts";
 export { commandArgs, environmentText } from "./help.ts";
 export { configurationDoc } from "./docs.ts";
-export { LISTEN_FORMAT, readListen, type ListenAddress } from "./listen.ts";
+export { bindError, LISTEN_FORMAT, parseListen, readListen, type ListenAddress } from "./listen.ts";
 export type { AgentConfig } from "./types.ts";

@@ -6,6 +6,7 @@
  * The grammar lives with the settings (config reads it and sits below the metrics server, which binds it).
  */
 import { isIP } from "node:net";
+import { AtoError } from "../errors.ts";
 
 export const LISTEN_FORMAT = "ADDR:PORT, e.g. 127.0.0.1:9400, 0.0.0.0:9400 or [::1]:9400";
 
@@ -36,4 +37,24 @@ function withPort(hostname: string, port: string): ListenAddress | { expected: s
   if (!Number.isInteger(n) || n > 65535 || port.length > 5) return { expected: `${LISTEN_FORMAT} (a port from 0 to 65535)` };
   const text = hostname.includes(":") ? `[${hostname}]:${n}` : `${hostname}:${n}`;
   return { hostname, port: n, text };
+}
+
+/** Parses `input` or throws AtoError("CONFIG") naming `source` (a flag or variable). */
+export function parseListen(input: string, source = "--listen"): ListenAddress {
+  const r = readListen(input);
+  if ("expected" in r) throw new AtoError(`${source} must be ${r.expected}; got '${input}'`, "CONFIG");
+  return r;
+}
+
+/** The AtoError for a failed bind: one line naming the address and what to do. */
+export function bindError(cause: unknown, addr: ListenAddress): AtoError {
+  const code = (cause as { code?: string } | null)?.code;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  if (code === "EADDRINUSE") {
+    return new AtoError(`port ${addr.port} on ${host} is already in use (stop what holds it, or choose another with --listen ADDR:PORT)`, "BUSY", { cause });
+  }
+  if (code === "EACCES") return new AtoError(`not allowed to listen on port ${addr.port} on ${host} (ports below 1024 need CAP_NET_BIND_SERVICE)`, "PERMISSION", { cause });
+  if (code === "EADDRNOTAVAIL") return new AtoError(`cannot listen on ${addr.text}: no interface of this host has the address ${addr.hostname}`, "CONFIG", { cause });
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new AtoError(`cannot listen on ${addr.text}: ${why}`, "IO", { cause });
 }

@@ -90,6 +90,12 @@ export const SETTINGS = {
   idleTimeoutSeconds: setting({ flag: "idle-timeout", env: ["ATO_IDLE_TIMEOUT"], parse: v.int(1, 604_800), default: 60, commands: ["run"],
     description: "seconds without a packet after which a flow is reported and removed from the map" }),
 
+  // --- witnesses
+  witnesses: setting({ flag: "witness", env: ["ATO_WITNESS"], parse: v.witnesses, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run"],
+    description: "witness to send every signed checkpoint to, as URL=VERIFIER_KEY (the key its `ato witness init` printed)" }),
+  witnessMaxSilence: setting({ flag: "witness-max-silence", env: ["ATO_WITNESS_MAX_SILENCE"], parse: v.int(1, 604_800), default: 300, commands: ["run"],
+    description: "seconds without a cosignature from a witness before /readyz names it" }),
+
   // --- metrics
   listen: setting({ flag: "listen", env: ["ATO_LISTEN"], parse: v.listen, default: "127.0.0.1:9400", commands: AGENT,
     description: "address of /metrics, /healthz, /readyz and /checkpoint" }),

@@ -25,6 +25,10 @@ export interface AgentConfig {
   checkpointSeconds: number;
   /** Flows idle longer than this are removed from the map once reported. */
   idleTimeoutSeconds: number;
+  /** Witnesses (URL=VERIFIER_KEY) every signed checkpoint is sent to. */
+  witnesses: string[];
+  /** Seconds without a witness's cosignature before /readyz names it. */
+  witnessMaxSilenceSeconds: number;
   pkcs11: {
     modulePath: string;
     /** Undefined: the signer's own choice ("ato-token", else the first initialised token). */

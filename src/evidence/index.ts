@@ -5,3 +5,4 @@ export { checkpointBody, formatSignedNote, parseCheckpointBody, parseSignedNote,
 export { SIGNATURE_ALGORITHMS, SIGNATURE_TYPE, keyId, keyIdHex, notePublicKey, type SignatureAlgorithm } from "./keyid.ts";
 export { parseCheckpointData, type CheckpointData, type CheckpointTrigger, type ParsedCheckpoint, type PrevSegment } from "./checkpoint.ts";
 export { parseSegmentData, type ParsedSegment, type SegmentData } from "./segment.ts";
+export { parseCosignatureData, type CosignatureData, type WitnessRefusalData } from "./witness.ts";

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { AtoError } from "../errors.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
 import { SETTINGS } from "../config/index.ts";
+import type { CheckpointResult } from "./types.ts";
 
 export interface EvidenceLogOptions {
   /** Directory of signed_evidence.log and its rotated segments. Default: the auditDir setting's (src/config/table.ts). */
@@ -31,14 +32,16 @@ export interface EvidenceLogOptions {
   onWarning?: (message: string) => void;
   /** Told about errors of timer-driven checkpoints, which have no caller to throw to. */
   onError?: (error: Error) => void;
+  /** Told of every checkpoint line just written (and synced), e.g. to send it to witnesses. Must not throw. */
+  onCheckpoint?: (checkpoint: CheckpointResult) => void;
   /** The clock; tests may pin it. */
   now?: () => Date;
   /** Host name used in the default origin. */
   hostname?: string;
 }
 
-export type ResolvedOptions = Required<Omit<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName">> &
-  Pick<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName">;
+export type ResolvedOptions = Required<Omit<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName" | "onCheckpoint">> &
+  Pick<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName" | "onCheckpoint">;
 
 export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
   for (const k of ["checkpointEvery", "rotateBytes", "rotateLines"] as const) {
@@ -61,6 +64,7 @@ export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
     rotateLines: o.rotateLines ?? 1_000_000,
     appendOnly: o.appendOnly ?? true,
     onWarning: o.onWarning ?? ((m) => process.stderr.write(`ato: evidence log: ${m}\n`)),
+    onCheckpoint: o.onCheckpoint,
     onError: o.onError ?? ((e) => process.stderr.write(`ato: evidence log: ${e.message}\n`)),
     now: o.now ?? (() => new Date()),
     hostname: (o.hostname ?? hostname()).replace(/[^\w.-]/g, "_") || "localhost",

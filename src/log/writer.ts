@@ -161,8 +161,10 @@ export class EvidenceLog {
     if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${line!.seq} on: ${signed.reason}`);
     if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${line!.seq} on`);
     this.signWarned = signed.ok ? undefined : signed.reason;
+    const result: CheckpointResult = { seq: line!.seq, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note };
+    this.o.onCheckpoint?.(result); // before a rotation, so the line is still in the file it was written to
     if (trigger !== "shutdown" && this.shouldRotate()) this.rotate();
-    return { seq: line!.seq, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note };
+    return result;
   }
 
   /** The newest checkpoint with a good signature (what the agent serves at /checkpoint). */
