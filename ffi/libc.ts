@@ -17,6 +17,7 @@ const lib = dlopen("libc.so.6", {
   clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 });
 
+const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 
 /**
@@ -26,6 +27,13 @@ const CLOCK_MONOTONIC = 1;
 export function monotonicNs(): bigint {
   const ts = new BigInt64Array(2);
   lib.symbols.clock_gettime(CLOCK_MONOTONIC, ts);
+  return ts[0]! * 1_000_000_000n + ts[1]!;
+}
+
+/** CLOCK_REALTIME (wall time) in nanoseconds since the epoch; Date.now() has only milliseconds. */
+export function realtimeNs(): bigint {
+  const ts = new BigInt64Array(2);
+  lib.symbols.clock_gettime(CLOCK_REALTIME, ts);
   return ts[0]! * 1_000_000_000n + ts[1]!;
 }
 
