@@ -17,14 +17,14 @@
  * synced or rotated (a full disk), the append still succeeds, the failure goes to onError and
  * status().writable, and the checkpoint is tried again after the next piece of records.
  */
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { checkpointBody, rfc3339, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
 import { appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
 import { VERSION } from "../version.ts";
-import { clearAppendOnly, setAppendOnly } from "./attr.ts";
+import { setAppendOnly } from "./attr.ts";
 import { checkNames, checkpointData } from "./checkpoint-line.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
@@ -32,7 +32,8 @@ import { AppendFile, syncDir } from "./file.ts";
 import { encodeLines } from "./encode.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
-import { ACTIVE_LOG_NAME, rotatedName } from "./paths.ts";
+import { ACTIVE_LOG_NAME } from "./paths.ts";
+import { renameActive, rotationBlocked } from "./rotation.ts";
 import { CheckpointSigning } from "./signing.ts";
 import { segmentBytes } from "./size.ts";
 import { recover } from "./startup.ts";
@@ -294,21 +295,16 @@ export class EvidenceLog {
 
   /** Renames the active segment (ending in a checkpoint) and starts the next one. */
   private rotate(): void {
-    const name = rotatedName(this.segment);
-    const target = join(this.o.auditDir, name);
-    if (existsSync(target)) return this.disableRotation(`${name} already exists`);
+    const blocked = rotationBlocked(this.o.auditDir, this.segment);
+    if (blocked) return this.disableRotation(blocked);
     this.file!.close();
     this.file = undefined;
-    clearAppendOnly(this.activePath); // needed for rename(2); fails harmlessly where it was never set
-    try {
-      renameSync(this.activePath, target);
-    } catch (e) {
+    const renamed = renameActive(this.o.auditDir, this.segment, this.o.appendOnly);
+    if (!renamed.ok) {
       this.openActive();
-      return this.disableRotation(`cannot rename ${ACTIVE_LOG_NAME} to ${name}: ${describeErrno(e)}`);
+      return this.disableRotation(renamed.reason);
     }
-    if (this.o.appendOnly) setAppendOnly(target);
-    syncDir(this.o.auditDir);
-    this.pendingSegment = { file: name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
+    this.pendingSegment = { file: renamed.name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
     this.startSegment(this.segment + 1, this.pendingSegment);
     this.pendingSegment = undefined;
   }
