@@ -34,11 +34,6 @@ export class KernelClock {
     return after;
   }
 
-  /** Now on the kernel's clock. */
-  nowNs(): bigint {
-    return this.clocks.monotonicNs();
-  }
-
   /** RFC 3339 UTC, millisecond precision (truncated, as Date does). */
   toIso(monoNs: bigint): string {
     if (this.offsetNs === undefined) this.sync();
