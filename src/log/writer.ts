@@ -219,11 +219,15 @@ export class EvidenceLog {
     this.signing.use(signer);
   }
 
-  /** Signs a final checkpoint (unless the last line already is a signed one), syncs and closes. Idempotent. */
+  /**
+   * Starts the segment a refused rotation left pending, signs a final checkpoint (unless the
+   * last line already is a signed one), syncs and closes. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     this.stopTimer?.();
     try {
+      if (!this.file && this.pendingSegment) this.written(() => this.reopenAfterFailedRotation());
       if (this.file && !(this.sinceCheckpoint === 0 && this.lastCheckpointOk)) this.checkpoint("shutdown");
     } finally {
       this.closed = true;

@@ -95,6 +95,27 @@ describe("a checkpoint that cannot be written", () => {
   });
 });
 
+describe("a batch written in pieces", () => {
+  test("that fails after its first piece says which records were written: they stay, the rest is not written", () => {
+    dir = mountTmpfs("1m", ",nr_inodes=2"); // as above: the rotation after the first checkpoint cannot start segment 2
+    const log = openLog(dir, h, { checkpointEvery: 10, rotateLines: 10, onError: () => {} });
+    let error: unknown;
+    try {
+      log.appendRecords("flow", Array.from({ length: 25 }, (_, i) => flow(i)));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AtoError);
+    expect((error as AtoError).code).toBe("IO");
+    expect((error as AtoError).message).toEndWith("; the first 9 of these 25 flow records (seq 1 to 9) were written before it");
+    const kinds = readFileSync(join(dir, "signed_evidence.000001.log"), "utf8").split("\n").slice(0, -1).map((l) => parseRecord(l).kind);
+    expect(kinds).toEqual(["segment", ...Array(9).fill("flow"), "checkpoint"]);
+    expect(Bun.spawnSync(["mount", "-o", "remount,nr_inodes=16", dir]).exitCode).toBe(0);
+    log.close();
+    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
+  });
+});
+
 describe("unwritable audit directory", () => {
   test("opening is an AtoError(\"IO\") naming the path", () => {
     dir = tempDir();
