@@ -3,6 +3,7 @@
  * kernel's own counters, map pressure, and what the evidence log says it wrote and signed.
  * Checkpoints themselves are counted when they happen (the agent's onCheckpoint).
  */
+import { AtoError } from "../errors.ts";
 import type { EvidenceLog } from "../log/index.ts";
 import { protoLabel, setTotal, type AtoMetrics } from "../metrics/index.ts";
 import type { CycleSummary } from "../collector/index.ts";
@@ -30,10 +31,19 @@ export class MetricsSync {
     setTotal(this.m.unverifiedFlows, c.unverified.flow ?? 0);
     setTotal(this.m.hsmErrors, c.hsmErrors);
     setTotal(this.m.logWriteErrors, c.writeErrors);
-    this.m.evidenceLogBytes.set(this.log.bytesOnDisk());
+    this.updateLogBytes();
     if (c.lastSignSeconds !== undefined && c.lastSignSeconds !== this.lastSignSeconds) {
       this.m.signingDuration.observe(c.lastSignSeconds);
       this.lastSignSeconds = c.lastSignSeconds;
+    }
+  }
+
+  /** The log's size on disk; while its directory cannot be read (the failure is the log's to report), the last size stays. */
+  private updateLogBytes(): void {
+    try {
+      this.m.evidenceLogBytes.set(this.log.bytesOnDisk());
+    } catch (e) {
+      if (!(e instanceof AtoError && e.code === "IO")) throw e;
     }
   }
 }

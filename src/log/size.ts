@@ -3,6 +3,8 @@
  * from the directory itself each time, so segments an operator archived away stop counting.
  */
 import { statSync } from "node:fs";
+import { AtoError } from "../errors.ts";
+import { describeErrno } from "./errno.ts";
 import { listLogFiles } from "./paths.ts";
 
 /** Bytes of the rotated and active segments, as `du --apparent-size` counts them. */
@@ -13,7 +15,8 @@ export function segmentBytes(dir: string): number {
     try {
       sum += statSync(path).size;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // archived between the listing and the stat
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // archived between the listing and the stat
+      throw new AtoError(`cannot read the size of ${path}: ${describeErrno(e)}`, "IO", { cause: e });
     }
   }
   return sum;
