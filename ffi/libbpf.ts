@@ -6,12 +6,17 @@
  * own size, so libbpf rejects a mismatch instead of misreading it). libbpf 1.x returns
  * -errno from int functions and NULL (with errno) from pointer functions; libbpf_get_error
  * turns the latter into -errno as well.
+ *
+ * libbpf's own messages (warnings and information; debug output is dropped) are caught by a
+ * print callback instead of going to stderr, kept until the next operation that succeeds, and
+ * put into the `details` of the AtoError of the operation that failed: libbpf's words for
+ * what went wrong, not a guess from errno.
  */
 import { readFileSync } from "node:fs";
 import { FFIType, JSCallback, toArrayBuffer, type Pointer } from "bun:ffi";
 import { AtoError } from "../src/errors.ts";
 import { cstr, fromCString, Struct } from "./_marshal.ts";
-import { closeFd } from "./libc.ts";
+import { closeFd, formatVaList } from "./libc.ts";
 import { locateLibrary, openLibrary } from "./native.ts";
 import embeddedLibbpf from "../dist/lib/libbpf.so.1" with { type: "file" };
 
@@ -51,27 +56,60 @@ const lib = openLibrary(locateLibrary("libbpf.so.1", embeddedLibbpf), {
   ring_buffer__free: { args: [ptr], returns: none },
 });
 
-// libbpf prints warnings to stderr by default; ato reports errors itself, with the
-// verifier's log captured per object (below), so the default printer is switched off.
-lib.symbols.libbpf_set_print(null);
+/** enum libbpf_print_level: WARN 0, INFO 1, DEBUG 2. */
+const LIBBPF_INFO = 1;
+/** The most recent lines kept: what explains a failure is printed just before it. */
+const KEPT_LINES = 24;
+const printed: string[] = [];
+
+const printer = new JSCallback(
+  (level: number, fmt: Pointer, ap: Pointer) => {
+    if (level > LIBBPF_INFO) return 0;
+    for (const line of formatVaList(fmt, ap).split("\n")) {
+      if (line.trim()) printed.push(line.startsWith("libbpf:") ? line.trimEnd() : `libbpf: ${line.trimEnd()}`);
+    }
+    if (printed.length > KEPT_LINES) printed.splice(0, printed.length - KEPT_LINES);
+    return 0;
+  },
+  { args: [i32, ptr, ptr], returns: i32 },
+);
+lib.symbols.libbpf_set_print(printer.ptr);
+
+/** What libbpf printed since the last operation that succeeded (for an error's details), then forgotten. */
+function takePrinted(): string | undefined {
+  const lines = printed.splice(0);
+  return lines.length ? lines.join("\n") : undefined;
+}
 
 export const XDP_FLAGS = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8, REPLACE: 16 } as const;
 
 export function errnoName(err: number): string {
+  if (err === 524) return "Operation not supported (ENOTSUPP)"; // kernel-internal, unknown to libc's strerror
   const buf = new Uint8Array(256);
   lib.symbols.libbpf_strerror(err, buf, buf.length);
   return fromCString(buf);
 }
 
-/** Throws a BPF AtoError for a negative libbpf return, naming what was attempted. */
+/**
+ * Throws a BPF AtoError for a negative libbpf return, naming what was attempted, with its errno
+ * and libbpf's own messages in the details; a success forgets what libbpf printed before it.
+ */
 function check(ret: number, what: string, code: "BPF" | "NOT_FOUND" | "PERMISSION" = "BPF"): number {
-  if (ret >= 0) return ret;
-  const err = -ret;
-  const reason = errnoName(err);
-  if (err === 1 /* EPERM */) {
-    throw new AtoError(`${what}: ${reason} (needs root or CAP_BPF with CAP_NET_ADMIN and CAP_PERFMON)`, "PERMISSION");
+  if (ret >= 0) {
+    printed.length = 0;
+    return ret;
   }
-  throw Object.assign(new AtoError(`${what}: ${reason}`, err === 2 ? "NOT_FOUND" : code), { errno: err });
+  throw failure(-ret, what, code);
+}
+
+/** The AtoError for a libbpf call that failed with `err` (an errno), carrying `errno` for callers that decide by it. */
+function failure(err: number, what: string, code: "BPF" | "NOT_FOUND" | "PERMISSION" = "BPF"): AtoError & { errno: number } {
+  const reason = errnoName(err);
+  const details = takePrinted();
+  if (err === 1 /* EPERM */) {
+    return Object.assign(new AtoError(`${what}: ${reason} (needs root or CAP_BPF with CAP_NET_ADMIN and CAP_PERFMON)`, "PERMISSION", { details }), { errno: err });
+  }
+  return Object.assign(new AtoError(`${what}: ${reason}`, err === 2 ? "NOT_FOUND" : code, { details }), { errno: err });
 }
 
 function errnoOf(p: Pointer | null): number {
@@ -130,7 +168,7 @@ export class BpfObject {
     if (opts.pinRoot) o.pointer(OPEN_OPTS.pinRootPath, cstr(opts.pinRoot));
     o.pointer(OPEN_OPTS.logBuf, log).u64(OPEN_OPTS.logSize, log.length).u32(OPEN_OPTS.logLevel, opts.logLevel ?? 0);
     const h = lib.symbols.bpf_object__open_mem(elf, elf.length, o.address);
-    if (!h) throw new AtoError(`cannot open BPF object ${path}: ${errnoName(errnoOf(h))}`, "BPF");
+    if (!h) throw failure(errnoOf(h), `cannot open BPF object ${path}`);
     const obj = new BpfObject(h, path, { elf, log, opts: o });
     for (const [name, n] of Object.entries(opts.maxEntries ?? {})) {
       check(lib.symbols.bpf_map__set_max_entries(obj.map(name), n), `setting ${name} capacity to ${n}`);
@@ -149,7 +187,8 @@ export class BpfObject {
     if (-ret === 1) check(ret, `loading ${this.path}`);
     if (log) {
       const tail = log.split("\n").slice(-12).join("\n");
-      throw new AtoError(`the kernel's BPF verifier rejected ${this.path}: ${errnoName(-ret)}`, "VERIFIER", { details: tail });
+      const said = takePrinted();
+      throw new AtoError(`the kernel's BPF verifier rejected ${this.path}: ${errnoName(-ret)}`, "VERIFIER", { details: said ? `${tail}\n${said}` : tail });
     }
     check(ret, `loading ${this.path}`);
   }
@@ -237,20 +276,33 @@ export function mapNextKey(fd: number, key: Uint8Array | null, next: Uint8Array)
 const BATCH_OPTS_SIZE = 24;
 
 /**
+ * What the kernel answers when a map type has no batch operations: ENOTSUPP (524) from
+ * BPF_DO_BATCH in kernel/bpf/syscall.c since batch lookups came (5.6), or EOPNOTSUPP (95),
+ * which a proposed change would make it. EINVAL is not among them: on the kernels ato runs on
+ * (5.8 and newer) the command exists, so EINVAL means a bad call or an fd that is no map.
+ */
+const BATCH_UNSUPPORTED = new Set([524, 95]);
+
+export type BatchResult = { n: number; done: boolean; tooSmall: boolean; unsupported: boolean };
+
+/**
  * One BPF_MAP_LOOKUP_BATCH call. `token` carries the kernel's position between calls (8 bytes
  * suffice for hash maps). Returns the number of entries written and whether the map is done.
  * ENOSPC means one bucket holds more entries than `count`: the caller retries with more room.
+ * `unsupported`: this map type has no batch lookups (nothing was read). Any other failure is
+ * an AtoError with libbpf's messages.
  */
 export function mapLookupBatch(
   fd: number, token: Uint8Array, first: boolean, keys: Uint8Array, values: Uint8Array, count: number,
-): { n: number; done: boolean; tooSmall: boolean } {
+): BatchResult {
   const n = new Uint32Array([count]);
   const opts = new Struct(BATCH_OPTS_SIZE);
   const r = lib.symbols.bpf_map_lookup_batch(fd, first ? null : token, token, keys, values, n, opts.address);
-  if (r === -2) return { n: n[0]!, done: true, tooSmall: false };
-  if (r === -28) return { n: 0, done: false, tooSmall: true };
+  if (r === -2) return { n: n[0]!, done: true, tooSmall: false, unsupported: false };
+  if (r === -28) return { n: 0, done: false, tooSmall: true, unsupported: false };
+  if (r < 0 && BATCH_UNSUPPORTED.has(-r)) return { n: 0, done: false, tooSmall: false, unsupported: true };
   check(r, "batch map lookup");
-  return { n: n[0]!, done: false, tooSmall: false };
+  return { n: n[0]!, done: false, tooSmall: false, unsupported: false };
 }
 
 export function mapDeleteBatch(fd: number, keys: Uint8Array, count: number): number {
@@ -355,7 +407,7 @@ export class RingBuffer {
     const rb = lib.symbols.ring_buffer__new(mapFd, this.cb.ptr, null, null);
     if (!rb) {
       this.cb.close();
-      throw new AtoError(`cannot open the event ring buffer: ${errnoName(errnoOf(rb))}`, "BPF");
+      throw failure(errnoOf(rb), "cannot open the event ring buffer");
     }
     this.rb = rb;
   }

@@ -1,9 +1,10 @@
 /**
  * The binding for the few libc calls ato needs that Bun does not expose: closing a file
- * descriptor that libbpf handed out, an advisory lock that dies with its process, and interface
- * name lookups in the process's own network namespace.
+ * descriptor that libbpf handed out, an advisory lock that dies with its process, interface
+ * name lookups in the process's own network namespace, the clocks, and formatting a C
+ * message with its va_list (libbpf's print callback).
  */
-import { dlopen, FFIType } from "bun:ffi";
+import { dlopen, FFIType, type Pointer } from "bun:ffi";
 import { cstr, fromCString } from "./_marshal.ts";
 
 const LOCK_EX = 2;
@@ -15,8 +16,10 @@ const lib = dlopen("libc.so.6", {
   if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
   if_indextoname: { args: [FFIType.u32, FFIType.ptr], returns: FFIType.ptr },
   clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  vsnprintf: { args: [FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
 });
 
+const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 
 /**
@@ -26,6 +29,13 @@ const CLOCK_MONOTONIC = 1;
 export function monotonicNs(): bigint {
   const ts = new BigInt64Array(2);
   lib.symbols.clock_gettime(CLOCK_MONOTONIC, ts);
+  return ts[0]! * 1_000_000_000n + ts[1]!;
+}
+
+/** CLOCK_REALTIME (wall time) in nanoseconds since the epoch; Date.now() has only milliseconds. */
+export function realtimeNs(): bigint {
+  const ts = new BigInt64Array(2);
+  lib.symbols.clock_gettime(CLOCK_REALTIME, ts);
   return ts[0]! * 1_000_000_000n + ts[1]!;
 }
 
@@ -42,6 +52,13 @@ export function ifNameToIndex(name: string): number {
 export function ifIndexToName(index: number): string | null {
   const buf = new Uint8Array(IF_NAMESIZE);
   return lib.symbols.if_indextoname(index, buf) ? fromCString(buf) : null;
+}
+
+/** printf-formats `fmt` with the va_list `ap` a C callback was given (at most `max` bytes of it). */
+export function formatVaList(fmt: Pointer, ap: Pointer, max = 1024): string {
+  const buf = new Uint8Array(max);
+  if (lib.symbols.vsnprintf(buf, max, fmt, ap) < 0) return "";
+  return fromCString(buf);
 }
 
 export function closeFd(fd: number): void {

@@ -1,11 +1,12 @@
 /**
  * The agent: every part of the trust chain started in the order that fails early and cleanly
- * (signer, log, metrics port, then the kernel), one collector timer, and a stop that collects
- * once more, signs a final checkpoint and detaches.
+ * (signer, log, metrics port, then the kernel), one collector timer, and a stop that detaches
+ * first (so nothing is counted after the last read), drains the ring buffer, collects once
+ * more, signs a final checkpoint and only then closes the log.
  */
 import { AtoError } from "../errors.ts";
 import { openSigner, type CheckpointSigner } from "../signer/index.ts";
-import { EvidenceLog } from "../log/index.ts";
+import { EvidenceLog, type CheckpointResult } from "../log/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
 import { createMetrics, createServer, type MetricsServer } from "../metrics/index.ts";
 import { Collector } from "../collector/index.ts";
@@ -22,8 +23,6 @@ export class Agent {
   private stopped = false;
   /** The collection under way, if any. */
   private running?: Promise<void>;
-  /** False after a cycle could not write its records (full disk): /readyz says so. */
-  private logWritable = true;
 
   private constructor(
     private readonly kernel: KernelPlane,
@@ -45,6 +44,13 @@ export class Agent {
     const signer: CheckpointSigner = openSigner(signerOptions); // a wrong PIN or missing key stops the start here
     const cleanups: (() => unknown)[] = [];
     try {
+      const metrics = createMetrics({ build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
+      // The one moment a checkpoint line is durable: metrics count it here, and this is where a
+      // submission to witnesses belongs.
+      const onCheckpoint = (c: CheckpointResult) => {
+        metrics.recordCheckpoint({ treeSize: c.treeSize, signed: c.status === "ok" });
+        submitter?.onCheckpoint(c);
+      };
       const evidence = EvidenceLog.open({
         auditDir: cfg.auditDir,
         signer,
@@ -53,7 +59,7 @@ export class Agent {
         checkpointIntervalMs: cfg.checkpointSeconds * 1000,
         onWarning: (m) => log(`evidence log: ${m}`),
         onError: (e) => log(`evidence log: ${e.message}`),
-        onCheckpoint: (c) => submitter?.onCheckpoint(c),
+        onCheckpoint,
       });
       cleanups.push(() => evidence.close());
       const status = evidence.status();
@@ -67,7 +73,6 @@ export class Agent {
       cleanups.push(() => masker.close());
 
       const objectPath = bpfObjectPath(cfg.bpfObject);
-      const metrics = createMetrics({ build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
       if (witnessTargets.length) {
         submitter = new Submitter({ auditDir: cfg.auditDir, witnesses: witnessTargets, registry: metrics.registry, append: (k, d) => evidence.appendRecord(k, d as unknown as Record<string, unknown>), warn: (m) => log(m) });
         cleanups.push(() => submitter?.stop());
@@ -77,7 +82,12 @@ export class Agent {
       const server = createServer({
         metrics,
         listen: cfg.listen,
-        health: () => ({ attached: Boolean(agent && !agent.stopped), hsm: evidence.status().signer === "ok", logWritable: agent?.logWritable ?? false, details: submitter?.silent(cfg.witnessMaxSilenceSeconds) }),
+        health: () => {
+          const st = evidence.status();
+          const witnesses = submitter?.silent(cfg.witnessMaxSilenceSeconds);
+          const details = { ...(st.writable.error ? { logWritable: st.writable.error } : {}), ...witnesses };
+          return { attached: Boolean(agent && !agent.stopped), hsm: st.signer === "ok", logWritable: st.writable.ok, details: Object.keys(details).length ? details : undefined };
+        },
         checkpoint: () => evidence.latestCheckpoint()?.note ?? null,
       });
       cleanups.push(() => server.stop());
@@ -99,7 +109,7 @@ export class Agent {
         if (collector) collector.event(e);
         else pending.push(e);
       });
-      cleanups.push(() => kernel.stop());
+      cleanups.push(() => kernel.close());
 
       const reader = new FlowMapReader(kernel.auditor.mapFd("flows"));
       collector = new Collector({ reader, masker, log: evidence, idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, ifaceName });
@@ -137,32 +147,43 @@ export class Agent {
       this.kernel.drainEvents();
       const cycle = await this.collector.cycle();
       this.sync.afterCycle(cycle, readCounters(this.kernel.auditor.mapFd("counters")));
-      this.logWritable = true;
     } catch (e) {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so
-      // the next good cycle reports them; nothing is lost, the operator is told.
-      this.logWritable = false;
-      if (e instanceof AtoError && e.code === "IO") this.sync.writeFailed();
-      log(`collection failed: ${e instanceof Error ? e.message : String(e)}`);
+      // the next good cycle reports them; nothing is lost, the operator is told (and /readyz,
+      // from the log's own status). Anything but an AtoError is a bug, and is thrown.
+      if (!(e instanceof AtoError)) throw e;
+      this.sync.afterLogChange();
+      log(`collection failed: ${e.message}`);
     }
   }
 
-  /** Final collection, final signed checkpoint, detach. */
+  /**
+   * Detach (nothing is counted or raised after this), drain the ring buffer, the final
+   * collection, the final signed checkpoint; then close the log, the server and the kernel side.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    await this.running; // a cycle under way finishes first; then one more collects the rest
-    await this.tick();
-    const cp = this.evidence.checkpoint("shutdown");
-    log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
-    // The witnesses' answers to it are written before the log closes, covered by its last checkpoint.
-    if (this.submitter && !(await this.submitter.drain(5000))) log("a witness did not answer the final checkpoint within 5 s");
-    this.submitter?.stop();
-    this.sync.afterLogChange();
-    this.evidence.close();
-    await this.server.stop();
-    this.kernel.stop();
-    this.masker.close();
+    await this.running; // a cycle under way finishes first
+    try {
+      this.kernel.detach();
+      await this.tick(); // drains the events raised up to the detach, then reads the map once more
+      this.kernel.drainEvents(); // those of program runs still under way at the detach
+      const cp = this.evidence.checkpoint("shutdown");
+      log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
+      // The witnesses' answers to it are written before the log closes, covered by its last checkpoint.
+      if (this.submitter && !(await this.submitter.drain(5000))) log("a witness did not answer the final checkpoint within 5 s");
+      this.sync.afterLogChange();
+    } finally {
+      this.submitter?.stop();
+      try {
+        this.evidence.close();
+      } finally {
+        await this.server.stop();
+        this.kernel.close();
+        this.masker.close();
+      }
+    }
   }
 }

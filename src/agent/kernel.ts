@@ -1,7 +1,8 @@
 /**
  * The agent's kernel side: load, configure and attach the XDP program on every interface,
  * stream its ring-buffer events, and detach on the way out (also when attaching a later
- * interface fails, so a failed start leaves nothing attached).
+ * interface fails, so a failed start leaves nothing attached). Stopping is two steps: detach
+ * (nothing more is counted or raised; the maps stay open for a last read), then close.
  */
 import { readlinkSync } from "node:fs";
 import { AgentLock, ifindexOf, DEFAULT_CONFIG, EventStream, XdpAuditor, modeName, type AttachMode, type AuditConfig, type AuditEvent } from "../kernel/index.ts";
@@ -52,10 +53,17 @@ export class KernelPlane {
     return this.events?.drain() ?? 0;
   }
 
-  stop(): void {
-    this.drainEvents();
+  /** Takes the program off every interface; the maps and the ring buffer stay readable. */
+  detach(): void {
+    const ifaces = this.auditor.attachments.map((a) => a.iface);
+    this.auditor.detachAll();
+    for (const iface of ifaces) log(`detached from ${iface}`);
+  }
+
+  /** Detaches if still attached, frees the ring buffer and the object, releases the lock. Events not drained are dropped. */
+  close(): void {
+    this.detach();
     this.events?.close();
-    for (const a of this.auditor.attachments) log(`detached from ${a.iface}`);
     this.auditor.close();
     this.lock.release();
   }

@@ -19,7 +19,7 @@ export default defineCommand({
     const flows = readPinnedFlows(s.get("pinDir")!);
     // One offset for the whole listing: every flow's times are on the same wall clock.
     const clock = new KernelClock();
-    clock.nowNs();
+    clock.sync();
     flows.sort((a, b) => Number(b.counts[sort] - a.counts[sort]));
     const rows = flows.slice(0, top).map((f) => toJson(f, clock));
     if (json) console.log(JSON.stringify(rows, null, 2));

@@ -27,25 +27,26 @@ export class Baseline {
   }
 
   /**
-   * Marks the flow at words[at..] as still in the map and returns its reported packets, or
-   * -1 when nothing was reported for it yet.
+   * Marks the flow at words[at..] as still in the map, and says whether it is exactly as it
+   * was reported: the same packets and the same last packet (so the same entry).
    */
-  seen(words: Uint32Array, at: number): number {
+  unchanged(words: Uint32Array, at: number, packets: number, lastSeenNs: number): boolean {
     const s = this.table.find(words, at);
-    if (s < 0) return -1;
+    if (s < 0) return false;
     this.table.gen[s] = this.generation;
-    return this.table.packets[s]!;
+    return this.table.packets[s] === packets && this.table.lastSeen[s] === lastSeenNs;
   }
 
   /**
-   * Growth of a flow since it was last reported. Counts below the baseline mean the kernel
-   * made the entry anew (evicted, or deleted by someone else, then seen again): all of the
-   * new entry's counts are growth.
+   * Growth of a flow since it was last reported. An entry with another first_seen, or with
+   * counts below the baseline, is one the kernel made anew (evicted, or deleted by someone
+   * else, then seen again), whatever its count: all of its counts are growth.
    */
   delta(rawKey: Uint8Array, now: FlowCounts): Reported {
     const s = this.table.find(words(rawKey), 0);
     const packets = Number(now.packets), bytes = Number(now.bytes);
-    if (s < 0 || packets < this.table.packets[s]!) return { packets, bytes, fragments: now.fragments };
+    const fresh = s < 0 || packets < this.table.packets[s]! || Number(now.firstSeenNs) !== this.table.firstSeen[s];
+    if (fresh) return { packets, bytes, fragments: now.fragments };
     return { packets: packets - this.table.packets[s]!, bytes: bytes - this.table.bytes[s]!, fragments: now.fragments - this.table.fragments[s]! };
   }
 
@@ -55,6 +56,8 @@ export class Baseline {
     this.table.packets[s] = Number(now.packets);
     this.table.bytes[s] = Number(now.bytes);
     this.table.fragments[s] = now.fragments;
+    this.table.firstSeen[s] = Number(now.firstSeenNs);
+    this.table.lastSeen[s] = Number(now.lastSeenNs);
     this.table.gen[s] = this.generation;
   }
 

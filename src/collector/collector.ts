@@ -11,6 +11,9 @@
  * Cost is linear in the flows in the map: a flow that did not grow costs a hash lookup on the
  * kernel's own buffer (no object, no string); only growing flows are decoded, and they are
  * written in chunks as the map is read, so memory stays bounded by the chunk, not the map.
+ * A chunk never reaches past the log's next count checkpoint, so `--checkpoint-every` is
+ * honoured to the line and every append is all or nothing: a flow's baseline moves exactly
+ * when its record is on disk.
  * A cycle yields to the event loop between batches and chunks: /metrics and /healthz answer
  * while a million flows are read.
  */
@@ -23,7 +26,7 @@ import { KernelClock } from "./clock.ts";
 import { eventRecord, flowRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
 
-/** Flows masked, formatted and appended per write: small enough to keep the event loop responsive. */
+/** Flows masked, formatted and appended per write at most: small enough to keep the event loop responsive. */
 const CHUNK = 2048;
 
 export interface CollectorOptions {
@@ -64,6 +67,7 @@ export class Collector {
   /** Takes what a previous run left in a reused map as already accounted, and says so in the log. */
   start(extra: Record<string, unknown> = {}): { flows: number; packets: number; bytes: number } {
     let flows = 0, packets = 0, bytes = 0;
+    this.clock.sync();
     this.baseline.beginCollection();
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
@@ -82,39 +86,37 @@ export class Collector {
    * One collection. A flow's baseline moves only after its record is written: when the log
    * cannot be written (full disk), the error propagates and the next cycle reports the same
    * growth again; flows already taken out of the map wait in `ended` until they are written.
+   * Wall times of the whole cycle come from one clock offset (KernelClock.sync).
    */
   async cycle(): Promise<CycleSummary> {
     const t0 = performance.now();
     const summary: CycleSummary = { flows: 0, records: 0, removed: 0, byProto: new Map(), seconds: 0 };
-    const idleBefore = Number(this.clock.nowNs() - this.o.idleTimeoutNs);
+    const idleBefore = Number(this.clock.sync() - this.o.idleTimeoutNs);
     this.baseline.beginCollection();
     this.ifaces.clear();
 
     // Flows a failed cycle took out of the map come first.
-    await this.writeEnded(summary);
+    await this.flush(this.ended, summary, true);
 
     const idle: Uint8Array[] = [];
-    let growing: Growth[] = [];
+    const growing: Growth[] = [];
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
         summary.flows++;
-        if (b.lastSeenNs(i) < idleBefore) { // taken after the read, with whatever arrived since
+        const lastSeen = b.lastSeenNs(i);
+        if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
           idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
           continue;
         }
-        if (this.baseline.seen(b.keyWords, i * KEY_WORDS) === b.packets(i)) continue; // nothing new
+        if (this.baseline.unchanged(b.keyWords, i * KEY_WORDS, b.packets(i), lastSeen)) continue; // nothing new
         const f = b.flow(i);
         const d = this.baseline.delta(f.rawKey, f.counts);
         if (d.packets > 0) growing.push({ f, d, ended: false });
-        if (growing.length === CHUNK) {
-          this.write(growing, summary);
-          growing = [];
-          await yieldToEventLoop();
-        }
+        if (growing.length >= this.chunkLimit()) await this.flush(growing, summary, false);
       }
       await yieldToEventLoop();
     }
-    this.write(growing, summary);
+    await this.flush(growing, summary, true);
 
     for (const rawKey of idle) {
       // lookup-and-delete: packets counted between the read above and now are included.
@@ -126,7 +128,7 @@ export class Collector {
       this.baseline.forget(rawKey);
       summary.removed++;
     }
-    await this.writeEnded(summary);
+    await this.flush(this.ended, summary, true);
     this.baseline.endCollection();
     summary.seconds = (performance.now() - t0) / 1000;
     return summary;
@@ -134,25 +136,32 @@ export class Collector {
 
   /** A ring-buffer event as an evidence record of its own kind. */
   event(e: AuditEvent): void {
-    this.clock.nowNs();
     const rid = this.o.masker.seals ? [randomBytes(9).toString("base64url")] : undefined;
     const masked = e.kind === "overflow" ? undefined : this.o.masker.maskFlows([{ ...e.key }], rid)[0];
     this.o.log.appendRecord(e.kind, eventRecord(e, masked, this.o.ifaceName(e.key.ifindex), this.clock));
   }
 
-  private async writeEnded(summary: CycleSummary): Promise<void> {
-    while (this.ended.length > 0) {
-      const part = this.ended.slice(0, CHUNK);
+  /** Records per write: a chunk, or fewer when the log's next count checkpoint comes first. */
+  private chunkLimit(): number {
+    return Math.min(CHUNK, this.o.log.roomBeforeCheckpoint());
+  }
+
+  /**
+   * Writes the front of `list` chunk by chunk and takes each chunk off it once written: whole
+   * chunks only, or everything when `all`. A failed write throws with the list still holding
+   * what was not written.
+   */
+  private async flush(list: Growth[], summary: CycleSummary, all: boolean): Promise<void> {
+    for (let limit = this.chunkLimit(); list.length >= limit || (all && list.length > 0); limit = this.chunkLimit()) {
+      const part = list.length <= limit ? list.slice() : list.slice(0, limit);
       this.write(part, summary);
-      this.ended.splice(0, part.length);
+      list.splice(0, part.length);
       await yieldToEventLoop();
     }
   }
 
-  /** Masks and appends one chunk, all or nothing; then moves the baselines of its live flows. */
+  /** Masks and appends one chunk (within the room before a checkpoint: all or nothing); then moves the baselines of its live flows. */
   private write(part: Growth[], summary: CycleSummary): void {
-    if (part.length === 0) return;
-    this.clock.nowNs();
     const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
     const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
     this.o.log.appendRecords("flow", part.map(({ f, d, ended }, i) =>

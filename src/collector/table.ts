@@ -5,10 +5,12 @@
  * Why not a Map<string, …>: at a million flows, a hex key string and a counts object per flow
  * per cycle made the collector's cost grow faster than the flow count (garbage collection over
  * a large heap) and its memory ~2 KiB per flow. Here a cycle allocates nothing per flow, the
- * table costs 73 bytes per slot (105 to 210 bytes per flow, by how full it is), and every lookup compares the whole key, so
- * two flows can never share a baseline by a hash collision.
+ * table costs 89 bytes per slot (127 to 254 bytes per flow, by how full it is), and every
+ * lookup compares the whole key, so two flows can never share a baseline by a hash collision.
  *
  * Counts are Numbers: exact up to 2^53 packets or bytes per flow (9 PB), far beyond a flow.
+ * Kernel timestamps are Numbers too, converted the same way every time, so equal nanoseconds
+ * compare equal (exact to 104 days of uptime, 2 ns to 208).
  */
 
 /** struct flow_key is 48 bytes: 12 little-endian 32-bit words. */
@@ -25,6 +27,9 @@ export class FlowTable {
   packets: Float64Array;
   bytes: Float64Array;
   fragments: Uint32Array;
+  /** The entry's first_seen and last_seen (kernel ns) when it was reported: a new first_seen is a new entry. */
+  firstSeen: Float64Array;
+  lastSeen: Float64Array;
   /** The collection generation that last saw the flow in the map (see sweep). */
   gen: Uint32Array;
   private live = 0;
@@ -37,6 +42,8 @@ export class FlowTable {
     this.packets = new Float64Array(this.capacity);
     this.bytes = new Float64Array(this.capacity);
     this.fragments = new Uint32Array(this.capacity);
+    this.firstSeen = new Float64Array(this.capacity);
+    this.lastSeen = new Float64Array(this.capacity);
     this.gen = new Uint32Array(this.capacity);
   }
 
@@ -69,6 +76,8 @@ export class FlowTable {
         this.packets[reuse] = 0;
         this.bytes[reuse] = 0;
         this.fragments[reuse] = 0;
+        this.firstSeen[reuse] = 0;
+        this.lastSeen[reuse] = 0;
         this.gen[reuse] = 0;
         this.live++;
         return reuse;
@@ -104,7 +113,10 @@ export class FlowTable {
 
   /** Re-inserts the live flows into a table they fill to at most two thirds of MAX_LOAD: a full table doubles. */
   private rebuild(): void {
-    const old = { capacity: this.capacity, keys: this.keys, state: this.state, packets: this.packets, bytes: this.bytes, fragments: this.fragments, gen: this.gen };
+    const old = {
+      capacity: this.capacity, keys: this.keys, state: this.state, packets: this.packets, bytes: this.bytes,
+      fragments: this.fragments, firstSeen: this.firstSeen, lastSeen: this.lastSeen, gen: this.gen,
+    };
     let capacity = 16;
     while (capacity * MAX_LOAD < (this.live + 1) * 1.5) capacity *= 2;
     this.capacity = capacity;
@@ -113,6 +125,8 @@ export class FlowTable {
     this.packets = new Float64Array(capacity);
     this.bytes = new Float64Array(capacity);
     this.fragments = new Uint32Array(capacity);
+    this.firstSeen = new Float64Array(capacity);
+    this.lastSeen = new Float64Array(capacity);
     this.gen = new Uint32Array(capacity);
     this.live = 0;
     this.tombstones = 0;
@@ -122,6 +136,8 @@ export class FlowTable {
       this.packets[n] = old.packets[s]!;
       this.bytes[n] = old.bytes[s]!;
       this.fragments[n] = old.fragments[s]!;
+      this.firstSeen[n] = old.firstSeen[s]!;
+      this.lastSeen[n] = old.lastSeen[s]!;
       this.gen[n] = old.gen[s]!;
     }
   }

@@ -1,13 +1,16 @@
 /**
  * Reads the per-CPU flow map: every flow with its counters summed over the possible CPUs.
  * Batch lookups are used where the kernel has them (one syscall per few thousand flows, and
- * no restart when a key is deleted under get_next_key); key-by-key iteration is the fallback.
+ * no restart when a key is deleted under get_next_key); key-by-key iteration is the fallback
+ * only when the kernel says batch lookups are not supported for the map. Any other failure of
+ * a batch call is an AtoError with libbpf's messages, never a silent switch to the slow path.
  *
  * `batches()` hands out the kernel's buffers in place, one reused FlowBatch at a time, so a
  * reader that only compares counts (the collector, every cycle, for every flow) allocates
  * nothing per flow; `FlowBatch.flow(i)` decodes one flow into objects when it is needed.
  */
 import { mapLookup, mapLookupAndDelete, mapLookupBatch, mapNextKey, possibleCpus } from "../../ffi/libbpf.ts";
+import { AtoError } from "../errors.ts";
 import { decodeKey, FLOW_KEY, FLOW_VALUE, percpuStride, sumPerCpu, type FlowCounts, type FlowKey } from "./layout.ts";
 
 export interface Flow {
@@ -84,6 +87,11 @@ export class FlowMapReader {
   private batch: FlowBatch;
   private batchSupported = true;
 
+  /** How the map is read: "keys" once the kernel said this map has no batch lookups. */
+  get method(): ReadMethod {
+    return this.batchSupported ? "batch" : "keys";
+  }
+
   constructor(private readonly fd: number, batchSize = 4096) {
     this.batch = new FlowBatch(batchSize, this.cpus);
   }
@@ -121,13 +129,10 @@ export class FlowMapReader {
     let first = true;
     for (;;) {
       const b = this.batch;
-      let r;
-      try {
-        r = mapLookupBatch(this.fd, token, first, b.keys, b.values, b.capacity);
-      } catch (e) {
-        // EINVAL/ENOTSUPP on kernels without batch ops for this map type: fall back.
+      const r = mapLookupBatch(this.fd, token, first, b.keys, b.values, b.capacity);
+      if (r.unsupported) {
         if (first && !required) { this.batchSupported = false; return false; }
-        throw e;
+        throw new AtoError(`the kernel does not support batch lookups on this map (fd ${this.fd}${first ? "" : ", after earlier batches worked"})`, "BPF");
       }
       if (r.tooSmall) { // a bucket holds more flows than the batch: retry with room for it
         this.batch = new FlowBatch(b.capacity * 2, this.cpus);

@@ -18,14 +18,18 @@ export interface EvidenceCounters {
   unverified: KindCounts;
   pending: KindCounts;
   checkpoints: { ok: number; failed: number };
-  /** Bytes this writer appended. */
+  /** Bytes this writer appended (the log's size on disk is EvidenceLog.bytesOnDisk()). */
   bytes: number;
+  /** Writes, syncs and rotations of the log that failed (full disk, lost directory). */
+  writeErrors: number;
+  /** PKCS#11 operations that failed (opening a session, logging in, signing, closing); failed checkpoints without a signer are not counted. */
+  hsmErrors: number;
   /** Seconds the last signature took (HSM round trip), or undefined before the first. */
   lastSignSeconds: number | undefined;
 }
 
 export class Counters {
-  private readonly c: EvidenceCounters = { appended: {}, verified: {}, unverified: {}, pending: {}, checkpoints: { ok: 0, failed: 0 }, bytes: 0, lastSignSeconds: undefined };
+  private readonly c: EvidenceCounters = { appended: {}, verified: {}, unverified: {}, pending: {}, checkpoints: { ok: 0, failed: 0 }, bytes: 0, writeErrors: 0, hsmErrors: 0, lastSignSeconds: undefined };
   /** Lines since the last checkpoint of either status. */
   private uncheckpointed: KindCounts = {};
 
@@ -40,6 +44,14 @@ export class Counters {
     add(this.c.pending, kind, lines);
     add(this.uncheckpointed, kind, lines);
     this.c.bytes += bytes;
+  }
+
+  writeFailed(): void {
+    this.c.writeErrors++;
+  }
+
+  hsmFailed(): void {
+    this.c.hsmErrors++;
   }
 
   checkpoint(ok: boolean, signSeconds: number | undefined): void {

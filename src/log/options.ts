@@ -5,6 +5,9 @@ import type { CheckpointSigner } from "../signer/index.ts";
 import { SETTINGS } from "../config/index.ts";
 import type { CheckpointResult } from "./types.ts";
 
+/** Calls `tick` every `ms` milliseconds until the returned function is called. */
+export type IntervalTimer = (tick: () => void, ms: number) => () => void;
+
 export interface EvidenceLogOptions {
   /** Directory of signed_evidence.log and its rotated segments. Default: the auditDir setting's (src/config/table.ts). */
   auditDir?: string;
@@ -30,18 +33,30 @@ export interface EvidenceLogOptions {
   appendOnly?: boolean;
   /** Told about problems that do not stop the log (attribute not supported, checkpoint mismatch on disk). */
   onWarning?: (message: string) => void;
-  /** Told about errors of timer-driven checkpoints, which have no caller to throw to. */
+  /** Told about failures of automatic checkpoints (timer or count), which have no caller to throw to, and of onCheckpoint. */
   onError?: (error: Error) => void;
-  /** Told of every checkpoint line just written (and synced), e.g. to send it to witnesses. Must not throw. */
+  /**
+   * Told about every checkpoint line once it is written and synced (status "ok": signed; "failed": not). The
+   * one place where a checkpoint becomes durable: submit it to witnesses or forwarders from here. Its errors
+   * go to onError: a listener cannot break the log.
+   */
   onCheckpoint?: (checkpoint: CheckpointResult) => void;
+  /** Runs the interval checkpoints; default setInterval (not keeping the process alive). Tests pass their own to tick explicitly. */
+  timer?: IntervalTimer;
   /** The clock; tests may pin it. */
   now?: () => Date;
   /** Host name used in the default origin. */
   hostname?: string;
 }
 
-export type ResolvedOptions = Required<Omit<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName" | "onCheckpoint">> &
-  Pick<EvidenceLogOptions, "signer" | "reopenSigner" | "origin" | "keyName" | "onCheckpoint">;
+type Optional = "signer" | "reopenSigner" | "origin" | "keyName" | "onCheckpoint";
+export type ResolvedOptions = Required<Omit<EvidenceLogOptions, Optional>> & Pick<EvidenceLogOptions, Optional>;
+
+const defaultTimer: IntervalTimer = (tick, ms) => {
+  const t = setInterval(tick, ms);
+  t.unref?.();
+  return () => clearInterval(t);
+};
 
 export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
   for (const k of ["checkpointEvery", "rotateBytes", "rotateLines"] as const) {
@@ -64,8 +79,9 @@ export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
     rotateLines: o.rotateLines ?? 1_000_000,
     appendOnly: o.appendOnly ?? true,
     onWarning: o.onWarning ?? ((m) => process.stderr.write(`ato: evidence log: ${m}\n`)),
-    onCheckpoint: o.onCheckpoint,
     onError: o.onError ?? ((e) => process.stderr.write(`ato: evidence log: ${e.message}\n`)),
+    onCheckpoint: o.onCheckpoint,
+    timer: o.timer ?? defaultTimer,
     now: o.now ?? (() => new Date()),
     hostname: (o.hostname ?? hostname()).replace(/[^\w.-]/g, "_") || "localhost",
   };

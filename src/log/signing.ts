@@ -1,9 +1,11 @@
 /**
  * The writer's side of the HSM: signs checkpoint texts, checks each signature against the
- * token's public key before trusting it, and turns every failure into a reason that goes
- * into the checkpoint line (signature_status "failed") instead of stopping the log. After a
- * failure the signer is reopened at the next checkpoint, if the writer was given a way to.
- * Reasons are AtoError messages, which by contract carry no PIN or key material.
+ * token's public key before trusting it, and turns every PKCS#11 failure (an AtoError "HSM")
+ * into a reason that goes into the checkpoint line (signature_status "failed") instead of
+ * stopping the log; any other error is a bug in ato and is thrown. After a failure the signer
+ * is reopened at the next checkpoint, if the writer was given a way to. Each failed PKCS#11
+ * operation is counted (ato_hsm_errors_total). Reasons are AtoError messages, which by
+ * contract carry no PIN or key material.
  */
 import { AtoError } from "../errors.ts";
 import { keyId, keyIdHex } from "../evidence/index.ts";
@@ -30,6 +32,8 @@ export class CheckpointSigning {
     signer: CheckpointSigner | null | undefined,
     private readonly keyName: string,
     private readonly reopen: (() => CheckpointSigner) | undefined,
+    /** Told about every failed PKCS#11 operation. */
+    private readonly onHsmError: () => void = () => {},
   ) {
     this.signer = null;
     this.use(signer ?? null);
@@ -45,7 +49,7 @@ export class CheckpointSigning {
       const id = keyId(this.keyName, signer.algorithm, spkiDer);
       this.identity = { algorithm: signer.algorithm, keyName: this.keyName, keyId: id, keyIdHex: keyIdHex(id), spkiDer };
     } catch (e) {
-      this.broken = reason(e);
+      this.broken = this.failure(e);
     }
   }
 
@@ -73,7 +77,7 @@ export class CheckpointSigning {
       }
       return { ok: true, signature, identity: id, seconds };
     } catch (e) {
-      this.broken = reason(e);
+      this.broken = this.failure(e);
       return { ok: false, reason: this.broken, identity: this.identity, seconds: (performance.now() - t0) / 1000 };
     }
   }
@@ -81,8 +85,8 @@ export class CheckpointSigning {
   close(): void {
     try {
       this.signer?.close();
-    } catch {
-      // closing a signer whose token is gone has nothing left to release
+    } catch (e) {
+      this.failure(e); // closing a signer whose token is gone has nothing left to release; it is counted
     }
     this.signer = null;
   }
@@ -93,12 +97,18 @@ export class CheckpointSigning {
     try {
       this.use(this.reopen());
     } catch (e) {
-      this.broken = reason(e);
+      this.broken = this.failure(e);
     }
+  }
+
+  /** A PKCS#11 failure, counted, as the reason a checkpoint carries; anything else is rethrown. */
+  private failure(e: unknown): string {
+    if (!(e instanceof AtoError && e.code === "HSM")) throw e;
+    this.onHsmError();
+    return reason(e);
   }
 }
 
-function reason(e: unknown): string {
-  const msg = e instanceof AtoError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return msg.replace(/\s+/g, " ").slice(0, 300);
+function reason(e: AtoError): string {
+  return e.message.replace(/\s+/g, " ").slice(0, 300);
 }

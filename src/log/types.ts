@@ -1,4 +1,5 @@
 /** What the writer reports back. */
+import type { CheckpointTrigger } from "../evidence/index.ts";
 import type { SignatureAlgorithm } from "../signer/index.ts";
 
 export interface CheckpointResult {
@@ -12,6 +13,8 @@ export interface CheckpointResult {
   error: string | undefined;
   /** The signed note ("ok") or the bare checkpoint text ("failed"). */
   note: string;
+  /** What made it: "count", "interval", "start", "shutdown" or "manual". */
+  trigger: CheckpointTrigger;
 }
 
 export interface LatestCheckpoint {
@@ -32,6 +35,8 @@ export interface EvidenceLogStatus {
   treeSize: number;
   appendOnly: { set: boolean; reason?: string };
   rotation: { enabled: boolean; reason?: string };
+  /** The outcome of the last write, sync or rotation: false (with the error's message) when it failed. */
+  writable: { ok: boolean; error?: string };
   /** "failed" after a signing error until a signer works again; "none" without signer. */
   signer: "ok" | "failed" | "none";
   key: { name: string; id: string; algorithm: SignatureAlgorithm } | undefined;

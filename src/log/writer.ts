@@ -1,44 +1,43 @@
 /**
  * EvidenceLog: the append-only, signed evidence log of one host.
  *
- *   const log = EvidenceLog.open({ auditDir, signer, reopenSigner });
+ *   const log = EvidenceLog.open({ auditDir, signer, reopenSigner, onCheckpoint });
  *   log.appendRecord("flow", { src: "198.18.0.0/24", packets: 3 });  // → { seq, ts }
  *   log.counters().verified.flow;                                      // metrics
  *   log.close();                                                       // signs a last checkpoint
  *
  * Every line is a leaf of one Merkle tree (RFC 9162) over the whole log; a checkpoint line
- * at seq s signs the tree of the s lines before it. All calls are synchronous: a record is
- * on disk (in the page cache, fsync'd at each checkpoint) when appendRecord returns.
+ * at seq s signs the tree of the s lines before it. A checkpoint follows every
+ * `checkpointEvery` lines exactly (a longer batch is written in pieces with the checkpoint
+ * between), every `checkpointIntervalMs`, at start-up over what a previous run left unsigned,
+ * and at close. All calls are synchronous: a record is on disk (in the page cache, fsync'd at
+ * each checkpoint) when appendRecord returns.
+ *
+ * A record that was written stays written: when the checkpoint due after it cannot be written,
+ * synced or rotated (a full disk), the append still succeeds, the failure goes to onError and
+ * status().writable, and the checkpoint is tried again after the next piece of records.
  */
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { checkpointBody, encodeRecord, formatSignedNote, rfc3339, type CheckpointData, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
+import { checkpointBody, rfc3339, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { EMPTY_ROOT, appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
+import { appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
 import { VERSION } from "../version.ts";
-import { clearAppendOnly, setAppendOnly } from "./attr.ts";
+import { setAppendOnly } from "./attr.ts";
+import { checkNames, checkpointData } from "./checkpoint-line.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
 import { AppendFile, syncDir } from "./file.ts";
-import { leafHashInPlace } from "./lines.ts";
+import { encodeLines } from "./encode.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
-import { ACTIVE_LOG_NAME, rotatedName } from "./paths.ts";
+import { ACTIVE_LOG_NAME } from "./paths.ts";
+import { renameActive, rotationBlocked } from "./rotation.ts";
 import { CheckpointSigning } from "./signing.ts";
+import { segmentBytes } from "./size.ts";
 import { recover } from "./startup.ts";
 import type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
-
-const MAX_LINE_BYTES = 1 << 20;
-
-/** Origin and key name must fit the signed note (one line; the key name without spaces or '+'). */
-function checkNames(origin: string, keyName: string): void {
-  try {
-    formatSignedNote(checkpointBody({ origin, size: 0, root: EMPTY_ROOT }), [{ keyName, keyId: new Uint8Array(4), signature: new Uint8Array(0) }]);
-  } catch (e) {
-    throw new AtoError(`evidence log origin '${origin}' or key name '${keyName}' cannot be used in a signed note: ${(e as Error).message}`, "CONFIG", { cause: e });
-  }
-}
 
 export class EvidenceLog {
   private readonly o: ResolvedOptions;
@@ -47,7 +46,7 @@ export class EvidenceLog {
   private readonly counts = new Counters();
   private readonly lock: DirLock;
   private file: AppendFile | undefined;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private stopTimer: (() => void) | undefined;
   private size = 0;
   private frontier: Hash[] = [];
   private logId = "";
@@ -64,6 +63,7 @@ export class EvidenceLog {
   private appendOnlyWarned: string | undefined;
   private signWarned: string | undefined;
   private lastCheckpointOk = false;
+  private writable: EvidenceLogStatus["writable"] = { ok: true };
   private closed = false;
 
   private constructor(options: EvidenceLogOptions) {
@@ -102,7 +102,7 @@ export class EvidenceLog {
     if (r.origin && this.o.origin && r.origin !== this.o.origin) this.o.onWarning(`keeping the log's origin '${r.origin}' (option says '${this.o.origin}')`);
     const keyName = this.o.keyName ?? this.origin;
     checkNames(this.origin, keyName);
-    this.signing = new CheckpointSigning(options.signer, keyName, options.reopenSigner);
+    this.signing = new CheckpointSigning(options.signer, keyName, options.reopenSigner, () => this.counts.hsmFailed());
     this.counts.recover(r.pending, r.uncheckpointed);
     if (r.lastGood) this.latest = { seq: r.lastGood.seq, treeSize: r.lastGood.treeSize, root: base64(r.lastGood.root), note: r.lastGood.note };
     for (const p of r.problems) this.o.onWarning(`${ACTIVE_LOG_NAME}: ${p}`);
@@ -111,10 +111,7 @@ export class EvidenceLog {
     if (r.repair) this.appendRecord("repair", r.repair);
     // Sign at once what a previous run left unsigned (its last checkpoint line aside).
     if (r.continuing && Object.keys(r.pending).some((k) => k !== "checkpoint")) this.checkpoint("start");
-    if (this.o.checkpointIntervalMs > 0) {
-      this.timer = setInterval(() => this.tick(), this.o.checkpointIntervalMs);
-      this.timer.unref?.();
-    }
+    if (this.o.checkpointIntervalMs > 0) this.stopTimer = this.o.timer(() => this.autoCheckpoint("interval"), this.o.checkpointIntervalMs);
   }
 
   /** Appends one record; assigns its seq and ts. Throws AtoError("IO") if it could not be written whole. */
@@ -122,37 +119,55 @@ export class EvidenceLog {
     return this.appendRecords(kind, [data], opts)[0]!;
   }
 
-  /** Appends records of one kind with a single write: all of them or, on error, none. */
+  /**
+   * Appends records of one kind, in order. Records up to the next count checkpoint go in one
+   * write: all of them or, on error, none. A batch longer than roomBeforeCheckpoint() is
+   * written in pieces with the checkpoint between them; if a later piece fails, the pieces
+   * before it stay written and the AtoError("IO") says how many. A caller that must know
+   * exactly what was written (the collector) gives at most roomBeforeCheckpoint() records.
+   */
   appendRecords(kind: RecordKind, data: RecordData[], opts: { class?: string } = {}): { seq: number; ts: string }[] {
     if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
-    if (data.length === 0) return [];
-    const out = this.writeLines(kind, data, opts.class ?? this.o.classification);
-    if (this.sinceCheckpoint >= this.o.checkpointEvery) this.checkpoint("count");
+    const cls = opts.class ?? this.o.classification;
+    const out: { seq: number; ts: string }[] = [];
+    for (let at = 0; at < data.length; ) {
+      const room = this.roomBeforeCheckpoint();
+      const piece = at === 0 && data.length <= room ? data : data.slice(at, at + room);
+      try {
+        for (const r of this.written(() => this.writeLines(kind, piece, cls))) out.push(r);
+      } catch (e) {
+        if (out.length === 0 || !(e instanceof AtoError && e.code === "IO")) throw e;
+        throw new AtoError(`${e.message}; the first ${out.length} of these ${data.length} ${kind} records (seq ${out[0]!.seq} to ${out.at(-1)!.seq}) were written before it`, "IO", { cause: e });
+      }
+      at += piece.length;
+      if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
+    }
     return out;
   }
 
-  /** Signs the current tree and appends the checkpoint line; a signing failure is recorded, not thrown. */
+  /**
+   * Lines that can be appended before the count checkpoint is due. After a checkpoint that
+   * could not be written, a whole period: the checkpoint is tried again after it.
+   */
+  roomBeforeCheckpoint(): number {
+    const left = this.o.checkpointEvery - this.sinceCheckpoint;
+    return left > 0 ? left : this.o.checkpointEvery;
+  }
+
+  /**
+   * Signs the current tree and appends the checkpoint line; a signing failure is recorded in
+   * the line, not thrown. Throws AtoError("IO") when the line cannot be written or synced, or
+   * the rotation after it cannot start the next segment (the next write retries that).
+   */
   checkpoint(trigger: CheckpointTrigger = "manual"): CheckpointResult {
+    return this.written(() => this.writeCheckpoint(trigger));
+  }
+
+  private writeCheckpoint(trigger: CheckpointTrigger): CheckpointResult {
     const root = frontierRoot(this.frontier);
     const text = checkpointBody({ origin: this.origin, size: this.size, root });
     const signed = this.signing.sign(new TextEncoder().encode(text));
-    const id = signed.identity;
-    const data: CheckpointData = {
-      algorithm: id?.algorithm ?? null,
-      frontier: this.frontier.map(base64),
-      key_id: id?.keyIdHex ?? null,
-      key_name: id?.keyName ?? null,
-      note: signed.ok ? formatSignedNote(text, [{ keyName: id!.keyName, keyId: id!.keyId, signature: signed.signature }]) : text,
-      origin: this.origin,
-      prev_segment: this.prev,
-      root: base64(root),
-      segment: this.segment,
-      signature: signed.ok ? base64(signed.signature) : "",
-      signature_error: signed.ok ? undefined : signed.reason,
-      signature_status: signed.ok ? "ok" : "failed",
-      tree_size: this.size,
-      trigger,
-    };
+    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.frontier, root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
     const [line] = this.writeLines("checkpoint", [data as unknown as RecordData], this.o.classification, () => this.counts.checkpoint(signed.ok, signed.seconds));
     this.file!.sync();
     this.sinceCheckpoint = 0;
@@ -161,8 +176,8 @@ export class EvidenceLog {
     if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${line!.seq} on: ${signed.reason}`);
     if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${line!.seq} on`);
     this.signWarned = signed.ok ? undefined : signed.reason;
-    const result: CheckpointResult = { seq: line!.seq, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note };
-    this.o.onCheckpoint?.(result); // before a rotation, so the line is still in the file it was written to
+    const result: CheckpointResult = { seq: line!.seq, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
+    this.announce(result);
     if (trigger !== "shutdown" && this.shouldRotate()) this.rotate();
     return result;
   }
@@ -176,6 +191,11 @@ export class EvidenceLog {
     return this.counts.snapshot();
   }
 
+  /** Bytes of every segment file in the audit directory now (rotated and active), as `du --apparent-size` counts them. */
+  bytesOnDisk(): number {
+    return segmentBytes(this.o.auditDir);
+  }
+
   status(): EvidenceLogStatus {
     const key = this.signing.key;
     return {
@@ -187,6 +207,7 @@ export class EvidenceLog {
       treeSize: this.size,
       appendOnly: this.appendOnly,
       rotation: this.rotation,
+      writable: this.writable,
       signer: this.signing.state,
       key: key && { name: key.keyName, id: key.keyIdHex, algorithm: key.algorithm },
     };
@@ -198,11 +219,15 @@ export class EvidenceLog {
     this.signing.use(signer);
   }
 
-  /** Signs a final checkpoint (unless the last line already is a signed one), syncs and closes. Idempotent. */
+  /**
+   * Starts the segment a refused rotation left pending, signs a final checkpoint (unless the
+   * last line already is a signed one), syncs and closes. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
-    clearInterval(this.timer);
+    this.stopTimer?.();
     try {
+      if (!this.file && this.pendingSegment) this.written(() => this.reopenAfterFailedRotation());
       if (this.file && !(this.sinceCheckpoint === 0 && this.lastCheckpointOk)) this.checkpoint("shutdown");
     } finally {
       this.closed = true;
@@ -216,15 +241,7 @@ export class EvidenceLog {
     if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
     const file = this.file ?? this.reopenAfterFailedRotation();
     const ts = rfc3339(this.o.now());
-    const lines = data.map((d, i) => encodeRecord({ v: 1, seq: this.size + i, ts, kind, class: cls, data: d }));
-    const text = Buffer.from(`\n${lines.join("\n")}\n`); // the leading byte is the spare before line 1
-    const leaves: Hash[] = [];
-    for (let start = 1; start < text.length; ) {
-      const end = text.indexOf(0x0a, start);
-      if (end - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${end - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
-      leaves.push(leafHashInPlace(text, start, end));
-      start = end + 1;
-    }
+    const { text, leaves } = encodeLines(kind, data, cls, this.size, ts);
     file.append(text.subarray(1));
     const out = leaves.map((leaf) => {
       const seq = this.size;
@@ -232,17 +249,47 @@ export class EvidenceLog {
       return { seq, ts };
     });
     beforeCount?.();
-    this.counts.appended(kind, lines.length, text.length - 1);
-    this.segmentLines += lines.length;
-    this.sinceCheckpoint += lines.length;
+    this.counts.appended(kind, leaves.length, text.length - 1);
+    this.segmentLines += leaves.length;
+    this.sinceCheckpoint += leaves.length;
     return out;
   }
 
-  private tick(): void {
+  /**
+   * A checkpoint nobody called for (count or timer): when it cannot be written, the records
+   * before it stay written and the failure goes to onError; any other error is a bug and is thrown.
+   */
+  private autoCheckpoint(trigger: "count" | "interval"): void {
     try {
-      this.checkpoint("interval");
+      this.checkpoint(trigger);
     } catch (e) {
-      this.o.onError(e as Error);
+      if (!(e instanceof AtoError && e.code === "IO")) throw e;
+      this.o.onError(e);
+    }
+  }
+
+  /** Runs a write, sync or rotation; its outcome is status().writable, and a failure is counted. */
+  private written<T>(write: () => T): T {
+    try {
+      const r = write();
+      this.writable = { ok: true };
+      return r;
+    } catch (e) {
+      if (e instanceof AtoError && e.code === "IO") {
+        this.writable = { ok: false, error: e.message };
+        this.counts.writeFailed();
+      }
+      throw e;
+    }
+  }
+
+  /** Tells onCheckpoint; what a listener throws is its own bug, reported, never the log's. */
+  private announce(result: CheckpointResult): void {
+    if (!this.o.onCheckpoint) return;
+    try {
+      this.o.onCheckpoint(result);
+    } catch (e) {
+      this.o.onError(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -252,21 +299,16 @@ export class EvidenceLog {
 
   /** Renames the active segment (ending in a checkpoint) and starts the next one. */
   private rotate(): void {
-    const name = rotatedName(this.segment);
-    const target = join(this.o.auditDir, name);
-    if (existsSync(target)) return this.disableRotation(`${name} already exists`);
+    const blocked = rotationBlocked(this.o.auditDir, this.segment);
+    if (blocked) return this.disableRotation(blocked);
     this.file!.close();
     this.file = undefined;
-    clearAppendOnly(this.activePath); // needed for rename(2); fails harmlessly where it was never set
-    try {
-      renameSync(this.activePath, target);
-    } catch (e) {
+    const renamed = renameActive(this.o.auditDir, this.segment, this.o.appendOnly);
+    if (!renamed.ok) {
       this.openActive();
-      return this.disableRotation(`cannot rename ${ACTIVE_LOG_NAME} to ${name}: ${describeErrno(e)}`);
+      return this.disableRotation(renamed.reason);
     }
-    if (this.o.appendOnly) setAppendOnly(target);
-    syncDir(this.o.auditDir);
-    this.pendingSegment = { file: name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
+    this.pendingSegment = { file: renamed.name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
     this.startSegment(this.segment + 1, this.pendingSegment);
     this.pendingSegment = undefined;
   }

@@ -61,9 +61,9 @@ export function createMetrics(options: MetricsOptions = {}) {
         this.set((Date.now() - (lastSignedAt ?? startedAt)) / 1000);
       },
     }),
-    evidenceLogBytes: new Gauge({ name: "ato_evidence_log_bytes", help: "Size of the evidence log on disk, all segments.", registers: r }),
-    hsmErrors: new Counter({ name: "ato_hsm_errors_total", help: "Failed PKCS#11 operations (session, login, signing).", registers: r }),
-    logWriteErrors: new Counter({ name: "ato_log_write_errors_total", help: "Failed writes or syncs of the evidence log.", registers: r }),
+    evidenceLogBytes: new Gauge({ name: "ato_evidence_log_bytes", help: "Size of the evidence log on disk: the bytes of all its segment files in the audit directory, read at each collector cycle.", registers: r }),
+    hsmErrors: new Counter({ name: "ato_hsm_errors_total", help: "Failed PKCS#11 operations of the checkpoint signer (session, login, signing, closing); a checkpoint without a signer is not one.", registers: r }),
+    logWriteErrors: new Counter({ name: "ato_log_write_errors_total", help: "Failed writes, syncs or rotations of the evidence log.", registers: r }),
     collectorCycle: new Histogram({
       name: "ato_collector_cycle_seconds", help: "Time of one collector cycle: read the flow map, mask, append records.", registers: r,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],

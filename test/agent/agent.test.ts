@@ -1,7 +1,9 @@
 /**
  * The whole agent on the lab (needs root): real traffic becomes masked flow records whose sums
- * equal the kernel's counts, a real Prometheus scrapes it, the log verifies offline, and a
- * SIGKILLed agent's successor continues the same verifiable log without silent double counts.
+ * equal the kernel's counts, a real Prometheus scrapes it, the log verifies offline, a stop
+ * under traffic loses nothing, and a SIGKILLed agent's successor continues the same
+ * verifiable log without silent double counts. No test sleeps and hopes a cycle has run: each
+ * waits for what it needs to see (a metric, a record, a flow leaving the map).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -43,6 +45,18 @@ afterAll(async () => {
 const run = () => Agent.start(lab.server.ns, [
   "--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all", "--checkpoint-seconds", "1", ...setup.args,
 ], setup.env);
+
+/** Polls `check` until it holds; fails naming `what` after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(100);
+  }
+}
+
+const flowsTo = async (port: number) => ((await setup.records()) as Rec[]).filter((r) => r.kind === "flow" && r.data.dport === port);
+const packetsOf = (recs: Rec[]) => recs.reduce((sum, r) => sum + r.data.packets, 0);
 
 /** Inside the server namespace, where the agent's loopback listener is. */
 function curl(url: string): string {
@@ -90,12 +104,9 @@ describe("[kernel][hsm] the agent end to end", () => {
     lab.exec("client", ["ping", "-c", "10", "-i", "0.05", "-q", lab.server.v4]);
     sendUdp(lab, lab.server.v4, 6001, 50, 200);
     sendUdp(lab, lab.server.v6, 6002, 30, 300);
-    await Bun.sleep(2500); // a few collector cycles and at least one timed checkpoint
-
-    const metrics = curl(url);
-    expect(metrics).toMatch(/^ato_signed_evidence_total [1-9]/m);
-    expect(metrics).toMatch(/^ato_packets_total\{proto="udp",direction="ingress"\} (\d+)/m);
-    expect(Number(metrics.match(/^ato_packets_total\{proto="udp",direction="ingress"\} (\d+)/m)![1])).toBeGreaterThanOrEqual(80);
+    // A collector cycle has counted the traffic and a checkpoint has been signed.
+    const udpPackets = (m: string) => Number(m.match(/^ato_packets_total\{proto="udp",direction="ingress"\} (\d+)/m)?.[1] ?? 0);
+    await until(() => { const m = curl(url); return udpPackets(m) >= 80 && /^ato_signed_evidence_total [1-9]/m.test(m); }, "udp packets and a signed checkpoint in /metrics");
 
     let value = 0;
     for (let i = 0; i < 60 && value <= 0; i++) {
@@ -128,7 +139,7 @@ describe("[kernel][hsm] the agent end to end", () => {
     agent = run();
     await agent.waitFor(/attached on/);
     sendUdp(lab, lab.server.v4, 6101, 20, 64, [0], 46101);
-    await Bun.sleep(600);
+    await until(async () => packetsOf(await flowsTo(6101)) === 20, "the 20 packets in the evidence");
     agent.kill();
     await agent.proc.exited;
     sendUdp(lab, lab.server.v4, 6101, 15, 64, [0], 46101); // counted while no agent runs (the program stays attached)
@@ -137,8 +148,7 @@ describe("[kernel][hsm] the agent end to end", () => {
     agent = run();
     await agent.waitFor(/attached on .*replaced_stale=true/);
     sendUdp(lab, lab.server.v4, 6101, 7, 64, [0], 46101);
-    await Bun.sleep(600);
-    expect(await agent.stop()).toBe(0);
+    expect(await agent.stop()).toBe(0); // its final collection records them
 
     const all = (await setup.records()) as Rec[];
     const after = all.slice(before);
@@ -159,7 +169,6 @@ describe("[kernel][hsm] the agent end to end", () => {
       { ...setup.env, ATO_SEAL_KEY: sealKey });
     await agent.waitFor(/attached on/);
     sendUdp(lab, lab.server.v4, 6201, 3, 32, [0], 46201);
-    await Bun.sleep(600);
     expect(await agent.stop()).toBe(0);
     expect(agent.output).not.toContain(sealKey);
 
@@ -181,9 +190,9 @@ describe("[kernel][hsm] the agent end to end", () => {
     agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all", "--idle-timeout", "1", ...setup.args], setup.env);
     await agent.waitFor(/attached on/);
     sendUdp(lab, lab.server.v4, 6301, 12, 16, [0], 46301);
-    await Bun.sleep(2000); // idle for longer than the timeout: taken out of the map
+    // Idle for longer than the timeout, the collector takes it out of the map.
+    await until(() => !kernelCounts().has("17/46301/6301/"), "the idle flow to leave the map");
     sendUdp(lab, lab.server.v4, 6301, 5, 16, [0], 46301); // the same 5-tuple comes back: a new entry
-    await Bun.sleep(500);
     expect(await agent.stop()).toBe(0);
     const recs = ((await setup.records()) as Rec[]).filter((r) => r.kind === "flow" && r.data.dport === 6301);
     expect(recs.reduce((s, r) => s + r.data.packets, 0)).toBe(17);
@@ -191,5 +200,28 @@ describe("[kernel][hsm] the agent end to end", () => {
     expect(recs.map((r) => r.data.packets_total)).toEqual([12, 5]);
     const inMap = [...kernelCounts().entries()].filter(([id]) => id === "17/46301/6301/");
     expect(inMap.map(([, c]) => c.packets)).toEqual([5]);
+  });
+
+  test("a stop under traffic loses nothing: the program is detached before the last read, events raised meanwhile are recorded", async () => {
+    agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all",
+      "--spike-threshold", "20", "--spike-window-ms", "50", ...setup.args], setup.env);
+    await agent.waitFor(/attached on/);
+    // One UDP flow, sent as fast as python can until killed: it runs through the whole stop.
+    const py = "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('',46401))\nwhile True: s.sendto(b'x'*16,(sys.argv[1],6401))";
+    const sender = Bun.spawn(["ip", "netns", "exec", lab.client.ns, "python3", "-c", py, lab.server.v4], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await until(async () => (await flowsTo(6401)).length >= 2, "two cycles' records of the flood");
+      expect(await agent.stop()).toBe(0);
+    } finally {
+      sender.kill();
+      await sender.exited;
+    }
+    expect(agent.output).not.toMatch(/closed|collection failed/);
+    const recs = await flowsTo(6401);
+    const inMap = kernelCounts().get("17/46401/6401/")!;
+    expect(inMap.packets).toBeGreaterThan(1000);
+    expect({ packets: packetsOf(recs), last_total: recs.at(-1)!.data.packets_total }).toEqual({ packets: inMap.packets, last_total: inMap.packets });
+    const spikes = ((await setup.records()) as Rec[]).filter((r) => r.kind === "spike" && r.data.dport === 6401);
+    expect(spikes.length).toBeGreaterThan(0);
   });
 });

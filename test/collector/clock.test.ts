@@ -1,13 +1,40 @@
-/** Kernel monotonic timestamps become wall time that matches the wall clock now. */
+/** Kernel monotonic timestamps become wall time that matches the wall clock now, and stays put. */
 import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { KernelClock } from "../../src/collector/index.ts";
 
 test("a kernel timestamp taken now converts to within a second of Date.now()", () => {
   const clock = new KernelClock();
-  const now = clock.nowNs();
+  const now = clock.sync();
   const wall = Date.parse(clock.toIso(now));
   expect(Math.abs(wall - Date.now())).toBeLessThan(1000);
   // The kernel's clock: /proc/uptime is CLOCK_BOOTTIME, never behind CLOCK_MONOTONIC.
-  const uptimeNs = BigInt(Math.round(Number(require("node:fs").readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e9));
+  const uptimeNs = BigInt(Math.round(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e9));
   expect(now).toBeLessThanOrEqual(uptimeNs + 1_000_000_000n);
+});
+
+test("one kernel timestamp is the same wall time after every re-measurement of the offset", () => {
+  const clock = new KernelClock();
+  const base = clock.sync() - 5_000_000_000n;
+  // 200 timestamps spread over one millisecond: any jitter of the offset moves some across a millisecond.
+  const stamps = Array.from({ length: 200 }, (_, i) => base + BigInt(i) * 5_000n);
+  const first = stamps.map((t) => clock.toIso(t));
+  for (let round = 0; round < 50; round++) {
+    clock.sync();
+    expect(stamps.map((t) => clock.toIso(t))).toEqual(first);
+  }
+});
+
+test("a step of the wall clock (or a resumed VM) is taken over at the next sync; jitter below a millisecond is not", () => {
+  let mono = 1_000_000_000_000n, wall = 1_800_000_000_000_000_000n; // 2027-01-15, an exact millisecond
+  const clock = new KernelClock({ monotonicNs: () => mono, realtimeNs: () => wall });
+  clock.sync();
+  const t = mono;
+  expect(clock.toIso(t)).toBe(new Date(1_800_000_000_000).toISOString());
+  wall += 900_000n; // 0.9 ms of disagreement: kept
+  clock.sync();
+  expect(clock.toIso(t)).toBe(new Date(1_800_000_000_000).toISOString());
+  wall += 5_000_000_000n; // the wall clock stepped 5 s ahead
+  clock.sync();
+  expect(clock.toIso(t)).toBe(new Date(1_800_000_005_000).toISOString());
 });

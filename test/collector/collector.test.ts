@@ -5,7 +5,7 @@
  * their last counts, and a full disk loses nothing. Needs root (bpffs, mount).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { mapDelete, mapUpdate, possibleCpus } from "../../ffi/libbpf.ts";
 import { monotonicNs } from "../../ffi/libc.ts";
@@ -13,13 +13,15 @@ import { Collector } from "../../src/collector/index.ts";
 import { AtoError } from "../../src/errors.ts";
 import { encodeKey, FLOW_VALUE, FlowMapReader, percpuStride } from "../../src/kernel/index.ts";
 import { Masker } from "../../src/mask/index.ts";
-import type { EvidenceLog } from "../../src/log/index.ts";
+import type { EvidenceLog, EvidenceLogOptions } from "../../src/log/index.ts";
 import { loadForTest } from "../support/bpf.ts";
 import { closeLogs, hsm, openLog, removeDir, runVerify, tempDir, type Hsm } from "../log/_helpers.ts";
 
 const CPUS = possibleCpus();
 const STRIDE = percpuStride(FLOW_VALUE.size);
 const HOUR_NS = 3600n * 1_000_000_000n;
+/** When the test's flows began, as the kernel keeps it: one first_seen for an entry's whole life. */
+const BEGAN = monotonicNs() - 60_000_000_000n;
 
 let h: Hsm;
 let bpf: ReturnType<typeof loadForTest>;
@@ -51,30 +53,52 @@ function key(i: number, proto = 6) {
   return encodeKey({ family: 4, proto, src, dst, sport: 1024 + (i % 60_000), dport: 443, vlan: 0, vlanInner: 0, ifindex: 1 });
 }
 
-/** Writes a flow's per-CPU counters: perCpu[c] packets of 100 bytes on CPU c, last seen at `lastSeen`. */
-function put(i: number, perCpu: number[], lastSeen = monotonicNs()) {
+/** Writes a flow's per-CPU counters: perCpu[c] packets of 100 bytes on CPU c, first and last seen as given. */
+function put(i: number, perCpu: number[], lastSeen = monotonicNs(), firstSeen = BEGAN) {
   const value = new Uint8Array(STRIDE * CPUS);
   const v = new DataView(value.buffer);
   perCpu.forEach((p, c) => {
     if (c >= CPUS || p === 0) return;
     v.setBigUint64(c * STRIDE + FLOW_VALUE.packets, BigInt(p), true);
     v.setBigUint64(c * STRIDE + FLOW_VALUE.bytes, BigInt(p * 100), true);
-    v.setBigUint64(c * STRIDE + FLOW_VALUE.firstSeenNs, lastSeen - 1000n, true);
+    v.setBigUint64(c * STRIDE + FLOW_VALUE.firstSeenNs, firstSeen, true);
     v.setBigUint64(c * STRIDE + FLOW_VALUE.lastSeenNs, lastSeen, true);
   });
   mapUpdate(fd(), key(i), value);
 }
 
-function setup(dir = tempDir("ato-collector-"), idleTimeoutNs = HOUR_NS) {
-  cleanups.push(() => removeDir(dir));
-  const log = openLog(dir, h, { checkpointEvery: 1000 });
+/** Directories that are tmpfs mounts: removed by their unmount's cleanup, after it. */
+const mounts = new Set<string>();
+
+function setup(dir = tempDir("ato-collector-"), idleTimeoutNs = HOUR_NS, logOptions: EvidenceLogOptions = {}) {
+  if (!mounts.has(dir)) cleanups.push(() => removeDir(dir));
+  const log = openLog(dir, h, { checkpointEvery: 1000, ...logOptions });
   const collector = new Collector({ reader: new FlowMapReader(fd(), 256), masker, log, idleTimeoutNs, ifaceName: () => "lo" });
   return { dir, log, collector };
 }
 
+/** Every line of every segment in the directory, parsed, in seq order. */
+function lines(dir: string): Record<string, any>[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".log")).sort(); // rotated segments by number, then the active one
+  return files.flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+}
+
 function records(dir: string, kind = "flow"): Record<string, any>[] {
-  return readFileSync(join(dir, "signed_evidence.log"), "utf8").split("\n").filter(Boolean)
-    .map((l) => JSON.parse(l)).filter((r) => r.kind === kind).map((r) => r.data);
+  return lines(dir).filter((r) => r.kind === kind).map((r) => r.data);
+}
+
+/** A tmpfs on a fresh directory, unmounted (before the directory is removed) after the test. */
+function mountTmpfs(prefix: string, options: string): string {
+  const dir = tempDir(prefix);
+  const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", options, "ato-test-collector", dir], { stderr: "pipe" });
+  if (mounted.exitCode !== 0) throw new Error(`mount tmpfs: ${mounted.stderr}`);
+  mounts.add(dir);
+  cleanups.push(() => {
+    Bun.spawnSync(["umount", "-l", dir]);
+    mounts.delete(dir);
+    removeDir(dir);
+  });
+  return dir;
 }
 
 /** A field summed per masked source (the test's flows are on distinct /24s). */
@@ -184,11 +208,8 @@ describe("Collector", () => {
   });
 
   test("a full disk loses nothing: the growth that could not be written is reported by the next cycle", async () => {
-    const dir = tempDir("ato-collector-full-");
-    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=256k", "ato-test-collector", dir], { stderr: "pipe" });
-    if (mounted.exitCode !== 0) throw new Error(`mount tmpfs: ${mounted.stderr}`);
+    const dir = mountTmpfs("ato-collector-full-", "size=256k");
     const { log, collector } = setup(dir);
-    cleanups.push(() => Bun.spawnSync(["umount", "-l", dir])); // runs before setup's removal
     collector.start();
     const n = 4000; // ~1.3 MB of records: cannot fit in 256 KiB
     for (let i = 0; i < n; i++) put(i, [7]);
@@ -207,5 +228,86 @@ describe("Collector", () => {
     expect(new Set(recs.map((r) => `${r.src}|${r.dst}`)).size).toBeGreaterThan(1);
     expect(recs.reduce((a, r) => a + r.packets, 0)).toBe(7 * n);
     expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
+  });
+
+  test("a checkpoint that cannot be written after its chunk was (no inode for the next segment) does not make the next cycle write the chunk again", async () => {
+    // A tmpfs with room for two inodes: its root and the active segment. Appending works; the
+    // rotation at the first checkpoint past 500 lines renames the segment and then cannot
+    // create the next one, right after a chunk's records were written.
+    const dir = mountTmpfs("ato-collector-inodes-", "size=64m,nr_inodes=2");
+    const errors: Error[] = [];
+    const { log, collector } = setup(dir, HOUR_NS, { checkpointEvery: 100, rotateLines: 500, onError: (e) => errors.push(e) });
+    collector.start();
+    const n = 3000;
+    for (let i = 0; i < n; i++) put(i, [10]);
+    const failed = await collector.cycle().then(() => undefined, (e) => e);
+    expect(failed).toBeInstanceOf(AtoError);
+    expect((failed as AtoError).code).toBe("IO");
+    const written = records(dir).length;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(n);
+
+    expect(Bun.spawnSync(["mount", "-o", "remount,nr_inodes=64", dir]).exitCode).toBe(0);
+    const c = await collector.cycle();
+    expect(c.records).toBe(n - written);
+    (log as EvidenceLog).close();
+    const recs = records(dir);
+    expect(recs).toHaveLength(n);
+    expect(recs.reduce((a, r) => a + r.packets, 0)).toBe(10 * n);
+    expect(errors.map((e) => e.message).join("\n")).toMatch(/no space left|disk full/);
+    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
+  });
+
+  test("--checkpoint-every N is honoured within a cycle: N lines between checkpoints, whatever the chunk size", async () => {
+    const { dir, log, collector } = setup(undefined, HOUR_NS, { checkpointEvery: 1000 });
+    collector.start();
+    for (let i = 0; i < 5000; i++) put(i, [3]);
+    await collector.cycle();
+    log.close();
+    const all = lines(dir);
+    const counted = all.filter((r) => r.kind === "checkpoint" && r.data.trigger === "count").map((r) => r.seq);
+    expect(counted).toEqual([1000, 2001, 3002, 4003, 5004]);
+  });
+
+  test("a flow deleted and made anew outside ato with at least its old count is reported whole (its first_seen changed)", async () => {
+    const { dir, log, collector } = setup();
+    collector.start();
+    const t = monotonicNs();
+    const [more, same] = [7 * 256, 8 * 256]; // distinct /24s: the masked source tells them apart
+    put(more, [50], t, t - 5_000_000n);
+    put(same, [40], t, t - 5_000_000n);
+    await collector.cycle();
+    mapDelete(fd(), key(more));
+    mapDelete(fd(), key(same));
+    put(more, [60], t + 2_000_000n, t + 1_000_000n); // more packets than were reported
+    put(same, [40], t + 2_000_000n, t + 1_000_000n); // exactly as many as were reported
+    await collector.cycle();
+    log.close();
+    const growth = (src: string) => records(dir).filter((r) => r.src === src).map((r) => [r.packets, r.packets_total]);
+    expect(growth("198.18.7.0/24")).toEqual([[50, 50], [60, 60]]);
+    expect(growth("198.18.8.0/24")).toEqual([[40, 40], [40, 40]]);
+  });
+
+  test("a flow's first_seen is the same wall time in every record of it, cycle after cycle", async () => {
+    const { dir, log, collector } = setup();
+    collector.start();
+    const t0 = monotonicNs() - 60_000_000_000n;
+    const flows = 64;
+    for (let round = 1; round <= 12; round++) {
+      // Sub-millisecond first_seen values spread over a millisecond, so that any drift of
+      // the clock offset between cycles moves some of them into the next millisecond.
+      for (let i = 0; i < flows; i++) put(i * 256, [round], monotonicNs(), t0 + BigInt(i) * 15_625n);
+      expect((await collector.cycle()).records).toBe(flows);
+    }
+    log.close();
+    const firstSeen = new Map<string, Set<string>>();
+    for (const r of records(dir)) {
+      const s = firstSeen.get(r.src) ?? new Set();
+      s.add(r.first_seen);
+      firstSeen.set(r.src, s);
+    }
+    expect(firstSeen.size).toBe(flows);
+    const shifted = [...firstSeen].filter(([, s]) => s.size > 1).map(([src, s]) => `${src}: ${[...s].join(" ")}`);
+    expect(shifted).toEqual([]);
   });
 });

@@ -33,6 +33,7 @@ describe("HSM loss", () => {
     const down = log.counters();
     expect(down.checkpoints).toEqual({ ok: 2, failed: 3 });
     expect(down.unverified.flow).toBe(30);
+    expect(down.hsmErrors).toBe(3); // the signing that found the token gone, then a failed reopen at each checkpoint
     expect(down.pending.flow).toBe(36); // the 6 unsigned before the outage and the 30 during it
     expect(log.status().signer).toBe("failed");
 
@@ -40,6 +41,7 @@ describe("HSM loss", () => {
     for (let i = 55; i < 65; i++) log.appendRecord("flow", flow(i));
     const up = log.counters();
     expect(up.checkpoints).toEqual({ ok: 3, failed: 3 });
+    expect(up.hsmErrors).toBe(3);
     expect(up.verified.flow).toBe(19 + 40);
     expect(up.pending).toEqual({ flow: 6, checkpoint: 1 });
     log.close();
@@ -66,6 +68,7 @@ describe("HSM loss", () => {
     for (let i = 0; i < 12; i++) log.appendRecord("flow", flow(i));
     expect(log.counters().unverified.flow).toBe(9); // two failed checkpoints so far, after 4 and 5 flows
     expect(log.status().signer).toBe("none");
+    expect(log.counters().hsmErrors).toBe(0); // failed checkpoints, but no PKCS#11 operation failed
     log.close();
     const v = runVerify([dir, "--pubkey", join(import.meta.dir, "../fixtures/evidence/other-ed25519.pem")]);
     expect(v.code).toBe(2);

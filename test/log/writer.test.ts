@@ -9,6 +9,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalize, parseRecord } from "../../src/evidence/index.ts";
 import { isAppendOnly } from "../../src/log/attr.ts";
+import type { CheckpointResult } from "../../src/log/index.ts";
 import { closeLogs, flow, hsm, openLog, readLines, removeDir, runVerify, tempDir, type Hsm } from "./_helpers.ts";
 
 let h: Hsm;
@@ -21,6 +22,8 @@ afterEach(() => {
   closeLogs();
   if (dir) removeDir(dir);
 });
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 describe("EvidenceLog", () => {
   test("writes one canonical record per line with v, seq, ts, kind, class, and a segment line first", () => {
@@ -57,15 +60,67 @@ describe("EvidenceLog", () => {
     expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
   });
 
-  test("signs on the timer even when nothing new arrived", async () => {
+  test("a batch longer than N lines is written in pieces with a checkpoint after every N lines", () => {
     dir = tempDir();
-    const log = openLog(dir, h, { checkpointIntervalMs: 100 });
-    await Bun.sleep(450);
-    const n = log.counters().checkpoints.ok;
+    const log = openLog(dir, h, { checkpointEvery: 10 });
+    expect(log.roomBeforeCheckpoint()).toBe(9); // the segment line counts
+    const out = log.appendRecords("flow", Array.from({ length: 25 }, (_, i) => flow(i)));
+    expect(out.map((r) => r.seq)).toEqual([...range(1, 10), ...range(11, 21), ...range(22, 28)]);
+    expect(log.roomBeforeCheckpoint()).toBe(4);
     log.close();
-    expect(n).toBeGreaterThanOrEqual(3);
-    const kinds = readLines(join(dir, "signed_evidence.log")).map((l) => parseRecord(l).kind);
-    expect(kinds.filter((k) => k !== "checkpoint")).toEqual(["segment"]);
+    const cps = readLines(join(dir, "signed_evidence.log")).map(parseRecord).filter((r) => r.kind === "checkpoint");
+    expect(cps.map((r) => [r.seq, (r.data as any).trigger])).toEqual([[10, "count"], [21, "count"], [28, "shutdown"]]);
+    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
+  });
+
+  test("signs at each tick of its interval timer, even when nothing new arrived (the timer injected and ticked by the test)", () => {
+    dir = tempDir();
+    let tick: (() => void) | undefined;
+    let every = 0;
+    let stopped = false;
+    const timer = (t: () => void, ms: number) => {
+      tick = t;
+      every = ms;
+      return () => { stopped = true; };
+    };
+    const log = openLog(dir, h, { checkpointIntervalMs: 250, timer });
+    expect(every).toBe(250);
+    for (let i = 0; i < 3; i++) tick!();
+    expect(log.counters().checkpoints.ok).toBe(3);
+    log.close();
+    expect(stopped).toBe(true);
+    const recs = readLines(join(dir, "signed_evidence.log")).map(parseRecord);
+    expect(recs.map((r) => r.kind === "checkpoint" ? (r.data as any).trigger : r.kind)).toEqual(["segment", "interval", "interval", "interval"]);
+  });
+
+  test("the default interval timer fires: its first checkpoint arrives through onCheckpoint", async () => {
+    dir = tempDir();
+    let resolve!: (c: CheckpointResult) => void;
+    const first = new Promise<CheckpointResult>((r) => { resolve = r; });
+    const log = openLog(dir, h, { checkpointIntervalMs: 50, onCheckpoint: (c) => { if (c.trigger === "interval") resolve(c); } });
+    const c = await first; // waits for the event itself, however loaded the machine is
+    expect(c).toMatchObject({ status: "ok", treeSize: 1 });
+    log.close();
+  });
+
+  test("onCheckpoint is told about each checkpoint once its line is on disk; a listener that throws cannot break the log", () => {
+    dir = tempDir();
+    const seen: { trigger: string; onDisk: boolean }[] = [];
+    const errors: Error[] = [];
+    const log = openLog(dir, h, {
+      checkpointEvery: 5,
+      onError: (e) => errors.push(e),
+      onCheckpoint: (c) => {
+        const onDisk = readLines(join(dir, "signed_evidence.log")).some((l) => parseRecord(l).seq === c.seq);
+        seen.push({ trigger: c.trigger, onDisk });
+        if (seen.length === 1) throw new Error("listener bug");
+      },
+    });
+    for (let i = 0; i < 10; i++) log.appendRecord("flow", flow(i));
+    log.close();
+    expect(seen).toEqual([{ trigger: "count", onDisk: true }, { trigger: "count", onDisk: true }, { trigger: "shutdown", onDisk: true }]);
+    expect(errors.map((e) => e.message)).toEqual(["listener bug"]);
+    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
   });
 
   test("rotates at checkpoints into numbered segments that reference each other and verify alone", () => {

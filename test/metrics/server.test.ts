@@ -68,6 +68,24 @@ describe("metrics server", () => {
     expect(code).toBe(0);
   });
 
+  test("concurrent scrapes while the metrics change each get a 200 and a whole exposition (latency is measured in scripts/bench-agent.ts)", async () => {
+    const { metrics, server } = start();
+    exercise(metrics);
+    const updates = setInterval(() => metrics.addTraffic(17, 1, 100), 0);
+    try {
+      const responses = await Promise.all(Array.from({ length: 64 }, () => fetch(`${server.url}/metrics`)));
+      const bodies = await Promise.all(responses.map((r) => r.text()));
+      expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+      for (const text of bodies) {
+        expect(text.endsWith("\n")).toBe(true);
+        const names = new Set(samples(text).map((x) => x.name));
+        expect(names.has("ato_build_info") && names.has("process_open_fds") && names.has("ato_packets_total")).toBe(true);
+      }
+    } finally {
+      clearInterval(updates);
+    }
+  });
+
   test("no label is per flow: no label value looks like an address, labels come from fixed sets", async () => {
     const { metrics, server } = start();
     exercise(metrics);
