@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ["src/kernel", "src/signer"],
   ["src/log"],
   ["src/verify", "src/collector"],
-  ["src/metrics"],
+  ["src/metrics", "src/attest"],
   ["src/agent"],
   ["src/cli"],
   ["src/main.ts"],
