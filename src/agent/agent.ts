@@ -15,6 +15,7 @@ import { commit, VERSION } from "../version.ts";
 import { KernelPlane } from "./kernel.ts";
 import { log } from "./log.ts";
 import { MetricsSync } from "./metrics-sync.ts";
+import { AgentOperation } from "../attest/index.ts";
 
 export class Agent {
   private timer?: ReturnType<typeof setInterval>;
@@ -23,6 +24,8 @@ export class Agent {
   private running?: Promise<void>;
   /** False after a cycle could not write its records (full disk): /readyz says so. */
   private logWritable = true;
+  /** This run as an attestation bundle (src/attest), written at stop. */
+  private operation?: AgentOperation;
 
   private constructor(
     private readonly kernel: KernelPlane,
@@ -101,6 +104,7 @@ export class Agent {
       pending.splice(0).forEach((e) => collector!.event(e));
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows));
+      agent.operation = AgentOperation.begin(cfg, evidence, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
@@ -144,6 +148,7 @@ export class Agent {
     clearInterval(this.timer);
     await this.running; // a cycle under way finishes first; then one more collects the rest
     await this.tick();
+    this.operation?.finish(this.evidence);
     const cp = this.evidence.checkpoint("shutdown");
     log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
     this.sync.afterLogChange();

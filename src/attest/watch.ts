@@ -60,7 +60,8 @@ export function snapshot(roots: readonly string[], cache: HashCache, previous?: 
     if (n.type !== "file") continue;
     n.source = owners.get(path);
     const before = previous?.get(path);
-    if (!n.source || !before || moved(before, n)) n.sha256 = tryHash(cache, path);
+    // Before: what no package owns. After: that, and whatever is new or moved.
+    if (!n.source || (previous && (!before || moved(before, n).length > 0))) n.sha256 = tryHash(cache, path);
   }
   return snap;
 }

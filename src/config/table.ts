@@ -80,8 +80,8 @@ export const SETTINGS = {
     description: "directory of the locks that keep a second agent off the same pins, interfaces and audit directory" }),
 
   // --- the evidence log
-  auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: [...AGENT, ...ATTEST],
-    description: "directory of signed_evidence.log and its rotated segments" }),
+  auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: [...AGENT, ...ATTEST, "hsm init", "hsm pubkey", "hsm info"],
+    description: "directory of signed_evidence.log and its rotated segments (hsm: where its actions are recorded, when a log is there)" }),
   intervalMs: setting({ flag: "interval-ms", env: ["ATO_INTERVAL_MS"], parse: v.int(10, 60_000), default: 1000, commands: ["run"],
     description: "milliseconds between two readings of the flow map" }),
   checkpointEvery: setting({ flag: "checkpoint-every", env: ["ATO_CHECKPOINT_EVERY"], parse: v.int(1, 100_000_000), default: 1000, commands: ["run"],
