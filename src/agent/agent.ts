@@ -15,7 +15,7 @@ import { commit, VERSION } from "../version.ts";
 import { KernelPlane } from "./kernel.ts";
 import { log } from "./log.ts";
 import { MetricsSync } from "./metrics-sync.ts";
-import { AgentOperation } from "../attest/index.ts";
+import { AgentOperation } from "../attest/agent-operation.ts"; // not via the index: it loads libbpf, which ato attest verify must not
 
 export class Agent {
   private timer?: ReturnType<typeof setInterval>;
@@ -104,7 +104,7 @@ export class Agent {
       pending.splice(0).forEach((e) => collector!.event(e));
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows));
-      agent.operation = AgentOperation.begin(cfg, evidence, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
+      agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
@@ -131,6 +131,7 @@ export class Agent {
       this.kernel.drainEvents();
       const cycle = await this.collector.cycle();
       this.sync.afterCycle(cycle, readCounters(this.kernel.auditor.mapFd("counters")));
+      this.operation?.interval(this.evidence); // self-attestation: still our program, still our maps
       this.logWritable = true;
     } catch (e) {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so

@@ -4,24 +4,60 @@
  * same key, and its attest record appended to the agent's own log before the final checkpoint, which covers it.
  * Records that `ato attest run` left pending while this agent held the log are appended at start.
  * A bundle that cannot be written (full disk) is reported and never stops the agent from stopping.
+ * While it runs, the self-attestation (self-check.ts) looks at the kernel once per interval: what it finds is a
+ * `tamper` record in the log, an event of this operation, ato_tamper_total{kind} and a log line.
  */
+import { Counter, type Registry } from "prom-client";
 import { AtoError } from "../errors.ts";
+import { MAPS, type XdpAuditor } from "../kernel/index.ts";
 import { redact, type AgentConfig } from "../config/index.ts";
 import type { EvidenceLog } from "../log/index.ts";
 import { writeBundle } from "./bundle.ts";
 import { appendAttest, attestDir, flushPending } from "./ledger.ts";
 import { Operation } from "./operation.ts";
+import { isKernelQueryError, SelfCheck } from "./self-check.ts";
 import { tryOpenSigner } from "./signing.ts";
 
 export class AgentOperation {
-  private constructor(private readonly cfg: AgentConfig, readonly op: Operation, private readonly say: (m: string) => void) {}
+  private constructor(
+    private readonly cfg: AgentConfig,
+    readonly op: Operation,
+    private readonly self: SelfCheck,
+    private readonly tampers: Counter<"kind">,
+    private readonly say: (m: string, fields?: Record<string, string | number | undefined>) => void,
+  ) {}
 
-  static begin(cfg: AgentConfig, evidence: EvidenceLog, facts: Record<string, unknown>, say: (m: string) => void): AgentOperation {
+  /** After the attach: records what the kernel runs (a `kernel` record) and starts the operation. */
+  static begin(cfg: AgentConfig, evidence: EvidenceLog, auditor: XdpAuditor, registry: Registry, facts: Record<string, unknown>, say: (m: string, fields?: Record<string, string | number | undefined>) => void): AgentOperation {
     const pending = flushPending(evidence, cfg.auditDir);
     if (pending) say(`appended ${pending} attest record(s) that waited for the log`);
+    const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], auditor.mapFd(k)]));
+    const self = SelfCheck.start({ progFd: auditor.progFd, pinDir: auditor.pinDir, attachments: auditor.attachments, maps });
+    evidence.appendRecord("kernel", self.identity as unknown as Record<string, unknown>);
+    const p = self.identity.program;
+    say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(",") });
     const op = Operation.begin("ato run", "agent", { config: redact(cfg) as unknown as Record<string, unknown>, pid: process.pid });
-    op.add("started", facts);
-    return new AgentOperation(cfg, op, say);
+    op.add("started", { ...facts, kernel: self.identity });
+    const tampers = new Counter({ name: "ato_tamper_total", help: "Tamper findings of the self-attestation (detached, replaced, map_unpinned, map_swapped).", labelNames: ["kind"] as const, registers: [registry] });
+    return new AgentOperation(cfg, op, self, tampers, say);
+  }
+
+  /** Once per collector interval: the kernel still runs our program and our maps are under their pins. */
+  interval(evidence: EvidenceLog): void {
+    let findings;
+    try {
+      findings = this.self.check();
+    } catch (e) {
+      if (!isKernelQueryError(e)) throw e;
+      this.say(`self-attestation could not query the kernel: ${e.message}`);
+      return;
+    }
+    for (const f of findings) {
+      evidence.appendRecord("tamper", f as unknown as Record<string, unknown>);
+      this.op.add("tamper", f as unknown as Record<string, unknown>);
+      this.tampers.inc({ kind: f.tamper });
+      this.say(`tamper: ${f.tamper} ${f.subject}`, { found: f.found ? JSON.stringify(f.found) : "none", action: f.action });
+    }
   }
 
   /** An event during the run (a tamper finding, a signer lost and back). */

@@ -7,5 +7,4 @@ export { attestDir, appendAttest, flushPending, logBundle, type Logged } from ".
 export { attestRun, type WrapRequest, type WrapResult } from "./wrap.ts";
 export { verifyBundle, type AttestReport, type AttestFinding } from "./check.ts";
 export { tokenPublicKey } from "./token-key.ts";
-export { AgentOperation } from "./agent-operation.ts";
 export { actionSettings, attestedCommands, type ActionSettings } from "./commands.ts";
