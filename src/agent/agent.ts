@@ -104,7 +104,7 @@ export class Agent {
       pending.splice(0).forEach((e) => collector!.event(e));
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows));
-      agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
+      agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
@@ -149,7 +149,7 @@ export class Agent {
     clearInterval(this.timer);
     await this.running; // a cycle under way finishes first; then one more collects the rest
     await this.tick();
-    this.operation?.finish(this.evidence);
+    await this.operation?.finish(this.evidence);
     const cp = this.evidence.checkpoint("shutdown");
     log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
     this.sync.afterLogChange();

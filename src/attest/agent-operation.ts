@@ -9,44 +9,57 @@
  */
 import { Counter, type Registry } from "prom-client";
 import { AtoError } from "../errors.ts";
-import { MAPS, type XdpAuditor } from "../kernel/index.ts";
-import { redact, type AgentConfig } from "../config/index.ts";
+import { MAPS, readCounters, type FlowMapReader, type XdpAuditor } from "../kernel/index.ts";
+import { redact, settingFromEnv, type AgentConfig } from "../config/index.ts";
 import type { EvidenceLog } from "../log/index.ts";
-import { writeBundle } from "./bundle.ts";
+import { sbomForAsync, writeBundle } from "./bundle.ts";
 import { appendAttest, attestDir, flushPending } from "./ledger.ts";
 import { Operation } from "./operation.ts";
-import { isKernelQueryError, SelfCheck } from "./self-check.ts";
+import { Conservation } from "./conservation.ts";
+import { isKernelQueryError, SelfCheck, type TamperFinding } from "./self-check.ts";
 import { tryOpenSigner } from "./signing.ts";
 
 export class AgentOperation {
+  private intervals = 0;
   private constructor(
     private readonly cfg: AgentConfig,
     readonly op: Operation,
     private readonly self: SelfCheck,
+    private readonly conservation: { check: Conservation; every: number } | undefined,
     private readonly tampers: Counter<"kind">,
+    /** Made while the agent runs (dpkg, hashing ato's binary): neither the start nor the stop waits for it. */
+    private readonly sbom: Promise<Buffer>,
     private readonly say: (m: string, fields?: Record<string, string | number | undefined>) => void,
   ) {}
 
   /** After the attach: records what the kernel runs (a `kernel` record) and starts the operation. */
-  static begin(cfg: AgentConfig, evidence: EvidenceLog, auditor: XdpAuditor, registry: Registry, facts: Record<string, unknown>, say: (m: string, fields?: Record<string, string | number | undefined>) => void): AgentOperation {
+  static begin(cfg: AgentConfig, evidence: EvidenceLog, auditor: XdpAuditor, reader: FlowMapReader, registry: Registry, facts: Record<string, unknown>, say: (m: string, fields?: Record<string, string | number | undefined>) => void): AgentOperation {
     const pending = flushPending(evidence, cfg.auditDir);
     if (pending) say(`appended ${pending} attest record(s) that waited for the log`);
     const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], auditor.mapFd(k)]));
     const self = SelfCheck.start({ progFd: auditor.progFd, pinDir: auditor.pinDir, attachments: auditor.attachments, maps });
     evidence.appendRecord("kernel", self.identity as unknown as Record<string, unknown>);
-    const p = self.identity.program;
-    say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(",") });
     const op = Operation.begin("ato run", "agent", { config: redact(cfg) as unknown as Record<string, unknown>, pid: process.pid });
     op.add("started", { ...facts, kernel: self.identity });
-    const tampers = new Counter({ name: "ato_tamper_total", help: "Tamper findings of the self-attestation (detached, replaced, map_unpinned, map_swapped).", labelNames: ["kind"] as const, registers: [registry] });
-    return new AgentOperation(cfg, op, self, tampers, say);
+    const tampers = new Counter({ name: "ato_tamper_total", help: "Tamper findings of the self-attestation, by kind (detached, replaced, map_unpinned, map_swapped, counts_missing, counts_added).", labelNames: ["kind"] as const, registers: [registry] });
+    const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath });
+    const every = settingFromEnv("conservationEvery") ?? 1;
+    const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")) }), every } : undefined;
+    const p = self.identity.program;
+    say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), conservation_every: every });
+    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say);
   }
 
   /** Once per collector interval: the kernel still runs our program and our maps are under their pins. */
   interval(evidence: EvidenceLog): void {
-    let findings;
+    let findings: TamperFinding[];
     try {
       findings = this.self.check();
+      const c = this.conservation;
+      if (c && ++this.intervals % c.every === 0) {
+        const f = c.check.check();
+        if (f) findings.push(f);
+      }
     } catch (e) {
       if (!isKernelQueryError(e)) throw e;
       this.say(`self-attestation could not query the kernel: ${e.message}`);
@@ -66,12 +79,13 @@ export class AgentOperation {
   }
 
   /** Writes the bundle and appends its attest record to `evidence` (still open). */
-  finish(evidence: EvidenceLog, outcome: Record<string, unknown> = {}): void {
+  async finish(evidence: EvidenceLog, outcome: Record<string, unknown> = {}): Promise<void> {
     this.op.add("stopping", outcome);
+    const sbom = await this.sbom;
     const p = this.cfg.pkcs11;
     const { signer, error } = tryOpenSigner({ modulePath: p.modulePath, tokenLabel: p.tokenLabel, keyLabel: p.keyLabel, pin: p.pin });
     try {
-      const b = writeBundle(this.op, { dir: attestDir(this.cfg.auditDir), signer, signerError: error, outcome: { status: "ok" }, sbom: { bpfObject: this.cfg.bpfObject, modulePath: p.modulePath } });
+      const b = writeBundle(this.op, { dir: attestDir(this.cfg.auditDir), signer, signerError: error, outcome: { status: "ok" }, sbom });
       const seq = appendAttest(evidence, this.cfg.auditDir, b);
       this.say(`attestation bundle ${b.files.jsonl} (signature ${b.signatureStatus}), attest record seq ${seq}`);
     } catch (e) {

@@ -14,7 +14,7 @@ import { canonicalize } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
 import { sha256Hex } from "./digest.ts";
 import type { Operation } from "./operation.ts";
-import { sbomBytes, type SbomInputs } from "./sbom.ts";
+import { sbomBytes, sbomBytesAsync, type SbomInputs } from "./sbom.ts";
 
 export interface BundleFiles {
   jsonl: string;
@@ -48,7 +48,17 @@ export interface BundleOptions {
   signerError?: string;
   /** The operation's own outcome (a wrapped command's exit code, an agent's stop). */
   outcome: Record<string, unknown>;
-  sbom: Omit<SbomInputs, "opId" | "created">;
+  /** What ran, or its SBOM already made (sbomFor) by a caller that must not wait for dpkg at the end. */
+  sbom: Omit<SbomInputs, "opId" | "created"> | Buffer;
+}
+
+/** The operation's SBOM, masked, as written. */
+export function sbomFor(op: Operation, inputs: Omit<SbomInputs, "opId" | "created">): Buffer {
+  return Buffer.from(op.mask.text(sbomBytes({ ...inputs, opId: op.id, created: op.start.toISOString() }).toString()));
+}
+
+export async function sbomForAsync(op: Operation, inputs: Omit<SbomInputs, "opId" | "created">): Promise<Buffer> {
+  return Buffer.from(op.mask.text((await sbomBytesAsync({ ...inputs, opId: op.id, created: op.start.toISOString() })).toString()));
 }
 
 export function writeBundle(op: Operation, o: BundleOptions): BundleResult {
@@ -59,7 +69,7 @@ export function writeBundle(op: Operation, o: BundleOptions): BundleResult {
   } catch (e) {
     throw new AtoError(`cannot create the attest directory ${o.dir}: ${(e as Error).message}`, "IO", { cause: e });
   }
-  const sbom = Buffer.from(op.mask.text(sbomBytes({ ...o.sbom, opId: op.id, created: op.start.toISOString() }).toString()));
+  const sbom = Buffer.isBuffer(o.sbom) ? o.sbom : sbomFor(op, o.sbom);
   const sbomSha256 = sha256Hex(sbom);
   const end = (status: "ok" | "failed", error?: string) => op.mask.value({
     ...o.outcome,

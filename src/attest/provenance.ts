@@ -2,7 +2,8 @@
  * Where a file comes from: the Debian package that owns it (`dpkg -S`, then `dpkg-query` for its version), or
  * nothing. Looked up in one `dpkg -S` for many paths; each path is tried as given, resolved through symlinks,
  * and with its /usr prefix dropped (a merged-/usr system installs /usr/bin/bash, dpkg knows it as /bin/bash).
- * A host without dpkg has no package provenance: every file is then hashed.
+ * A host without dpkg has no package provenance: every file is then hashed. Two forms: synchronous (ato
+ * attest run) and asynchronous (the agent, whose event loop must not wait for dpkg).
  */
 import { realpathSync } from "node:fs";
 
@@ -14,6 +15,7 @@ export interface PackageSource {
 }
 
 const CHUNK = 256;
+const VERSION_FORMAT = "-f=${Package}\t${Version}\t${Architecture}\n";
 
 function candidates(path: string): string[] {
   const out = [path];
@@ -29,47 +31,90 @@ function candidates(path: string): string[] {
   return [...new Set(out)];
 }
 
-function run(argv: string[]): string | undefined {
-  try {
-    const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
-    return r.stdout.toString(); // dpkg -S exits 1 when any path has no owner; the others are still listed
-  } catch {
-    return undefined; // no dpkg on this host
+/** The lookup's state between its two queries. */
+class Lookup {
+  readonly byCandidate = new Map<string, string[]>();
+  readonly owners = new Map<string, string>();
+
+  constructor(paths: readonly string[]) {
+    for (const p of paths) for (const c of candidates(p)) this.byCandidate.set(c, [...(this.byCandidate.get(c) ?? []), p]);
   }
+
+  ownerQueries(): string[][] {
+    const all = [...this.byCandidate.keys()];
+    const out: string[][] = [];
+    for (let i = 0; i < all.length; i += CHUNK) out.push(["dpkg", "-S", ...all.slice(i, i + CHUNK)]);
+    return out;
+  }
+
+  /** "pkg[:arch][, pkg2]: /path" lines; diversions ("diversion by …") do not match and are skipped. */
+  addOwners(text: string): void {
+    for (const line of text.split("\n")) {
+      const m = /^([^\s:,]+)(?::[^\s,]+)?(?:, [^:]+)?: (\/.*)$/.exec(line);
+      if (!m) continue;
+      for (const p of this.byCandidate.get(m[2]!) ?? []) if (!this.owners.has(p)) this.owners.set(p, m[1]!);
+    }
+  }
+
+  versionQuery(): string[] | undefined {
+    const pkgs = [...new Set(this.owners.values())];
+    return pkgs.length ? ["dpkg-query", "-W", VERSION_FORMAT, ...pkgs] : undefined;
+  }
+
+  result(versionText: string): Map<string, PackageSource> {
+    const versions = new Map<string, { version: string; architecture: string }>();
+    for (const line of versionText.split("\n")) {
+      const [pkg, version, architecture] = line.split("\t");
+      if (pkg && version) versions.set(pkg, { version, architecture: architecture ?? "" });
+    }
+    const out = new Map<string, PackageSource>();
+    for (const [p, pkg] of this.owners) {
+      const v = versions.get(pkg);
+      if (v) out.set(p, { type: "dpkg", package: pkg, ...v });
+    }
+    return out;
+  }
+}
+
+/** stdout of a command; dpkg -S exits 1 when any path has no owner, the others are still listed. undefined: no such command. */
+function runSync(argv: string[]): string | undefined {
+  try {
+    return Bun.spawnSync(argv, { stdout: "pipe", stderr: "ignore", stdin: "ignore" }).stdout.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+async function runAsync(argv: string[]): Promise<string | undefined> {
+  let p;
+  try {
+    p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  } catch {
+    return undefined;
+  }
+  const [out] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return out;
 }
 
 /** The owning package of each path that has one. */
 export function packageOwners(paths: readonly string[]): Map<string, PackageSource> {
-  const byCandidate = new Map<string, string[]>();
-  for (const p of paths) for (const c of candidates(p)) byCandidate.set(c, [...(byCandidate.get(c) ?? []), p]);
-  const owners = new Map<string, string>();
-  const all = [...byCandidate.keys()];
-  for (let i = 0; i < all.length; i += CHUNK) {
-    const out = run(["dpkg", "-S", ...all.slice(i, i + CHUNK)]);
+  const l = new Lookup(paths);
+  for (const q of l.ownerQueries()) {
+    const out = runSync(q);
     if (out === undefined) return new Map();
-    for (const line of out.split("\n")) {
-      // "pkg[:arch][, pkg2]: /path"; diversions ("diversion by …") are skipped
-      const m = /^([^\s:,]+)(?::[^\s,]+)?(?:, [^:]+)?: (\/.*)$/.exec(line);
-      if (!m) continue;
-      for (const p of byCandidate.get(m[2]!) ?? []) if (!owners.has(p)) owners.set(p, m[1]!);
-    }
+    l.addOwners(out);
   }
-  const versions = packageVersions([...new Set(owners.values())]);
-  const result = new Map<string, PackageSource>();
-  for (const [p, pkg] of owners) {
-    const v = versions.get(pkg);
-    if (v) result.set(p, { type: "dpkg", package: pkg, ...v });
-  }
-  return result;
+  const v = l.versionQuery();
+  return l.result(v ? (runSync(v) ?? "") : "");
 }
 
-function packageVersions(pkgs: string[]): Map<string, { version: string; architecture: string }> {
-  const out = new Map<string, { version: string; architecture: string }>();
-  if (pkgs.length === 0) return out;
-  const text = run(["dpkg-query", "-W", "-f=${Package}\t${Version}\t${Architecture}\n", ...pkgs]) ?? "";
-  for (const line of text.split("\n")) {
-    const [pkg, version, architecture] = line.split("\t");
-    if (pkg && version) out.set(pkg, { version, architecture: architecture ?? "" });
+export async function packageOwnersAsync(paths: readonly string[]): Promise<Map<string, PackageSource>> {
+  const l = new Lookup(paths);
+  for (const q of l.ownerQueries()) {
+    const out = await runAsync(q);
+    if (out === undefined) return new Map();
+    l.addOwners(out);
   }
-  return out;
+  const v = l.versionQuery();
+  return l.result(v ? ((await runAsync(v)) ?? "") : "");
 }

@@ -12,7 +12,7 @@ import { commit, VERSION } from "../version.ts";
 import embeddedLibbpf from "../../dist/lib/libbpf.so.1" with { type: "file" };
 import embeddedMask from "../../dist/lib/libatomask.so" with { type: "file" };
 import { sha256Hex } from "./digest.ts";
-import { packageOwners, type PackageSource } from "./provenance.ts";
+import { packageOwners, packageOwnersAsync, type PackageSource } from "./provenance.ts";
 
 export interface SbomInputs {
   opId: string;
@@ -48,7 +48,12 @@ function components(i: SbomInputs): Component[] {
     lib("libatomask.so", embeddedMask),
   ];
   if (i.modulePath) list.push({ name: "pkcs11-module", role: "PKCS#11 module", path: i.modulePath, version: "unknown", source: { type: "file" } });
-  const owners = packageOwners(list.filter((c) => c.source.type === "file").map((c) => c.path));
+  return list;
+}
+
+const unowned = (list: Component[]) => list.filter((c) => c.source.type === "file").map((c) => c.path);
+
+function withOwners(list: Component[], owners: Map<string, PackageSource>): Component[] {
   for (const c of list) {
     const owner = owners.get(c.path);
     if (owner) Object.assign(c, { source: owner, version: owner.version });
@@ -60,14 +65,22 @@ function digestOf(path: string): string | undefined {
   try {
     return sha256Hex(readFileSync(path));
   } catch {
-    return undefined; // absent (no PKCS#11 module, a dist/ not built): listed without a checksum, which verify reports
+    return undefined; // absent (no PKCS#11 module, a dist/ not built): listed without a checksum
+  }
+}
+
+async function digestOfAsync(path: string): Promise<string | undefined> {
+  try {
+    return sha256Hex(await Bun.file(path).bytes());
+  } catch {
+    return undefined;
   }
 }
 
 /** The SBOM document (SPDX 2.3 field names, the subset that says what and from where). */
-export function buildSbom(i: SbomInputs): Record<string, unknown> {
-  const packages = components(i).map((c, n) => {
-    const sha = digestOf(c.path);
+function buildSbom(i: SbomInputs, list: Component[], digests: (string | undefined)[]): Record<string, unknown> {
+  const packages = list.map((c, n) => {
+    const sha = digests[n];
     const real = (() => { try { return realpathSync(c.path); } catch { return c.path; } })();
     return {
       SPDXID: `SPDXRef-${n}-${c.name.replace(/[^A-Za-z0-9.-]/g, "-")}`,
@@ -95,5 +108,15 @@ export function buildSbom(i: SbomInputs): Record<string, unknown> {
 }
 
 export function sbomBytes(i: SbomInputs): Buffer {
-  return Buffer.from(canonicalize(buildSbom(i)) + "\n");
+  const list = components(i);
+  withOwners(list, packageOwners(unowned(list)));
+  return Buffer.from(canonicalize(buildSbom(i, list, list.map((c) => digestOf(c.path)))) + "\n");
+}
+
+/** The same bytes, made without blocking the event loop (the agent builds its SBOM while it runs). */
+export async function sbomBytesAsync(i: SbomInputs): Promise<Buffer> {
+  const list = components(i);
+  withOwners(list, await packageOwnersAsync(unowned(list)));
+  const digests = await Promise.all(list.map((c) => digestOfAsync(c.path)));
+  return Buffer.from(canonicalize(buildSbom(i, list, digests)) + "\n");
 }

@@ -31,7 +31,7 @@ export interface KernelIdentity {
   maps: { name: string; id: number; pin: string }[];
 }
 
-export type TamperKind = "detached" | "replaced" | "map_unpinned" | "map_swapped";
+export type TamperKind = "detached" | "replaced" | "map_unpinned" | "map_swapped" | "counts_missing" | "counts_added";
 
 export interface TamperFinding {
   tamper: TamperKind;

@@ -167,6 +167,9 @@ export const SETTINGS = {
   attestPubkey: setting({ flag: "pubkey", env: [], parse: v.paths, default: [] as string[], defaultText: "the public key of the token's signing key", repeatable: true, commands: ["attest verify"],
     description: "PEM public key that signed the bundle and the log's checkpoints" }),
 
+  conservationEvery: setting({ env: ["ATO_CONSERVATION_EVERY"], parse: v.int(0, 3600), default: 1, commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
+    description: "run the conservation check (kernel counters against flow map and removed flows) every N collector intervals; it reads the whole flow map again; 0 turns it off" }),
+
   // --- read before any setting, by the library loader
   libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the embedded copies", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",
     description: "directory to load libbpf.so.1 and libatomask.so from instead of the embedded copies" }),

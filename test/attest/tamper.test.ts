@@ -1,6 +1,7 @@
 /**
  * Self-attestation on a running agent, tampered with for real through bpftool on a lab veth: a detach, a
- * replacement program, a map pin removed, another map pinned in its place. Each becomes a `tamper` record,
+ * replacement program, a flow deleted from the map and one overwritten, a map pin removed, another map
+ * pinned in its place. Each becomes a `tamper` record,
  * a log line and ato_tamper_total{kind}; normal operation (a restart over the existing pins, idle flows
  * removed) becomes none. [kernel, root]
  */
@@ -94,6 +95,40 @@ describe("self-attestation against bpftool", () => {
     expect(attachedId()).toBe(programId);
   });
 
+  test("conservation: a flow deleted from the map from outside is counts_missing; one overwritten upward is counts_added", async () => {
+    const ping = Bun.spawn(["ip", "netns", "exec", lab.client.ns, "ping", "-i", "0.2", lab.server.v4], { stdout: "ignore", stderr: "ignore" });
+    try {
+      const entry = async () => {
+        for (let i = 0; i < 50; i++) {
+          const e = JSON.parse(bpftool(["-j", "map", "dump", "pinned", `${pinDir}/flow_map`]))[0];
+          if (e) return e;
+          await Bun.sleep(100);
+        }
+        throw new Error("no flow in the map");
+      };
+      await Bun.sleep(700); // a few pings counted, a few intervals past without a finding
+      expect((await tampers()).filter((t) => t.tamper.startsWith("counts"))).toEqual([]);
+      const victim = await entry();
+      bpftool(["map", "delete", "pinned", `${pinDir}/flow_map`, "key", ...victim.key]);
+      await agent!.waitFor(/tamper: counts_missing/);
+      const missing = (await tampers()).at(-1)!;
+      expect(missing).toMatchObject({ tamper: "counts_missing", subject: "flow_map" });
+      expect(BigInt(missing.found.missing_at_least)).toBeGreaterThan(0n);
+
+      await Bun.sleep(600); // the ping re-created the flow; nothing further is missing
+      expect((await tampers()).filter((t) => t.tamper === "counts_missing")).toHaveLength(1);
+      const target = await entry();
+      const value = [...target.values[0].value] as string[];
+      value.splice(0, 8, "0xe8", "0x03", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00"); // packets = 1000 (little endian), on every CPU
+      bpftool(["map", "update", "pinned", `${pinDir}/flow_map`, "key", ...target.key, "value", ...value]);
+      await agent!.waitFor(/tamper: counts_added/);
+      expect(BigInt((await tampers()).at(-1)!.found.added_at_least)).toBeGreaterThan(900n);
+    } finally {
+      ping.kill();
+      await ping.exited;
+    }
+  });
+
   test("the flow map's pin removed, then another map pinned under its name", async () => {
     rmSync(`${pinDir}/flow_map`);
     await agent!.waitFor(/tamper: map_unpinned/);
@@ -113,11 +148,11 @@ describe("self-attestation against bpftool", () => {
     expect(await agent!.stop()).toBe(0);
     const [, bundle, opId] = /attestation bundle (\S+attest-(\S+)\.jsonl)/.exec(agent!.output)!;
     const events = readFileSync(bundle!, "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === "tamper");
-    expect(events.map((e) => e.tamper)).toEqual(["detached", "replaced", "detached", "map_unpinned", "map_swapped"]);
+    expect(events.map((e) => e.tamper)).toEqual(["detached", "replaced", "detached", "counts_missing", "counts_added", "map_unpinned", "map_swapped"]);
     const v = atoIn(null, ["attest", "verify", "--op", opId!, "--pubkey", `${tmp}/public.pem`, "--audit-dir", setup.auditDir], setup.env);
     expect(v.code).toBe(0);
     expect(atoIn(null, ["verify", setup.auditDir, "--pubkey", `${tmp}/public.pem`]).code).toBe(0);
-    expect((await tampers()).map((t) => t.tamper)).toEqual(["detached", "replaced", "detached", "map_unpinned", "map_swapped"]);
+    expect((await tampers()).map((t) => t.tamper)).toEqual(["detached", "replaced", "detached", "counts_missing", "counts_added", "map_unpinned", "map_swapped"]);
     rmSync(`${pinDir}/flow_map`, { force: true });
     expect(existsSync(otherPin)).toBe(true);
   });
