@@ -314,8 +314,8 @@ export function mapDeleteBatch(fd: number, keys: Uint8Array, count: number): num
 
 // ---- object info ----------------------------------------------------------------------------
 
-/** bpf_prog_info offsets (UAPI): type@0, id@4, jited_prog_len@16, xlated_prog_len@20, name@64[16], verified_insns@216. */
-export interface ProgInfo { id: number; type: number; name: string; xlatedBytes: number; jitedBytes: number; verifiedInsns: number }
+/** bpf_prog_info offsets (UAPI): type@0, id@4, tag@8[8], jited_prog_len@16, xlated_prog_len@20, name@64[16], verified_insns@216. */
+export interface ProgInfo { id: number; type: number; name: string; tag: string; xlatedBytes: number; jitedBytes: number; verifiedInsns: number }
 
 export function progInfo(fd: number): ProgInfo {
   const info = new Uint8Array(232);
@@ -325,6 +325,7 @@ export function progInfo(fd: number): ProgInfo {
   return {
     type: v.getUint32(0, true),
     id: v.getUint32(4, true),
+    tag: Buffer.from(info.subarray(8, 16)).toString("hex"),
     jitedBytes: v.getUint32(16, true),
     xlatedBytes: v.getUint32(20, true),
     name: fromCString(info.subarray(64, 80)),

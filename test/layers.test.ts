@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ["src/log"],
   ["src/witness"],
   ["src/verify", "src/collector"],
-  ["src/metrics"],
+  ["src/metrics", "src/attest"],
   ["src/agent"],
   ["src/cli"],
   ["src/main.ts"],

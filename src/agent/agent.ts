@@ -17,12 +17,15 @@ import { KernelPlane } from "./kernel.ts";
 import { log } from "./log.ts";
 import { MetricsSync } from "./metrics-sync.ts";
 import { Submitter, parseWitnessTarget } from "../witness/submit/index.ts";
+import { AgentOperation } from "../attest/agent-operation.ts"; // not via the index: it loads libbpf, which ato attest verify must not
 
 export class Agent {
   private timer?: ReturnType<typeof setInterval>;
   private stopped = false;
   /** The collection under way, if any. */
   private running?: Promise<void>;
+  /** This run as an attestation bundle (src/attest), written at stop. */
+  private operation?: AgentOperation;
 
   private constructor(
     private readonly kernel: KernelPlane,
@@ -121,6 +124,7 @@ export class Agent {
       pending.splice(0).forEach((e) => collector!.event(e));
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter);
+      agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
@@ -147,6 +151,9 @@ export class Agent {
       this.kernel.drainEvents();
       const cycle = await this.collector.cycle();
       this.sync.afterCycle(cycle, readCounters(this.kernel.auditor.mapFd("counters")));
+      // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
+      // which runs after the agent detached its own program on purpose.
+      if (!this.stopped) this.operation?.interval(this.evidence);
     } catch (e) {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so
       // the next good cycle reports them; nothing is lost, the operator is told (and /readyz,
@@ -170,6 +177,7 @@ export class Agent {
       this.kernel.detach();
       await this.tick(); // drains the events raised up to the detach, then reads the map once more
       this.kernel.drainEvents(); // those of program runs still under way at the detach
+      await this.operation?.finish(this.evidence);
       const cp = this.evidence.checkpoint("shutdown");
       log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
       // The witnesses' answers to it are written before the log closes, covered by its last checkpoint.

@@ -18,7 +18,8 @@ import { spkiToPem } from "../signer/pem.ts";
 import { generateKeyPair, initToken } from "../signer/provision.ts";
 import { findToken, Pkcs11Session } from "../signer/session.ts";
 import type { SignatureAlgorithm } from "../signer/types.ts";
-import { SETTINGS, TOKEN_LABEL_FALLBACK, type Settings } from "../config/index.ts";
+import { SETTINGS, TOKEN_LABEL_FALLBACK, type CommandName, type Settings } from "../config/index.ts";
+import { actionSettings, attestedCommands } from "../attest/index.ts";
 import { commandArgs, settingsFor } from "./_args.ts";
 
 /** What every subcommand needs of the HSM settings. */
@@ -244,5 +245,6 @@ function readHidden(question: string): Promise<string> {
 
 export default defineCommand({
   meta: { name: "hsm", description: "initialise the PKCS#11 token and key, export the public key, show what the module holds" },
-  subCommands: { init, pubkey, info },
+  // Each action is also an attestation bundle where ato keeps evidence (src/attest/commands.ts).
+  subCommands: attestedCommands("hsm", { init, pubkey, info }, (name, ctx) => actionSettings(settingsFor(name as CommandName, ctx.args, ctx.rawArgs))),
 });

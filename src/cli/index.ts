@@ -16,6 +16,7 @@ export const main = defineCommand({
     hsm: () => import("./hsm.ts").then((m) => m.default),
     verify: () => import("./verify.ts").then((m) => m.default),
     witness: () => import("./witness.ts").then((m) => m.default),
+    attest: () => import("./attest.ts").then((m) => m.default),
   },
 });
 

@@ -68,6 +68,13 @@ export const path: Parse<string> = parser("path", (raw) => {
   return resolve(raw.trim());
 });
 
+/** Paths, comma-separated (a repeatable flag's values are joined with commas), each made absolute. */
+export const paths: Parse<string[]> = parser("paths, comma-separated (flag repeatable)", (raw) => {
+  const list = raw.split(",").map((p) => p.trim()).filter(Boolean);
+  if (list.length === 0 || list.some((p) => p.includes("\0"))) throw new Invalid("one or more paths, comma-separated");
+  return [...new Set(list.map((p) => resolve(p)))];
+});
+
 /** FLOW_MAP_PATH names the pinned map itself (compose's /sys/fs/bpf/ato/flow_map): the pin directory is its parent. */
 export const pinDir: Parse<string> = parser("path (FLOW_MAP_PATH: the map, its directory is used)", (raw, name) => {
   const p = path(raw, name);

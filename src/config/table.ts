@@ -23,7 +23,7 @@ import { DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX } from "../mask/prefix.ts";
 import * as v from "./_values.ts";
 
 /** Commands by the name their help shows. */
-export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version";
+export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify";
 
 export const XDP_MODES = ["auto", "drv", "skb", "hw"] as const;
 export type XdpMode = (typeof XDP_MODES)[number];
@@ -56,8 +56,9 @@ const KEY = v.secret("32-byte key", decodeKey);
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
 const AGENT: CommandName[] = ["run", "doctor"];
-const HSM: CommandName[] = ["run", "doctor", "hsm init", "hsm pubkey", "hsm info"];
-const EVERY: CommandName[] = ["run", "doctor", "flows", "hsm init", "hsm pubkey", "hsm info", "reveal", "version"];
+const HSM: CommandName[] = ["run", "doctor", "hsm init", "hsm pubkey", "hsm info", "attest run", "attest verify"];
+const ATTEST: CommandName[] = ["attest run", "attest verify"];
+const EVERY: CommandName[] = ["run", "doctor", "flows", "hsm init", "hsm pubkey", "hsm info", "reveal", "version", "attest run", "attest verify"];
 
 export const SETTINGS = {
   // --- where configuration comes from
@@ -71,7 +72,7 @@ export const SETTINGS = {
     description: "XDP attach mode: auto tries native (drv), then generic (skb), and says which" }),
   pinDir: setting({ flag: "pin-dir", env: ["ATO_PIN_DIR", "FLOW_MAP_PATH"], parse: v.pinDir, default: "/sys/fs/bpf/ato", commands: ["run", "doctor", "flows"],
     description: "bpffs directory of the pinned maps (FLOW_MAP_PATH names the flow map inside it)" }),
-  bpfObject: setting({ flag: "bpf-object", env: ["ATO_BPF_OBJECT"], parse: v.path, defaultText: "the copy embedded in the binary", commands: ["run", "doctor", "version"],
+  bpfObject: setting({ flag: "bpf-object", env: ["ATO_BPF_OBJECT"], parse: v.path, defaultText: "the copy embedded in the binary", commands: ["run", "doctor", "version", "attest run"],
     description: "XDP object file to load instead of the embedded xdp_audit.o" }),
   maxFlows: setting({ flag: "max-flows", env: ["ATO_MAX_FLOWS"], parse: v.int(1, 16_777_216), default: 65536, commands: ["run"],
     description: "flow map capacity (entries); flows beyond it are counted as overflow" }),
@@ -79,8 +80,8 @@ export const SETTINGS = {
     description: "directory of the locks that keep a second agent off the same pins, interfaces and audit directory" }),
 
   // --- the evidence log
-  auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: AGENT,
-    description: "directory of signed_evidence.log and its rotated segments" }),
+  auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: [...AGENT, ...ATTEST, "hsm init", "hsm pubkey", "hsm info"],
+    description: "directory of signed_evidence.log and its rotated segments (hsm: where its actions are recorded, when a log is there)" }),
   intervalMs: setting({ flag: "interval-ms", env: ["ATO_INTERVAL_MS"], parse: v.int(10, 60_000), default: 1000, commands: ["run"],
     description: "milliseconds between two readings of the flow map" }),
   checkpointEvery: setting({ flag: "checkpoint-every", env: ["ATO_CHECKPOINT_EVERY"], parse: v.int(1, 100_000_000), default: 1000, commands: ["run"],
@@ -106,7 +107,7 @@ export const SETTINGS = {
   tokenLabel: setting({ flag: "token-label", env: ["HSM_TOKEN_LABEL"], parse: v.label(32), commands: HSM,
     defaultText: `${TOKEN_LABEL_FALLBACK}, else the first initialised token (hsm init creates ${TOKEN_LABEL_FALLBACK})`,
     description: "label of the token that holds the signing key" }),
-  keyLabel: setting({ flag: "key-label", env: ["HSM_KEY_LABEL"], parse: v.label(255), default: "ato-ed25519", commands: ["run", "doctor", "hsm init", "hsm pubkey"],
+  keyLabel: setting({ flag: "key-label", env: ["HSM_KEY_LABEL"], parse: v.label(255), default: "ato-ed25519", commands: ["run", "doctor", "hsm init", "hsm pubkey", ...ATTEST],
     defaultText: "ato-ed25519 (hsm init --key-type ecdsa-p256: ato-ecdsa-p256)",
     description: "label of the checkpoint signing key pair" }),
   keyType: setting({ flag: "key-type", env: [], parse: v.oneOf(SIGNATURE_ALGORITHMS), default: "ed25519", commands: ["hsm init"],
@@ -151,7 +152,7 @@ export const SETTINGS = {
   // --- output and one-off options
   printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],
     description: "print the effective configuration, secrets redacted, and exit" }),
-  json: setting({ flag: "json", env: [], parse: v.bool, default: false, commands: ["doctor", "flows", "hsm info", "version"],
+  json: setting({ flag: "json", env: [], parse: v.bool, default: false, commands: ["doctor", "flows", "hsm info", "version", "attest verify"],
     description: "print JSON instead of text" }),
   top: setting({ flag: "top", env: [], parse: v.int(1, 16_777_216), defaultText: "20 in the table; every flow with --json", commands: ["flows"],
     description: "show the N largest flows" }),
@@ -161,6 +162,19 @@ export const SETTINGS = {
     description: "write the public key PEM to this file" }),
   seq: setting({ flag: "seq", env: [], parse: v.int(0, Number.MAX_SAFE_INTEGER), required: true, commands: ["reveal"],
     description: "sequence number of the record to reveal" }),
+
+  // --- attestation bundles (ato attest)
+  opName: setting({ flag: "name", env: [], parse: v.label(200), required: true, commands: ["attest run"],
+    description: "name of the operation, e.g. 'upgrade nginx'" }),
+  watch: setting({ flag: "watch", env: ["ATO_ATTEST_WATCH"], parse: v.paths, default: [] as string[], defaultText: "none", repeatable: true, commands: ["attest run"],
+    description: "file or directory whose changes during the operation are recorded" }),
+  opId: setting({ flag: "op", env: [], parse: v.label(64), required: true, commands: ["attest verify"],
+    description: "id of the operation whose bundle to verify (attest-<id>.jsonl)" }),
+  attestPubkey: setting({ flag: "pubkey", env: [], parse: v.paths, default: [] as string[], defaultText: "the public key of the token's signing key", repeatable: true, commands: ["attest verify"],
+    description: "PEM public key that signed the bundle and the log's checkpoints" }),
+
+  conservationEvery: setting({ env: ["ATO_CONSERVATION_EVERY"], parse: v.int(0, 3600), default: 1, commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
+    description: "run the conservation check (kernel counters against flow map and removed flows) every N collector intervals; it reads the whole flow map again; 0 turns it off" }),
 
   // --- read before any setting, by the library loader
   libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the embedded copies", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",

@@ -1,0 +1,98 @@
+/**
+ * `ato run` from start to stop as one operation: at start, what the agent was asked to do (the configuration,
+ * secrets shown only as set/unset) and what it attached; at stop, the bundle, signed by a second session on the
+ * same key, and its attest record appended to the agent's own log before the final checkpoint, which covers it.
+ * Records that `ato attest run` left pending while this agent held the log are appended at start.
+ * A bundle that cannot be written (full disk) is reported and never stops the agent from stopping.
+ * While it runs, the self-attestation (self-check.ts) looks at the kernel once per interval: what it finds is a
+ * `tamper` record in the log, an event of this operation, ato_tamper_total{kind} and a log line.
+ */
+import { Counter, type Registry } from "prom-client";
+import { AtoError } from "../errors.ts";
+import { MAPS, readCounters, type FlowMapReader, type XdpAuditor } from "../kernel/index.ts";
+import { redact, settingFromEnv, type AgentConfig } from "../config/index.ts";
+import type { EvidenceLog } from "../log/index.ts";
+import { sbomForAsync, writeBundle } from "./bundle.ts";
+import { appendAttest, attestDir, flushPending } from "./ledger.ts";
+import { Operation } from "./operation.ts";
+import { Conservation } from "./conservation.ts";
+import { isKernelQueryError, SelfCheck, type TamperFinding } from "./self-check.ts";
+import { tryOpenSigner } from "./signing.ts";
+
+export class AgentOperation {
+  private intervals = 0;
+  private constructor(
+    private readonly cfg: AgentConfig,
+    readonly op: Operation,
+    private readonly self: SelfCheck,
+    private readonly conservation: { check: Conservation; every: number } | undefined,
+    private readonly tampers: Counter<"kind">,
+    /** Made while the agent runs (dpkg, hashing ato's binary): neither the start nor the stop waits for it. */
+    private readonly sbom: Promise<Buffer>,
+    private readonly say: (m: string, fields?: Record<string, string | number | undefined>) => void,
+  ) {}
+
+  /** After the attach: records what the kernel runs (a `kernel` record) and starts the operation. */
+  static begin(cfg: AgentConfig, evidence: EvidenceLog, auditor: XdpAuditor, reader: FlowMapReader, registry: Registry, facts: Record<string, unknown>, say: (m: string, fields?: Record<string, string | number | undefined>) => void): AgentOperation {
+    const pending = flushPending(evidence, cfg.auditDir);
+    if (pending) say(`appended ${pending} attest record(s) that waited for the log`);
+    const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], auditor.mapFd(k)]));
+    const self = SelfCheck.start({ progFd: auditor.progFd, pinDir: auditor.pinDir, attachments: auditor.attachments, maps });
+    evidence.appendRecord("kernel", self.identity as unknown as Record<string, unknown>);
+    const op = Operation.begin("ato run", "agent", { config: redact(cfg) as unknown as Record<string, unknown>, pid: process.pid });
+    op.add("started", { ...facts, kernel: self.identity });
+    const tampers = new Counter({ name: "ato_tamper_total", help: "Tamper findings of the self-attestation, by kind (detached, replaced, map_unpinned, map_swapped, counts_missing, counts_added).", labelNames: ["kind"] as const, registers: [registry] });
+    const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath });
+    const every = settingFromEnv("conservationEvery") ?? 1;
+    const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")) }), every } : undefined;
+    const p = self.identity.program;
+    say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), conservation_every: every });
+    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say);
+  }
+
+  /** Once per collector interval: the kernel still runs our program and our maps are under their pins. */
+  interval(evidence: EvidenceLog): void {
+    let findings: TamperFinding[];
+    try {
+      findings = this.self.check();
+      const c = this.conservation;
+      if (c && ++this.intervals % c.every === 0) {
+        const f = c.check.check();
+        if (f) findings.push(f);
+      }
+    } catch (e) {
+      if (!isKernelQueryError(e)) throw e;
+      this.say(`self-attestation could not query the kernel: ${e.message}`);
+      return;
+    }
+    for (const f of findings) {
+      evidence.appendRecord("tamper", f as unknown as Record<string, unknown>);
+      this.op.add("tamper", f as unknown as Record<string, unknown>);
+      this.tampers.inc({ kind: f.tamper });
+      this.say(`tamper: ${f.tamper} ${f.subject}`, { found: f.found ? JSON.stringify(f.found) : "none", action: f.action });
+    }
+  }
+
+  /** An event during the run (a tamper finding, a signer lost and back). */
+  add(event: string, data: Record<string, unknown> = {}): void {
+    this.op.add(event, data);
+  }
+
+  /** Writes the bundle and appends its attest record to `evidence` (still open). */
+  async finish(evidence: EvidenceLog, outcome: Record<string, unknown> = {}): Promise<void> {
+    this.op.add("stopping", outcome);
+    const sbom = await this.sbom;
+    const p = this.cfg.pkcs11;
+    const { signer, error } = tryOpenSigner({ modulePath: p.modulePath, tokenLabel: p.tokenLabel, keyLabel: p.keyLabel, pin: p.pin });
+    try {
+      const b = writeBundle(this.op, { dir: attestDir(this.cfg.auditDir), signer, signerError: error, outcome: { status: "ok" }, sbom });
+      const seq = appendAttest(evidence, this.cfg.auditDir, b);
+      this.say(`attestation bundle ${b.files.jsonl} (signature ${b.signatureStatus}), attest record seq ${seq}`);
+    } catch (e) {
+      if (!(e instanceof AtoError && (e.code === "IO" || e.code === "CORRUPT"))) throw e;
+      this.say(`attestation bundle of ${this.op.id} not written: ${e.message}`);
+    } finally {
+      signer?.close();
+    }
+  }
+}

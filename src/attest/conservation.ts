@@ -1,0 +1,80 @@
+/**
+ * The conservation check: every well-formed IP packet the XDP program saw is in one of three places, and the
+ * kernel's own per-CPU counters say how many there were:
+ *
+ *   ipv4 + ipv6 - map_full   (audit_counters: packets that went into a flow)
+ *     =  Σ packets of the flows in flow_map          (read now)
+ *     +  Σ final packets of the flows the collector removed (lookup-and-delete, counted as it happens)
+ *     +  what was removed before this agent started (taken as the difference at start)
+ *
+ * The counters are read just before and just after the map, so packets arriving during the read only widen
+ * the bracket, never raise a finding. A flow deleted or lowered from outside (bpftool map delete / update)
+ * leaves the map short of the counters: `counts_missing`; a flow raised or invented: `counts_added`. After a
+ * finding the difference becomes the new base, so one tampering is one record.
+ * What it cannot see: a write that keeps the map's packet sum (one flow lowered, another raised by as much),
+ * bytes and timestamps (only packets are conserved by a counter), a tampering of the counters map itself that
+ * matches the flow map, and packets dropped before XDP saw them.
+ */
+import type { CounterName, Flow, FlowMapReader } from "../kernel/index.ts";
+import type { TamperFinding } from "./self-check.ts";
+
+export interface ConservationSources {
+  reader: FlowMapReader;
+  counters: () => Record<CounterName, bigint>;
+}
+
+const flowed = (c: Record<CounterName, bigint>) => c.ipv4 + c.ipv6 - c.map_full;
+
+export class Conservation {
+  private removed = 0n;
+  private low = 0n;
+  private high = 0n;
+
+  private constructor(private readonly s: ConservationSources) {}
+
+  /** Takes the base and starts counting what the collector removes (its reader's take() is wrapped in place). */
+  static start(s: ConservationSources): Conservation {
+    const c = new Conservation(s);
+    const take = s.reader.take.bind(s.reader);
+    s.reader.take = (rawKey: Uint8Array): Flow | null => {
+      const f = take(rawKey);
+      if (f) c.removed += BigInt(f.counts.packets);
+      return f;
+    };
+    c.rebase(c.measure());
+    return c;
+  }
+
+  /** Must run between two collector cycles (the agent's tick does): the collector removes nothing meanwhile. */
+  check(): TamperFinding | null {
+    const m = this.measure();
+    const accounted = m.inMap + this.removed;
+    const facts = { flows: m.flows, in_flow_map: String(m.inMap), removed_by_collector: String(this.removed), kernel_flowed_packets: `${m.before}..${m.after}` };
+    let finding: TamperFinding | null = null;
+    if (accounted + this.high < m.before) {
+      finding = { tamper: "counts_missing", subject: "flow_map", expected: { packets_at_least: String(m.before - this.high) }, found: { packets: String(accounted), missing_at_least: String(m.before - this.high - accounted), ...facts }, action: "re-based: later checks count from here" };
+    } else if (accounted + this.low > m.after) {
+      finding = { tamper: "counts_added", subject: "flow_map", expected: { packets_at_most: String(m.after - this.low) }, found: { packets: String(accounted), added_at_least: String(accounted + this.low - m.after), ...facts }, action: "re-based: later checks count from here" };
+    }
+    if (finding) this.rebase(m);
+    return finding;
+  }
+
+  private measure(): { before: bigint; after: bigint; inMap: bigint; flows: number } {
+    const before = flowed(this.s.counters());
+    let inMap = 0n;
+    let flows = 0;
+    for (const b of this.s.reader.batches()) {
+      for (let i = 0; i < b.n; i++) inMap += BigInt(b.packets(i));
+      flows += b.n;
+    }
+    const after = flowed(this.s.counters());
+    return { before, after, inMap, flows };
+  }
+
+  /** The packets accounted nowhere we can see (removed before this start, or by a tampering already reported). */
+  private rebase(m: { before: bigint; after: bigint; inMap: bigint }): void {
+    this.low = m.before - (m.inMap + this.removed);
+    this.high = m.after - (m.inMap + this.removed);
+  }
+}

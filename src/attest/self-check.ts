@@ -1,0 +1,103 @@
+/**
+ * SelfCheck: is the kernel still running what this agent loaded? Taken at load: the program's id, tag and name,
+ * the id of each map the agent holds and the pin it sits under, each interface and its attach mode. Checked each
+ * interval (check()), against the kernel itself:
+ *   detached      the interface runs no XDP program in that mode: re-attached at once (the slot is free, so
+ *                 nothing is displaced); the finding says whether that worked
+ *   replaced      it runs another program (another id): left in place, ato never displaces a program, and
+ *                 says so; the finding names the other program's id, tag and name
+ *   map_unpinned  the pin of one of its maps is gone (readers such as `ato flows` then see nothing)
+ *   map_swapped   the pin names another map (a reader of the pin is lied to; the program still writes ours)
+ * A finding is reported once when the state it describes begins, and again only when that state changes, so a
+ * replacement left in place is one record, not one per interval. What this cannot see: a program that is
+ * attached in another mode beside ours (it runs first in drv, ours still runs), changes made and undone
+ * between two checks, and writes into our maps through their fds (that is the conservation check's part).
+ */
+import { join } from "node:path";
+import { AtoError } from "../errors.ts";
+import { attachedProgram, mapId, pinnedMapId, programIdentity, reattachIfFree, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
+
+export interface WatchedKernel {
+  progFd: number;
+  pinDir: string;
+  attachments: readonly { iface: string; ifindex: number; mode: XdpAttachMode }[];
+  /** Map name (as pinned) → the fd the agent holds. */
+  maps: Record<string, number>;
+}
+
+export interface KernelIdentity {
+  program: ProgramIdentity;
+  interfaces: { iface: string; ifindex: number; mode: XdpAttachMode }[];
+  maps: { name: string; id: number; pin: string }[];
+}
+
+export type TamperKind = "detached" | "replaced" | "map_unpinned" | "map_swapped" | "counts_missing" | "counts_added";
+
+export interface TamperFinding {
+  tamper: TamperKind;
+  /** The interface or the map. */
+  subject: string;
+  expected: Record<string, unknown>;
+  found: Record<string, unknown> | null;
+  action: string;
+}
+
+export class SelfCheck {
+  private readonly last = new Map<string, string>();
+
+  private constructor(private readonly k: WatchedKernel, readonly identity: KernelIdentity) {}
+
+  static start(k: WatchedKernel): SelfCheck {
+    const identity: KernelIdentity = {
+      program: programIdentity(k.progFd),
+      interfaces: k.attachments.map((a) => ({ iface: a.iface, ifindex: a.ifindex, mode: a.mode })),
+      maps: Object.entries(k.maps).map(([name, fd]) => ({ name, id: mapId(fd), pin: join(k.pinDir, name) })).sort((a, b) => a.name.localeCompare(b.name)),
+    };
+    return new SelfCheck(k, identity);
+  }
+
+  /** One look at the kernel; the findings that are new since the last look. */
+  check(): TamperFinding[] {
+    const out: TamperFinding[] = [];
+    const ours = this.identity.program;
+    for (const a of this.identity.interfaces) {
+      const subject = `${a.iface} (${a.mode})`;
+      const found = attachedProgram(a.ifindex, a.mode);
+      if (found?.id === ours.id) {
+        this.last.set(subject, "ok");
+        continue;
+      }
+      const state = found ? `replaced:${found.id}` : "detached";
+      if (this.last.get(subject) === state) continue;
+      this.last.set(subject, state);
+      if (!found) {
+        const r = reattachIfFree(a.ifindex, this.k.progFd, a.mode);
+        // re-attached: the next look finds ours again, and a later detach is a new finding
+        if (r === 0) this.last.set(subject, "ok");
+        out.push({ tamper: "detached", subject, expected: { ...ours }, found: null, action: r === 0 ? "re-attached" : `could not re-attach (errno ${-r})` });
+      } else {
+        out.push({ tamper: "replaced", subject, expected: { ...ours }, found: { ...found }, action: "left in place: ato never displaces a program it did not attach" });
+      }
+    }
+    for (const m of this.identity.maps) {
+      const id = pinnedMapId(m.pin);
+      const state = id === m.id ? "ok" : id === null ? "unpinned" : `swapped:${id}`;
+      if (this.last.get(m.pin) === state || (state === "ok" && !this.last.has(m.pin))) {
+        this.last.set(m.pin, state);
+        continue;
+      }
+      this.last.set(m.pin, state);
+      if (state === "ok") continue; // put back: nothing new to say
+      out.push({
+        tamper: id === null ? "map_unpinned" : "map_swapped", subject: m.pin, expected: { map: m.name, id: m.id },
+        found: id === null ? null : { id }, action: "none: the program keeps writing the agent's own map, readers of the pin do not see it",
+      });
+    }
+    return out;
+  }
+}
+
+/** A kernel query that failed (EPERM, an interface gone) is itself something to report, not a crash. */
+export function isKernelQueryError(e: unknown): e is AtoError {
+  return e instanceof AtoError && (e.code === "BPF" || e.code === "NOT_FOUND" || e.code === "PERMISSION");
+}
