@@ -43,6 +43,8 @@ export interface LoadOptions {
   objectPath: string;
   pinDir: string;
   maxFlows?: number;
+  /** The flow map's BPF_F_* flags in place of the object's (bench-kernel compares preallocation). */
+  flowMapFlags?: number;
 }
 
 export class XdpAuditor {
@@ -60,6 +62,7 @@ export class XdpAuditor {
       const obj = BpfObject.open(opts.objectPath, {
         pinRoot: opts.pinDir,
         maxEntries: opts.maxFlows ? { [MAPS.flows]: opts.maxFlows } : undefined,
+        mapFlags: opts.flowMapFlags === undefined ? undefined : { [MAPS.flows]: opts.flowMapFlags },
       });
       try {
         obj.load();
