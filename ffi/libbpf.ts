@@ -321,8 +321,8 @@ export function progInfo(fd: number): ProgInfo {
   };
 }
 
-/** bpf_map_info offsets (UAPI): type@0, id@4, key_size@8, value_size@12, max_entries@16, name@24[16]. */
-export interface MapInfo { type: number; id: number; keySize: number; valueSize: number; maxEntries: number; name: string }
+/** bpf_map_info offsets (UAPI): type@0, id@4, key_size@8, value_size@12, max_entries@16, map_flags@20, name@24[16]. */
+export interface MapInfo { type: number; id: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }
 
 export function mapInfo(fd: number): MapInfo {
   const info = new Uint8Array(88);
@@ -331,7 +331,8 @@ export function mapInfo(fd: number): MapInfo {
   const v = new DataView(info.buffer);
   return {
     type: v.getUint32(0, true), id: v.getUint32(4, true), keySize: v.getUint32(8, true),
-    valueSize: v.getUint32(12, true), maxEntries: v.getUint32(16, true), name: fromCString(info.subarray(24, 40)),
+    valueSize: v.getUint32(12, true), maxEntries: v.getUint32(16, true), flags: v.getUint32(20, true),
+    name: fromCString(info.subarray(24, 40)),
   };
 }
 

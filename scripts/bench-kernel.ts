@@ -20,6 +20,7 @@
  * bench-peers.ts's part; start to attached of the whole agent is bench-agent.ts's.
  */
 import { progInfo } from "../ffi/libbpf.ts";
+import { PREALLOC_MAX_FLOWS } from "../src/kernel/loader.ts";
 import { ext, ETH_P, IPPROTO, tcp, udp, v4Frame, v6Frame } from "../test/support/frames.ts";
 import { benchArgs, runSection, measurement, median, result, section } from "./bench-lib.ts";
 import { loadContenders, NAMES, type Contender } from "./bench-kernel/contenders.ts";
@@ -95,15 +96,18 @@ function main() {
     set.close();
   }
 
-  console.log(`\n3. loading xdp_audit with a ${loadFlows.toLocaleString()}-flow map (open, create maps, verify, configure), median of ${rounds}`);
-  const lt = loadTimes(`${dist}/xdp_audit.o`, `${pinRoot}-load`, loadFlows, rounds);
-  s.results.push(result({
-    id: "load/1m-flow-map", title: `load with a ${loadFlows.toLocaleString()}-flow map`, better: "lower",
-    command: `XdpAuditor.load({ maxFlows: ${loadFlows} }) + configure, fresh pins each time, alternating`,
-    inputs: { max_flows: loadFlows, rounds },
-    measurements: lt.map((l) => measurement(l.name, "ms", l.samples)),
-  }));
-  for (const l of lt) console.log(`${l.name.padEnd(44)} ${pad(median(l.samples).toFixed(0), 6)} ms  (${l.samples.map((x) => x.toFixed(0)).join(", ")})`);
+  for (const n of [loadFlows, PREALLOC_MAX_FLOWS]) {
+    console.log(`\n3. loading xdp_audit with a ${n.toLocaleString()}-flow map (open, create maps, verify, configure), median of ${rounds}`);
+    const lt = loadTimes(`${dist}/xdp_audit.o`, `${pinRoot}-load`, n, rounds);
+    s.results.push(result({
+      id: `load/${n}-flows`, title: `load with a ${n.toLocaleString()}-flow map`, better: "lower",
+      command: `XdpAuditor.load({ maxFlows: ${n}, flowMapFlags }) + configure, fresh pins each time, alternating`,
+      inputs: { max_flows: n, rounds, ato_default: n > PREALLOC_MAX_FLOWS ? "not preallocated" : "preallocated" },
+      measurements: lt.map((l) => measurement(l.name, "ms", l.samples)),
+    }));
+    for (const l of lt) console.log(`  ${l.name.padEnd(44)} ${pad(median(l.samples).toFixed(0), 6)} ms  (${l.samples.map((x) => x.toFixed(0)).join(", ")})`);
+  }
+  s.notes.push(`ato preallocates flow maps of up to ${PREALLOC_MAX_FLOWS.toLocaleString()} entries and not larger ones (src/kernel/loader.ts)`);
 
   s.notes.push(
     "XDP_PASS only (bpf/bench_pass.c) returns XDP_PASS; one counter (bpf/bench_count.c) adds one to a per-CPU array; the floor (bpf/bench_floor.c) puts Ethernet/IPv4/ports into a 48-byte key, reads bpf_ktime_get_ns and updates one per-CPU hash: what any XDP flow meter pays at least",
