@@ -10,7 +10,11 @@
  *  - addresses are 16-byte slots: IPv6 as is, IPv4 in the first 4 bytes and
  *    the remaining 12 bytes zero (the masking routine works on whole slots);
  *  - ports, VLAN IDs and lengths are stored in host byte order;
- *  - times are bpf_ktime_get_ns() (CLOCK_MONOTONIC, nanoseconds);
+ *  - times are CLOCK_MONOTONIC nanoseconds: a flow's first seen (on each
+ *    CPU) from the fine clock, bpf_ktime_get_ns(); its later packets from
+ *    the coarse one, bpf_ktime_get_coarse_ns() (as of the last tick, a tick
+ *    or so behind), never earlier than the flow's previous time, and
+ *    from the fine clock again while the timing audit is on;
  *  - "bytes" is the IP packet from its header on (IPv4 total length, IPv6
  *    40 + payload length), as IPFIX octetDeltaCount counts: no Ethernet
  *    header, no VLAN tags, no frame padding. A packet claiming more than

@@ -13,7 +13,7 @@
  * what went wrong, not a guess from errno.
  */
 import { readFileSync } from "node:fs";
-import { FFIType, JSCallback, toArrayBuffer, type Pointer } from "bun:ffi";
+import { CString, FFIType, JSCallback, toArrayBuffer, type Pointer } from "bun:ffi";
 import { AtoError } from "../src/errors.ts";
 import { cstr, fromCString, Struct } from "./_marshal.ts";
 import { closeFd, formatVaList } from "./libc.ts";
@@ -37,6 +37,12 @@ const lib = openLibrary(locateLibrary("libbpf.so.1", embeddedLibbpf), {
   bpf_program__fd: { args: [ptr], returns: i32 },
   bpf_map__fd: { args: [ptr], returns: i32 },
   bpf_map__set_max_entries: { args: [ptr, u32], returns: i32 },
+  bpf_map__set_map_flags: { args: [ptr, u32], returns: i32 },
+  bpf_map__map_flags: { args: [ptr], returns: u32 },
+  bpf_object__next_program: { args: [ptr, ptr], returns: ptr },
+  bpf_program__name: { args: [ptr], returns: ptr },
+  bpf_program__set_autoload: { args: [ptr, FFIType.bool], returns: i32 },
+  bpf_program__set_type: { args: [ptr, u32], returns: i32 },
   bpf_obj_get: { args: [ptr], returns: i32 },
   bpf_map_lookup_elem: { args: [i32, ptr, ptr], returns: i32 },
   bpf_map_update_elem: { args: [i32, ptr, ptr, u64], returns: i32 },
@@ -134,6 +140,12 @@ export interface OpenOptions {
   pinRoot?: string;
   /** Capacity overrides, by map name, applied before load. */
   maxEntries?: Record<string, number>;
+  /** Map flags (BPF_F_*), by map name, replacing the object's before load. */
+  mapFlags?: Record<string, number>;
+  /** Load only these programs (by function name); the object's others are not loaded. */
+  only?: string[];
+  /** Program types (BPF_PROG_TYPE_*), by program name, for sections libbpf 1.x cannot type ("classifier/..."). */
+  programTypes?: Record<string, number>;
   /** Verifier log level on load (1 = on failure only; 4 = statistics). */
   logLevel?: number;
 }
@@ -173,6 +185,13 @@ export class BpfObject {
     for (const [name, n] of Object.entries(opts.maxEntries ?? {})) {
       check(lib.symbols.bpf_map__set_max_entries(obj.map(name), n), `setting ${name} capacity to ${n}`);
     }
+    for (const [name, flags] of Object.entries(opts.mapFlags ?? {})) {
+      check(lib.symbols.bpf_map__set_map_flags(obj.map(name), flags), `setting ${name} flags to ${flags}`);
+    }
+    if (opts.only) obj.loadOnly(opts.only);
+    for (const [name, type] of Object.entries(opts.programTypes ?? {})) {
+      check(lib.symbols.bpf_program__set_type(obj.program(name), type), `setting program ${name}'s type to ${type}`);
+    }
     return obj;
   }
 
@@ -199,13 +218,35 @@ export class BpfObject {
   }
 
   programFd(name: string): number {
+    return check(lib.symbols.bpf_program__fd(this.program(name)), `program ${name} is not loaded`);
+  }
+
+  private program(name: string): Pointer {
     const p = lib.symbols.bpf_object__find_program_by_name(this.ptr(), cstr(name));
     if (!p) throw new AtoError(`program ${name} not found in ${this.path}`, "NOT_FOUND");
-    return check(lib.symbols.bpf_program__fd(p), `program ${name} is not loaded`);
+    return p;
   }
 
   mapFd(name: string): number {
     return check(lib.symbols.bpf_map__fd(this.map(name)), `map ${name} is not loaded`);
+  }
+
+  /** The map's flags (BPF_F_*) as they are or will be created. */
+  mapFlags(name: string): number {
+    return lib.symbols.bpf_map__map_flags(this.map(name));
+  }
+
+  /** Turns off loading of every program not named; each name must exist. */
+  private loadOnly(names: string[]): void {
+    const found = new Set<string>();
+    for (let p = lib.symbols.bpf_object__next_program(this.ptr(), null); p; p = lib.symbols.bpf_object__next_program(this.ptr(), p)) {
+      const name = new CString(lib.symbols.bpf_program__name(p)!).toString();
+      const keep = names.includes(name);
+      if (keep) found.add(name);
+      check(lib.symbols.bpf_program__set_autoload(p, keep), `choosing whether to load program ${name}`);
+    }
+    const missing = names.filter((n) => !found.has(n));
+    if (missing.length) throw new AtoError(`program ${missing.join(", ")} not found in ${this.path}`, "NOT_FOUND");
   }
 
   close(): void {
@@ -333,8 +374,8 @@ export function progInfo(fd: number): ProgInfo {
   };
 }
 
-/** bpf_map_info offsets (UAPI): type@0, id@4, key_size@8, value_size@12, max_entries@16, name@24[16]. */
-export interface MapInfo { type: number; id: number; keySize: number; valueSize: number; maxEntries: number; name: string }
+/** bpf_map_info offsets (UAPI): type@0, id@4, key_size@8, value_size@12, max_entries@16, map_flags@20, name@24[16]. */
+export interface MapInfo { type: number; id: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }
 
 export function mapInfo(fd: number): MapInfo {
   const info = new Uint8Array(88);
@@ -343,7 +384,8 @@ export function mapInfo(fd: number): MapInfo {
   const v = new DataView(info.buffer);
   return {
     type: v.getUint32(0, true), id: v.getUint32(4, true), keySize: v.getUint32(8, true),
-    valueSize: v.getUint32(12, true), maxEntries: v.getUint32(16, true), name: fromCString(info.subarray(24, 40)),
+    valueSize: v.getUint32(12, true), maxEntries: v.getUint32(16, true), flags: v.getUint32(20, true),
+    name: fromCString(info.subarray(24, 40)),
   };
 }
 

@@ -18,6 +18,8 @@ APT_PACKAGES=(
   prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap docker.io docker-compose
   # flow-monitor peers for scripts/bench-peers.ts (libpcap; NetFlow collector)
   softflowd pmacct nfdump
+  # scripts/bench-kernel.ts builds netobserv-ebpf-agent's flow program, which needs clang >= 15
+  clang-19
 )
 
 missing=()

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 mkdir -p dist/lib build
 
 arch_inc="/usr/include/$(uname -m)-linux-gnu"
-for obj in xdp_audit bench_pass bench_count; do
+for obj in xdp_audit bench_pass bench_count bench_floor bench_tc_pass; do
   [ -f "bpf/$obj.c" ] || continue
   clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_x86 -I bpf -I "$arch_inc" -c "bpf/$obj.c" -o "dist/$obj.o"
 done
