@@ -18,6 +18,8 @@ APT_PACKAGES=(
   prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap docker.io docker-compose
   # flow-monitor peers for scripts/bench-peers.ts (libpcap; NetFlow collector)
   softflowd pmacct nfdump
+  # the systemd unit and the .deb (test/deploy): systemd-analyze verify; dpkg-deb and setpriv are essential
+  systemd
 )
 
 missing=()
