@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { uniquePinDir } from "../support/bpf.ts";
 import { createToken, type TestToken } from "../support/softhsm.ts";
+import { CAPS, type CapName } from "../../src/kernel/caps.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const ATO = `${ROOT}/dist/ato`;
@@ -93,8 +94,7 @@ describe("[kernel][hsm] ato run as a non-root user with the unit's capabilities"
       });
       expect(agentPid).toBeDefined();
       const status = readFileSync(`/proc/${agentPid}/status`, "utf8");
-      const bits = { CAP_LINUX_IMMUTABLE: 9n, CAP_NET_ADMIN: 12n, CAP_PERFMON: 38n, CAP_BPF: 39n } as Record<string, bigint>;
-      const want = GRANTED.reduce((m, c) => m | (1n << bits[c]!), 0n);
+      const want = GRANTED.reduce((m, c) => m | (1n << CAPS[c as CapName]), 0n);
       expect(BigInt(`0x${/^CapEff:\s*(\w+)/m.exec(status)![1]}`)).toBe(want);
       expect(BigInt(`0x${/^CapBnd:\s*(\w+)/m.exec(status)![1]}`)).toBe(want);
 
