@@ -7,10 +7,10 @@ import { defineCommand } from "citty";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statfsSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
+import { CAPS, capState, type CapName } from "../kernel/caps.ts";
 import { isAtoError } from "../errors.ts";
 import { resolveConfig, type AgentConfig } from "../config/index.ts";
 import { bindError, parseListen } from "../metrics/listen.ts";
-import { CAPS, capState, type CapName } from "../kernel/caps.ts";
 
 type Status = "ok" | "fail" | "skip";
 export interface Check {
