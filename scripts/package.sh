@@ -32,7 +32,7 @@ root="$stage/ato_${version}_${arch}"
 install -D -m 0755 dist/ato "$root/usr/bin/ato"
 install -D -m 0644 deploy/systemd/ato.service "$root/lib/systemd/system/ato.service"
 install -d -m 0755 "$root/usr/share/doc/ato"
-for f in README.md docs/ARCHITECTURE.md docs/OPERATIONS.md src/evidence/FORMAT.md; do
+for f in README.md docs/ARCHITECTURE.md docs/OPERATIONS.md docs/CONFIGURATION.md src/evidence/FORMAT.md; do
   [ -f "$f" ] && install -m 0644 "$f" "$root/usr/share/doc/ato/"
 done
 install -D -m 0640 /dev/stdin "$root/etc/ato/ato.env" <<'ENV'
