@@ -4,8 +4,7 @@
  * repetitions, the chart is an SVG document, and nothing the benches create is left behind.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { SCHEMA, SECTIONS, type BenchRun } from "../../scripts/bench-lib.ts";
 
@@ -16,14 +15,14 @@ const ROOT = resolve(import.meta.dir, "../..");
  * /sys/fs/bpf are this test's own directories: whatever the bench makes lands there and nowhere
  * else, so the leftover check sees only what the bench made, never another program's files made
  * at the same time. The bpffs directory is a real bpffs directory (pins work as on the host).
+ * The jail lives under /var/tmp, and the checkout is mounted inside it, so a checkout under
+ * /tmp stays reachable once /tmp is replaced.
  */
 const TAG = `ato-quick-test-${process.pid}-${Date.now().toString(36)}`;
-const jail = {
-  tmp: `${tmpdir()}/${TAG}-tmp`,
-  netns: `${tmpdir()}/${TAG}-netns`,
-  labs: `${tmpdir()}/${TAG}-labs`,
-  bpf: `/sys/fs/bpf/${TAG}`,
-};
+const base = `/var/tmp/${TAG}`;
+const jail = { tmp: `${base}/tmp`, netns: `${base}/netns`, labs: `${base}/labs`, bpf: `/sys/fs/bpf/${TAG}` };
+const repo = `${base}/repo`;
+const out = `${base}/out`;
 
 /**
  * What the bench left in its own directories. Two caches stay by design: ato's libraries
@@ -36,34 +35,36 @@ function leftovers(): string[] {
 
 const inJail = (argv: string[]) => [
   "unshare", "--mount", "--propagation", "private", "bash", "-c",
-  // /tmp last: two of the four directories live under it.
-  `set -e; mount --bind "$2" /run/netns; mount --bind "$3" /run/ato-lab; mount --bind "$4" /sys/fs/bpf; mount --bind "$1" /tmp; shift 4; exec env TMPDIR=/tmp "$@"`,
-  "bash", jail.tmp, jail.netns, jail.labs, jail.bpf, ...argv,
+  `set -e; mount --bind "$1" "$2"; mount --bind "$3" /run/netns; mount --bind "$4" /run/ato-lab; mount --bind "$5" /sys/fs/bpf; ` +
+    `mount --bind "$6" /tmp; cd "$2"; shift 6; exec env TMPDIR=/tmp "$@"`,
+  "bash", ROOT, repo, jail.netns, jail.labs, jail.bpf, jail.tmp, ...argv,
 ];
 
 describe("[kernel][hsm] scripts/bench --quick", () => {
-  // Outside the jail's directories (the bench's /tmp is not this one): the results are read here.
-  const out = mkdtempSync("/var/tmp/ato-quick-test-out-");
   let exit: number | null = null;
   let output = "";
   let run: BenchRun;
 
   beforeAll(() => {
-    for (const dir of Object.values(jail)) mkdirSync(dir, { recursive: true, mode: 0o1777 });
+    for (const dir of [...Object.values(jail), repo, out]) mkdirSync(dir, { recursive: true, mode: 0o1777 });
     mkdirSync("/run/netns", { recursive: true });
     mkdirSync("/run/ato-lab", { recursive: true });
     // The suite has built dist/ already (scripts/test.sh); --no-build keeps this to the benches.
-    const r = Bun.spawnSync(inJail([`${ROOT}/scripts/bench`, "--quick", "--no-build", "--out", out]), { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync(inJail(["scripts/bench", "--quick", "--no-build", "--out", out]), { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     exit = r.exitCode;
     output = r.stdout.toString() + r.stderr.toString();
     if (existsSync(`${out}/results.json`)) run = JSON.parse(readFileSync(`${out}/results.json`, "utf8"));
   }, 420_000);
 
   afterAll(() => {
-    rmSync(out, { recursive: true, force: true });
-    // Whatever the bench left goes after the check has seen it. Its namespaces' bind mounts lived
-    // in its mount namespace and went with it; what remains are plain files and pins.
-    for (const dir of Object.values(jail)) rmSync(dir, { recursive: true, force: true });
+    // Whatever the bench left goes after the check has seen it. Its bind mounts (the checkout,
+    // its namespaces) lived in its mount namespace and went with it: what remains are plain
+    // files and pins.
+    rmSync(jail.bpf, { recursive: true, force: true });
+    // The checkout's mount point must be empty here; if it is not (the mount outlived its
+    // namespace), removing the tree under it would remove the checkout: leave everything.
+    rmdirSync(repo);
+    rmSync(base, { recursive: true, force: true });
   });
 
   test("finishes and writes results.json (exit 0, or 3 when a section could not run)", () => {
