@@ -20,6 +20,8 @@ APT_PACKAGES=(
   softflowd pmacct nfdump
   # scripts/bench-kernel.ts builds netobserv-ebpf-agent's flow program, which needs clang >= 15
   clang-19
+  # the systemd unit and the .deb (test/deploy): systemd-analyze verify; dpkg-deb and setpriv are essential
+  systemd
 )
 
 missing=()

@@ -2,7 +2,7 @@
 # compose.yml built and brought up for real on this machine, which cannot pull images: a Debian
 # base made with debootstrap, the ato image built from source on it (deploy/ato/Dockerfile),
 # stand-ins for the upstream images built from Debian packages (deploy/local/compose.local.yml),
-# all on a Docker engine of this run's own. Then the seeds' trust-chain checks, the faults, and
+# all on a Docker engine of this run's own. Then the trust-chain checks, the faults, and
 # teardown (README: "Deploying with compose"). Exit 0 only when every check passed.
 #
 #   bash scripts/compose-test.sh      # root; needs dist/ato (scripts/build.sh), docker.io,

@@ -25,7 +25,7 @@ wait_healthy() {
 }
 
 # in_enclave CMD…: runs a command inside the enclave network namespace (Prometheus's container,
-# which shares it, has wget), as the seeds' "docker exec enclave_agent wget …" does.
+# which shares it, has wget): "docker exec <a container of the namespace> wget …".
 in_enclave() { docker exec "$(cid prometheus)" "$@"; }
 
 # requests N: N HTTPS requests from the edge client through the gateway to the app and MariaDB;

@@ -7,6 +7,7 @@ import { defineCommand } from "citty";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statfsSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
+import { CAPS, capState, type CapName } from "../kernel/caps.ts";
 import { isAtoError } from "../errors.ts";
 import { resolveConfig, type AgentConfig, type Flags } from "../config/index.ts";
 import { bindError, parseListen } from "../metrics/listen.ts";
@@ -87,26 +88,21 @@ function btf(): Check {
   return fail("btf", `${path} is missing: the kernel has no BTF for CO-RE`, "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (the default of current distributions)");
 }
 
-const CAPS = { CAP_NET_ADMIN: 12n, CAP_SYS_ADMIN: 21n, CAP_PERFMON: 38n, CAP_BPF: 39n } as const;
-
-/** Attaching XDP needs CAP_NET_ADMIN; loading BPF needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN. */
+/**
+ * Loading needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (or CAP_SYS_ADMIN before 5.8), attaching CAP_NET_ADMIN;
+ * CAP_LINUX_IMMUTABLE lets the log be append-only (without it the log is written, the attribute is not set).
+ */
 function privileges(): Check {
-  const status = readFileSync("/proc/self/status", "utf8");
-  const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0"}`);
-  const uid = /^Uid:\s*\d+\s+(\d+)/m.exec(status)?.[1] ?? "?";
-  const has = (c: keyof typeof CAPS) => ((eff >> CAPS[c]) & 1n) === 1n;
-  const held = (Object.keys(CAPS) as (keyof typeof CAPS)[]).filter(has);
-  const who = uid === "0" ? "root (uid 0)" : `uid ${uid}`;
-  const bpf = has("CAP_SYS_ADMIN") || (has("CAP_BPF") && has("CAP_PERFMON"));
-  if (has("CAP_NET_ADMIN") && bpf) return ok("privileges", `${who} with ${held.join(", ")}`);
-  const missing = [
-    ...(has("CAP_NET_ADMIN") ? [] : ["CAP_NET_ADMIN"]),
-    ...(bpf ? [] : [...(has("CAP_BPF") ? [] : ["CAP_BPF"]), ...(has("CAP_PERFMON") ? [] : ["CAP_PERFMON"])]),
-  ];
+  const caps = capState();
+  const who = caps.uid === "0" ? "root (uid 0)" : `uid ${caps.uid}`;
+  const held = (Object.keys(CAPS) as CapName[]).filter(caps.has);
+  const immutable = caps.has("CAP_LINUX_IMMUTABLE") ? "" : "; without CAP_LINUX_IMMUTABLE the log is not made append-only";
+  if (caps.missing.length === 0) return ok("privileges", `${who} with ${held.join(", ")}${immutable}`);
+  const bpfLacking = caps.missing.includes("CAP_BPF") || caps.missing.includes("CAP_PERFMON");
   return fail(
     "privileges",
-    `${who} lacks ${missing.join(", ")}${bpf ? "" : " (or CAP_SYS_ADMIN instead of CAP_BPF + CAP_PERFMON)"}`,
-    "run as root, or grant them: setcap cap_net_admin,cap_bpf,cap_perfmon+ep <ato binary>; in compose: cap_add: [NET_ADMIN, BPF, PERFMON]",
+    `${who} lacks ${caps.missing.join(", ")}${bpfLacking ? " (or CAP_SYS_ADMIN instead of CAP_BPF + CAP_PERFMON, before Linux 5.8)" : ""}${immutable}`,
+    "run as root, or grant them: systemd AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_LINUX_IMMUTABLE (deploy/systemd/ato.service); in compose: cap_add: [NET_ADMIN, BPF, PERFMON, LINUX_IMMUTABLE]",
   );
 }
 

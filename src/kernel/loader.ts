@@ -12,6 +12,7 @@ import {
 import { SETTINGS, type XdpMode } from "../config/index.ts";
 import { encodeConfig, type AuditConfig } from "./layout.ts";
 import { ifindexOf, requireBpffs } from "./system.ts";
+import { lacking, NEEDED } from "./caps.ts";
 
 export const PROGRAM_NAME = "xdp_audit";
 export const MAPS = { flows: "flow_map", counters: "audit_counters", config: "audit_config", events: "audit_events" } as const;
@@ -102,6 +103,7 @@ export class XdpAuditor {
       } catch (e) {
         obj.close();
         if (e instanceof AtoError && e.code === "BUSY" && attempt < 5) continue;
+        if (e instanceof AtoError && (e.code === "PERMISSION" || e.code === "VERIFIER")) throwIfLackingCaps(e);
         if (e instanceof AtoError && e.code === "BPF" && /Invalid argument/.test(e.message)) {
           throw new AtoError(
             `${e.message}; maps pinned in ${opts.pinDir} by an older ato or with another --max-flows may not match: remove that directory to start fresh`,
@@ -183,6 +185,18 @@ export class XdpAuditor {
     }
     return replaced;
   }
+}
+
+/**
+ * A refused load names the capability this process lacks. Without CAP_BPF or CAP_NET_ADMIN the
+ * kernel says EPERM; without CAP_PERFMON the verifier rejects the parser's pointer arithmetic,
+ * which reads like a bug in the program: both become one line naming what is missing.
+ */
+function throwIfLackingCaps(e: AtoError): void {
+  const why = lacking();
+  if (!why) return;
+  const what = e.code === "VERIFIER" ? "the BPF verifier rejected the XDP program" : "loading the XDP program: operation not permitted";
+  throw new AtoError(`${what}: ${why}; ${NEEDED}`, "PERMISSION", { cause: e });
 }
 
 export function modeName(m: ConcreteMode): string {

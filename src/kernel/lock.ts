@@ -16,11 +16,10 @@ export class AgentLock {
 
   /** Takes every named lock or none; `what` are descriptions like "interface eth0". */
   static acquire(resources: { key: string; what: string }[]): AgentLock {
-    mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
     const fds: number[] = [];
     for (const r of resources) {
       const path = `${LOCK_DIR}/${r.key.replace(/[^\w.-]/g, "_")}.lock`;
-      const fd = openSync(path, "a+", 0o600);
+      const fd = openLock(path, fds);
       if (!tryLockExclusive(fd)) {
         const holder = readFileSync(path, "utf8").trim() || "another process";
         closeSync(fd);
@@ -35,5 +34,21 @@ export class AgentLock {
 
   release(): void {
     for (const fd of this.fds.splice(0)) closeSync(fd);
+  }
+}
+
+/** An unprivileged agent (the systemd unit's user) needs a run directory of its own: say so, not a stack trace. */
+function openLock(path: string, held: number[]): number {
+  try {
+    mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+    return openSync(path, "a+", 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw e;
+    held.forEach((f) => closeSync(f));
+    throw new AtoError(
+      `cannot create the agent's lock file ${path} (${code}): give this user a writable run directory with ATO_RUN_DIR (systemd: RuntimeDirectory=ato)`,
+      "PERMISSION", { cause: e },
+    );
   }
 }

@@ -4,21 +4,21 @@
  * where `ato version`, `ato hsm init`, `ato run` on a lab interface and `ato verify` all work.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, rmSync } from "node:fs";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { uniquePinDir } from "../support/bpf.ts";
+import { debootstrapMinbase, type Rootfs } from "../support/rootfs.ts";
 
 const root = `${import.meta.dir}/../..`;
 let lab: Lab;
+let bare: Rootfs | undefined;
 let rootfs: string;
 const pinDir = uniquePinDir("bare");
 
 beforeAll(() => {
   lab = createLab();
-  rootfs = mkdtempSync("/tmp/ato-bare-rootfs-");
-  const boot = Bun.spawnSync(["debootstrap", "--variant=minbase", "--include=libelf1,softhsm2", "bookworm", rootfs, "http://deb.debian.org/debian"],
-    { stdout: "ignore", stderr: "pipe" });
-  if (boot.exitCode !== 0) throw new Error(`debootstrap failed: ${boot.stderr.toString().slice(-2000)}`);
+  bare = debootstrapMinbase("bare", ["libelf1", "softhsm2"]);
+  rootfs = bare.dir;
   copyFileSync(`${root}/dist/ato`, `${rootfs}/usr/local/bin/ato`);
   Bun.spawnSync(["chmod", "755", `${rootfs}/usr/local/bin/ato`]);
 }, 600_000);
@@ -26,10 +26,7 @@ beforeAll(() => {
 afterAll(() => {
   lab?.destroy();
   rmSync(pinDir, { recursive: true, force: true });
-  if (rootfs) {
-    Bun.spawnSync(["chattr", "-R", "-a", `${rootfs}/var/log/audit`], { stderr: "ignore" });
-    rmSync(rootfs, { recursive: true, force: true });
-  }
+  bare?.remove();
 });
 
 test("[kernel][hsm] dist/ato runs on a minimal Debian root filesystem: version, hsm init, run, verify", () => {

@@ -4,37 +4,68 @@
  * repetitions, the chart is an SVG document, and nothing the benches create is left behind.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
 import { SCHEMA, SECTIONS, type BenchRun } from "../../scripts/bench-lib.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
-/** What the benches create and must remove: namespaces, lab records, pins, temp directories. */
-function leftovers(): Set<string> {
-  const ls = (dir: string, prefix = "") => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(prefix)).map((f) => `${dir}/${f}`) : []);
-  const netns = Bun.spawnSync(["ip", "netns", "list"]).stdout.toString().split("\n").map((l) => l.split(" ")[0]!).filter(Boolean).map((n) => `netns ${n}`);
-  return new Set([...netns, ...ls("/run/ato-lab"), ...ls("/sys/fs/bpf", "ato-bench"), ...ls(tmpdir(), "ato-bench"), ...ls(tmpdir(), "bench-verify-"), ...ls(tmpdir(), "ato-softhsm-")]);
+/**
+ * The bench runs in a mount namespace of its own where /tmp, /run/netns, /run/ato-lab and
+ * /sys/fs/bpf are this test's own directories: whatever the bench makes lands there and nowhere
+ * else, so the leftover check sees only what the bench made, never another program's files made
+ * at the same time. The bpffs directory is a real bpffs directory (pins work as on the host).
+ * The jail lives under /var/tmp, and the checkout is mounted inside it, so a checkout under
+ * /tmp stays reachable once /tmp is replaced.
+ */
+const TAG = `ato-quick-test-${process.pid}-${Date.now().toString(36)}`;
+const base = `/var/tmp/${TAG}`;
+const jail = { tmp: `${base}/tmp`, netns: `${base}/netns`, labs: `${base}/labs`, bpf: `/sys/fs/bpf/${TAG}` };
+const repo = `${base}/repo`;
+const out = `${base}/out`;
+
+/**
+ * What the bench left in its own directories. Two caches stay by design: ato's libraries
+ * (ato-lib-*, ffi/native.ts) and the native addon a compiled Bun binary extracts (.bun-*.node).
+ */
+function leftovers(): string[] {
+  return Object.values(jail).flatMap((dir) => (existsSync(dir) ? readdirSync(dir).map((f) => `${dir}/${f}`) : []))
+    .filter((p) => !/\/(ato-lib-[^/]+|\.bun-[^/]+\.node)$/.test(p));
 }
 
+const inJail = (argv: string[]) => [
+  "unshare", "--mount", "--propagation", "private", "bash", "-c",
+  `set -e; mount --bind "$1" "$2"; mount --bind "$3" /run/netns; mount --bind "$4" /run/ato-lab; mount --bind "$5" /sys/fs/bpf; ` +
+    `mount --bind "$6" /tmp; cd "$2"; shift 6; exec env TMPDIR=/tmp "$@"`,
+  "bash", ROOT, repo, jail.netns, jail.labs, jail.bpf, jail.tmp, ...argv,
+];
+
 describe("[kernel][hsm] scripts/bench --quick", () => {
-  const out = mkdtempSync(join(tmpdir(), "ato-quick-test-"));
-  let before: Set<string>;
   let exit: number | null = null;
   let output = "";
   let run: BenchRun;
 
   beforeAll(() => {
-    before = leftovers();
+    for (const dir of [...Object.values(jail), repo, out]) mkdirSync(dir, { recursive: true, mode: 0o1777 });
+    mkdirSync("/run/netns", { recursive: true });
+    mkdirSync("/run/ato-lab", { recursive: true });
     // The suite has built dist/ already (scripts/test.sh); --no-build keeps this to the benches.
-    const r = Bun.spawnSync([`${ROOT}/scripts/bench`, "--quick", "--no-build", "--out", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync(inJail(["scripts/bench", "--quick", "--no-build", "--out", out]), { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     exit = r.exitCode;
     output = r.stdout.toString() + r.stderr.toString();
     if (existsSync(`${out}/results.json`)) run = JSON.parse(readFileSync(`${out}/results.json`, "utf8"));
   }, 420_000);
 
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  afterAll(() => {
+    // Whatever the bench left goes after the check has seen it. Its bind mounts (the checkout,
+    // its namespaces) lived in its mount namespace and went with it: what remains are plain
+    // files and pins.
+    rmSync(jail.bpf, { recursive: true, force: true });
+    // The checkout's mount point must be empty here; if it is not (the mount outlived its
+    // namespace), removing the tree under it would remove the checkout: leave everything.
+    rmdirSync(repo);
+    rmSync(base, { recursive: true, force: true });
+  });
 
   test("finishes and writes results.json (exit 0, or 3 when a section could not run)", () => {
     if (![0, 3].includes(exit ?? -1)) throw new Error(`scripts/bench --quick exited ${exit}:\n${output.slice(-3000)}`);
@@ -98,7 +129,6 @@ describe("[kernel][hsm] scripts/bench --quick", () => {
   });
 
   test("leaves no namespace, lab record, pin or temp directory behind", () => {
-    const added = [...leftovers()].filter((x) => !before.has(x));
-    expect(added).toEqual([]);
+    expect(leftovers()).toEqual([]);
   });
 });
