@@ -24,7 +24,7 @@ export interface EvidenceRecord<D extends RecordData = RecordData> {
   /** RFC 3339 UTC with milliseconds, e.g. 2025-06-01T12:00:00.000Z. */
   ts: string;
   kind: RecordKind;
-  /** Data classification label (seed 004), e.g. "internal", "confidential". */
+  /** Data classification label, e.g. "internal", "confidential". */
   class: string;
   data: D;
 }

@@ -1,4 +1,4 @@
-/** Address masking for evidence records (DESIGN.md, L3 "Masking"). */
+/** Address masking for evidence records (docs/ARCHITECTURE.md, "Masking"). */
 export { defaultMaskOptions, type MaskOptions } from "./config.ts";
 export { formatAddress, parseAddress } from "./format.ts";
 export { decodeKey, KEY_BYTES } from "./keys.ts";

@@ -1,5 +1,5 @@
 /**
- * Which L4 ports survive masking. The default removes them all (the seeds: "L4 ports removed"); a deployment
+ * Which L4 ports survive masking. The default removes them all ("L4 ports removed"); a deployment
  * can keep a set, written as a comma-separated list of:
  *   none          keep no port (the default; only valid alone)
  *   all           keep every port

@@ -5,7 +5,7 @@
 import { AtoError } from "../errors.ts";
 import { addressBits, type AddressFamily, SLOT_BYTES } from "./slot.ts";
 
-/** The seeds' defaults: an IPv4 /24 keeps the network, an IPv6 /48 the site. */
+/** The defaults: an IPv4 /24 keeps the network, an IPv6 /48 the site. */
 export const DEFAULT_IPV4_PREFIX = 24;
 export const DEFAULT_IPV6_PREFIX = 48;
 

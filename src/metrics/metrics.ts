@@ -1,7 +1,7 @@
 /**
  * createMetrics(): every metric ato exports, in a Registry of its own (never prom-client's global one, so two
- * agents in one test process, or a library that registers its own, cannot collide). Names follow the seeds
- * (ato_*, xdp_audit_*) and Prometheus's conventions: _total for counters, base units (seconds, bytes).
+ * agents in one test process, or a library that registers its own, cannot collide). Names are those the
+ * stack's dashboards use (ato_*, xdp_audit_*) and Prometheus's conventions: _total for counters, base units (seconds, bytes).
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { DIRECTIONS, EVENT_KINDS, PROTOS, protoLabel, type Direction, type EventKind } from "./labels.ts";

@@ -1,6 +1,6 @@
 /**
  * [docker][kernel][hsm] The compose stack built and brought up for real (scripts/compose-test.sh):
- * images built here (no registry), the seeds' trust-chain checks, docker stop / restart with a
+ * images built here (no registry), the stack's trust-chain checks, docker stop / restart with a
  * verifiable log, teardown. Needs root, Debian's docker.io and docker-compose, debootstrap and
  * the Debian mirror; takes about six minutes on a 2-core VM, most of it building images.
  */

@@ -20,7 +20,7 @@ function message(flags: Flags, env: Env = {}): string {
 }
 
 describe("invalid values", () => {
-  test("the seeds' example: a mode from the environment", () => {
+  test("the stack's example: a mode from the environment", () => {
     expect(message({}, { XDP_MODE: "fast" })).toBe("XDP_MODE must be one of auto, drv, skb, hw; got 'fast' (from environment)");
   });
 

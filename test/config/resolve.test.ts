@@ -64,7 +64,7 @@ describe("precedence: flags > environment > file > defaults", () => {
     expect(resolveConfig({ flags: {}, env: { XDP_INTERFACE: "eth0, eth1" } }).ifaces).toEqual(["eth0", "eth1"]);
   });
 
-  test("pin directory: --pin-dir, then ATO_PIN_DIR, then the directory of the seeds' FLOW_MAP_PATH", () => {
+  test("pin directory: --pin-dir, then ATO_PIN_DIR, then the directory of the stack's FLOW_MAP_PATH", () => {
     expect(resolveConfig({ flags: {}, env: { FLOW_MAP_PATH: "/sys/fs/bpf/flow_map" } }).pinDir).toBe("/sys/fs/bpf");
     expect(resolveConfig({ flags: {}, env: { FLOW_MAP_PATH: "/sys/fs/bpf/flow_map", ATO_PIN_DIR: "/sys/fs/bpf/x" } }).pinDir).toBe("/sys/fs/bpf/x");
     expect(resolveConfig({ flags: { "pin-dir": "/sys/fs/bpf/y" }, env: { ATO_PIN_DIR: "/sys/fs/bpf/x" } }).pinDir).toBe("/sys/fs/bpf/y");
@@ -80,7 +80,7 @@ describe("precedence: flags > environment > file > defaults", () => {
     expect(resolveConfig({ flags: {}, env: { ATO_TIMING_AUDIT: "on" } }).features.timingAudit).toBe(true);
   });
 
-  test("PKCS#11 settings from the seeds' variables, flags first", () => {
+  test("PKCS#11 settings from the stack's variables, flags first", () => {
     const env = { PKCS11_MODULE_PATH: "/opt/hsm/lib.so", HSM_TOKEN_LABEL: "tok", HSM_KEY_LABEL: "key", PKCS11_PIN: "0000" };
     expect(resolveConfig({ flags: {}, env }).pkcs11).toEqual({ modulePath: "/opt/hsm/lib.so", tokenLabel: "tok", keyLabel: "key", pin: "0000" });
     expect(resolveConfig({ flags: { module: "/x.so", "token-label": "t2", "key-label": "k2" }, env }).pkcs11).toEqual({
