@@ -31,7 +31,7 @@ export function verify(req: VerifyRequest): { report: VerifyReport; exported?: E
   const inputs = openInputs(req.paths);
   try {
     const state = verifyFiles(inputs.files, { keys, trusted, maxUnsigned: req.maxUnsigned, exportSeq: req.exportSeq });
-    const report = finish(state, inputs.missingActive);
+    const report = finish(state, inputs.missingActive, inputs.aliases);
     if (req.exportSeq === undefined) return { report };
     try {
       return { report, exported: exportProof(inputs.files, state.capture, req.exportSeq, req.outDir!) };

@@ -9,8 +9,10 @@ export interface SegmentReport {
   first_seq: number | null;
   last_seq: number | null;
   lines: number;
-  /** Bytes read: the file's size when verification started. */
+  /** Bytes checked: the complete lines read (never more than were hashed). */
   bytes: number;
+  /** The file's size when verification started. */
+  file_bytes: number;
   checkpoints: { ok: number; failed: number };
   /** Lines a good checkpoint covers, and lines none does (yet). */
   lines_signed: number;
@@ -35,10 +37,15 @@ export interface VerifyReport {
   segments: SegmentReport[];
   total: {
     files: number;
+    /** Lines and bytes checked. */
     lines: number;
     bytes: number;
-    tree_size: number;
+    /** The tree size and root the checked lines reach; null when the start was not seen (start_checked false). */
+    tree_size: number | null;
     root: string | null;
+    /** Tree size before the first checked line, and whether the verifier saw (or was given) what precedes it. */
+    start_tree_size: number;
+    start_checked: boolean;
     checkpoints: { ok: number; failed: number };
     lines_signed: number;
     lines_unsigned: number;

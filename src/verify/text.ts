@@ -46,5 +46,6 @@ function totalLine(r: VerifyReport): string {
   const signed = t.last_signed ? `signed up to tree size ${t.last_signed.tree_size} (${basename(t.last_signed.file)} line ${t.last_signed.line})` : "no good signature";
   const tail = t.unsigned_tail ? `; ${t.unsigned_tail} line${t.unsigned_tail === 1 ? "" : "s"} after the last signed checkpoint` : "";
   const key = r.keys.map((k) => `${k.algorithm} key ${k.file}`).join(", ");
-  return `Total: ${t.files} file${t.files === 1 ? "" : "s"}, ${t.lines} lines (${mb} MB), tree size ${t.tree_size}, ${t.checkpoints.ok} signed and ${t.checkpoints.failed} unsigned checkpoints; ${signed}${tail}. Origin ${r.origin ?? "?"}, ${key}.`;
+  const size = t.tree_size === null ? `tree size not known (the lines before tree size ${t.start_tree_size} were not seen)` : `tree size ${t.tree_size}`;
+  return `Total: ${t.files} file${t.files === 1 ? "" : "s"}, ${t.lines} lines checked (${mb} MB), ${size}, ${t.checkpoints.ok} signed and ${t.checkpoints.failed} unsigned checkpoints; ${signed}${tail}. Origin ${r.origin ?? "?"}, ${key}.`;
 }

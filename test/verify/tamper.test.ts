@@ -237,10 +237,26 @@ describe("ato verify: tamper matrix", () => {
     expect(v.json.findings.some((f: any) => f.severity === "tampered" && f.file.endsWith(SEG2))).toBe(true);
   });
 
-  test("one segment given alone verifies from its recorded frontier", () => {
+  test("one segment given alone is incomplete (exit 2): the lines before it were not seen", () => {
     const v = runVerify([join(base, "signed_evidence.000003.log"), "--pubkey", h.pubkeyPath]);
-    expect(v.code).toBe(0);
+    expect(v.code).toBe(2);
     expect(v.json.segments[0].segment).toBe(3);
+    expect(firstFinding(v).message).toContain("segments 1–2 were not given");
+    expect(v.json.total.start_checked).toBe(false);
+    expect(v.json.total.tree_size).toBeNull();
+  });
+
+  test("one segment with a trusted checkpoint inside it verifies (exit 0) from there", () => {
+    const seg3 = join(base, "signed_evidence.000003.log");
+    const cp = checkpointLines("signed_evidence.000003.log")[0]!;
+    const trusted = join(tempDir(), "trusted.note");
+    scratch.push(join(trusted, ".."));
+    writeFileSync(trusted, JSON.parse(read(seg3)[cp - 1]!).data.note);
+    const v = runVerify([seg3, "--pubkey", h.pubkeyPath, "--trusted-checkpoint", trusted]);
+    expect(v.code).toBe(0);
+    expect(v.json.trusted_checkpoint.status).toBe("consistent");
+    expect(v.json.total.start_checked).toBe(true);
+    expect(v.json.total.start_tree_size).toBe(JSON.parse(read(seg3)[0]!).seq);
   });
 
   test("the same segment given twice under two names → exit 1", () => {
