@@ -106,3 +106,25 @@ export function readHead(fd: number, size: number, path: string): Uint8Array {
     throw usageFromErrno(e, `cannot read ${path}`);
   }
 }
+
+/** A small input file (a key, a saved checkpoint) as text: a regular file of at most `max` bytes. */
+export function readSmallFile(path: string, what: string, max: number): string {
+  const fd = openRegular(path);
+  try {
+    const size = fstatSync(fd).size;
+    if (size > max) throw new AtoError(`${what} ${path} is ${size} bytes, more than the ${max} such a file can be`, "USAGE");
+    const buf = Buffer.alloc(size);
+    let n = 0;
+    while (n < size) {
+      const got = readSync(fd, buf, n, size - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n).toString("utf8");
+  } catch (e) {
+    if (e instanceof AtoError) throw e;
+    throw usageFromErrno(e, `cannot read ${what} ${path}`);
+  } finally {
+    closeSync(fd);
+  }
+}

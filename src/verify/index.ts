@@ -36,7 +36,7 @@ export function verify(req: VerifyRequest): { report: VerifyReport; exported?: E
     try {
       return { report, exported: exportProof(inputs.files, state.capture, req.exportSeq, req.outDir!) };
     } catch (e) {
-      if (e instanceof AtoError && e.code !== "USAGE") return { report, exportError: e };
+      if (e instanceof AtoError && (e.code === "INCOMPLETE" || e.code === "TAMPERED")) return { report, exportError: e };
       throw e;
     }
   } finally {
