@@ -64,7 +64,10 @@ export function openRegular(path: string): number {
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    throw usageFromErrno(e, `cannot open ${path}`);
+    const failed = usageFromErrno(e, `cannot open ${path}`);
+    const st = statOrUndefined(path);
+    if (st) refuseIrregular(path, st); // a socket's open fails (ENXIO): name what it is
+    throw failed;
   }
   try {
     refuseIrregular(path, fstatSync(fd));
@@ -81,6 +84,15 @@ function refuseIrregular(path: string, st: Stats): void {
   throw new AtoError(`${path} is ${kind}, not a segment file: only regular files are read`, "USAGE");
 }
 
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if (errnoOf(e) === undefined) throw e;
+    return undefined;
+  }
+}
+
 /** Device and inode: one file under any name. */
 export function fileId(st: Stats): string {
   return `${st.dev}:${st.ino}`;
@@ -88,12 +100,8 @@ export function fileId(st: Stats): string {
 
 /** The file a path names now (symlinks followed), or undefined when there is none. */
 export function currentId(path: string): string | undefined {
-  try {
-    return fileId(statSync(path));
-  } catch (e) {
-    if (errnoOf(e) === undefined) throw e;
-    return undefined;
-  }
+  const st = statOrUndefined(path);
+  return st && fileId(st);
 }
 
 /** The first bytes of a file (enough for its first line). */

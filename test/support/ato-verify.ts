@@ -6,6 +6,8 @@
  *   const r = await distVerify([dir, "--pubkey", pem], { timeoutMs: 20_000 });
  *   r.code, r.json, r.peakKiB, r.hung
  *
+ * `prefix` runs it through another command first (e.g. setpriv, to run as another user).
+ *
  * Run `bash scripts/build.sh` first: the binary is what an incident responder runs.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -32,13 +34,13 @@ export interface DistRun {
   hung: boolean;
 }
 
-export async function distVerify(args: string[], o: { timeoutMs?: number; json?: boolean } = {}): Promise<DistRun> {
+export async function distVerify(args: string[], o: { timeoutMs?: number; json?: boolean; prefix?: string[] } = {}): Promise<DistRun> {
   if (!existsSync(DIST_ATO)) throw new Error(`${DIST_ATO} is missing: run bash scripts/build.sh`);
   const dir = mkdtempSync(join(tmpdir(), "ato-vmhwm-"));
   const out = join(dir, "peak");
   const json = o.json ?? true;
   try {
-    const p = Bun.spawn(["python3", VMHWM, out, DIST_ATO, "verify", ...args, ...(json ? ["--json"] : [])], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    const p = Bun.spawn(["python3", VMHWM, out, ...(o.prefix ?? []), DIST_ATO, "verify", ...args, ...(json ? ["--json"] : [])], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     let hung = false;
     const timer = setTimeout(() => {
       hung = true;
