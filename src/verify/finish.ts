@@ -5,6 +5,7 @@
  */
 import { base64, frontierRoot } from "../tree/index.ts";
 import { EXIT } from "./findings.ts";
+import { startOf } from "./start.ts";
 import type { Alias } from "./inputs.ts";
 import type { VerifyReport } from "./report.ts";
 import type { RunState } from "./state.ts";
@@ -49,8 +50,8 @@ export function finish(s: RunState, missingActive: string[], aliases: Alias[]): 
       files: s.segments.length,
       lines,
       bytes: s.segments.reduce((a, x) => a + x.bytes, 0),
-      tree_size: start.checked && s.tree ? size : null,
-      root: start.checked && s.tree ? base64(frontierRoot(s.tree.frontier)) : null,
+      tree_size: start.checked && !s.reanchored && s.tree ? size : null,
+      root: start.checked && !s.reanchored && s.tree ? base64(frontierRoot(s.tree.frontier)) : null,
       start_tree_size: start.size,
       start_checked: start.checked,
       checkpoints,
@@ -60,27 +61,10 @@ export function finish(s: RunState, missingActive: string[], aliases: Alias[]): 
       last_signed: s.lastGood ? { file: s.lastGood.file, line: s.lastGood.line, tree_size: s.lastGood.treeSize } : null,
     },
     trusted_checkpoint: t ? { file: t.file, tree_size: t.size, root: base64(t.root), status: trustedStatus(s) } : null,
+    from_checkpoint: s.opts.from ? { file: s.opts.from.file, tree_size: s.opts.from.size, root: base64(s.opts.from.root), status: s.fromResult ?? "not reached" } : null,
     findings: s.findings.list,
     findings_total: s.findings.counts,
   };
-}
-
-/**
- * Where the checked lines begin, and whether what precedes them was seen: from tree size 0,
- * or from a segment whose start a consistent trusted checkpoint at or after it vouches for.
- * Otherwise the first segments are missing, and the log is incomplete.
- */
-function startOf(s: RunState): { size: number; checked: boolean } {
-  const gap = s.startGap;
-  if (!gap) return { size: 0, checked: s.tree !== undefined };
-  const t = s.opts.trusted;
-  if (t && t.size >= gap.treeSize && trustedStatus(s) === "consistent") {
-    s.findings.add({ severity: "notice", file: gap.file, line: 1, message: `starts at segment ${gap.segment} (tree size ${gap.treeSize}); the lines before it were not given, the trusted checkpoint ${t.file} vouches for them` });
-    return { size: gap.treeSize, checked: true };
-  }
-  const missing = gap.segment > 2 ? `segments 1–${gap.segment - 1} were` : "segment 1 was";
-  s.findings.add({ severity: "incomplete", file: gap.file, line: 1, message: `starts at segment ${gap.segment} (tree size ${gap.treeSize}): ${missing} not given, so the first ${gap.treeSize} lines of the log were not seen (give them, or a --trusted-checkpoint at or after this segment's start)` });
-  return { size: gap.treeSize, checked: false };
 }
 
 function trustedStatus(s: RunState): "consistent" | "mismatch" | "log is shorter" | "not checkable" {

@@ -59,6 +59,7 @@ export function checkHeader(s: RunState, rec: EvidenceRecord | undefined, seg: S
 }
 
 function anchor(s: RunState, h: ParsedSegment, seg: SegmentReport, notice: string | undefined): boolean {
+  if (s.tree) s.reanchored = true; // from here the tree size is what a file records, not what was read
   if (notice) s.findings.add({ severity: "notice", file: seg.file, line: 1, seq: h.tree_size, message: notice });
   s.origin ??= h.origin;
   s.logId ??= h.log_id;

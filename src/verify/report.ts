@@ -40,7 +40,7 @@ export interface VerifyReport {
     /** Lines and bytes checked. */
     lines: number;
     bytes: number;
-    /** The tree size and root the checked lines reach; null when the start was not seen (start_checked false). */
+    /** The tree size and root the checked lines reach; null when they rest on a size a file records but the verifier did not see (missing first segments, a break in the chain). */
     tree_size: number | null;
     root: string | null;
     /** Tree size before the first checked line, and whether the verifier saw (or was given) what precedes it. */
@@ -54,6 +54,8 @@ export interface VerifyReport {
     last_signed: { file: string; line: number; tree_size: number } | null;
   };
   trusted_checkpoint: { file: string; tree_size: number; root: string; status: "consistent" | "mismatch" | "log is shorter" | "not checkable" } | null;
+  /** --from-checkpoint: where verification starts, and whether the log reached it with its root. */
+  from_checkpoint: { file: string; tree_size: number; root: string; status: "consistent" | "mismatch" | "not checkable" | "not reached" } | null;
   findings: Finding[];
   findings_total: Record<Severity, number>;
 }

@@ -19,6 +19,8 @@ export interface Position {
 export interface VerifyOptions {
   keys: TrustedKey[];
   trusted?: TrustedCheckpoint;
+  /** A trusted starting point (--from-checkpoint): excuses the lines before the first given segment. */
+  from?: TrustedCheckpoint;
   /** Lines allowed after the last signed checkpoint before the log counts as incomplete. */
   maxUnsigned?: number;
   /** Leaf index whose line and covering checkpoint should be kept for --export-proof. */
@@ -49,6 +51,7 @@ export class RunState {
   unknownKeys = new Map<string, { finding: Finding; count: number }>();
   trustedChecked = false;
   trustedResult: "consistent" | "mismatch" | "not checkable" | undefined;
+  fromResult: "consistent" | "mismatch" | "not checkable" | undefined;
   /** Counts re-anchorings: a proof can only join a line and a checkpoint of the same run. */
   runId = 0;
   readonly capture: ExportCapture = {};
@@ -58,9 +61,11 @@ export class RunState {
   readonly skipped = new Set<number>();
   /**
    * The first file given starts past tree size 0 (earlier segments not given): the lines
-   * before it were not seen, which only a trusted checkpoint at or after it can excuse.
+   * before it were not seen, which only a starting checkpoint at or after it excuses (start.ts).
    */
   startGap: { file: string; segment: number; treeSize: number } | undefined;
+  /** The chain broke and the verifier started again from a later file's recorded frontier. */
+  reanchored = false;
 
   constructor(readonly opts: VerifyOptions) {}
 }

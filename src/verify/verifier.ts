@@ -18,6 +18,7 @@ import type { InputFile } from "./inputs.ts";
 import { quickHead } from "./quick.ts";
 import { readLines, type ReadEnd } from "./read.ts";
 import type { SegmentReport } from "./report.ts";
+import { checkFrom } from "./start.ts";
 import { RunState, type VerifyOptions } from "./state.ts";
 import { checkTail } from "./tail.ts";
 
@@ -57,6 +58,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
       fileStart = { size: s.tree!.size, frontier: s.tree!.frontier, run: s.runId };
       if (s.run[0] === seg) s.tailFrom = { fileIndex: index, offset, line: 1 };
       checkTrusted(s, file, lineNo);
+      checkFrom(s, file, lineNo);
     }
     const tree = s.tree!;
     const f = (severity: "tampered" | "incomplete", message: string) => s.findings.add({ severity, file, line: lineNo, seq: head?.seq, message });
@@ -77,6 +79,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
     if (s.opts.exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
     tree.frontier = appendLeaf(tree.frontier, tree.size++, leaf);
     if (s.opts.trusted?.size === tree.size) checkTrusted(s, file, lineNo);
+    if (s.opts.from?.size === tree.size) checkFrom(s, file, lineNo);
     seg.lines = lineNo;
     seg.bytes = offset + (stop - start) + 1;
     seg.first_seq ??= head?.seq ?? null;

@@ -292,7 +292,8 @@ export class Mutator {
   }
 
   /** Lines after the last checkpoint: nothing signed changes, but ato could not have written most. */
-  private tailAppend(): void {
+  private tailAppend(files: string[]): void {
+    if (!files.includes(ACTIVE)) return this.note("tail-append", `${ACTIVE} is not a regular file`, false); // opening a FIFO to write would block
     const line = this.pick(['{"a":1}', "not json", encodeRecord({ v: 1, seq: 99_999, ts: "2030-01-01T00:00:00.000Z", kind: "flow", class: "internal", data: {} }), "x".repeat(2 << 20)]);
     appendFileSync(join(this.dir, ACTIVE), `${line}\n`);
     this.note("tail-append", `${line.length} bytes after the last line`, false);
