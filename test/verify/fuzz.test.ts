@@ -9,7 +9,8 @@
  *     0, 1, 2, 3, 64, the JSON report agrees with it, and a usage error is one line.
  *
  * A cut at the log's end is a shorter log offline: those cases count as a signed change only
- * when the run is given the original last checkpoint as --trusted-checkpoint (half are).
+ * when the run is given the original last checkpoint as --trusted-checkpoint (half are). A
+ * third of the runs also start from segment 1's first checkpoint (--from-checkpoint).
  *
  * ATO_FUZZ_CASES (default 200) sets the number of cases; ATO_FUZZ_SEED replays a run (the
  * seed is printed), ATO_FUZZ_CASE replays one case of it. Each case has its own PRNG
@@ -19,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VERIFY_MEMORY_BOUND_KIB, distVerify } from "../support/ato-verify.ts";
-import { ACTIVE, readLog, signedLog, type Fixture } from "./_fixture.ts";
+import { ACTIVE, SEG, readLog, signedLog, type Fixture } from "./_fixture.ts";
 import { Mutator, prng, type Applied } from "./_mutations.ts";
 
 const CASES = Number(process.env.ATO_FUZZ_CASES ?? 200);
@@ -31,6 +32,8 @@ let fx: Fixture;
 let unsignedFrom: number;
 /** The log's last signed note, kept away from the copies: a --trusted-checkpoint for half the cases. */
 let trustedNote: string;
+/** Its first signed note (in segment 1): a --from-checkpoint for a third of the cases. */
+let fromNote: string;
 
 beforeAll(async () => {
   fx = await signedLog({ records: 150, checkpointEvery: 8, rotateLines: 40 });
@@ -40,6 +43,8 @@ beforeAll(async () => {
   unsignedFrom = statSync(active).size - Buffer.byteLength(last) - 1;
   trustedNote = join(fx.scratch(), "last.note");
   writeFileSync(trustedNote, JSON.parse(last).data.note);
+  fromNote = join(fx.scratch(), "first.note");
+  writeFileSync(fromNote, JSON.parse(readLog(join(fx.base, SEG(1))).find((l) => l.includes('"kind":"checkpoint"'))!).data.note);
 });
 afterAll(() => fx?.cleanup());
 
@@ -62,8 +67,9 @@ async function runCase(i: number): Promise<Outcome> {
   const n = 1 + Math.floor(rand() * 3);
   for (let k = 0; k < n; k++) m.one();
   const trusted = rand() < 0.5;
+  const from = rand() < 1 / 3;
   const signed = m.applied.some((a) => a.signed && (trusted || !a.needsTrusted));
-  const r = await distVerify([d, "--pubkey", fx.h.pubkeyPath, ...(trusted ? ["--trusted-checkpoint", trustedNote] : [])], { timeoutMs: RUN_TIMEOUT_MS });
+  const r = await distVerify([d, "--pubkey", fx.h.pubkeyPath, ...(trusted ? ["--trusted-checkpoint", trustedNote] : []), ...(from ? ["--from-checkpoint", fromNote] : [])], { timeoutMs: RUN_TIMEOUT_MS });
   const problems: string[] = [];
   if (r.hung) problems.push(`hung (killed after ${RUN_TIMEOUT_MS} ms)`);
   else {
@@ -75,7 +81,7 @@ async function runCase(i: number): Promise<Outcome> {
     if ([0, 1, 2, 3].includes(r.code) && r.json?.exit_code !== r.code) problems.push(`report says exit ${r.json?.exit_code}, process exited ${r.code}`);
   }
   if (problems.length > 0) problems.push(`stdout: ${r.stdout.slice(0, 300)}`);
-  if (problems.length > 0) problems.push(`--trusted-checkpoint: ${trusted ? "given" : "not given"}`);
+  if (problems.length > 0) problems.push(`--trusted-checkpoint ${trusted ? "given" : "not given"}, --from-checkpoint ${from ? "given" : "not given"}`);
   return { i, applied: m.applied, signed, code: r.hung ? -1 : r.code, peakKiB: r.peakKiB, problems };
 }
 
