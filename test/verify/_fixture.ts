@@ -3,7 +3,6 @@
  * every 8 lines), and fresh copies of it to damage.
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { closeLogs, flow, hsm, openLog, removeDir, tempDir, type Hsm } from "../log/_helpers.ts";
 
 export const ACTIVE = "signed_evidence.log";

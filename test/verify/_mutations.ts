@@ -44,7 +44,7 @@ export class Mutator {
 
   constructor(
     private readonly dir: string,
-    private readonly rand: () => number,
+    rand: () => number,
     /** Byte offset where the unsigned last line of the active segment starts. */
     private readonly unsignedFrom: number,
   ) {
