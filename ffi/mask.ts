@@ -18,8 +18,7 @@ const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
 /** Which SIMD routine masks: 16 bytes per instruction, or 32. */
 export type SimdPath = "sse2" | "avx2";
 /** "auto" lets the routine choose by CPUID (the product path); the others force an entry point. */
-export const SIMD_CHOICES = ["auto", "sse2", "avx2"] as const satisfies readonly ("auto" | SimdPath)[];
-export type SimdChoice = (typeof SIMD_CHOICES)[number];
+export type SimdChoice = "auto" | SimdPath;
 
 const batchArgs = { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.void } as const;
 const symbols = {

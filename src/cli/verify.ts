@@ -1,7 +1,7 @@
 /**
  * `ato verify PATH… --pubkey public.pem`: checks an evidence log offline (no HSM, no network,
- * no root) and says in plain words what it found. Exit codes: 0 verified, 1 tampered,
- * 2 incomplete, 3 untrusted or unknown key, 64 usage.
+ * no root) and says in plain words what it found. The exit codes are its contract, listed
+ * in its --help (EXIT_HELP).
  */
 import { defineCommand } from "citty";
 import { AtoError } from "../errors.ts";
@@ -10,12 +10,24 @@ import { repeated } from "./_args.ts";
 import { checkWitnesses, combinedResult, parseWitnessPolicy, witnessJson, witnessText } from "../verify/witnesses.ts";
 import { exportCosignatures } from "../verify/witness-export.ts";
 
+/** Shown by `ato verify --help`; the codes are EXIT_CODES of src/errors.ts. */
+export const EXIT_HELP = [
+  "Exit codes:",
+  "  0   verified: every line up to the last signed checkpoint hashes to it (lines after it are reported)",
+  "  1   tampered: a line, checkpoint or file does not match what was signed, or could not have been written by ato",
+  "  2   incomplete: something was not seen (missing segments or lines, an empty file, --max-unsigned exceeded)",
+  "  3   untrusted: checkpoints are signed by a key other than the given one",
+  "  64  usage: bad arguments, or a path that is not a readable regular file or directory",
+  "  70  internal error: a bug in ato, not a verdict about the log",
+].join("\n");
+
 export default defineCommand({
-  meta: { name: "verify", description: "verify an evidence log (audit directory or segment files) with a public key, offline" },
+  meta: { name: "verify", description: `verify an evidence log (audit directory or segment files) with a public key, offline\n\n${EXIT_HELP}\n` },
   args: {
     paths: { type: "positional", description: "audit directory, or one or more segment files", required: true },
     pubkey: { type: "string", description: "PEM public key of the checkpoint signing key (repeatable)", required: true },
     "trusted-checkpoint": { type: "string", description: "a signed checkpoint saved elsewhere: the log must reach it and match it" },
+    "from-checkpoint": { type: "string", description: "a signed checkpoint you trust to start from: the segments before it may be left out (the log must reach it and match it)" },
     json: { type: "boolean", description: "print the report as JSON" },
     "export-proof": { type: "string", description: "export this seq's record, inclusion proof, checkpoint, signature and key (needs --out)" },
     out: { type: "string", description: "directory for --export-proof" },
@@ -32,6 +44,7 @@ export default defineCommand({
       paths: args._.map(String),
       pubkeys: repeated(rawArgs, "pubkey"),
       trustedCheckpoint: args["trusted-checkpoint"],
+      fromCheckpoint: args["from-checkpoint"],
       maxUnsigned: count("max-unsigned", args["max-unsigned"]),
       exportSeq,
       outDir: args.out,

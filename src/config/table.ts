@@ -16,7 +16,7 @@
  * by every user of the host in /proc. It is read from NAME or from the file NAME_FILE names, and never printed.
  */
 import type { KeyObject } from "node:crypto";
-import { SIMD_CHOICES } from "../../ffi/mask.ts";
+import type { SimdChoice } from "../../ffi/mask.ts";
 import { SIGNATURE_ALGORITHMS } from "../evidence/keyid.ts";
 import { decodeKey } from "../mask/keys.ts";
 import { DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX } from "../mask/prefix.ts";
@@ -24,6 +24,10 @@ import * as v from "./_values.ts";
 
 /** Commands by the name their help shows. */
 export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify";
+
+/** The masking routine's choices (the setting's list; ffi/mask.ts's type is checked against it). Kept here, not
+ * imported from ffi/, so that commands that never mask (ato verify) do not load bun:ffi through their settings. */
+export const SIMD_CHOICES = ["auto", "sse2", "avx2"] as const satisfies readonly SimdChoice[];
 
 export const XDP_MODES = ["auto", "drv", "skb", "hw"] as const;
 export type XdpMode = (typeof XDP_MODES)[number];

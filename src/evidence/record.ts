@@ -13,6 +13,9 @@ import { canonicalize } from "./canonical.ts";
 
 export const RECORD_VERSION = 1;
 
+/** The longest line ato writes, in bytes before its newline; a verifier refuses longer ones. */
+export const MAX_LINE_BYTES = 1 << 20;
+
 /** Kinds ato writes; collectors may add others of the same shape. */
 export type RecordKind = "flow" | "spike" | "timing" | "overflow" | "agent" | "attest" | "repair" | "checkpoint" | "segment" | (string & {});
 

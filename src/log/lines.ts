@@ -23,11 +23,20 @@ export interface LinesEnd {
   lines: number;
 }
 
-export function forEachLine(fd: number, limit: number, onLine: LineHandler, chunkSize = 1 << 20): LinesEnd {
-  let buf: Uint8Array = new Uint8Array(chunkSize + 1);
+export interface LineOptions {
+  chunkSize?: number;
+  /** The longest line accepted (bytes before its newline); a longer one throws CORRUPT. */
+  maxLine?: number;
+  /** File offset to start at (the start of a line). */
+  from?: number;
+}
+
+export function forEachLine(fd: number, limit: number, onLine: LineHandler, o: LineOptions = {}): LinesEnd {
+  const maxLine = o.maxLine ?? MAX_LINE;
+  let buf: Uint8Array = new Uint8Array((o.chunkSize ?? 1 << 20) + 1);
   let filled = 1; // buf[0] is the spare byte before the first line
-  let base = 0; // file offset of buf[1]
-  let pos = 0;
+  let base = o.from ?? 0; // file offset of buf[1]
+  let pos = base;
   let lines = 0;
   while (pos < limit) {
     if (filled === buf.length) buf = grow(buf, filled);
@@ -37,6 +46,7 @@ export function forEachLine(fd: number, limit: number, onLine: LineHandler, chun
     const view = buf.subarray(0, filled + n);
     let lineStart = 1;
     for (let nl = view.indexOf(NEWLINE, filled); nl !== -1; nl = view.indexOf(NEWLINE, nl + 1)) {
+      if (nl - lineStart > maxLine) throw tooLong(maxLine, base + lineStart - 1);
       lines++;
       if (onLine(buf, lineStart, nl, base + lineStart - 1) === true) return { partialLength: 0, partialOffset: base + nl, lines };
       lineStart = nl + 1;
@@ -45,12 +55,16 @@ export function forEachLine(fd: number, limit: number, onLine: LineHandler, chun
     buf.copyWithin(1, lineStart, filled);
     base += lineStart - 1;
     filled -= lineStart - 1;
+    if (filled - 1 > maxLine) throw tooLong(maxLine, base); // checked as it streams, not once it is whole
   }
   return { partialLength: filled - 1, partialOffset: base, lines };
 }
 
+function tooLong(maxLine: number, offset: number): AtoError {
+  return new AtoError(`the line at byte ${offset} is longer than ${maxLine} bytes; this is not an evidence log`, "CORRUPT");
+}
+
 function grow(buf: Uint8Array, filled: number): Uint8Array {
-  if (buf.length > MAX_LINE) throw new AtoError(`a line is longer than ${MAX_LINE >> 20} MiB; this is not an evidence log`, "CORRUPT");
   const bigger = new Uint8Array(buf.length * 2);
   bigger.set(buf.subarray(0, filled));
   return bigger;

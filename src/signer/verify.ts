@@ -17,7 +17,9 @@ export function verifySignature(spkiDer: Uint8Array, algorithm: SignatureAlgorit
   try {
     if (algorithm === "ed25519") return signature.length === 64 && verify(null, message, key, signature);
     return verify("sha256", message, { key, dsaEncoding: "der" }, signature);
-  } catch {
-    return false; // node:crypto throws on some malformed DER signatures
+  } catch (e) {
+    // node:crypto throws on some malformed DER signatures (its ERR_* codes); anything else is a bug.
+    if (typeof (e as { code?: unknown })?.code === "string" && (e as { code: string }).code.startsWith("ERR_")) return false;
+    throw e;
   }
 }

@@ -7,6 +7,7 @@
  * this one. When this checkpoint's signature is good its frontier is authentic, which
  * narrows the damage to one of its subtrees and lets the verifier carry on from here.
  */
+import { AtoError } from "../errors.ts";
 import { keyIdHex, parseCheckpointBody, parseCheckpointData, parseSignedNote, type EvidenceRecord, type ParsedCheckpoint } from "../evidence/index.ts";
 import { verifySignature } from "../signer/verify.ts";
 import { equalHashes, fitsSize, frontierRoot, frontierSpans, type Hash } from "../tree/index.ts";
@@ -35,7 +36,8 @@ export function checkCheckpoint(s: RunState, rec: EvidenceRecord, at: Checkpoint
   try {
     c = parseCheckpointData(rec.data);
   } catch (e) {
-    f("tampered", `checkpoint is malformed: ${(e as Error).message}`);
+    if (!isCorrupt(e)) throw e;
+    f("tampered", `checkpoint is malformed: ${e.message}`);
     return { good: false, matched: false };
   }
   if (c.origin !== s.origin) f("tampered", `checkpoint is for origin '${c.origin}', this log is '${s.origin}': a line from another log`);
@@ -70,7 +72,8 @@ function checkSignature(s: RunState, c: ParsedCheckpoint, f: (sev: Finding["seve
       return { good: false };
     }
   } catch (e) {
-    f("tampered", `checkpoint note is malformed: ${(e as Error).message}`);
+    if (!isCorrupt(e)) throw e;
+    f("tampered", `checkpoint note is malformed: ${e.message}`);
     return { good: false };
   }
   const text = new TextEncoder().encode(note.text);
@@ -96,22 +99,22 @@ function unknownKey(s: RunState, sigs: { keyName: string; keyId: Uint8Array }[],
     seen.count++;
     return;
   }
+  if (s.unknownKeys.size >= 50) return void f("untrusted", `checkpoint is signed by ${who}, not by the given public key`); // bounded: a log can name a new key per line
   const want = sigs[0] ? expectedKeyIds(s.opts.keys, sigs[0].keyName) : "?";
   s.unknownKeys.set(who, { count: 1, finding: f("untrusted", `checkpoint is signed by ${who}, not by the given public key (its key ID for that name would be ${want})`) });
 }
 
 function matched(s: RunState, at: CheckpointContext, signedSize: number | undefined): void {
   s.lastMatched = { file: at.file, line: at.line, leaf: at.leaf };
-  s.pendingGaps = [];
-  if (signedSize === undefined) return;
+  if (signedSize === undefined) return; // an unsigned checkpoint can be forged: gaps before it stay pending
+  s.pendingGaps.clear();
   s.lastGood = { file: at.file, line: at.line, leaf: at.leaf, treeSize: signedSize };
   for (const seg of s.run) seg.covered_to = at.leaf + 1; // the checkpoint's own signed line counts as covered
 }
 
 function mismatch(s: RunState, c: ParsedCheckpoint, at: CheckpointContext, authentic: boolean, seq: number): void {
   const tree = s.tree!;
-  for (const gap of s.pendingGaps) s.findings.raise(gap, "tampered");
-  s.pendingGaps = [];
+  s.findings.raiseAll(s.pendingGaps, "tampered");
   const from = s.lastMatched ?? { file: at.file, line: 1, leaf: at.leaf - (at.line - 1) };
   let firstLeaf = from.leaf;
   let lastLeaf = tree.size - 1;
@@ -127,6 +130,11 @@ function mismatch(s: RunState, c: ParsedCheckpoint, at: CheckpointContext, authe
   const what = c.tree_size !== tree.size || seq !== tree.size ? `covers ${c.tree_size} lines but ${tree.size} precede it` : "does not match the lines before it";
   const signed = authentic ? "signed checkpoint" : c.signature_status === "ok" ? "checkpoint (its signature is not valid either)" : "unsigned checkpoint";
   s.findings.add({ severity: "tampered", file: at.file, line: at.line, seq, lines: range, message: `${signed} ${what}: one of ${where} was changed, removed, inserted or reordered` });
+}
+
+/** The evidence parsers' verdict on bad input; anything else thrown is a bug. */
+function isCorrupt(e: unknown): e is AtoError {
+  return e instanceof AtoError && e.code === "CORRUPT";
 }
 
 function sameFrontier(a: Hash[], b: Hash[]): boolean {

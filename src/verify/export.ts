@@ -17,8 +17,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
+import { MAX_LINE_BYTES } from "../evidence/index.ts";
 import { forEachLine, leafHashInPlace } from "../log/lines.ts";
 import { SpanHasher, hashLeaf, hex, inclusionSpans, verifyInclusion, type Hash } from "../tree/index.ts";
+import { usageFromErrno } from "./files.ts";
 import type { InputFile } from "./inputs.ts";
 import type { ExportCapture } from "./state.ts";
 import { inclusionScript } from "./script.ts";
@@ -39,7 +41,13 @@ export function exportProof(files: InputFile[], capture: ExportCapture, seq: num
   if (!cp) throw new AtoError(`no checkpoint with a good signature covers seq ${seq} yet: nothing to prove it against`, "INCOMPLETE");
   const proof = buildProof(files, line.fileIndex, line.fileStart, seq, cp.treeSize);
   const leafHash = hashLeaf(line.bytes);
-  verifyInclusion(seq, cp.treeSize, leafHash, proof, cp.root); // a failure here is a bug, and says so
+  try {
+    verifyInclusion(seq, cp.treeSize, leafHash, proof, cp.root);
+  } catch (e) {
+    // The line and checkpoint were checked on the first pass: a proof that fails now is a bug.
+    if (e instanceof AtoError && e.code === "TAMPERED") throw new AtoError(`the inclusion proof built for seq ${seq} does not verify: ${e.message}`, "INTERNAL", { cause: e });
+    throw e;
+  }
   try {
     mkdirSync(dir, { recursive: true });
     const put = (name: string, data: string | Uint8Array, mode = 0o644) => writeFileSync(join(dir, name), data, { mode });
@@ -52,7 +60,7 @@ export function exportProof(files: InputFile[], capture: ExportCapture, seq: num
     put("pubkey.pem", cp.key.pem);
     put("verify-inclusion.sh", inclusionScript(seq, cp.treeSize), 0o755);
   } catch (e) {
-    throw new AtoError(`cannot write the proof files to ${dir}: ${(e as Error).message}`, "USAGE", { cause: e });
+    throw usageFromErrno(e, `cannot write the proof files to ${dir}`);
   }
   const signature =
     cp.key.algorithm === "ed25519"
@@ -71,7 +79,7 @@ function buildProof(files: InputFile[], fileIndex: number, start: { size: number
       if (leaf >= treeSize) return true;
       if (leaf !== seq) hashers.find((h) => leaf >= h.span.start && leaf < h.span.end)!.add(leaf, leafHashInPlace(buf, s, e));
       leaf++;
-    });
+    }, { maxLine: MAX_LINE_BYTES });
     if (leaf >= treeSize) break;
   }
   return hashers.map((h) => h.root());

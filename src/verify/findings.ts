@@ -22,15 +22,51 @@ export interface Finding {
 export const EXIT: Record<Severity | "verified", number> = { verified: 0, tampered: 1, incomplete: 2, untrusted: 3, notice: 0 };
 const RANK: Record<Severity, number> = { tampered: 3, untrusted: 2, incomplete: 1, notice: 0 };
 
-/** Keeps the first `cap` findings of each severity and counts the rest: memory stays bounded. */
+/**
+ * Findings of one severity that a later line may raise (seq gaps, until a checkpoint shows
+ * whether lines were removed): the listed ones themselves, the rest only as counts, so the
+ * set stays small however many there are.
+ */
+export class FindingSet {
+  listed: Finding[] = [];
+  byFile = new Map<string, number>();
+  constructor(readonly severity: Severity) {}
+
+  add(f: Finding, listed: boolean): void {
+    if (listed) this.listed.push(f);
+    this.byFile.set(f.file ?? "", (this.byFile.get(f.file ?? "") ?? 0) + 1);
+  }
+
+  clear(): void {
+    this.listed = [];
+    this.byFile.clear();
+  }
+}
+
+const none = (): Record<Severity, number> => ({ tampered: 0, untrusted: 0, incomplete: 0, notice: 0 });
+
+/**
+ * Keeps the first `cap` findings of each severity for the report and counts all of them,
+ * in total and per file: memory stays bounded, and a verdict (the log's or a segment's)
+ * never depends on which findings made it into the list.
+ */
 export class Findings {
   readonly list: Finding[] = [];
-  readonly counts: Record<Severity, number> = { tampered: 0, untrusted: 0, incomplete: 0, notice: 0 };
+  readonly counts: Record<Severity, number> = none();
+  private readonly perFile = new Map<string, Record<Severity, number>>();
 
   constructor(private readonly cap = 50) {}
 
   add(f: Finding): Finding {
     if (this.counts[f.severity]++ < this.cap) this.list.push(f);
+    this.count(f.file, f.severity, 1);
+    return f;
+  }
+
+  /** Adds a finding that may be raised later, to `set`. */
+  addTo(set: FindingSet, f: Finding): Finding {
+    const listed = this.counts[f.severity] < this.cap;
+    set.add(this.add(f), listed);
     return f;
   }
 
@@ -39,7 +75,33 @@ export class Findings {
     if (RANK[to] <= RANK[f.severity]) return;
     this.counts[f.severity]--;
     this.counts[to]++;
+    this.count(f.file, f.severity, -1);
+    this.count(f.file, to, 1);
     f.severity = to;
+  }
+
+  /** Raises every finding of a set kept earlier, listed or only counted. */
+  raiseAll(set: FindingSet, to: Severity): void {
+    for (const f of set.listed) f.severity = to;
+    for (const [file, n] of set.byFile) {
+      this.counts[set.severity] -= n;
+      this.counts[to] += n;
+      this.count(file || undefined, set.severity, -n);
+      this.count(file || undefined, to, n);
+    }
+    set.clear();
+  }
+
+  /** All findings about one file, by severity (listed or not). */
+  of(file: string): Record<Severity, number> {
+    return this.perFile.get(file) ?? none();
+  }
+
+  private count(file: string | undefined, severity: Severity, by: number): void {
+    if (file === undefined) return;
+    let c = this.perFile.get(file);
+    if (!c) this.perFile.set(file, (c = none()));
+    c[severity] += by;
   }
 
   get worst(): Exclude<Severity, "notice"> | "verified" {

@@ -5,23 +5,27 @@
  */
 import { base64, frontierRoot } from "../tree/index.ts";
 import { EXIT } from "./findings.ts";
+import { startOf } from "./start.ts";
+import type { Alias } from "./inputs.ts";
 import type { VerifyReport } from "./report.ts";
 import type { RunState } from "./state.ts";
 
-export function finish(s: RunState, missingActive: string[]): VerifyReport {
+export function finish(s: RunState, missingActive: string[], aliases: Alias[]): VerifyReport {
   const size = s.tree?.size ?? 0;
   for (const dir of missingActive) s.findings.add({ severity: "incomplete", file: dir, message: "the active segment signed_evidence.log is missing: the newest part of the log is gone" });
+  for (const a of aliases) s.findings.add({ severity: "incomplete", file: a.path, message: `is the same file as ${a.sameAs} (a symlink, a hard link, or a path given twice): read once, as ${a.sameAs}; whatever this name should hold was not seen` });
   const t = s.opts.trusted;
   if (t && !s.trustedChecked && s.tree && s.tree.size < t.size) {
     s.findings.add({ severity: "incomplete", file: t.file, message: `the log has ${size} lines but the trusted checkpoint covers ${t.size}: ${t.size - size} lines were cut from its end` });
   }
   for (const { finding, count } of s.unknownKeys.values()) if (count > 1) finding.message += ` (and ${count - 1} more checkpoints like it)`;
+  const start = startOf(s);
   for (const seg of s.segments) {
     const covered = Math.max(0, Math.min(seg.covered_to, seg.end_leaf) - seg.start_leaf);
     seg.lines_signed = Math.min(covered, seg.lines);
     seg.lines_unsigned = seg.lines - seg.lines_signed;
-    const own = s.findings.list.filter((f) => f.file === seg.file && f.severity !== "notice").map((f) => f.severity);
-    seg.status = own.includes("tampered") ? "tampered" : own.includes("untrusted") ? "untrusted" : own.includes("incomplete") ? "incomplete" : seg.lines_unsigned > 0 ? "unsigned" : "verified";
+    const own = s.findings.of(seg.file); // all of them, not only those listed
+    seg.status = own.tampered ? "tampered" : own.untrusted ? "untrusted" : own.incomplete ? "incomplete" : seg.lines_unsigned > 0 ? "unsigned" : "verified";
   }
   // The unsigned tail: lines no good checkpoint covers, in the segments since the last break.
   const tail = s.run.reduce((a, x) => a + x.lines_unsigned, 0);
@@ -46,8 +50,10 @@ export function finish(s: RunState, missingActive: string[]): VerifyReport {
       files: s.segments.length,
       lines,
       bytes: s.segments.reduce((a, x) => a + x.bytes, 0),
-      tree_size: size,
-      root: s.tree ? base64(frontierRoot(s.tree.frontier)) : null,
+      tree_size: start.checked && !s.reanchored && s.tree ? size : null,
+      root: start.checked && !s.reanchored && s.tree ? base64(frontierRoot(s.tree.frontier)) : null,
+      start_tree_size: start.size,
+      start_checked: start.checked,
       checkpoints,
       lines_signed: s.segments.reduce((a, x) => a + x.lines_signed, 0),
       lines_unsigned: s.segments.reduce((a, x) => a + x.lines_unsigned, 0),
@@ -55,6 +61,7 @@ export function finish(s: RunState, missingActive: string[]): VerifyReport {
       last_signed: s.lastGood ? { file: s.lastGood.file, line: s.lastGood.line, tree_size: s.lastGood.treeSize } : null,
     },
     trusted_checkpoint: t ? { file: t.file, tree_size: t.size, root: base64(t.root), status: trustedStatus(s) } : null,
+    from_checkpoint: s.opts.from ? { file: s.opts.from.file, tree_size: s.opts.from.size, root: base64(s.opts.from.root), status: s.fromResult ?? "not reached" } : null,
     findings: s.findings.list,
     findings_total: s.findings.counts,
   };
@@ -62,10 +69,8 @@ export function finish(s: RunState, missingActive: string[]): VerifyReport {
 
 function trustedStatus(s: RunState): "consistent" | "mismatch" | "log is shorter" | "not checkable" {
   const t = s.opts.trusted!;
-  const about = s.findings.list.filter((f) => f.file === t.file || f.message.includes("trusted checkpoint"));
-  if (about.some((f) => f.severity === "tampered")) return "mismatch";
   if (!s.trustedChecked) return (s.tree?.size ?? 0) < t.size ? "log is shorter" : "not checkable";
-  return about.length > 0 ? "not checkable" : "consistent";
+  return s.trustedResult ?? "not checkable";
 }
 
 function summary(s: RunState, result: string, tail: number): string {

@@ -6,6 +6,7 @@
  * its predecessor (tampered). After a break the verifier re-anchors on the new file.
  */
 import { basename } from "node:path";
+import { AtoError } from "../errors.ts";
 import { parseSegmentData, type EvidenceRecord, type ParsedSegment } from "../evidence/index.ts";
 import { rotatedName } from "../log/paths.ts";
 import { equalHashes, fitsSize, frontierRoot } from "../tree/index.ts";
@@ -13,20 +14,25 @@ import type { SegmentReport } from "./report.ts";
 import type { RunState } from "./state.ts";
 
 /** Returns false when the file cannot be placed in the log and is to be skipped. */
-export function checkHeader(s: RunState, rec: EvidenceRecord | undefined, seg: SegmentReport): boolean {
+export function checkHeader(s: RunState, rec: EvidenceRecord | undefined, seg: SegmentReport, problem?: string): boolean {
   const f = (severity: "tampered" | "incomplete" | "notice", message: string) => s.findings.add({ severity, file: seg.file, line: 1, seq: rec?.seq, message });
   let h: ParsedSegment | undefined;
   try {
-    if (rec?.kind !== "segment") throw new Error("it is not a segment line");
+    if (!rec) throw new AtoError(`it is not one (${problem ?? "not a record"})`, "CORRUPT");
+    if (rec.kind !== "segment") throw new AtoError("it is not a segment line", "CORRUPT");
     h = parseSegmentData(rec.data);
-    if (!fitsSize(h.frontierHashes, h.tree_size) || rec.seq !== h.tree_size) throw new Error("its frontier or seq does not fit its tree size");
-    if (h.prevRoot && (h.prev!.tree_size !== h.tree_size || !equalHashes(h.prevRoot, frontierRoot(h.frontierHashes)))) throw new Error("its frontier does not give the previous segment's root it records");
+    if (!fitsSize(h.frontierHashes, h.tree_size) || rec.seq !== h.tree_size) throw new AtoError("its frontier or seq does not fit its tree size", "CORRUPT");
+    if (h.prevRoot && (h.prev!.tree_size !== h.tree_size || !equalHashes(h.prevRoot, frontierRoot(h.frontierHashes)))) throw new AtoError("its frontier does not give the previous segment's root it records", "CORRUPT");
   } catch (e) {
-    f("tampered", `the first line should start a segment, but ${(e as Error).message}`);
+    if (!(e instanceof AtoError) || e.code !== "CORRUPT") throw e;
+    f("tampered", `the first line should start a segment, but ${e.message}`);
     return s.tree !== undefined; // later files go on from the previous one; a first file cannot be anchored
   }
   seg.segment = h.segment;
-  if (!s.tree) return anchor(s, h, seg, h.segment > 1 ? `starts at segment ${h.segment} (tree size ${h.tree_size}): earlier segments were not given, this one is verified from the frontier it records` : undefined);
+  if (!s.tree) {
+    if (h.tree_size > 0 || h.segment > 1) s.startGap = { file: seg.file, segment: h.segment, treeSize: h.tree_size };
+    return anchor(s, h, seg, undefined);
+  }
   if (h.log_id !== s.logId || h.origin !== s.origin) {
     f("tampered", `belongs to another log (origin '${h.origin}'), not to '${s.origin}'`);
     return false;
@@ -53,13 +59,14 @@ export function checkHeader(s: RunState, rec: EvidenceRecord | undefined, seg: S
 }
 
 function anchor(s: RunState, h: ParsedSegment, seg: SegmentReport, notice: string | undefined): boolean {
+  if (s.tree) s.reanchored = true; // from here the tree size is what a file records, not what was read
   if (notice) s.findings.add({ severity: "notice", file: seg.file, line: 1, seq: h.tree_size, message: notice });
   s.origin ??= h.origin;
   s.logId ??= h.log_id;
   s.tree = { size: h.tree_size, frontier: h.frontierHashes.slice() };
   s.expectedSeq = h.tree_size;
   s.lastMatched = { file: seg.file, line: 1, leaf: h.tree_size };
-  s.pendingGaps = [];
+  s.pendingGaps.clear();
   s.run = [seg];
   s.runId++;
   return true;

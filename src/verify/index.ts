@@ -14,6 +14,8 @@ export interface VerifyRequest {
   /** PEM public key files; a checkpoint verifies with any of them. */
   pubkeys: string[];
   trustedCheckpoint?: string;
+  /** A signed checkpoint where verification starts: the lines before it need not be given. */
+  fromCheckpoint?: string;
   maxUnsigned?: number;
   /** Export this seq's record, proof, checkpoint, signature and key to `outDir`. */
   exportSeq?: number;
@@ -28,15 +30,16 @@ export interface VerifyRequest {
 export function verify(req: VerifyRequest): { report: VerifyReport; exported?: ExportResult; exportError?: AtoError } {
   const keys = loadKeys(req.pubkeys);
   const trusted = req.trustedCheckpoint ? loadTrustedCheckpoint(req.trustedCheckpoint, keys) : undefined;
+  const from = req.fromCheckpoint ? loadTrustedCheckpoint(req.fromCheckpoint, keys) : undefined;
   const inputs = openInputs(req.paths);
   try {
-    const state = verifyFiles(inputs.files, { keys, trusted, maxUnsigned: req.maxUnsigned, exportSeq: req.exportSeq });
-    const report = finish(state, inputs.missingActive);
+    const state = verifyFiles(inputs.files, { keys, trusted, from, maxUnsigned: req.maxUnsigned, exportSeq: req.exportSeq });
+    const report = finish(state, inputs.missingActive, inputs.aliases);
     if (req.exportSeq === undefined) return { report };
     try {
       return { report, exported: exportProof(inputs.files, state.capture, req.exportSeq, req.outDir!) };
     } catch (e) {
-      if (e instanceof AtoError && e.code !== "USAGE") return { report, exportError: e };
+      if (e instanceof AtoError && (e.code === "INCOMPLETE" || e.code === "TAMPERED")) return { report, exportError: e };
       throw e;
     }
   } finally {

@@ -3,12 +3,12 @@
  * only by the key whose name and key ID both match it (c2sp.org/signed-note); a signature
  * no given key matches is "untrusted", not "tampered".
  */
-import { readFileSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { keyId, keyIdHex } from "../evidence/index.ts";
 import { algorithmOfSpki, spkiFromPem, spkiToPem } from "../signer/pem.ts";
 import type { SignatureAlgorithm } from "../signer/types.ts";
 import { hex, sha256 } from "../tree/index.ts";
+import { readSmallFile } from "./files.ts";
 
 export interface TrustedKey {
   path: string;
@@ -22,17 +22,13 @@ export interface TrustedKey {
 export function loadKeys(paths: string[]): TrustedKey[] {
   if (paths.length === 0) throw new AtoError("--pubkey FILE is required: the PEM public key of the signing key", "USAGE");
   return paths.map((path) => {
-    let pem: string;
-    try {
-      pem = readFileSync(path, "utf8");
-    } catch (e) {
-      throw new AtoError(`cannot read the public key ${path}: ${(e as Error).message}`, "USAGE", { cause: e });
-    }
+    const pem = readSmallFile(path, "the public key", 1 << 16);
     try {
       const spkiDer = spkiFromPem(pem);
       return { path, algorithm: algorithmOfSpki(spkiDer)!, spkiDer, pem: spkiToPem(spkiDer), fingerprint: hex(sha256(spkiDer)) };
     } catch (e) {
-      throw new AtoError(`${path} is not a usable public key: ${(e as Error).message}`, "USAGE", { cause: e });
+      if (!(e instanceof AtoError)) throw e;
+      throw new AtoError(`${path} is not a usable public key: ${e.message}`, "USAGE", { cause: e });
     }
   });
 }

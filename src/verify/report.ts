@@ -9,8 +9,10 @@ export interface SegmentReport {
   first_seq: number | null;
   last_seq: number | null;
   lines: number;
-  /** Bytes read: the file's size when verification started. */
+  /** Bytes checked: the complete lines read (never more than were hashed). */
   bytes: number;
+  /** The file's size when verification started. */
+  file_bytes: number;
   checkpoints: { ok: number; failed: number };
   /** Lines a good checkpoint covers, and lines none does (yet). */
   lines_signed: number;
@@ -35,10 +37,15 @@ export interface VerifyReport {
   segments: SegmentReport[];
   total: {
     files: number;
+    /** Lines and bytes checked. */
     lines: number;
     bytes: number;
-    tree_size: number;
+    /** The tree size and root the checked lines reach; null when they rest on a size a file records but the verifier did not see (missing first segments, a break in the chain). */
+    tree_size: number | null;
     root: string | null;
+    /** Tree size before the first checked line, and whether the verifier saw (or was given) what precedes it. */
+    start_tree_size: number;
+    start_checked: boolean;
     checkpoints: { ok: number; failed: number };
     lines_signed: number;
     lines_unsigned: number;
@@ -47,6 +54,8 @@ export interface VerifyReport {
     last_signed: { file: string; line: number; tree_size: number } | null;
   };
   trusted_checkpoint: { file: string; tree_size: number; root: string; status: "consistent" | "mismatch" | "log is shorter" | "not checkable" } | null;
+  /** --from-checkpoint: where verification starts, and whether the log reached it with its root. */
+  from_checkpoint: { file: string; tree_size: number; root: string; status: "consistent" | "mismatch" | "not checkable" | "not reached" } | null;
   findings: Finding[];
   findings_total: Record<Severity, number>;
 }

@@ -4,7 +4,7 @@
  * bounded list of findings. Nothing here grows with the number of lines.
  */
 import type { Hash } from "../tree/index.ts";
-import { Findings, type Finding } from "./findings.ts";
+import { Findings, FindingSet, type Finding } from "./findings.ts";
 import type { TrustedKey } from "./keys.ts";
 import type { SegmentReport } from "./report.ts";
 import type { TrustedCheckpoint } from "./trusted.ts";
@@ -19,6 +19,8 @@ export interface Position {
 export interface VerifyOptions {
   keys: TrustedKey[];
   trusted?: TrustedCheckpoint;
+  /** A trusted starting point (--from-checkpoint): excuses the lines before the first given segment. */
+  from?: TrustedCheckpoint;
   /** Lines allowed after the last signed checkpoint before the log counts as incomplete. */
   maxUnsigned?: number;
   /** Leaf index whose line and covering checkpoint should be kept for --export-proof. */
@@ -41,16 +43,29 @@ export class RunState {
   /** The last checkpoint whose root matched (or the last resync point): damage lies after it. */
   lastMatched: Position | undefined;
   lastGood: (Position & { treeSize: number }) | undefined;
-  /** Seq gaps since lastMatched: incomplete unless a checkpoint mismatch shows them to be tampering. */
-  pendingGaps: Finding[] = [];
+  /** Seq gaps since the last good checkpoint: incomplete unless a checkpoint mismatch, or the end of the log, shows them to be tampering. */
+  readonly pendingGaps = new FindingSet("incomplete");
   /** Segments since the last break in the chain: a good checkpoint covers all of them. */
   run: SegmentReport[] = [];
   segments: SegmentReport[] = [];
   unknownKeys = new Map<string, { finding: Finding; count: number }>();
   trustedChecked = false;
+  trustedResult: "consistent" | "mismatch" | "not checkable" | undefined;
+  fromResult: "consistent" | "mismatch" | "not checkable" | undefined;
   /** Counts re-anchorings: a proof can only join a line and a checkpoint of the same run. */
   runId = 0;
   readonly capture: ExportCapture = {};
+  /** Where the lines no good checkpoint covers begin: the tail that tail.ts reads again. */
+  tailFrom: { fileIndex: number; offset: number; line: number } | undefined;
+  /** Files that could not be placed in the log and were not read. */
+  readonly skipped = new Set<number>();
+  /**
+   * The first file given starts past tree size 0 (earlier segments not given): the lines
+   * before it were not seen, which only a starting checkpoint at or after it excuses (start.ts).
+   */
+  startGap: { file: string; segment: number; treeSize: number } | undefined;
+  /** The chain broke and the verifier started again from a later file's recorded frontier. */
+  reanchored = false;
 
   constructor(readonly opts: VerifyOptions) {}
 }

@@ -15,6 +15,7 @@ export function renderText(r: VerifyReport): string {
   if (more > 0) out.push(`    … and ${more} more findings (see --json)`);
   out.push("");
   out.push(totalLine(r));
+  if (r.from_checkpoint) out.push(`Starting checkpoint ${r.from_checkpoint.file} (tree size ${r.from_checkpoint.tree_size}): ${r.from_checkpoint.status}.`);
   if (r.trusted_checkpoint) out.push(`Trusted checkpoint ${r.trusted_checkpoint.file} (tree size ${r.trusted_checkpoint.tree_size}): ${r.trusted_checkpoint.status}.`);
   out.push(`${r.summary} (exit ${r.exit_code})`);
   return out.join("\n");
@@ -46,5 +47,6 @@ function totalLine(r: VerifyReport): string {
   const signed = t.last_signed ? `signed up to tree size ${t.last_signed.tree_size} (${basename(t.last_signed.file)} line ${t.last_signed.line})` : "no good signature";
   const tail = t.unsigned_tail ? `; ${t.unsigned_tail} line${t.unsigned_tail === 1 ? "" : "s"} after the last signed checkpoint` : "";
   const key = r.keys.map((k) => `${k.algorithm} key ${k.file}`).join(", ");
-  return `Total: ${t.files} file${t.files === 1 ? "" : "s"}, ${t.lines} lines (${mb} MB), tree size ${t.tree_size}, ${t.checkpoints.ok} signed and ${t.checkpoints.failed} unsigned checkpoints; ${signed}${tail}. Origin ${r.origin ?? "?"}, ${key}.`;
+  const size = t.tree_size !== null ? `tree size ${t.tree_size}` : !t.start_checked ? `tree size not known (the lines before tree size ${t.start_tree_size} were not seen)` : "tree size not known (the chain of segments breaks)";
+  return `Total: ${t.files} file${t.files === 1 ? "" : "s"}, ${t.lines} lines checked (${mb} MB), ${size}, ${t.checkpoints.ok} signed and ${t.checkpoints.failed} unsigned checkpoints; ${signed}${tail}. Origin ${r.origin ?? "?"}, ${key}.`;
 }

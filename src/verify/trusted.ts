@@ -7,11 +7,13 @@
  * The file holds the signed note as text, or a checkpoint line of the log (JSON), whose
  * note is used.
  */
-import { readFileSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { keyIdHex, parseCheckpointBody, parseSignedNote } from "../evidence/index.ts";
 import { verifySignature } from "../signer/verify.ts";
 import type { Hash } from "../tree/index.ts";
+import { MAX_LINE_BYTES } from "../evidence/index.ts";
+import { parseLine } from "./bounded.ts";
+import { readSmallFile } from "./files.ts";
 import { expectedKeyIds, findKey, type TrustedKey } from "./keys.ts";
 
 export interface TrustedCheckpoint {
@@ -29,7 +31,8 @@ export function loadTrustedCheckpoint(file: string, keys: TrustedKey[]): Trusted
     parsed = parseSignedNote(note);
     body = parseCheckpointBody(parsed.text);
   } catch (e) {
-    throw new AtoError(`${file} is not a signed checkpoint note: ${(e as Error).message}`, "USAGE", { cause: e });
+    if (!(e instanceof AtoError) || e.code !== "CORRUPT") throw e;
+    throw new AtoError(`${file} is not a signed checkpoint note: ${e.message}`, "USAGE", { cause: e });
   }
   const text = new TextEncoder().encode(parsed.text);
   for (const sig of parsed.signatures) {
@@ -46,18 +49,10 @@ export function loadTrustedCheckpoint(file: string, keys: TrustedKey[]): Trusted
 }
 
 function noteOf(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new AtoError(`cannot read the trusted checkpoint ${file}: ${(e as Error).message}`, "USAGE", { cause: e });
-  }
+  const text = readSmallFile(file, "the trusted checkpoint", MAX_LINE_BYTES + 1);
   if (!text.trimStart().startsWith("{")) return text;
-  try {
-    const note = JSON.parse(text).data?.note;
-    if (typeof note === "string") return note;
-  } catch {
-    // fall through
-  }
+  const bytes = Buffer.from(text.trim());
+  const note = parseLine(bytes, 0, bytes.length).rec?.data.note; // as hostile as a log line: the same bounds
+  if (typeof note === "string") return note;
   throw new AtoError(`${file} is JSON but not a checkpoint line with a note`, "USAGE");
 }

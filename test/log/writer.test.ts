@@ -5,7 +5,7 @@
  * Needs root (chattr) and SoftHSM.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalize, parseRecord } from "../../src/evidence/index.ts";
 import { isAppendOnly } from "../../src/log/attr.ts";
@@ -123,7 +123,7 @@ describe("EvidenceLog", () => {
     expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
   });
 
-  test("rotates at checkpoints into numbered segments that reference each other and verify alone", () => {
+  test("rotates at checkpoints into numbered segments that reference each other; one verifies alone from a trusted checkpoint of its own", () => {
     dir = tempDir();
     const log = openLog(dir, h, { checkpointEvery: 10, rotateLines: 25 });
     for (let i = 0; i < 100; i++) log.appendRecord("flow", flow(i));
@@ -139,9 +139,20 @@ describe("EvidenceLog", () => {
     const all = runVerify([dir, "--pubkey", h.pubkeyPath]);
     expect(all.code).toBe(0);
     expect(all.json.segments.map((s: any) => s.status)).toEqual(names.map(() => "verified"));
+    // Alone, segment 2 cannot say what came before it: incomplete, never verified.
     const alone = runVerify([join(dir, "signed_evidence.000002.log"), "--pubkey", h.pubkeyPath]);
-    expect(alone.code).toBe(0);
+    expect(alone.code).toBe(2);
     expect(alone.json.findings[0].message).toContain("starts at segment 2");
+    // From a checkpoint of its own kept elsewhere (a trusted starting point), it verifies on its own.
+    const seg2First = seg2.find((r) => r.kind === "checkpoint")!;
+    const from = join(dir, "..", `${dir.split("/").at(-1)}.from.note`);
+    writeFileSync(from, (seg2First.data as { note: string }).note);
+    try {
+      const started = runVerify([join(dir, "signed_evidence.000002.log"), "--pubkey", h.pubkeyPath, "--from-checkpoint", from]);
+      expect(started.code).toBe(0);
+    } finally {
+      rmSync(from, { force: true });
+    }
   });
 
   test("reopening continues the tree and seq, and signs what the last run left unsigned", () => {

@@ -167,6 +167,8 @@ describe("ato verify: tamper matrix", () => {
     expect(v.code).toBe(2);
     expect(firstFinding(v).message).toContain("segment 2 is missing (signed_evidence.000002.log)");
     expect(v.json.segments.filter((s: any) => s.status === "verified").length).toBe(v.json.segments.length - 1);
+    expect(v.json.total.tree_size).toBeNull(); // the lines of segment 2 were not seen: no size is claimed
+    expect(v.json.total.lines).toBe(v.json.segments.reduce((a: number, s: any) => a + s.lines, 0));
   });
 
   test("the tail cut after a checkpoint → exit 0 alone, exit 2 with --trusted-checkpoint", () => {
@@ -237,10 +239,43 @@ describe("ato verify: tamper matrix", () => {
     expect(v.json.findings.some((f: any) => f.severity === "tampered" && f.file.endsWith(SEG2))).toBe(true);
   });
 
-  test("one segment given alone verifies from its recorded frontier", () => {
+  test("one segment given alone is incomplete (exit 2): the lines before it were not seen", () => {
     const v = runVerify([join(base, "signed_evidence.000003.log"), "--pubkey", h.pubkeyPath]);
-    expect(v.code).toBe(0);
+    expect(v.code).toBe(2);
     expect(v.json.segments[0].segment).toBe(3);
+    expect(firstFinding(v).message).toContain("segments 1–2 were not given");
+    expect(v.json.total.start_checked).toBe(false);
+    expect(v.json.total.tree_size).toBeNull();
+  });
+
+  test("one segment with --from-checkpoint inside it verifies (exit 0) from there", () => {
+    const seg3 = join(base, "signed_evidence.000003.log");
+    const cp = checkpointLines("signed_evidence.000003.log")[0]!;
+    const from = join(tempDir(), "from.note");
+    scratch.push(join(from, ".."));
+    writeFileSync(from, JSON.parse(read(seg3)[cp - 1]!).data.note);
+    const v = runVerify([seg3, "--pubkey", h.pubkeyPath, "--from-checkpoint", from]);
+    expect(v.code).toBe(0);
+    expect(v.json.from_checkpoint.status).toBe("consistent");
+    expect(v.json.total.start_checked).toBe(true);
+    expect(v.json.total.start_tree_size).toBe(JSON.parse(read(seg3)[0]!).seq);
+    // A starting checkpoint before the first given segment leaves lines unseen.
+    const early = join(from, "..", "early.note");
+    writeFileSync(early, JSON.parse(read(join(base, "signed_evidence.000001.log"))[checkpointLines("signed_evidence.000001.log")[0]! - 1]!).data.note);
+    expect(runVerify([seg3, "--pubkey", h.pubkeyPath, "--from-checkpoint", early]).code).toBe(2);
+  });
+
+  test("the first segment deleted, with the latest checkpoint as --trusted-checkpoint: still incomplete (exit 2)", () => {
+    // Found by the fuzz test: a checkpoint the log must reach says nothing about lines not given.
+    const d = copy();
+    const trusted = join(d, "..", `${d.split("/").pop()}.note`);
+    scratch.push(trusted);
+    writeFileSync(trusted, JSON.parse(read(join(d, ACTIVE)).at(-1)!).data.note);
+    rmSync(join(d, "signed_evidence.000001.log"));
+    const v = runVerify([d, "--pubkey", h.pubkeyPath, "--trusted-checkpoint", trusted]);
+    expect(v.code).toBe(2);
+    expect(v.json.trusted_checkpoint.status).toBe("consistent");
+    expect(firstFinding(v).message).toContain("segment 1 was not given");
   });
 
   test("the same segment given twice under two names → exit 1", () => {
