@@ -73,7 +73,7 @@ function main() {
       report(s, `ns-per-packet/${id(name)}`, `ns/packet, ${name}, one warm flow`, runs, samples,
         `BPF_PROG_TEST_RUN of each program on the same ${frame.length}-byte frame, repeat ${repeat}, rounds interleaved`,
         { frame: name, frame_bytes: frame.length, repeat, rounds }, name === "ipv4/tcp" ? unavailable : []);
-      if (name === "ipv4/tcp") costs(s, "cost-over-hook/ipv4-tcp", "ns/packet over the bare hook, IPv4/TCP, one warm flow", runs, samples, baselineOf, unavailable);
+      if (name === "ipv4/tcp") costs(s, "cost-over-hook/ipv4-tcp", "ns/packet over the bare hook, IPv4/TCP, one warm flow", runs, samples, baselineOf, unavailable, { frame: name, frame_bytes: frame.length, repeat, rounds });
     }
 
     const many = flowFrames(flows);
@@ -85,7 +85,7 @@ function main() {
       const runs = m.contenders;
       report(s, `ns-per-packet/many-flows-${kind}`, `ns/packet, ${flows} flows, ${what}`, runs, samples,
         `BPF_PROG_TEST_RUN with repeat 1 on ${flows} distinct frames in turn`, inputs, unavailable);
-      costs(s, `cost-over-hook/many-flows-${kind}`, `ns/packet over the bare hook, ${flows} flows, ${what}`, runs, samples, baselineOf, unavailable);
+      costs(s, `cost-over-hook/many-flows-${kind}`, `ns/packet over the bare hook, ${flows} flows, ${what}`, runs, samples, baselineOf, unavailable, inputs);
     }
 
     const info = progInfo(by(NAMES.audit)!.progFd);
@@ -128,7 +128,7 @@ function report(s: ReturnType<typeof section>, rid: string, title: string, runs:
 
 /** What each program adds to its bare hook, round by round (its run minus the hook's in the same round). */
 function costs(s: ReturnType<typeof section>, rid: string, title: string, runs: Contender[], samples: Map<string, number[]>,
-  baselineOf: (c: Contender) => Contender, unavailable: { contender: string; reason: string }[]) {
+  baselineOf: (c: Contender) => Contender, unavailable: { contender: string; reason: string }[], inputs: Record<string, unknown>) {
   const subjects = runs.filter((c) => c.name !== NAMES.pass && c.name !== NAMES.tcPass && c.name !== NAMES.count);
   const ms = subjects.map((c) => {
     const base = samples.get(baselineOf(c).name)!;
@@ -136,7 +136,7 @@ function costs(s: ReturnType<typeof section>, rid: string, title: string, runs: 
   });
   console.log(`${title}:`);
   for (const x of ms) console.log(`  ${x.contender.padEnd(62)} ${pad(`+${x.median}`, 6)}`);
-  s.results.push(result({ id: rid, title, better: "lower", command: "per round: the program's ns/packet minus its bare hook's in the same round", inputs: {}, measurements: ms, unavailable }));
+  s.results.push(result({ id: rid, title, better: "lower", command: "per round: the program's ns/packet minus its bare hook's in the same round", inputs, measurements: ms, unavailable }));
 }
 
 await runSection("kernel", TITLE, main);
