@@ -18,6 +18,9 @@ APT_PACKAGES=(
   prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap docker.io docker-compose
   # flow-monitor peers for scripts/bench-peers.ts (libpcap; NetFlow collector)
   softflowd pmacct nfdump
+  # kernel matrix (scripts/kernel-matrix.sh): Debian's kernels under QEMU, their initramfs;
+  # the arm64 build (scripts/matrix/build-arm64.sh) and its user-mode run
+  qemu-system-x86 kmod cpio zstd binutils-aarch64-linux-gnu qemu-user-static
 )
 
 missing=()

@@ -30,6 +30,7 @@ MATRIX=(
   "6.1-cloud|bookworm-security bookworm|linux-image-cloud-amd64|max|default|pass"
   "6.12|trixie|linux-image-amd64|max|default|pass"
   "6.1-nehalem|bookworm-security bookworm|linux-image-amd64|Nehalem|default|pass"
+  "6.1-qemu64|bookworm-security bookworm|linux-image-amd64|qemu64|baseline|pass"
   "5.10|bullseye-security bullseye|linux-image-amd64|max|default|known-fail"
 )
 

@@ -50,6 +50,9 @@ echo "MATRIX INFO cpu_avx2=$cpu_avx2 cpu_sse4_1=$cpu_sse41"
 no_libbpf() {
   ! ldconfig -p | grep -q libbpf && ! ls /usr/lib/x86_64-linux-gnu/libbpf.so* /lib/x86_64-linux-gnu/libbpf.so* 2>/dev/null
 }
+if [ "$ATO" != /matrix/ato ] && [ -x /matrix/ato ]; then
+  /matrix/ato version >/dev/null 2>&1; echo "MATRIX INFO the default build on this CPU: ato version exit $?"
+fi
 step no-libbpf no_libbpf
 step version "$ATO" version && cat "$T/version.out"
 

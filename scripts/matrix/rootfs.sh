@@ -25,6 +25,6 @@ printf 'directories.tokendir = /var/lib/softhsm/tokens\nobjectstore.backend = fi
 rm -rf "$R"/var/cache/apt/archives/*.deb "$R"/var/lib/apt/lists/* "$R"/usr/share/doc "$R"/usr/share/man "$R"/usr/share/locale
 
 # Features every kernel of the matrix mounts: 5.10 predates orphan_file and metadata_csum_seed.
-mkfs.ext4 -q -F -L ato-root -O ^orphan_file,^metadata_csum_seed -d "$R" "$OUT.tmp" 768M
-mv "$OUT.tmp" "$OUT"
+mkfs.ext4 -q -F -L ato-root -O ^orphan_file,^metadata_csum_seed -d "$R" "$OUT.$$.tmp" 768M
+mv "$OUT.$$.tmp" "$OUT"
 echo "rootfs.sh: $OUT ($(du -sh "$R" | cut -f1) of files)"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# dist/ato-arm64: ato for linux-arm64, cross-built here. The BPF object is the same portable file
+# (CO-RE, BTF); the masking routine is asm/fast_mask_arm64.S (NEON, same ABI as the NASM one);
+# libbpf is Debian's arm64 libbpf1 (apt-get download through a private apt state, dpkg -x: the
+# host's apt configuration is not changed); Bun's runtime is its linux-arm64 target (bun fetches
+# @oven/bun-linux-aarch64 from npm once). The compile runs on a copy of the source tree whose
+# dist/lib holds the arm64 libraries, since the bindings embed "../dist/lib/<name>".
+#
+#   bash scripts/matrix/build-arm64.sh        (after bash scripts/build.sh: it reuses dist/xdp_audit.o)
+# Needs binutils-aarch64-linux-gnu. Cache: $ATO_MATRIX_CACHE (default /var/cache/ato-matrix).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CACHE=${ATO_MATRIX_CACHE:-/var/cache/ato-matrix}
+MIRROR=${MATRIX_MIRROR:-http://deb.debian.org/debian}
+[ -f dist/xdp_audit.o ] || { echo "build-arm64: dist/xdp_audit.o missing (bash scripts/build.sh)" >&2; exit 1; }
+command -v aarch64-linux-gnu-as >/dev/null || { echo "build-arm64: aarch64-linux-gnu-as not found (apt-get install binutils-aarch64-linux-gnu)" >&2; exit 1; }
+
+# shellcheck source=apt-arm64.sh
+source scripts/matrix/apt-arm64.sh
+
+tree=build/arm64
+rm -rf "$tree" && mkdir -p "$tree/dist/lib"
+dpkg-deb -x "$(arm64_deb libbpf1)" "$tree/libbpf"
+cp "$(readlink -f "$(ls "$tree"/libbpf/usr/lib/aarch64-linux-gnu/libbpf.so.1)")" "$tree/dist/lib/libbpf.so.1"
+aarch64-linux-gnu-as -o "$tree/fast_mask_arm64.o" asm/fast_mask_arm64.S
+aarch64-linux-gnu-ld -shared -z noexecstack -o "$tree/dist/lib/libatomask.so" "$tree/fast_mask_arm64.o"
+cp dist/xdp_audit.o "$tree/dist/"
+cp -r src ffi package.json tsconfig.json "$tree/"
+ln -s "$PWD/node_modules" "$tree/node_modules"
+commit=${ATO_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+(cd "$tree" && bun build src/main.ts --compile --target=bun-linux-arm64 --outfile "$OLDPWD/dist/ato-arm64" \
+  --define "ATO_COMMIT=\"$commit\"" >/dev/null 2>"$OLDPWD/build/arm64-bun.log") || { cat build/arm64-bun.log >&2; exit 1; }
+mkdir -p dist/lib-arm64 && cp "$tree"/dist/lib/* dist/lib-arm64/
+rm -rf "$tree"
+echo "build-arm64: dist/ato-arm64 ($(file -b dist/ato-arm64 | cut -d, -f1-2)), dist/lib-arm64/: $(ls dist/lib-arm64 | tr '\n' ' ')"
