@@ -11,8 +11,14 @@
  * The NASM masking routine is the same file in both binaries (it picks SSE2 or AVX2 by CPUID),
  * so it is not compared here (scripts/bench-mask.ts measures it).
  *
+ * The baseline binary is built here, into a temporary directory, from the same source as
+ * dist/ato (bun fetches the target's runtime, @oven/bun-linux-x64-baseline, from npm once).
+ * What it found (README, "Kernels and CPUs proven"): the baseline runtime of this Bun needs
+ * SSE4.2 and POPCNT just as the default one does, so it runs on no CPU the default cannot, and
+ * costs nothing measurable either; the project ships the default build alone.
+ *
  *   bun scripts/bench-baseline.ts [MB] [--rounds N] [--quick] [--json PATH]   # default 100 MB; --quick 5 MB
- *   (needs dist/ato and dist/ato-baseline: bash scripts/build.sh)
+ *   (needs dist/ato: bash scripts/build.sh)
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,8 +67,18 @@ async function main() {
   const mb = Number(args.positional[0] ?? (args.quick ? 5 : 100));
   const rounds = args.number("rounds", args.quick ? 2 : 5);
   const records = args.quick ? 20_000 : 200_000;
-  const bins = { default: resolve(import.meta.dir, "../dist/ato"), baseline: resolve(import.meta.dir, "../dist/ato-baseline") };
-  for (const b of Object.values(bins)) if (!existsSync(b)) throw new Error(`${b} not found: bash scripts/build.sh`);
+  const repo = resolve(import.meta.dir, "..");
+  const def = `${repo}/dist/ato`;
+  if (!existsSync(def)) throw new Error(`${def} not found: bash scripts/build.sh`);
+  const binDir = mkdtempSync(join(tmpdir(), "bench-baseline-bin-"));
+  const bins = { default: def, baseline: join(binDir, "ato-baseline") };
+  const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repo }).stdout.toString().trim() || "unknown";
+  const b = Bun.spawnSync(["bun", "build", "src/main.ts", "--compile", "--target=bun-linux-x64-baseline", "--outfile", bins.baseline,
+    "--define", `ATO_COMMIT="${commit}"`], { cwd: repo, stdout: "ignore", stderr: "pipe" });
+  if (b.exitCode !== 0) {
+    rmSync(binDir, { recursive: true, force: true });
+    throw new Error(`building the baseline binary failed: ${b.stderr}`);
+  }
   const started = Date.now();
 
   const { EvidenceLog } = await import("../src/log/index.ts");
@@ -106,7 +122,7 @@ async function main() {
       const d = median(samples[id]!.default!), b = median(samples[id]!.baseline!);
       const fmt = (x: number) => (x >= 1000 ? x.toExponential(3) : x.toFixed(3));
       console.log(`${`${title} (${unit})`.padEnd(44)} ${fmt(d).padStart(12)} ${fmt(b).padStart(12)}  ${(b / d).toFixed(3)}×`);
-      return result({ id, title, better, command: `dist/ato-baseline beside dist/ato: ${id}`, inputs: { rounds, records, log_mb: Math.round(bytes / 1e6) },
+      return result({ id, title, better, command: `bun build --compile --target=bun-linux-x64-baseline beside dist/ato: ${id}`, inputs: { rounds, records, log_mb: Math.round(bytes / 1e6) },
         measurements: [measurement("baseline", unit, samples[id]!.baseline!), measurement("default", unit, samples[id]!.default!)] });
     });
     const jsonPath = args.json;
@@ -117,6 +133,7 @@ async function main() {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(binDir, { recursive: true, force: true });
     token.cleanup();
   }
 }

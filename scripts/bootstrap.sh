@@ -20,7 +20,7 @@ APT_PACKAGES=(
   softflowd pmacct nfdump
   # kernel matrix (scripts/kernel-matrix.sh): Debian's kernels under QEMU, their initramfs;
   # the arm64 build (scripts/matrix/build-arm64.sh) and its user-mode run
-  qemu-system-x86 kmod cpio zstd binutils-aarch64-linux-gnu qemu-user-static
+  qemu-system-x86 kmod cpio zstd binutils-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static qemu-system-arm
 )
 
 missing=()

@@ -4,8 +4,6 @@
 #   dist/lib/libbpf.so.1    libbpf, embedded into the binary so a host needs no libbpf package
 #   dist/lib/libatomask.so  the NASM masking routines
 #   dist/ato                bun build --compile, with the three files above embedded
-#   dist/ato-baseline       the same on Bun's baseline runtime (x86-64 CPUs without SSE4.1/POPCNT;
-#                           bun fetches @oven/bun-linux-x64-baseline from npm once, into its cache)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p dist/lib build
@@ -29,8 +27,4 @@ fi
 # ATO_COMMIT names the commit where there is no .git (the image build, deploy/ato/Dockerfile).
 commit=${ATO_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 bun build src/main.ts --compile --outfile dist/ato --define "ATO_COMMIT=\"$commit\"" >/dev/null
-if [ "$(uname -m)" = x86_64 ]; then
-  bun build src/main.ts --compile --target=bun-linux-x64-baseline --outfile dist/ato-baseline \
-    --define "ATO_COMMIT=\"$commit\"" >/dev/null
-fi
-echo "build: dist/ato $([ -f dist/ato-baseline ] && echo dist/ato-baseline) dist/xdp_audit.o dist/lib/$(ls dist/lib | tr '\n' ' ')"
+echo "build: dist/ato dist/xdp_audit.o dist/lib/$(ls dist/lib | tr '\n' ' ')"

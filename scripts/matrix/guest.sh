@@ -21,7 +21,7 @@ step() {
   local name=$1 rc=0; shift
   if [ "$(type -t "$1")" = function ]; then "$@" >"$T/$name.out" 2>&1 || rc=$?; else timeout 180 "$@" >"$T/$name.out" 2>&1 || rc=$?; fi
   if [ "$rc" = 0 ]; then pass "$name"; return 0; fi
-  fail "$name" "exit $rc from $*"
+  fail "$name" "exit $rc" # not the command line: it may carry a secret
   tail -n 30 "$T/$name.out" | sed 's/^/  | /'
   return 1
 }
@@ -39,20 +39,17 @@ mount_all() {
     && mountpoint -q /sys/fs/bpf && mountpoint -q /tmp
 }
 mount_all && mkdir -p "$T" && pass mounts || { fail mounts "proc, sys, bpffs or tmp"; finish; }
-ATO=/matrix/$(sed -n 's/.*matrix\.binary=\([^ ]*\).*/\1/p' /proc/cmdline)
-[ "$ATO" = /matrix/ ] && ATO=/matrix/ato
-echo "MATRIX INFO binary=$ATO"
-echo "MATRIX INFO kernel=$(uname -r) cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+ATO=/matrix/ato
+echo "MATRIX INFO kernel=$(uname -r) $(uname -m) cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 grep -qw avx2 /proc/cpuinfo && cpu_avx2=yes || cpu_avx2=no
 grep -qw sse4_1 /proc/cpuinfo && cpu_sse41=yes || cpu_sse41=no
 echo "MATRIX INFO cpu_avx2=$cpu_avx2 cpu_sse4_1=$cpu_sse41"
 
 no_libbpf() {
-  ! ldconfig -p | grep -q libbpf && ! ls /usr/lib/x86_64-linux-gnu/libbpf.so* /lib/x86_64-linux-gnu/libbpf.so* 2>/dev/null
+  local triplet
+  triplet=$(uname -m)-linux-gnu
+  ! ldconfig -p 2>/dev/null | grep -q libbpf && ! ls /usr/lib/"$triplet"/libbpf.so* /lib/"$triplet"/libbpf.so* 2>/dev/null
 }
-if [ "$ATO" != /matrix/ato ] && [ -x /matrix/ato ]; then
-  /matrix/ato version >/dev/null 2>&1; echo "MATRIX INFO the default build on this CPU: ato version exit $?"
-fi
 step no-libbpf no_libbpf
 step version "$ATO" version && cat "$T/version.out"
 
@@ -65,8 +62,9 @@ step veth veth
 
 PIN=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 SO=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export PKCS11_PIN=$PIN
-step hsm-init env PKCS11_SO_PIN="$SO" "$ATO" hsm init --out /root/public.pem
+export PKCS11_PIN=$PIN PKCS11_SO_PIN=$SO
+step hsm-init "$ATO" hsm init --out /root/public.pem
+unset PKCS11_SO_PIN
 mkdir -p -m 0750 /var/log/ato-doctor
 step doctor "$ATO" doctor --iface mx0 --pin-dir /sys/fs/bpf/ato-doctor --audit-dir /var/log/ato-doctor \
   || true
@@ -136,9 +134,12 @@ agent_run() {
   local simd
   simd=$(grep -o '"simd":"[a-z0-9]*"' "$audit"/*.log 2>/dev/null | head -1 | cut -d'"' -f4)
   echo "MATRIX INFO mask-$mode simd=$simd"
-  if { [ "$cpu_avx2" = yes ] && [ "$simd" = avx2 ]; } || { [ "$cpu_avx2" = no ] && [ "$simd" = sse2 ]; }; then
+  local want=sse2
+  [ "$cpu_avx2" = yes ] && want=avx2
+  [ "$(uname -m)" = aarch64 ] && want=neon
+  if [ "$simd" = "$want" ]; then
     pass "mask-path-$mode"
-  else fail "mask-path-$mode" "routine $simd on a CPU with avx2=$cpu_avx2"; fi
+  else fail "mask-path-$mode" "routine $simd where $want was due"; fi
 }
 agent_run drv
 agent_run skb

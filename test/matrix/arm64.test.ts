@@ -3,8 +3,10 @@
  * arm64 libbpf, the NEON masking routine) and run under qemu-aarch64-static user-mode emulation
  * (scripts/matrix/arm64-user.sh): the binary starts and loads its embedded arm64 libbpf, and the
  * NEON routine passes the same parity tests against the TypeScript reference as the x86 ones,
- * run by the arm64 binary acting as Bun (BUN_BE_BUN=1). Needs binutils-aarch64-linux-gnu,
- * qemu-user-static and Debian's mirror. The kernel half (XDP, maps) is not exercised here.
+ * run by the arm64 binary acting as Bun (BUN_BE_BUN=1); then the whole end-to-end run of the x86
+ * matrix on Debian's arm64 kernel under qemu-system-aarch64 (scripts/matrix/arm64-vm.sh: XDP
+ * native and generic, traffic counted, SIGTERM, verify, the NEON path). Needs the aarch64
+ * binutils and g++, qemu-user-static, qemu-system-arm and Debian's mirror.
  */
 import { beforeAll, expect, test } from "bun:test";
 
@@ -32,3 +34,14 @@ test("[arm64] the NEON masking routine matches the TypeScript reference (test/ma
   expect({ code: r.exitCode, fail: /\b(\d+) fail\b/.exec(out)?.[1], tail: r.exitCode === 0 ? "" : out.slice(-3000) }).toEqual({ code: 0, fail: "0", tail: "" });
   expect(Number(/\b(\d+) pass\b/.exec(out)?.[1])).toBeGreaterThanOrEqual(6);
 }, 300_000);
+
+test("[arm64][kernel][qemu] Debian's arm64 kernel under qemu-system-aarch64 runs dist/ato-arm64 end to end", () => {
+  const r = sh(["scripts/matrix/arm64-vm.sh"]);
+  const out = text(r);
+  console.log(out.split("\n").filter((l) => /^(==|  info|arm64:)/.test(l)).join("\n"));
+  const failed = out.split("\n").filter((l) => / FAIL/.test(l));
+  expect({ code: r.exitCode, failed }).toEqual({ code: 0, failed: [] });
+  expect(out).toContain("arm64: PASS");
+  expect(out).toMatch(/^6\.1-arm64: PASS flows-drv/m);
+  expect(out).toMatch(/info: mask-drv simd=neon/);
+}, 20 * 60_000);
