@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
- * What Bun's baseline build (x86-64-v1: no SSE4.1, SSE4.2, POPCNT, AVX) costs ato's hot paths
- * against the default build (x86-64-v2 and up), the two binaries side by side, rounds taking
+ * What Bun's baseline build (`--target=bun-linux-x64-baseline`, meant for older CPUs) costs ato's
+ * hot paths against the default build, the two binaries side by side, rounds taking
  * turns, medians and ratios (baseline ÷ default):
  *   - process start: `ato version`;
  *   - `ato verify` on a signed evidence log of about MB megabytes (SoftHSM Ed25519 key);
@@ -14,8 +14,8 @@
  * The baseline binary is built here, into a temporary directory, from the same source as
  * dist/ato (bun fetches the target's runtime, @oven/bun-linux-x64-baseline, from npm once).
  * What it found (README, "Kernels and CPUs proven"): the baseline runtime of this Bun needs
- * SSE4.2 and POPCNT just as the default one does, so it runs on no CPU the default cannot, and
- * costs nothing measurable either; the project ships the default build alone.
+ * SSE4.2 and POPCNT just as the default one does, so it runs on no CPU the default cannot; with
+ * nothing to gain, the project ships the default build alone.
  *
  *   bun scripts/bench-baseline.ts [MB] [--rounds N] [--quick] [--json PATH]   # default 100 MB; --quick 5 MB
  *   (needs dist/ato: bash scripts/build.sh)
@@ -116,7 +116,7 @@ async function main() {
       ["tree", "leaf hash + Merkle frontier", "records/s", "higher"],
       ["mask", "TypeScript masking reference", "addresses/s", "higher"],
     ];
-    console.log(`baseline (x86-64-v1) against default Bun build, median of ${rounds} rounds, ${records} records per round`);
+    console.log(`Bun's baseline build against the default build, median of ${rounds} rounds, ${records} records per round`);
     console.log(`${"path".padEnd(44)} ${"default".padStart(12)} ${"baseline".padStart(12)}  baseline ÷ default`);
     const results = rows.map(([id, title, unit, better]) => {
       const d = median(samples[id]!.default!), b = median(samples[id]!.baseline!);
