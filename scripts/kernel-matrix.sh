@@ -72,6 +72,8 @@ if [ ! -f "$root_img" ]; then
   t=$(date +%s)
   bash scripts/matrix/rootfs.sh "$root_img" "$MATRIX_MIRROR" >/dev/null
   echo "root image: built in $(($(date +%s) - t)) s ($root_img)"
+  # Images of earlier recipes are never used again.
+  find "$MATRIX_CACHE" -maxdepth 1 -name 'root-????????????.img' ! -name "$(basename "$root_img")" -delete
 fi
 
 # The payload disk: the binary under test and the guest's script.
@@ -85,7 +87,10 @@ mkfs.ext4 -q -F -O ^orphan_file,^metadata_csum_seed -d "$work/payload" "$work/pa
 kernel_dir() {
   local d
   d="$MATRIX_CACHE/kernels/$(basename "$1" .deb)-$(cat scripts/matrix/kernel.sh scripts/matrix/initramfs-init.sh | sha256sum | cut -c1-8)"
-  [ -f "$d/initrd.img" ] || bash scripts/matrix/kernel.sh "$1" "$busybox" "$d" >/dev/null
+  if [ ! -f "$d/initrd.img" ]; then
+    rm -rf "$MATRIX_CACHE/kernels/$(basename "$1" .deb)-"* # made by an earlier kernel.sh
+    bash scripts/matrix/kernel.sh "$1" "$busybox" "$d" >/dev/null
+  fi
   echo "$d"
 }
 

@@ -21,11 +21,17 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ato-matrix-arm64-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 root_img="$CACHE/root-arm64-$(sha256sum scripts/matrix/rootfs-arm64.sh | cut -c1-12).img"
-[ -f "$root_img" ] || bash scripts/matrix/rootfs-arm64.sh "$root_img" >/dev/null
+if [ ! -f "$root_img" ]; then
+  find "$CACHE" -maxdepth 1 -name 'root-arm64-*.img' -delete # an earlier recipe's
+  bash scripts/matrix/rootfs-arm64.sh "$root_img" >/dev/null
+fi
 meta=$(apt-cache "${A[@]}" show linux-image-arm64 | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -1)
 deb=$(arm64_deb "$meta")
 kdir="$CACHE/kernels/$(basename "$deb" .deb)-$(cat scripts/matrix/kernel.sh scripts/matrix/initramfs-init.sh | sha256sum | cut -c1-8)"
-[ -f "$kdir/initrd.img" ] || bash scripts/matrix/kernel.sh "$deb" "$(arm64_deb busybox-static)" "$kdir" >/dev/null
+if [ ! -f "$kdir/initrd.img" ]; then
+  rm -rf "$CACHE/kernels/$(basename "$deb" .deb)-"*
+  bash scripts/matrix/kernel.sh "$deb" "$(arm64_deb busybox-static)" "$kdir" >/dev/null
+fi
 mkdir -p "$work/payload"
 cp dist/ato-arm64 "$work/payload/ato"
 cp scripts/matrix/guest.sh "$work/payload/guest.sh"
