@@ -16,9 +16,10 @@ export const SLOT_BYTES = 16;
 const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
 
 /** Which SIMD routine masks: 16 bytes per instruction, or 32. */
-export type SimdPath = "sse2" | "avx2";
+/** "neon": arm64's build of the library (asm/fast_mask_arm64.S), whose one 16-byte path is NEON. */
+export type SimdPath = "sse2" | "avx2" | "neon";
 /** "auto" lets the routine choose by CPUID (the product path); the others force an entry point. */
-export type SimdChoice = "auto" | SimdPath;
+export type SimdChoice = "auto" | "sse2" | "avx2";
 
 const batchArgs = { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.void } as const;
 const symbols = {
@@ -32,7 +33,7 @@ const symbols = {
 type Handle = Library<typeof symbols>;
 type BatchFn = (slots: Uint8Array, sel: Uint8Array, masks: Uint8Array, count: number) => void;
 
-const PATH_CODES: Record<number, SimdPath> = { 1: "sse2", 2: "avx2" };
+const PATH_CODES: Record<number, SimdPath> = { 1: "sse2", 2: "avx2", 3: "neon" };
 
 export class MaskLibrary {
   /** The routine every maskBatch call runs. */
@@ -53,7 +54,7 @@ export class MaskLibrary {
     const auto = PATH_CODES[handle.symbols.ato_mask_path()];
     if (!auto) {
       handle.close();
-      throw new AtoError(`${file} reported an unknown SIMD path, expected 1 (sse2) or 2 (avx2)`, "INTERNAL");
+      throw new AtoError(`${file} reported an unknown SIMD path, expected 1 (sse2), 2 (avx2) or 3 (neon)`, "INTERNAL");
     }
     this.avx2Available = auto === "avx2";
     if (choice === "avx2" && !this.avx2Available) {

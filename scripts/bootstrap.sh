@@ -22,6 +22,9 @@ APT_PACKAGES=(
   clang-19
   # the systemd unit and the .deb (test/deploy): systemd-analyze verify; dpkg-deb and setpriv are essential
   systemd
+  # kernel matrix (scripts/kernel-matrix.sh): Debian's kernels under QEMU, their initramfs;
+  # the arm64 build (scripts/matrix/build-arm64.sh) and its user-mode run
+  qemu-system-x86 kmod cpio zstd binutils-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static qemu-system-arm
 )
 
 missing=()
