@@ -15,6 +15,7 @@ export const main = defineCommand({
     doctor: () => import("./doctor.ts").then((m) => m.default),
     hsm: () => import("./hsm.ts").then((m) => m.default),
     verify: () => import("./verify.ts").then((m) => m.default),
+    forward: () => import("./forward.ts").then((m) => m.default),
   },
 });
 

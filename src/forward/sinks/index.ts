@@ -1,0 +1,17 @@
+/** The sink types a forward config may name. */
+import { AtoError } from "../../errors.ts";
+import type { SinkSettings } from "../config.ts";
+import type { Sink } from "../sink.ts";
+import { fileSink } from "./file.ts";
+
+const TYPES: Record<string, (s: SinkSettings) => Sink | Promise<Sink>> = {
+  file: fileSink,
+  jetstream: async (s) => (await import("../nats/sink.ts")).jetStreamSink(s),
+  "syslog-tls": async (s) => (await import("../syslog/sink.ts")).syslogTlsSink(s),
+};
+
+export async function createSink(s: SinkSettings): Promise<Sink> {
+  const make = TYPES[s.type];
+  if (!make) throw new AtoError(`sink ${s.name}: unknown type '${s.type}' (known: ${Object.keys(TYPES).join(", ")})`, "CONFIG");
+  return make(s);
+}
