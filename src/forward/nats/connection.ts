@@ -1,0 +1,159 @@
+/**
+ * One connection to a NATS server over TCP, enough of the client protocol for JetStream
+ * publishing: the INFO/CONNECT handshake (checked with PING/PONG, so a refused credential is
+ * an error here and not later), HPUB with headers, one wildcard inbox subscription that
+ * replies are routed through, PING answered with PONG. When the socket dies every waiting
+ * request fails at once; the caller reconnects (to the next server of its list).
+ */
+import { connect as tcpConnect, type Socket } from "node:net";
+import { randomBytes } from "node:crypto";
+import { formatHeaders, ProtocolParser, type ServerOp } from "./protocol.ts";
+
+export interface ConnectOptions {
+  /** nats://host:port */
+  url: string;
+  token?: string;
+  user?: string;
+  password?: string;
+  timeoutMs: number;
+}
+
+export interface Reply {
+  status: number | undefined;
+  description: string;
+  payload: Buffer;
+}
+
+export class NatsError extends Error {
+  constructor(message: string, readonly kind: "unreachable" | "auth" | "protocol" | "timeout") {
+    super(message);
+  }
+}
+
+type Waiter = { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
+
+export class NatsConnection {
+  info: Record<string, unknown> = {};
+  private readonly parser = new ProtocolParser();
+  private readonly inbox = `_INBOX.${randomBytes(8).toString("hex")}`;
+  private readonly waiting = new Map<string, Waiter>();
+  private readonly subs = new Map<number, (op: Extract<ServerOp, { op: "MSG" }>) => void>();
+  private nextId = 0;
+  private nextSid = 2;
+  private dead: Error | undefined;
+  private pongs: (() => void)[] = [];
+
+  private constructor(private readonly socket: Socket, readonly url: string) {}
+
+  get closed(): boolean {
+    return this.dead !== undefined;
+  }
+
+  static connect(o: ConnectOptions): Promise<NatsConnection> {
+    const u = new URL(o.url);
+    const host = u.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(u.port || 4222);
+    return new Promise((resolve, reject) => {
+      const socket = tcpConnect({ host, port });
+      const c = new NatsConnection(socket, o.url);
+      const timer = setTimeout(() => fail(new NatsError(`no answer from ${o.url} within ${o.timeoutMs} ms`, "timeout")), o.timeoutMs);
+      let started = false;
+      let ready = false;
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        c.die(e);
+        reject(e);
+      };
+      socket.on("error", (e: NodeJS.ErrnoException) => fail(new NatsError(`cannot reach ${o.url}: ${e.code ?? e.message}`, "unreachable")));
+      socket.on("close", () => c.die(new NatsError(`the connection to ${o.url} closed`, "unreachable")));
+      socket.on("data", (chunk: Buffer) => {
+        for (const op of c.parser.feed(chunk)) {
+          if (op.op === "INFO" && !started) {
+            started = true;
+            c.info = op.info;
+            const auth = o.token ? { auth_token: o.token } : o.user ? { user: o.user, pass: o.password ?? "" } : {};
+            const hello = { verbose: false, pedantic: false, headers: true, no_responders: true, lang: "ato", version: "1", protocol: 1, ...auth };
+            socket.write(`CONNECT ${JSON.stringify(hello)}\r\nSUB ${c.inbox}.* 1\r\nPING\r\n`);
+            c.pongs.push(() => {
+              ready = true;
+              clearTimeout(timer);
+              resolve(c);
+            });
+          } else if (op.op === "ERR" && !ready) {
+            const auth = /authori[sz]ation|authentication/i.test(op.message);
+            fail(new NatsError(`${o.url} refused the connection: ${op.message}`, auth ? "auth" : "protocol"));
+          } else if (op.op === "ERR") {
+            c.die(new NatsError(`${o.url} says: ${op.message}`, "protocol"));
+          } else c.handle(op);
+        }
+      });
+    });
+  }
+
+  /** Publishes with headers and waits for the reply on the inbox (JetStream's ack). */
+  request(subject: string, headers: Record<string, string> | undefined, payload: string | Buffer, timeoutMs: number): Promise<Reply> {
+    if (this.dead) return Promise.reject(this.dead);
+    const reply = `${this.inbox}.${this.nextId++}`;
+    const p = new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(reply);
+        reject(new NatsError(`no reply on ${subject} within ${timeoutMs} ms`, "timeout"));
+      }, timeoutMs);
+      this.waiting.set(reply, { resolve, reject, timer });
+    });
+    this.publish(subject, reply, headers, payload);
+    return p;
+  }
+
+  publish(subject: string, reply: string | undefined, headers: Record<string, string> | undefined, payload: string | Buffer): void {
+    const body = typeof payload === "string" ? Buffer.from(payload) : payload;
+    const r = reply ? ` ${reply}` : "";
+    if (headers) {
+      const h = Buffer.from(formatHeaders(headers));
+      this.socket.write(Buffer.concat([Buffer.from(`HPUB ${subject}${r} ${h.length} ${h.length + body.length}\r\n`), h, body, CRLF]));
+    } else {
+      this.socket.write(Buffer.concat([Buffer.from(`PUB ${subject}${r} ${body.length}\r\n`), body, CRLF]));
+    }
+  }
+
+  /** Messages on `subject` go to `onMsg` (tests read a stream back through a push consumer). */
+  subscribe(subject: string, onMsg: (m: Extract<ServerOp, { op: "MSG" }>) => void): number {
+    const sid = this.nextSid++;
+    this.subs.set(sid, onMsg);
+    this.socket.write(`SUB ${subject} ${sid}\r\n`);
+    return sid;
+  }
+
+  newInbox(): string {
+    return `${this.inbox}.${this.nextId++}`;
+  }
+
+  close(): void {
+    this.die(new NatsError(`the connection to ${this.url} was closed`, "unreachable"));
+  }
+
+  private handle(op: ServerOp): void {
+    if (op.op === "PING") this.socket.write("PONG\r\n");
+    else if (op.op === "PONG") this.pongs.shift()?.();
+    else if (op.op === "MSG" && op.sid === 1) {
+      const w = this.waiting.get(op.subject);
+      if (!w) return; // a reply after its timeout
+      this.waiting.delete(op.subject);
+      clearTimeout(w.timer);
+      w.resolve({ status: op.headers?.status, description: op.headers?.description ?? "", payload: op.payload });
+    } else if (op.op === "MSG") this.subs.get(op.sid)?.(op);
+  }
+
+  private die(e: Error): void {
+    if (this.dead) return;
+    this.dead = e;
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
+    this.waiting.clear();
+    this.socket.destroy();
+  }
+}
+
+const CRLF = Buffer.from("\r\n");
