@@ -3,6 +3,7 @@ import { AtoError } from "../errors.ts";
 import { exportProof, type ExportResult } from "./export.ts";
 import { finish } from "./finish.ts";
 import { openInputs } from "./inputs.ts";
+import { reassembleForwarded } from "./forwarded.ts";
 import { loadKeys } from "./keys.ts";
 import type { VerifyReport } from "./report.ts";
 import { loadTrustedCheckpoint } from "./trusted.ts";
@@ -28,7 +29,9 @@ export interface VerifyRequest {
 export function verify(req: VerifyRequest): { report: VerifyReport; exported?: ExportResult; exportError?: AtoError } {
   const keys = loadKeys(req.pubkeys);
   const trusted = req.trustedCheckpoint ? loadTrustedCheckpoint(req.trustedCheckpoint, keys) : undefined;
-  const inputs = openInputs(req.paths);
+  // NDJSON exports of forwarded events become segment files; once open they may go.
+  const forwarded = reassembleForwarded(req.paths);
+  const inputs = (() => { try { return openInputs(forwarded.paths); } finally { forwarded.cleanup(); } })();
   try {
     const state = verifyFiles(inputs.files, { keys, trusted, maxUnsigned: req.maxUnsigned, exportSeq: req.exportSeq });
     const report = finish(state, inputs.missingActive);
