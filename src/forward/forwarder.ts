@@ -67,6 +67,7 @@ export class Forwarder {
     this.abort.abort();
   }
 
+  /** Per-sink state; refreshes the lag gauges, so call it before reading the metrics. */
   status(): SinkStatus[] {
     return this.pipelines.map((p) => p.status());
   }

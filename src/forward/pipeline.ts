@@ -46,6 +46,8 @@ export class SinkPipeline {
   private readonly path: string;
   private progressAt = Date.now();
   private lag = { records: 0, seconds: 0 };
+  private head: { size: number; at: number } | undefined;
+  private oldestTs: string | undefined;
 
   constructor(readonly sink: Sink, private readonly o: PipelineOptions) {
     this.path = cursorPath(o.stateDir, sink.name);
@@ -68,6 +70,7 @@ export class SinkPipeline {
   }
 
   status(): SinkStatus {
+    this.refresh();
     return { sink: this.sink.name, cursor: this.cursor, lagRecords: this.lag.records, lagSeconds: this.lag.seconds, progressAt: this.progressAt };
   }
 
@@ -121,11 +124,20 @@ export class SinkPipeline {
     }
   }
 
+  /** Lag in records against the log's head (read at most every 250 ms), and the age of the oldest unsent line. */
   private observe(b: Batch): void {
-    const head = this.reader.head();
-    const records = head ? Math.max(0, head.size - (b.events[0]?.seq ?? b.next.seq)) : 0;
-    const oldest = b.events[0]?.ts;
-    this.lag = { records, seconds: oldest && records > 0 ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0 };
+    const now = Date.now();
+    const from = b.events[0]?.seq ?? b.next.seq;
+    if (!this.head || now - this.head.at > 250 || b.next.seq > this.head.size) this.head = { size: this.reader.head()?.size ?? 0, at: now };
+    const records = Math.max(0, this.head.size - from);
+    this.oldestTs = records > 0 ? b.events[0]?.ts : undefined;
+    this.lag = { records, seconds: 0 };
+    this.refresh();
+  }
+
+  /** Updates the lag gauges (the age of the oldest unsent line grows while a sink is down). */
+  refresh(now = Date.now()): void {
+    this.lag.seconds = this.oldestTs ? Math.max(0, (now - Date.parse(this.oldestTs)) / 1000) : 0;
     this.o.metrics.lagRecords.set({ sink: this.sink.name }, this.lag.records);
     this.o.metrics.lagSeconds.set({ sink: this.sink.name }, this.lag.seconds);
   }

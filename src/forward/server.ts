@@ -14,7 +14,10 @@ export function serveForwarder(f: Forwarder, listen: string): { url: string; sto
       port: addr.port,
       async fetch(req) {
         const path = new URL(req.url).pathname;
-        if (path === "/metrics") return new Response(await f.metrics.registry.metrics(), { headers: { "content-type": f.metrics.registry.contentType } });
+        if (path === "/metrics") {
+          f.status(); // brings the lag gauges up to now
+          return new Response(await f.metrics.registry.metrics(), { headers: { "content-type": f.metrics.registry.contentType } });
+        }
         if (path === "/readyz") {
           const stuck = f.stuck();
           if (stuck.length === 0) return new Response("ok\n");
