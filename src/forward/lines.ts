@@ -42,7 +42,19 @@ function decodeLine(bytes: Uint8Array): string | undefined {
   }
 }
 
+/**
+ * The envelope fields. A canonical line (RFC 8785: keys sorted) starts with "class" and ends
+ * with "kind", "seq", "ts", "v" after the data object, whose strings cannot hold an unescaped
+ * quote: so the fields are read off both ends without parsing the data. Anything else is
+ * parsed in full.
+ */
+const TAIL = /\},"kind":"([a-z][a-z0-9_]*)","seq":(\d+),"ts":"([^"\\]+)","v":\d+\}$/;
+const HEAD = /^\{"class":"([a-z][a-z0-9_-]*)","data":\{/;
+
 function parseEnvelope(line: string): { seq: number; kind: string; class: string; ts: string } | undefined {
+  const head = HEAD.exec(line);
+  const tail = head ? TAIL.exec(line.slice(line.lastIndexOf('},"kind":"'))) : null;
+  if (head && tail) return { class: head[1]!, kind: tail[1]!, seq: Number(tail[2]), ts: tail[3]! };
   try {
     const o = JSON.parse(line);
     if (o && typeof o.seq === "number" && typeof o.kind === "string" && typeof o.class === "string" && typeof o.ts === "string") return o;

@@ -30,7 +30,7 @@ export class NatsError extends Error {
   }
 }
 
-type Waiter = { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
+type Waiter = { resolve: (r: Reply) => void; reject: (e: Error) => void };
 
 export class NatsConnection {
   info: Record<string, unknown> = {};
@@ -91,29 +91,45 @@ export class NatsConnection {
   }
 
   /** Publishes with headers and waits for the reply on the inbox (JetStream's ack). */
-  request(subject: string, headers: Record<string, string> | undefined, payload: string | Buffer, timeoutMs: number): Promise<Reply> {
-    if (this.dead) return Promise.reject(this.dead);
-    const reply = `${this.inbox}.${this.nextId++}`;
-    const p = new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(reply);
-        reject(new NatsError(`no reply on ${subject} within ${timeoutMs} ms`, "timeout"));
-      }, timeoutMs);
-      this.waiting.set(reply, { resolve, reject, timer });
+  async request(subject: string, headers: Record<string, string> | undefined, payload: string | Buffer, timeoutMs: number): Promise<Reply> {
+    const [r] = await this.requestMany([{ subject, headers, payload }], timeoutMs);
+    if (r!.status === "rejected") throw r!.reason;
+    return r!.value;
+  }
+
+  /**
+   * Publishes every message in one write and waits for all replies, with one timer for the
+   * lot: what is unanswered when it fires fails with a timeout.
+   */
+  requestMany(msgs: { subject: string; headers?: Record<string, string>; payload: string | Buffer }[], timeoutMs: number): Promise<PromiseSettledResult<Reply>[]> {
+    if (this.dead) return Promise.resolve(msgs.map(() => ({ status: "rejected", reason: this.dead }) as PromiseRejectedResult));
+    const replies: string[] = [];
+    const all = msgs.map((m) => {
+      const reply = `${this.inbox}.${this.nextId++}`;
+      replies.push(reply);
+      return new Promise<Reply>((resolve, reject) => this.waiting.set(reply, { resolve, reject }));
     });
-    this.publish(subject, reply, headers, payload);
-    return p;
+    this.socket.cork();
+    msgs.forEach((m, i) => this.publish(m.subject, replies[i], m.headers, m.payload));
+    this.socket.uncork();
+    const timer = setTimeout(() => {
+      for (const r of replies) {
+        const w = this.waiting.get(r);
+        if (!w) continue;
+        this.waiting.delete(r);
+        w.reject(new NatsError(`no reply from ${this.url} within ${timeoutMs} ms`, "timeout"));
+      }
+    }, timeoutMs);
+    return Promise.allSettled(all).finally(() => clearTimeout(timer));
   }
 
   publish(subject: string, reply: string | undefined, headers: Record<string, string> | undefined, payload: string | Buffer): void {
-    const body = typeof payload === "string" ? Buffer.from(payload) : payload;
     const r = reply ? ` ${reply}` : "";
-    if (headers) {
-      const h = Buffer.from(formatHeaders(headers));
-      this.socket.write(Buffer.concat([Buffer.from(`HPUB ${subject}${r} ${h.length} ${h.length + body.length}\r\n`), h, body, CRLF]));
-    } else {
-      this.socket.write(Buffer.concat([Buffer.from(`PUB ${subject}${r} ${body.length}\r\n`), body, CRLF]));
-    }
+    const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+    const h = headers ? formatHeaders(headers) : undefined; // ASCII: its length is its size
+    const op = h ? `HPUB ${subject}${r} ${h.length} ${h.length + size}\r\n${h}` : `PUB ${subject}${r} ${size}\r\n`;
+    if (typeof payload === "string") this.socket.write(`${op}${payload}\r\n`);
+    else this.socket.write(Buffer.concat([Buffer.from(op), payload, CRLF]));
   }
 
   /** Messages on `subject` go to `onMsg` (tests read a stream back through a push consumer). */
@@ -139,7 +155,6 @@ export class NatsConnection {
       const w = this.waiting.get(op.subject);
       if (!w) return; // a reply after its timeout
       this.waiting.delete(op.subject);
-      clearTimeout(w.timer);
       w.resolve({ status: op.headers?.status, description: op.headers?.description ?? "", payload: op.payload });
     } else if (op.op === "MSG") this.subs.get(op.sid)?.(op);
   }
@@ -147,10 +162,7 @@ export class NatsConnection {
   private die(e: Error): void {
     if (this.dead) return;
     this.dead = e;
-    for (const w of this.waiting.values()) {
-      clearTimeout(w.timer);
-      w.reject(e);
-    }
+    for (const w of this.waiting.values()) w.reject(e);
     this.waiting.clear();
     this.socket.destroy();
   }

@@ -61,7 +61,7 @@ export function jetStreamSink(s: SinkSettings): Sink {
       const payloads = events.map(eventJson);
       const big = payloads.findIndex((p) => Buffer.byteLength(p) > max - 256);
       if (big >= 0) throw new SinkError(`the event of seq ${events[big]!.seq} exceeds the server's max_payload of ${max} bytes`, "too-large");
-      const acks = await Promise.allSettled(events.map((e, i) => c.request(subjectFor(prefix, e.origin), headers(e), payloads[i]!, ackTimeoutMs)));
+      const acks = await c.requestMany(events.map((e, i) => ({ subject: subjectFor(prefix, e.origin), headers: headers(e), payload: payloads[i]! })), ackTimeoutMs);
       const failures = acks.map((a, i) => (a.status === "rejected" ? fromNatsError(a.reason) : checkAck(a.value, stream, events[i]!))).filter((f): f is SinkError => f !== undefined);
       if (failures.length === 0) return;
       // A timed-out ack may mean a dead peer behind a live socket: start over on a fresh connection.
