@@ -18,8 +18,8 @@ APT_PACKAGES=(
   prometheus wrk mariadb-server mariadb-client nginx-light curl debootstrap docker.io docker-compose
   # flow-monitor peers for scripts/bench-peers.ts (libpcap; NetFlow collector)
   softflowd pmacct nfdump
-  # forwarder sinks started by test/forward (NATS JetStream cluster, rsyslog over TLS and RELP)
-  nats-server rsyslog rsyslog-gnutls rsyslog-openssl rsyslog-relp
+  # forwarder sinks started by test/forward (NATS JetStream cluster, rsyslog over TLS and RELP, ClickHouse)
+  nats-server rsyslog rsyslog-gnutls rsyslog-openssl rsyslog-relp clickhouse-server clickhouse-client
 )
 
 missing=()
@@ -40,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian ships services enabled; ato's tests start their own instances, on their own ports.
-for svc in prometheus mariadb nginx softflowd nfdump rsyslog nats-server; do
+for svc in prometheus mariadb nginx softflowd nfdump rsyslog nats-server clickhouse-server; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 
