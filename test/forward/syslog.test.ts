@@ -1,12 +1,13 @@
 /**
  * The syslog sink against a real rsyslogd (GnuTLS driver) on loopback: RFC 5424 over TLS with
  * RFC 5425 octet counting and mutual TLS; a client certificate from another CA is refused, a
- * server certificate for another name is refused, and neither is retried.
+ * server certificate for another name is refused, and neither is retried. RELP (imrelp):
+ * every message acknowledged, and rsyslogd SIGKILLed mid-stream loses nothing.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { closeLogs, forward, logLines, removeDir, tempDir, waitFor, writeConfig, writeLog } from "./_helpers.ts";
+import { closeLogs, forward, logLines, removeDir, spawnForward, tempDir, waitFor, writeConfig, writeLog } from "./_helpers.ts";
 import { parseForwarded, startRsyslog, type Rsyslog } from "./_rsyslog.ts";
 import { makeCerts, type Certs } from "./_tls.ts";
 
@@ -15,6 +16,7 @@ let certs: Certs;
 let dir: string;
 let audit: string;
 let rsyslog: Rsyslog | undefined;
+const procs: ReturnType<typeof spawnForward>[] = [];
 
 beforeAll(() => {
   base = tempDir("ato-forward-syslog-");
@@ -27,6 +29,10 @@ beforeEach(() => {
   mkdirSync(audit);
 });
 afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    p.kill("SIGKILL");
+    await p.exited;
+  }
   await rsyslog?.stop();
   rsyslog = undefined;
   closeLogs();
@@ -81,3 +87,49 @@ describe("syslog over TLS to rsyslog", () => {
     expect(rsyslog.messages()).toEqual([]);
   });
 });
+
+describe("RELP to rsyslog (imrelp)", () => {
+  const relpConfig = (port: number) =>
+    writeConfig(dir, {
+      state_dir: join(dir, "state"),
+      batch: { records: 200, linger_ms: 0 },
+      retry: { base_ms: 100, max_ms: 500 },
+      poll_ms: 20,
+      sinks: [{ name: "relp", type: "syslog-relp", host: "127.0.0.1", port, hostname: "testhost", ack_timeout_ms: 3000 }],
+    });
+
+  test("every message is a transaction rsyslog answers: all lines arrive, verbatim, in order", async () => {
+    rsyslog = await startRsyslog(dir, certs, { relp: true });
+    writeLog(audit, 1200);
+    const r = await forward(["--audit-dir", audit, "--config", relpConfig(rsyslog.port), "--once"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = logLines(audit);
+    await waitFor("rsyslog to write every message", () => rsyslog!.messages().length >= lines.length);
+    expect(rsyslog.messages().map((m) => parseForwarded(m).line)).toEqual(lines);
+  });
+
+  test("rsyslogd SIGKILLed mid-stream and restarted: every line arrives (unanswered batches are sent again)", async () => {
+    rsyslog = await startRsyslog(dir, certs, { relp: true });
+    writeLog(audit, 30_000);
+    const p = spawnForward(["--audit-dir", audit, "--config", relpConfig(rsyslog.port)]);
+    procs.push(p);
+    await waitFor("the first messages", () => rsyslog!.messages().length > 2000);
+    await rsyslog.restart(500);
+    const total = logLines(audit).length;
+    await waitFor("the cursor to reach the end", () => cursorSeq("relp") === total, 90_000);
+    const seqs = new Set(rsyslog.messages().map((m) => parseForwarded(m).seq));
+    for (let i = 0; i < total; i++) if (!seqs.has(i)) throw new Error(`seq ${i} never reached rsyslog`);
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(await new Response(p.stderr).text()).toContain("retrying");
+  }, 120_000);
+});
+
+function cursorSeq(sink: string): number {
+  try {
+    return JSON.parse(readFileSync(join(dir, "state", `${sink}.cursor.json`), "utf8")).seq;
+  } catch {
+    return -1;
+  }
+}

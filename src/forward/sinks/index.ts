@@ -8,6 +8,7 @@ const TYPES: Record<string, (s: SinkSettings) => Sink | Promise<Sink>> = {
   file: fileSink,
   jetstream: async (s) => (await import("../nats/sink.ts")).jetStreamSink(s),
   "syslog-tls": async (s) => (await import("../syslog/sink.ts")).syslogTlsSink(s),
+  "syslog-relp": async (s) => (await import("../syslog/relp-sink.ts")).relpSink(s),
   clickhouse: async (s) => (await import("../http/clickhouse.ts")).clickHouseSink(s),
   "splunk-hec": async (s) => (await import("../http/hec.ts")).hecSink(s),
 };
