@@ -26,6 +26,7 @@ export interface Batch {
 
 export class LogReader {
   private seg: OpenSegment | undefined;
+  private buf = new Uint8Array(0);
 
   constructor(readonly dir: string, private readonly describeCursor = "the cursor") {}
 
@@ -100,13 +101,17 @@ export class LogReader {
     this.seg = undefined;
   }
 
-  /** Bytes from `offset`: `want` of them, or more when one line is longer, up to its newline. */
+  /**
+   * Bytes from `offset`: `want` of them, or more when one line is longer, up to its newline.
+   * One buffer is reused for every read (events copy their lines out as strings), so a long
+   * lag makes no garbage beyond the batch's own events.
+   */
   private chunk(seg: OpenSegment, offset: number, want: number, size: number): Uint8Array | undefined {
     let len = want;
     for (;;) {
-      const buf = new Uint8Array(len);
-      const n = readSync(seg.fd, buf, 0, len, offset);
-      const view = buf.subarray(0, n);
+      if (this.buf.length < len) this.buf = new Uint8Array(len);
+      const n = readSync(seg.fd, this.buf, 0, len, offset);
+      const view = this.buf.subarray(0, n);
       if (view.indexOf(0x0a) >= 0) return view;
       if (offset + n >= size) return undefined; // a line still being written
       if (len >= MAX_LINE) throw new AtoError(`${seg.path}: a line at byte ${offset} is longer than ${MAX_LINE >> 20} MiB`, "CORRUPT");
