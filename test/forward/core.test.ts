@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { appendFlows, closeLogs, forward, logLines, readLines, removeDir, tempDir, writeConfig, writeLog } from "./_helpers.ts";
+import { appendFlows, closeLogs, forward, logLines, readLines, removeDir, spawnForward, tempDir, waitFor, writeConfig, writeLog } from "./_helpers.ts";
 
 let dir: string;
 let audit: string;
@@ -27,7 +27,7 @@ function config(extra: Record<string, unknown> = {}) {
   return writeConfig(dir, { state_dir: join(dir, "state"), batch: { records: 70 }, sinks: [{ name: "export", type: "file", path: out }], ...extra });
 }
 
-describe("ato forward --once to an NDJSON file", () => {
+describe("ato forward to an NDJSON file", () => {
   test("every line of every segment arrives once, verbatim, in seq order, with origin, seq, kind and class", async () => {
     const log = writeLog(audit, 1000, { rotateLines: 300 });
     const r = await forward(["--audit-dir", audit, "--config", config(), "--once"]);
@@ -86,6 +86,31 @@ describe("ato forward --once to an NDJSON file", () => {
     expect(r.code).toBe(65);
     expect(r.stderr).toContain("segment 1");
     expect(r.stderr).toContain("is gone");
+  });
+
+  test("a running forwarder follows a live log through rotations: every line once, in order", async () => {
+    const log = writeLog(audit, 100, { rotateLines: 250, checkpointEvery: 50 });
+    const cfg = writeConfig(dir, { state_dir: join(dir, "state"), batch: { records: 64, linger_ms: 5 }, poll_ms: 5, sinks: [{ name: "export", type: "file", path: out }] });
+    const p = spawnForward(["--audit-dir", audit, "--config", cfg]);
+    try {
+      for (let i = 0; i < 40; i++) {
+        appendFlows(log, 50, 100 + i * 50); // a checkpoint after each: rotations while the forwarder reads
+        await Bun.sleep(10);
+      }
+      const total = logLines(audit).length;
+      expect(readdirRotated(audit)).toBeGreaterThan(5);
+      await waitFor("the forwarder to catch up", () => {
+        try {
+          return JSON.parse(readFileSync(join(dir, "state", "export.cursor.json"), "utf8")).seq === total;
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      p.kill("SIGTERM");
+      await p.exited;
+    }
+    expect(readLines(out).map((l) => JSON.parse(l).line)).toEqual(logLines(audit));
   });
 
   test("a bad config is a clear error: an inline token is refused, the token is never echoed", async () => {
