@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { parseSegmentData, type ParsedSegment } from "../evidence/index.ts";
-import { ACTIVE_LOG_NAME, listLogFiles, rotatedName } from "../log/index.ts";
+import { ACTIVE_LOG_NAME, listLogFiles, rotatedName } from "../log/paths.ts";
 
 export interface OpenSegment {
   segment: number;

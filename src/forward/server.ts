@@ -2,7 +2,7 @@
  * The standalone forwarder's endpoints: /metrics (Prometheus) and /readyz (503 naming every
  * sink stuck past the configured limit). Binding reuses src/metrics's address rules.
  */
-import { bindError, parseListen } from "../metrics/index.ts";
+import { bindError, parseListen } from "../metrics/listen.ts";
 import type { Forwarder } from "./forwarder.ts";
 
 export function serveForwarder(f: Forwarder, listen: string): { url: string; stop: () => void } {

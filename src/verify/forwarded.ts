@@ -10,7 +10,8 @@ import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, statSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { forEachLine, rotatedName } from "../log/index.ts";
+import { forEachLine } from "../log/lines.ts";
+import { rotatedName } from "../log/paths.ts";
 
 export interface Forwarded {
   /** The paths to verify: the input's, with each export replaced by a directory of segments. */
