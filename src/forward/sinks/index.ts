@@ -10,6 +10,7 @@ const TYPES: Record<string, (s: SinkSettings) => Sink | Promise<Sink>> = {
   "syslog-tls": async (s) => (await import("../syslog/sink.ts")).syslogTlsSink(s),
   "syslog-relp": async (s) => (await import("../syslog/relp-sink.ts")).relpSink(s),
   clickhouse: async (s) => (await import("../http/clickhouse.ts")).clickHouseSink(s),
+  elasticsearch: async (s) => (await import("../http/elastic.ts")).elasticSink(s),
   "splunk-hec": async (s) => (await import("../http/hec.ts")).hecSink(s),
 };
 
