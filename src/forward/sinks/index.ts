@@ -11,6 +11,8 @@ const TYPES: Record<string, (s: SinkSettings) => Sink | Promise<Sink>> = {
   "syslog-relp": async (s) => (await import("../syslog/relp-sink.ts")).relpSink(s),
   clickhouse: async (s) => (await import("../http/clickhouse.ts")).clickHouseSink(s),
   elasticsearch: async (s) => (await import("../http/elastic.ts")).elasticSink(s),
+  otlp: async (s) => (await import("../http/otlp.ts")).otlpSink(s),
+  loki: async (s) => (await import("../http/loki.ts")).lokiSink(s),
   "splunk-hec": async (s) => (await import("../http/hec.ts")).hecSink(s),
 };
 
