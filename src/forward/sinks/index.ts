@@ -13,6 +13,7 @@ const TYPES: Record<string, (s: SinkSettings) => Sink | Promise<Sink>> = {
   elasticsearch: async (s) => (await import("../http/elastic.ts")).elasticSink(s),
   otlp: async (s) => (await import("../http/otlp.ts")).otlpSink(s),
   loki: async (s) => (await import("../http/loki.ts")).lokiSink(s),
+  "azure-monitor": async (s) => (await import("../http/azure.ts")).azureSink(s),
   "splunk-hec": async (s) => (await import("../http/hec.ts")).hecSink(s),
 };
 
