@@ -9,7 +9,7 @@ import { AtoError } from "../errors.ts";
 import { DEFAULT_AUDIT_DIR } from "../log/paths.ts";
 
 export default defineCommand({
-  meta: { name: "forward", description: "forward the evidence log (JetStream, syslog TLS/RELP, ClickHouse, Splunk HEC, Elasticsearch, OTLP, Loki, Azure Monitor, NDJSON file) from a durable cursor per sink" },
+  meta: { name: "forward", description: "forward the evidence log (JetStream, syslog TLS/RELP, ClickHouse, Splunk HEC, Elasticsearch, OTLP, Loki, Azure Monitor, Google SecOps, NDJSON file) from a durable cursor per sink" },
   args: {
     "audit-dir": { type: "string", description: `the audit directory to read (Default: ${DEFAULT_AUDIT_DIR})` },
     config: { type: "string", description: "the forward config file (JSON: state_dir, sinks, batch, retry, listen)", required: true },

@@ -25,7 +25,7 @@ function importGraph(entry: string): Set<string> {
 describe("ato forward's dependencies", () => {
   test("every sink reachable, and no pkcs11js, no bun:ffi, nothing under ffi/, no writer", () => {
     const graph = [...importGraph(resolve(import.meta.dir, "../../src/cli/forward.ts"))];
-    for (const sink of ["nats/sink.ts", "syslog/sink.ts", "syslog/relp-sink.ts", "http/hec.ts", "http/clickhouse.ts", "http/elastic.ts", "http/otlp.ts", "http/loki.ts", "http/azure.ts", "sinks/file.ts"]) {
+    for (const sink of ["nats/sink.ts", "syslog/sink.ts", "syslog/relp-sink.ts", "http/hec.ts", "http/clickhouse.ts", "http/elastic.ts", "http/otlp.ts", "http/loki.ts", "http/azure.ts", "http/secops.ts", "sinks/file.ts"]) {
       expect(graph.some((m) => m.endsWith(`src/forward/${sink}`))).toBe(true);
     }
     expect(graph.filter((m) => m === "pkcs11js" || m === "bun:ffi" || m.includes("/ffi/") || m.endsWith("src/log/writer.ts"))).toEqual([]);

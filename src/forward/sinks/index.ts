@@ -14,6 +14,7 @@ const TYPES: Record<string, (s: SinkSettings) => Sink | Promise<Sink>> = {
   otlp: async (s) => (await import("../http/otlp.ts")).otlpSink(s),
   loki: async (s) => (await import("../http/loki.ts")).lokiSink(s),
   "azure-monitor": async (s) => (await import("../http/azure.ts")).azureSink(s),
+  "google-secops": async (s) => (await import("../http/secops.ts")).secOpsSink(s),
   "splunk-hec": async (s) => (await import("../http/hec.ts")).hecSink(s),
 };
 
