@@ -25,8 +25,9 @@ export function openSegment(dir: string, n: number): OpenSegment | undefined {
   if (rotated !== undefined) return withHeader(dir, n, join(dir, rotatedName(n)), rotated, true);
   const active = tryOpen(join(dir, ACTIVE_LOG_NAME));
   if (active === undefined) return undefined;
+  // undefined: a new active file without its first line yet (withHeader closed it)
   const seg = withHeader(dir, n, join(dir, ACTIVE_LOG_NAME), active, false, true);
-  if (seg?.header.segment === n) return seg;
+  if (seg === undefined || seg.header.segment === n) return seg;
   closeSync(active);
   return undefined;
 }

@@ -105,6 +105,10 @@ describe("ato forward to an NDJSON file", () => {
         } catch {
           return false;
         }
+      }).catch(async (e) => {
+        p.kill("SIGTERM");
+        const cursor = readFileSync(join(dir, "state", "export.cursor.json"), "utf8");
+        throw new Error(`${e.message}; cursor ${cursor}; files ${require("node:fs").readdirSync(audit).join(" ")}; forwarder said: ${await new Response(p.stderr).text()}`);
       });
     } finally {
       p.kill("SIGTERM");
