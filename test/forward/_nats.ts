@@ -3,7 +3,7 @@
  * loopback with JetStream on disk, each node killable (SIGKILL) and restartable on the same
  * ports and store; and a client side to make a stream and read it back.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NatsConnection } from "../../src/forward/nats/connection.ts";
@@ -25,7 +25,7 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startNats(dir: string, o: { nodes?: number; token?: string; port?: number } = {}): Promise<Cluster> {
+export async function startNats(dir: string, o: { nodes?: number; token?: string; port?: number; tls?: { cert: string; key: string; ca: string } } = {}): Promise<Cluster> {
   const n = o.nodes ?? 1;
   const ports = await Promise.all(Array.from({ length: n }, async (_, i) => ({ client: i === 0 && o.port ? o.port : await freePort(), route: await freePort() })));
   const nodes: Node[] = ports.map((p, i) => {
@@ -41,6 +41,7 @@ export async function startNats(dir: string, o: { nodes?: number; token?: string
         `listen: 127.0.0.1:${p.client}`,
         `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 1GB }`,
         o.token ? `authorization { token: "${o.token}" }` : "",
+        o.tls ? `tls { cert_file: "${o.tls.cert}", key_file: "${o.tls.key}", ca_file: "${o.tls.ca}", verify: true }` : "",
         n > 1 ? `cluster { name: atotest, listen: 127.0.0.1:${p.route}, routes: [${routes.join(", ")}] }` : "",
       ].join("\n"),
     );
@@ -88,10 +89,11 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
-export async function client(urls: string[], token?: string): Promise<NatsConnection> {
+export async function client(urls: string[], token?: string, tls?: { ca: string; cert: string; key: string }): Promise<NatsConnection> {
+  const t = tls && { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key), serverName: "localhost" };
   for (let i = 0; ; i++) {
     try {
-      return await NatsConnection.connect({ url: urls[i % urls.length]!, token, timeoutMs: 3000 });
+      return await NatsConnection.connect({ url: urls[i % urls.length]!, token, timeoutMs: 3000, tls: t });
     } catch (e) {
       if (i > 50) throw e;
       await Bun.sleep(200);

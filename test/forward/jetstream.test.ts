@@ -4,10 +4,11 @@
  * server that is down when the forwarder starts, and a refused token.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { appendFlows, closeLogs, forward, freePort, logLines, removeDir, spawnForward, tempDir, waitFor, writeConfig, writeLog } from "./_helpers.ts";
 import { client, createStream, readStream, startNats, streamInfo, type Cluster } from "./_nats.ts";
+import { makeCerts } from "./_tls.ts";
 import type { NatsConnection } from "../../src/forward/nats/connection.ts";
 
 let dir: string;
@@ -33,6 +34,11 @@ afterEach(async () => {
   closeLogs();
   removeDir(dir);
 });
+
+function mkdirp(p: string): string {
+  mkdirSync(p, { recursive: true });
+  return p;
+}
 
 function config(urls: string[], extra: Record<string, unknown> = {}, batch: Record<string, unknown> = { records: 200, linger_ms: 20 }) {
   return writeConfig(dir, {
@@ -126,6 +132,28 @@ describe("JetStream sink", () => {
     expect(r.stderr).toContain(`cannot reach nats://127.0.0.1:${port}: ECONNREFUSED`);
     await expectExactlyOnce(logLines(audit));
   }, 60_000);
+
+  test("mutual TLS: delivered over TLS; a client certificate from another CA and a name mismatch are refused", async () => {
+    const certs = makeCerts(mkdirp(join(dir, "certs")));
+    cluster = await startNats(dir, { tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca } });
+    const tls = { ca_file: certs.ca, cert_file: certs.clientCert, key_file: certs.clientKey, server_name: "localhost" };
+    conn = await client(cluster.urls, undefined, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey });
+    await createStream(conn, "ATO", ["ato.evidence.>"], 1);
+    writeLog(audit, 200);
+    const good = await forward(["--audit-dir", audit, "--config", config(cluster.urls, tls), "--once"]);
+    expect(good.stderr).toBe("");
+    expect(good.code).toBe(0);
+    await expectExactlyOnce(logLines(audit));
+    rmSync(join(dir, "state"), { recursive: true }); // so the runs below have lines to send
+    const rogue = await forward(["--audit-dir", audit, "--config", config(cluster.urls, { ...tls, cert_file: certs.rogueCert, key_file: certs.rogueKey }), "--once"]);
+    expect(rogue.code).toBe(77);
+    expect(rogue.stderr).toContain("sink fleet:");
+    expect(rogue.stderr).toContain("the server refused our client certificate");
+    expect(rogue.stderr).not.toContain("retrying");
+    const wrongName = await forward(["--audit-dir", audit, "--config", config(cluster.urls, { ...tls, server_name: "fleet.example.org" }), "--once"]);
+    expect(wrongName.code).toBe(77);
+    expect(wrongName.stderr).toContain("the certificate is not for fleet.example.org");
+  });
 
   test("a refused token is one clear error, not retried, and the token is never printed", async () => {
     cluster = await startNats(dir, { token: "right-token-4f2a" });

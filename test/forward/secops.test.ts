@@ -5,7 +5,7 @@
  * bearer token, customer_id and entries of log_text with a microsecond timestamp.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { createVerify, generateKeyPairSync } from "node:crypto";
+import { createVerify, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { closeLogs, forward, logLines, removeDir, tempDir, writeConfig, writeLog } from "./_helpers.ts";
@@ -70,7 +70,7 @@ function run(privateKey: string) {
   return forward(["--audit-dir", audit, "--config", cfg, "--once"]);
 }
 
-const pem = (k: ReturnType<typeof generateKeyPairSync>["privateKey"]) => k.export({ type: "pkcs8", format: "pem" }).toString();
+const pem = (k: KeyObject) => k.export({ type: "pkcs8", format: "pem" }).toString();
 
 describe("Google SecOps sink", () => {
   test("a JWT-bearer token, then every line verbatim as log_text with its time in microseconds", async () => {

@@ -6,6 +6,7 @@
  * request fails at once; the caller reconnects (to the next server of its list).
  */
 import { connect as tcpConnect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { randomBytes } from "node:crypto";
 import { formatHeaders, ProtocolParser, type ServerOp } from "./protocol.ts";
 
@@ -16,6 +17,16 @@ export interface ConnectOptions {
   user?: string;
   password?: string;
   timeoutMs: number;
+  /** TLS after the server's INFO (NATS upgrades the connection in place); a client certificate for mutual TLS. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; serverName?: string };
+}
+
+const CERT_REFUSED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNKNOWN_CA/;
+
+function tlsWhy(code: string, name: string): string {
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `the certificate is not for ${name}`;
+  if (/ALERT_(BAD|UNKNOWN|UNSUPPORTED)_CERTIFICATE|CERTIFICATE_REQUIRED|ALERT_UNKNOWN_CA/.test(code)) return "the server refused our client certificate, or wants one";
+  return "the server's certificate is not trusted (check ca_file)";
 }
 
 export interface Reply {
@@ -43,7 +54,7 @@ export class NatsConnection {
   private dead: Error | undefined;
   private pongs: (() => void)[] = [];
 
-  private constructor(private readonly socket: Socket, readonly url: string) {}
+  private constructor(private socket: Socket, readonly url: string) {}
 
   get closed(): boolean {
     return this.dead !== undefined;
@@ -59,34 +70,61 @@ export class NatsConnection {
       const timer = setTimeout(() => fail(new NatsError(`no answer from ${o.url} within ${o.timeoutMs} ms`, "timeout")), o.timeoutMs);
       let started = false;
       let ready = false;
+      let failed = false;
       const fail = (e: Error) => {
+        if (failed) return;
+        failed = true;
         clearTimeout(timer);
         c.die(e);
         reject(e);
       };
-      socket.on("error", (e: NodeJS.ErrnoException) => fail(new NatsError(`cannot reach ${o.url}: ${e.code ?? e.message}`, "unreachable")));
-      socket.on("close", () => c.die(new NatsError(`the connection to ${o.url} closed`, "unreachable")));
-      socket.on("data", (chunk: Buffer) => {
+      const hello = () => {
+        const auth = o.token ? { auth_token: o.token } : o.user ? { user: o.user, pass: o.password ?? "" } : {};
+        const body = { verbose: false, pedantic: false, headers: true, no_responders: true, lang: "ato", version: "1", protocol: 1, tls_required: o.tls !== undefined, ...auth };
+        c.socket.write(`CONNECT ${JSON.stringify(body)}\r\nSUB ${c.inbox}.* 1\r\nPING\r\n`);
+        c.pongs.push(() => {
+          ready = true;
+          clearTimeout(timer);
+          resolve(c);
+        });
+      };
+      const upgrade = (t: NonNullable<ConnectOptions["tls"]>) => {
+        socket.off("data", onData);
+        const secure = tlsConnect({ socket, servername: t.serverName ?? host, ca: t.ca, cert: t.cert, key: t.key, minVersion: "TLSv1.2" });
+        secure.once("secureConnect", () => {
+          c.socket = secure;
+          hello();
+        });
+        secure.on("data", onData);
+        secure.on("error", (e: NodeJS.ErrnoException) => {
+          const code = e.code ?? "";
+          if (!ready && CERT_REFUSED.test(code)) fail(new NatsError(`TLS with ${o.url} refused: ${tlsWhy(code, t.serverName ?? host)} (${code})`, "auth"));
+          else fail(new NatsError(`the TLS connection to ${o.url} failed: ${code || e.message}`, ready ? "unreachable" : "protocol"));
+        });
+      };
+      const onData = (chunk: Buffer) => {
         for (const op of c.parser.feed(chunk)) {
           if (op.op === "INFO" && !started) {
             started = true;
             c.info = op.info;
-            const auth = o.token ? { auth_token: o.token } : o.user ? { user: o.user, pass: o.password ?? "" } : {};
-            const hello = { verbose: false, pedantic: false, headers: true, no_responders: true, lang: "ato", version: "1", protocol: 1, ...auth };
-            socket.write(`CONNECT ${JSON.stringify(hello)}\r\nSUB ${c.inbox}.* 1\r\nPING\r\n`);
-            c.pongs.push(() => {
-              ready = true;
-              clearTimeout(timer);
-              resolve(c);
-            });
+            if (op.info.tls_required && !o.tls) return fail(new NatsError(`${o.url} requires TLS: give ca_file (and cert_file, key_file if it verifies clients)`, "auth"));
+            if (o.tls) return upgrade(o.tls); // nothing more comes in the clear
+            hello();
           } else if (op.op === "ERR" && !ready) {
-            const auth = /authori[sz]ation|authentication/i.test(op.message);
+            const auth = /authori[sz]ation|authentication|certificate|tls/i.test(op.message);
             fail(new NatsError(`${o.url} refused the connection: ${op.message}`, auth ? "auth" : "protocol"));
           } else if (op.op === "ERR") {
             c.die(new NatsError(`${o.url} says: ${op.message}`, "protocol"));
           } else c.handle(op);
         }
+      };
+      socket.on("error", (e: NodeJS.ErrnoException) => fail(new NatsError(`cannot reach ${o.url}: ${e.code ?? e.message}`, "unreachable")));
+      socket.on("close", () => {
+        const e = new NatsError(`the connection to ${o.url} closed`, "unreachable");
+        if (!ready) fail(e);
+        else c.die(e);
       });
+      socket.on("data", onData);
     });
   }
 

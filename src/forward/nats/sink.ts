@@ -3,8 +3,10 @@
  * `Nats-Msg-Id: <origin>/<seq>`, and a batch counts as delivered when JetStream acknowledged
  * every message (stored on a quorum of the stream's replicas). A batch re-sent after a lost
  * ack, a leader change or a forwarder crash is dropped by the stream's duplicate window, so
- * the stream holds every line exactly once.
+ * the stream holds every line exactly once. With ca_file the connection is upgraded to TLS
+ * after the server's INFO (cert_file and key_file for servers that verify clients).
  */
+import { readFileSync } from "node:fs";
 import { AtoError } from "../../errors.ts";
 import type { SinkSettings } from "../config.ts";
 import { eventId, eventJson, type ForwardEvent } from "../event.ts";
@@ -29,6 +31,8 @@ export function jetStreamSink(s: SinkSettings): Sink {
   const token = readSecret(at, s.raw, "token");
   const password = readSecret(at, s.raw, "password");
   const user = typeof s.raw.user === "string" ? s.raw.user : undefined;
+  if ("key" in s.raw) throw new AtoError(`${at}: the client key may not be written in the config file; give key_file`, "CONFIG");
+  const tls = s.raw.ca_file === undefined ? undefined : { ca: file(at, s.raw, "ca_file"), cert: file(at, s.raw, "cert_file"), key: file(at, s.raw, "key_file"), serverName: typeof s.raw.server_name === "string" ? s.raw.server_name : undefined };
   let conn: NatsConnection | undefined;
   let next = 0;
 
@@ -38,7 +42,7 @@ export function jetStreamSink(s: SinkSettings): Sink {
     for (let i = 0; i < servers.length; i++) {
       const url = servers[(next + i) % servers.length] as string;
       try {
-        conn = await NatsConnection.connect({ url, token: token?.reveal(), user, password: password?.reveal(), timeoutMs: 3000 });
+        conn = await NatsConnection.connect({ url, token: token?.reveal(), user, password: password?.reveal(), timeoutMs: 3000, tls });
         next = (next + i + 1) % servers.length;
         return conn;
       } catch (e) {
@@ -72,6 +76,16 @@ export function jetStreamSink(s: SinkSettings): Sink {
       conn?.close();
     },
   };
+}
+
+function file(at: string, raw: Record<string, unknown>, k: string): Buffer | undefined {
+  const p = raw[k];
+  if (p === undefined) return undefined;
+  try {
+    return readFileSync(p as string);
+  } catch (e) {
+    throw new AtoError(`${at}: cannot read ${k} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, "CONFIG", { cause: e });
+  }
 }
 
 function fromNatsError(e: unknown): SinkError {
