@@ -101,9 +101,20 @@ export async function client(urls: string[], token?: string, tls?: { ca: string;
   }
 }
 
+/** A JetStream API request; while a node rejoins or a leader is elected it may fail for a moment, so it is retried for up to 20 s. */
 async function api(c: NatsConnection, subject: string, body: unknown): Promise<any> {
-  const r = await c.request(subject, undefined, JSON.stringify(body), 5000);
-  return r.payload.length ? JSON.parse(r.payload.toString()) : { error: { description: `status ${r.status}` } };
+  let last: any;
+  for (const end = Date.now() + 20_000; Date.now() < end; await Bun.sleep(250)) {
+    try {
+      const r = await c.request(subject, undefined, JSON.stringify(body), 5000);
+      last = r.payload.length ? JSON.parse(r.payload.toString()) : { error: { description: `status ${r.status}` } };
+    } catch (e) {
+      last = { error: { description: String(e) } };
+      if (c.closed) break;
+    }
+    if (!last.error || last.error.code === 400 || subject.includes("STREAM.CREATE")) return last;
+  }
+  return last;
 }
 
 /** Creates the stream, retrying while the cluster elects its meta leader. */

@@ -87,7 +87,10 @@ describe("JetStream sink", () => {
     await Bun.sleep(1500);
     await cluster.start(leader!);
     const total = logLines(audit).length;
-    await waitFor("the forwarder to catch up", () => seqOf() === total, 60_000);
+    await waitFor("the forwarder to catch up", () => seqOf() === total, 90_000).catch(async (e) => {
+      p.kill("SIGTERM");
+      throw new Error(`${e.message} (cursor at ${seqOf()} of ${total}); forwarder said: ${await new Response(p.stderr).text()}`);
+    });
     conn.close();
     p.kill("SIGTERM");
     expect(await p.exited).toBe(0);
