@@ -25,6 +25,8 @@ APT_PACKAGES=(
   # kernel matrix (scripts/kernel-matrix.sh): Debian's kernels under QEMU, their initramfs;
   # the arm64 build (scripts/matrix/build-arm64.sh) and its user-mode run
   qemu-system-x86 kmod cpio zstd binutils-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static qemu-system-arm
+  # forwarder sinks started by test/forward (NATS JetStream cluster, rsyslog over TLS and RELP, ClickHouse)
+  nats-server rsyslog rsyslog-gnutls rsyslog-openssl rsyslog-relp clickhouse-server clickhouse-client
 )
 
 missing=()
@@ -45,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian ships services enabled; ato's tests start their own instances, on their own ports.
-for svc in prometheus mariadb nginx softflowd nfdump; do
+for svc in prometheus mariadb nginx softflowd nfdump rsyslog nats-server clickhouse-server; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 

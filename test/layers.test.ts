@@ -19,7 +19,7 @@ const LAYERS: string[][] = [
   ["src/config"],
   ["src/kernel", "src/signer"],
   ["src/log"],
-  ["src/witness"],
+  ["src/witness", "src/forward"],
   ["src/verify", "src/collector"],
   ["src/metrics", "src/attest"],
   ["src/agent"],

@@ -17,6 +17,7 @@ export const main = defineCommand({
     verify: () => import("./verify.ts").then((m) => m.default),
     witness: () => import("./witness.ts").then((m) => m.default),
     attest: () => import("./attest.ts").then((m) => m.default),
+    forward: () => import("./forward.ts").then((m) => m.default),
   },
 });
 

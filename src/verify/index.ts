@@ -3,6 +3,7 @@ import { AtoError } from "../errors.ts";
 import { exportProof, type ExportResult } from "./export.ts";
 import { finish } from "./finish.ts";
 import { openInputs } from "./inputs.ts";
+import { reassembleForwarded } from "./forwarded.ts";
 import { loadKeys } from "./keys.ts";
 import type { VerifyReport } from "./report.ts";
 import { loadTrustedCheckpoint } from "./trusted.ts";
@@ -31,7 +32,9 @@ export function verify(req: VerifyRequest): { report: VerifyReport; exported?: E
   const keys = loadKeys(req.pubkeys);
   const trusted = req.trustedCheckpoint ? loadTrustedCheckpoint(req.trustedCheckpoint, keys) : undefined;
   const from = req.fromCheckpoint ? loadTrustedCheckpoint(req.fromCheckpoint, keys) : undefined;
-  const inputs = openInputs(req.paths);
+  // NDJSON exports of forwarded events become segment files; once open they may go.
+  const forwarded = reassembleForwarded(req.paths);
+  const inputs = (() => { try { return openInputs(forwarded.paths); } finally { forwarded.cleanup(); } })();
   try {
     const state = verifyFiles(inputs.files, { keys, trusted, from, maxUnsigned: req.maxUnsigned, exportSeq: req.exportSeq });
     const report = finish(state, inputs.missingActive, inputs.aliases);

@@ -1,0 +1,39 @@
+/**
+ * `ato forward --audit-dir DIR --config FILE`: the standalone forwarder (a sidecar on a
+ * mounted audit volume, or a replay of an old log). `--once` drains what the log holds and
+ * exits. SIGINT and SIGTERM stop after the batch in flight; its cursor is saved only if the
+ * sink acknowledged it.
+ */
+import { defineCommand } from "citty";
+import { AtoError } from "../errors.ts";
+import { SETTINGS, readSettings } from "../config/index.ts";
+
+export default defineCommand({
+  meta: { name: "forward", description: "forward the evidence log (JetStream, syslog TLS/RELP, ClickHouse, Splunk HEC, Elasticsearch, OTLP, Loki, Azure Monitor, Google SecOps, NDJSON file) from a durable cursor per sink" },
+  args: {
+    "audit-dir": { type: "string", description: `the audit directory to read (Default: ${SETTINGS.auditDir.default}); env ATO_AUDIT_DIR` },
+    config: { type: "string", description: "the forward config file (JSON: state_dir, sinks, batch, retry, listen)", required: true },
+    once: { type: "boolean", description: "send what the log holds now, then exit" },
+  },
+  async run({ args }) {
+    if (!args.config) throw new AtoError("--config FILE is required", "USAGE");
+    // The audit directory is the agent's setting (flag, ATO_AUDIT_DIR, default); --config here is the
+    // forwarder's own sink file (JSON), not the agent's NAME=VALUE configuration.
+    const auditDir = readSettings({ flags: { "audit-dir": args["audit-dir"] || undefined }, env: { ...process.env, ATO_CONFIG: undefined } }).get("auditDir")!;
+    const { Forwarder, readForwardConfig, serveForwarder } = await import("../forward/index.ts");
+    const config = readForwardConfig(args.config);
+    const f = await Forwarder.create({ auditDir, config, once: args.once === true });
+    const server = config.listen ? serveForwarder(f, config.listen) : undefined;
+    if (server) console.error(`ato forward: metrics on ${server.url}/metrics`);
+    const stop = () => f.stop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      await f.run();
+    } finally {
+      server?.stop();
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+  },
+});

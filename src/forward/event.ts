@@ -1,0 +1,31 @@
+/**
+ * One forwarded event: the log line verbatim (the exact bytes the Merkle tree hashed, as a
+ * string) and the few fields a sink indexes by. `id` = origin/seq is the idempotency key: a
+ * sink that deduplicates on it ends with every line exactly once however often it is sent.
+ *
+ *   {"class":"internal","id":"ato/h/x/41","kind":"flow","line":"{…}","origin":"ato/h/x","seq":41,"ts":"…"}
+ */
+export interface ForwardEvent {
+  origin: string;
+  seq: number;
+  kind: string;
+  class: string;
+  /** RFC 3339 time the line was written. */
+  ts: string;
+  /** The line without its newline, exactly as on disk. */
+  line: string;
+}
+
+export function eventId(e: Pick<ForwardEvent, "origin" | "seq">): string {
+  return `${e.origin}/${e.seq}`;
+}
+
+/** The NDJSON form of an event (keys sorted, as every other ato JSON line). */
+export function eventJson(e: ForwardEvent): string {
+  return JSON.stringify({ class: e.class, id: eventId(e), kind: e.kind, line: e.line, origin: e.origin, seq: e.seq, ts: e.ts });
+}
+
+/** What a batch of events weighs for the byte limits: the line plus the envelope around it. */
+export function eventBytes(e: ForwardEvent): number {
+  return e.line.length + e.origin.length + 96;
+}

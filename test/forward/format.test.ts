@@ -1,0 +1,35 @@
+/** The wire formats written by hand: RFC 5424/5425 syslog and the NATS protocol parser. */
+import { describe, expect, test } from "bun:test";
+import { octetFrame, syslogMessage } from "../../src/forward/syslog/format.ts";
+import { ProtocolParser } from "../../src/forward/nats/protocol.ts";
+
+const event = { origin: 'ato/h"x]/1', seq: 41, kind: "flow", class: "internal", ts: "2025-06-01T12:00:00.000Z", line: '{"class":"internal","data":{"n":"é"},"kind":"flow","seq":41,"ts":"2025-06-01T12:00:00.000Z","v":1}' };
+
+describe("syslog", () => {
+  test("RFC 5424 header, structured data with escaped values, the line verbatim as MSG", () => {
+    const m = syslogMessage(event, { facility: 16, hostname: "host one", appName: "ato", enterpriseId: 32473 });
+    expect(m).toBe(`<134>1 2025-06-01T12:00:00.000Z host_one ato - flow [ato@32473 origin="ato/h\\"x\\]/1" seq="41" class="internal"] ${event.line}`);
+  });
+
+  test("RFC 5425 octet counting counts bytes, not characters", () => {
+    const f = octetFrame("é");
+    expect(f.toString()).toBe("2 é");
+  });
+});
+
+describe("NATS protocol parser", () => {
+  test("ops split anywhere across reads, HMSG headers with a status, payload counted in bytes", () => {
+    const wire = Buffer.from('INFO {"max_payload":1048576}\r\nPING\r\nMSG _INBOX.a.1 1 3\r\né!\r\nHMSG _INBOX.a.2 1 30 30\r\nNATS/1.0 503 No Responders\r\n\r\n\r\n-ERR \'Authorization Violation\'\r\n');
+    for (let cut = 1; cut < wire.length; cut += 7) {
+      const p = new ProtocolParser();
+      const ops = [...p.feed(wire.subarray(0, cut)), ...p.feed(wire.subarray(cut))];
+      expect(ops.map((o) => o.op)).toEqual(["INFO", "PING", "MSG", "MSG", "ERR"]);
+      const [info, , msg, hmsg, err] = ops as any[];
+      expect(info.info.max_payload).toBe(1048576);
+      expect(msg.payload.toString()).toBe("é!");
+      expect(hmsg.headers.status).toBe(503);
+      expect(hmsg.payload.length).toBe(0);
+      expect(err.message).toBe("Authorization Violation");
+    }
+  });
+});
