@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { PortPolicy } from "../mask/ports.ts";
 import { isAtoError } from "../errors.ts";
 import { readListen } from "./listen.ts";
+import { readTarget } from "../ipfix/target.ts";
 
 export class Invalid {
   constructor(readonly expected: string) {}
@@ -88,6 +89,16 @@ export const witnesses: Parse<string[]> = parser("URL=VERIFIER_KEY entries, comm
   const entries = raw.split(/[\s,]+/).filter(Boolean);
   if (entries.some((e) => !/^https?:\/\/[^\s=]+=\S+$/.test(e))) {
     throw new Invalid("URL=VERIFIER_KEY entries (http:// or https:// URL, then = and the key `ato witness init` printed)");
+  }
+  return [...new Set(entries)];
+});
+
+/** IPFIX collectors as udp://HOST:PORT or tcp://HOST:PORT, comma- or space-separated (flag repeatable). */
+export const ipfixTargets: Parse<string[]> = parser("udp://HOST:PORT or tcp://HOST:PORT entries, comma-separated (flag repeatable)", (raw) => {
+  const entries = raw.split(/[\s,]+/).filter(Boolean);
+  for (const e of entries) {
+    const t = readTarget(e);
+    if ("expected" in t) throw new Invalid(t.expected);
   }
   return [...new Set(entries)];
 });

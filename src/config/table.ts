@@ -20,6 +20,7 @@ import { SIMD_CHOICES } from "../../ffi/mask.ts";
 import { SIGNATURE_ALGORITHMS } from "../evidence/keyid.ts";
 import { decodeKey } from "../mask/keys.ts";
 import { DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX } from "../mask/prefix.ts";
+import { IPFIX_ADDRESSES, type IpfixAddresses } from "../ipfix/exporter.ts";
 import * as v from "./_values.ts";
 
 /** Commands by the name their help shows. */
@@ -147,6 +148,18 @@ export const SETTINGS = {
     description: "packets of one flow within a spike window that raise a spike event; 0 turns the spike guard off" }),
   spikeWindowMs: setting({ flag: "spike-window-ms", env: ["ATO_SPIKE_WINDOW_MS"], parse: v.int(1, 3_600_000), default: 1000, commands: ["run"],
     description: "length of the spike guard's window, in milliseconds" }),
+
+  // --- IPFIX export (src/ipfix)
+  ipfix: setting({ flag: "ipfix", env: ["ATO_IPFIX"], parse: v.ipfixTargets, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run"],
+    description: "IPFIX collector to export flow records to, udp://HOST:PORT or tcp://HOST:PORT (IPv6 in brackets)" }),
+  ipfixAddresses: setting<IpfixAddresses>({ flag: "ipfix-addresses", env: ["ATO_IPFIX_ADDRESSES"], parse: v.oneOf(IPFIX_ADDRESSES), default: "masked", commands: ["run"],
+    description: "addresses in IPFIX records: masked as in evidence (host bits zeroed to the prefixes), or unmasked for a collector inside the trust boundary" }),
+  ipfixDomain: setting({ flag: "ipfix-domain", env: ["ATO_IPFIX_DOMAIN"], parse: v.int(0, 0xffff_ffff), default: 1, commands: ["run"],
+    description: "IPFIX observation domain ID in every message header" }),
+  ipfixTemplateSeconds: setting({ flag: "ipfix-template-seconds", env: ["ATO_IPFIX_TEMPLATE_SECONDS"], parse: v.int(1, 86_400), default: 600, commands: ["run"],
+    description: "over UDP, templates are sent again after this many seconds" }),
+  ipfixTemplateMessages: setting({ flag: "ipfix-template-messages", env: ["ATO_IPFIX_TEMPLATE_MESSAGES"], parse: v.int(1, 1_000_000), default: 1000, commands: ["run"],
+    description: "over UDP, templates are sent again after this many messages" }),
 
   // --- output and one-off options
   printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],
