@@ -3,14 +3,14 @@
  * exactly what was exported, flow by flow, and a message lost on the way shows as a sequence failure.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { IpfixExporter, type FlowExport } from "../../src/ipfix/index.ts";
+import { IpfixExporter, type IpfixAddresses } from "../../src/ipfix/index.ts";
 import { IpfixStream } from "../../src/ipfix/stream.ts";
 import { parseTarget } from "../../src/ipfix/target.ts";
 import { UdpTransport, type Transport } from "../../src/ipfix/transport.ts";
 import { Nfacctd, Nfcapd } from "./_collectors.ts";
 import { shapes } from "./_flows.ts";
 
-const OPTS = { addresses: "unmasked" as const, ipv4Prefix: 24, ipv6Prefix: 48, domain: 7, refreshSeconds: 600, refreshMessages: 1000 };
+const OPTS = { addresses: "unmasked" as IpfixAddresses, ipv4Prefix: 24, ipv6Prefix: 48, domain: 7, refreshSeconds: 600, refreshMessages: 1000 };
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();

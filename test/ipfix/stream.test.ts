@@ -4,12 +4,12 @@
  * fit a datagram, sequence numbers counting data records) and the collector addresses it accepts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { IpfixExporter, parseTarget, type FlowExport } from "../../src/ipfix/index.ts";
+import { IpfixExporter, parseTarget, type FlowExport, type IpfixAddresses } from "../../src/ipfix/index.ts";
 import { isAtoError } from "../../src/errors.ts";
 import { shapes } from "./_flows.ts";
 import { splitStream, tsharkFields } from "./_tshark.ts";
 
-const OPTS = { addresses: "unmasked" as const, ipv4Prefix: 24, ipv6Prefix: 48, domain: 7, refreshSeconds: 600, refreshMessages: 1000 };
+const OPTS = { addresses: "unmasked" as IpfixAddresses, ipv4Prefix: 24, ipv6Prefix: 48, domain: 7, refreshSeconds: 600, refreshMessages: 1000 };
 const FIELDS = ["cflow.sequence", "cflow.od_id", "cflow.template_id", "cflow.packets", "cflow.octets", "cflow.vlanid", "cflow.dot1q_customer_vlan_id", "cflow.flow_end_reason", "cflow.tcpflags"];
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
