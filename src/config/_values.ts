@@ -103,6 +103,14 @@ export const ipfixTargets: Parse<string[]> = parser("udp://HOST:PORT or tcp://HO
   return [...new Set(entries)];
 });
 
+/** An http:// or https:// base URL (an OTLP/HTTP receiver). */
+export const httpUrl: Parse<string> = parser("http:// or https:// URL", (raw) => {
+  let u: URL | undefined;
+  try { u = new URL(raw.trim()); } catch { /* judged below */ }
+  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash) throw new Invalid("an http:// or https:// URL without query or fragment");
+  return raw.trim().replace(/\/+$/, "");
+});
+
 export const listen: Parse<string> = parser("ADDR:PORT (IPv6 in brackets; a port alone means 127.0.0.1)", (raw) => {
   const r = readListen(raw);
   if ("expected" in r) throw new Invalid(r.expected);

@@ -186,6 +186,10 @@ export const SETTINGS = {
   detectMaxSeries: setting({ env: ["ATO_DETECT_MAX_SERIES"], parse: v.int(100, 100_000_000), default: DEFAULT_DETECT.maxSeries, commands: ["run"],
     description: "baselines kept (services and sources times measures); the least recently seen go first" }),
 
+  // --- tracing (src/trace)
+  otlpEndpoint: setting({ flag: "otlp-endpoint", env: ["ATO_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], parse: v.httpUrl, defaultText: "none: tracing off, at no cost", commands: ["run"],
+    description: "OTLP/HTTP receiver (base URL, e.g. http://127.0.0.1:4318) to send spans of collection cycles, checkpoints, witness submissions and forward batches to, as protobuf" }),
+
   // --- output and one-off options
   printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],
     description: "print the effective configuration, secrets redacted, and exit" }),
