@@ -10,6 +10,10 @@
  *   detector CPU          CPU seconds per million flows fed to the detector (cycles of 10 000 flows from 2 000
  *                         sources to 200 services), beside a floor: one pass that only tallies bytes per source.
  *
+ *   tracing overhead      CPU nanoseconds per traced unit of work (a span with four attributes and a child), with
+ *                         tracing on (OTLP/HTTP protobuf to a loopback receiver, batches of 512) and off (the
+ *                         no-op tracer), beside the untraced work itself (a loop that sums 1 000 numbers).
+ *
  *   bun scripts/bench-analytics.ts [--quick] [--json PATH]
  */
 import { IpfixStream } from "../src/ipfix/stream.ts";
@@ -17,11 +21,13 @@ import { IpfixExporter, parseTarget, type FlowExport } from "../src/ipfix/index.
 import type { Transport } from "../src/ipfix/transport.ts";
 import { AnomalyDetector, type DetectFlow } from "../src/detect/index.ts";
 import { Nfcapd } from "../test/ipfix/_collectors.ts";
+import { NOOP_TRACER, OtlpTracer, type Tracer } from "../src/trace/index.ts";
 import { benchArgs, measurement, result, runSection, section } from "./bench-lib.ts";
 
 const args = benchArgs();
 const TITLE = "Analytics: IPFIX export rate and nfcapd's share, detector CPU, tracing overhead";
 const collectors: Nfcapd[] = [];
+const servers: { stop(force?: boolean): unknown }[] = [];
 
 function flows(n: number): FlowExport[] {
   const now = Date.now();
@@ -145,9 +151,58 @@ async function main() {
     inputs: { flows_per_cycle: perCycle, cycles: feed.length },
     measurements: [measurement("detector", "CPU s / 1M flows", det), measurement("floor: bytes per source tally", "CPU s / 1M flows", floor)],
   }));
+
+  // The receiver runs in a process of its own: its CPU is not the agent's.
+  const rxProc = Bun.spawn(["bun", "-e", `const s = Bun.serve({ hostname: "127.0.0.1", port: 0, async fetch(r) { await r.arrayBuffer(); return new Response(null); } }); console.log(s.port);`], { stdout: "pipe" });
+  servers.push({ stop: () => rxProc.kill() });
+  const reader = rxProc.stdout.getReader();
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the OTLP receiver did not start");
+    first += new TextDecoder().decode(value);
+  }
+  const rx = { port: Number(first.trim()) };
+  const units = args.quick ? 20_000 : 100_000;
+  const on = [], off = [], bare = [];
+  for (let r = 0; r < reps + 1; r++) {
+    const t = new OtlpTracer({ endpoint: `http://127.0.0.1:${rx.port}`, serviceName: "ato-bench", serviceVersion: "0" });
+    const x = await traced(t, units), y = await traced(NOOP_TRACER, units), z = await traced(null, units);
+    if (r > 0) { on.push(x); off.push(y); bare.push(z); } // the first round warms the JIT and the connection
+  }
+  console.log(`  tracing: ${on[0]!.toFixed(0)} ns per unit on, ${off[0]!.toFixed(0)} off, ${bare[0]!.toFixed(0)} untraced`);
+  s.results.push(result({
+    id: "tracing-overhead", title: "CPU ns per unit of work (span + child + 4 attributes around summing 1 000 numbers)", better: "lower",
+    command: "OtlpTracer to a loopback OTLP/HTTP receiver beside NOOP_TRACER beside no tracer, CPU of this process (sending included)",
+    inputs: { units },
+    measurements: [measurement("tracing on (OTLP/HTTP)", "ns/unit", on), measurement("tracing off (no-op)", "ns/unit", off), measurement("untraced", "ns/unit", bare)],
+  }));
   return s.finish();
+}
+
+const work = new Float64Array(1000).map((_, i) => i);
+let sink = 0;
+/** CPU ns per unit of work, with the tracer given (null: no tracing code at all), its export included. */
+async function traced(t: Tracer | null, units: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < units; i++) {
+    if (t) {
+      const span = t.start("collector.cycle", { flows: i, records: 3, seconds: 0.25, partial: false });
+      const child = span.child("log.checkpoint");
+      for (let j = 0; j < work.length; j++) sink += work[j]!;
+      child.end();
+      span.end();
+    } else {
+      for (let j = 0; j < work.length; j++) sink += work[j]!;
+    }
+  }
+  await t?.flush();
+  const c = process.cpuUsage(c0);
+  return ((c.user + c.system) * 1000) / units;
 }
 
 await runSection("analytics", TITLE, main, async () => {
   for (const c of collectors) await c.stop();
+  for (const s of servers) s.stop(true);
+  if (sink < 0) console.log(sink);
 });

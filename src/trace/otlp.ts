@@ -22,30 +22,44 @@ export interface SpanData {
 /** Span.SpanKind: ato's spans are its own work, not requests served or made. */
 const SPAN_KIND_INTERNAL = 1;
 
-function keyValue(key: string, v: AttrValue): ProtoWriter {
+const utf8 = new TextEncoder();
+
+function keyValue(w: ProtoWriter, field: number, key: string, v: AttrValue): void {
+  const kv = w.fork(field);
+  w.string(1, key);
   // AnyValue is a oneof: a zero, false or empty value is still written, so the receiver knows which field it is.
-  const any = new ProtoWriter();
-  if (typeof v === "string") any.bytes(1, new TextEncoder().encode(v));
-  else if (typeof v === "boolean") any.varintField(2, v ? 1 : 0);
-  else if (Number.isInteger(v)) any.varintField(3, BigInt(v));
-  else any.double(4, v);
-  return new ProtoWriter().string(1, key).message(2, any);
+  const any = w.fork(2);
+  if (typeof v === "string") w.bytes(1, utf8.encode(v));
+  else if (typeof v === "boolean") w.varintField(2, v ? 1 : 0);
+  else if (Number.isInteger(v)) w.varintField(3, v >= 0 && v < 0x80000000 ? v : BigInt(v));
+  else w.double(4, v);
+  w.join(any).join(kv);
 }
 
-function span(s: SpanData): ProtoWriter {
-  const w = new ProtoWriter().bytes(1, s.traceId).bytes(2, s.spanId);
+function span(w: ProtoWriter, s: SpanData): void {
+  const at = w.fork(2);
+  w.bytes(1, s.traceId).bytes(2, s.spanId);
   if (s.parentSpanId) w.bytes(4, s.parentSpanId);
   w.string(5, s.name).uint(6, SPAN_KIND_INTERNAL).fixed64(7, s.startNs).fixed64(8, s.endNs);
-  for (const [k, v] of Object.entries(s.attributes)) w.message(9, keyValue(k, v));
-  if (s.status) w.message(15, new ProtoWriter().string(2, s.status.message ?? "").uint(3, s.status.code));
-  return w;
+  for (const k in s.attributes) keyValue(w, 9, k, s.attributes[k]!);
+  if (s.status) {
+    const st = w.fork(15);
+    w.string(2, s.status.message ?? "").uint(3, s.status.code);
+    w.join(st);
+  }
+  w.join(at);
 }
 
+/** ExportTraceServiceRequest { resource_spans: [ { resource, scope_spans: [ { scope, spans } ] } ] }. */
 export function encodeTraceRequest(resource: Record<string, AttrValue>, scope: { name: string; version: string }, spans: readonly SpanData[]): Uint8Array {
-  const res = new ProtoWriter();
-  for (const [k, v] of Object.entries(resource)) res.message(1, keyValue(k, v));
-  const ss = new ProtoWriter().message(1, new ProtoWriter().string(1, scope.name).string(2, scope.version));
-  for (const s of spans) ss.message(2, span(s));
-  const rs = new ProtoWriter().message(1, res).message(2, ss);
-  return new ProtoWriter().message(1, rs).finish();
+  const w = new ProtoWriter();
+  const rs = w.fork(1);
+  const res = w.fork(1);
+  for (const k in resource) keyValue(w, 1, k, resource[k]!);
+  w.join(res);
+  const ss = w.fork(2);
+  const sc = w.fork(1);
+  w.string(1, scope.name).string(2, scope.version).join(sc);
+  for (const s of spans) span(w, s);
+  return w.join(ss).join(rs).finish();
 }

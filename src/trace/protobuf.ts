@@ -1,13 +1,15 @@
 /**
  * The few protobuf wire types OTLP needs (protobuf encoding spec: varint, 64-bit, length-delimited, 32-bit),
- * written into a growing buffer. A nested message is written into a writer of its own and added as bytes:
- * simpler than reserving length prefixes, and spans are small.
+ * written into one growing buffer. A nested message is opened with `fork(field)` and closed with `join()`, which
+ * moves its content right by the size of its length prefix (a memmove of a few hundred bytes): no writer, and
+ * no buffer, per nested message.
  */
 
 const enc = new TextEncoder();
 
 export class ProtoWriter {
-  private buf = new Uint8Array(256);
+  private buf = new Uint8Array(64);
+  private view = new DataView(this.buf.buffer);
   private n = 0;
 
   private room(k: number): void {
@@ -15,11 +17,20 @@ export class ProtoWriter {
     const b = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
     b.set(this.buf.subarray(0, this.n));
     this.buf = b;
+    this.view = new DataView(b.buffer);
   }
 
   private varint(v: bigint | number): void {
-    let x = BigInt.asUintN(64, BigInt(v));
     this.room(10);
+    if (typeof v === "number" && v >= 0 && v < 0x80000000) { // the common case without BigInt
+      while (v >= 0x80) {
+        this.buf[this.n++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      this.buf[this.n++] = v;
+      return;
+    }
+    let x = BigInt.asUintN(64, BigInt(v));
     while (x >= 0x80n) {
       this.buf[this.n++] = Number(x & 0x7fn) | 0x80;
       x >>= 7n;
@@ -50,7 +61,7 @@ export class ProtoWriter {
   fixed64(field: number, v: bigint): this {
     this.tag(field, 1);
     this.room(8);
-    new DataView(this.buf.buffer).setBigUint64(this.n, BigInt.asUintN(64, v), true);
+    this.view.setBigUint64(this.n, BigInt.asUintN(64, v), true);
     this.n += 8;
     return this;
   }
@@ -58,7 +69,7 @@ export class ProtoWriter {
   double(field: number, v: number): this {
     this.tag(field, 1);
     this.room(8);
-    new DataView(this.buf.buffer).setFloat64(this.n, v, true);
+    this.view.setFloat64(this.n, v, true);
     this.n += 8;
     return this;
   }
@@ -76,8 +87,23 @@ export class ProtoWriter {
     return s ? this.bytes(field, enc.encode(s)) : this;
   }
 
-  message(field: number, w: ProtoWriter): this {
-    return this.bytes(field, w.finish());
+  /** Opens a nested message (length-delimited field); returns where its content starts, for join(). */
+  fork(field: number): number {
+    this.tag(field, 2);
+    return this.n;
+  }
+
+  /** Closes the nested message opened at `at`: puts its length in front of it. */
+  join(at: number): this {
+    const len = this.n - at;
+    const k = len < 0x80 ? 1 : len < 0x4000 ? 2 : len < 0x200000 ? 3 : len < 0x10000000 ? 4 : 5;
+    this.room(k);
+    this.buf.copyWithin(at + k, at, this.n);
+    const end = this.n + k;
+    this.n = at;
+    this.varint(len);
+    this.n = end;
+    return this;
   }
 
   finish(): Uint8Array {
