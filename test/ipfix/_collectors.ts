@@ -25,9 +25,12 @@ async function waitFor(what: string, ok: () => boolean, ms = 10000): Promise<voi
   }
 }
 
-/** True once some process has bound the UDP port on loopback. */
-function listening(port: number): boolean {
-  return Bun.spawnSync(["ss", "-Hnlu", `sport = :${port}`]).stdout.toString().trim() !== "";
+/** `nsenter` into a lab namespace, or nothing for the host's own. */
+const inNs = (netns?: string) => (netns ? ["nsenter", `--net=/run/netns/${netns}`] : []);
+
+/** True once some process has bound the UDP port on loopback (of the namespace, if one is given). */
+function listening(port: number, netns?: string): boolean {
+  return Bun.spawnSync([...inNs(netns), "ss", "-Hnlu", `sport = :${port}`]).stdout.toString().trim() !== "";
 }
 
 /** SIGTERM (nfacctd: SIGINT, the signal it shuts its plugins down on), then SIGKILL if the daemon has not exited within a few seconds. */
@@ -44,16 +47,17 @@ export interface NfdumpFlow { proto: number; src: string; dst: string; sport: nu
 export class Nfcapd {
   private constructor(readonly port: number, readonly dir: string, private readonly proc: ReturnType<typeof Bun.spawn>, private readonly logFile: string) {}
 
-  static async start(): Promise<Nfcapd> {
+  /** nfcapd on 127.0.0.1, in the lab namespace `netns` when given (the files stay on the host's filesystem). */
+  static async start(netns?: string): Promise<Nfcapd> {
     const dir = mkdtempSync(join(tmpdir(), "ato-nfcapd-"));
     const port = await freeUdpPort();
     const logFile = join(dir, "nfcapd.log");
     mkdirSync(join(dir, "flows"));
-    const proc = Bun.spawn(["nfcapd", "-b", "127.0.0.1", "-p", String(port), "-w", join(dir, "flows"), "-t", "3600"], {
+    const proc = Bun.spawn([...inNs(netns), "nfcapd", "-b", "127.0.0.1", "-p", String(port), "-w", join(dir, "flows"), "-t", "3600"], {
       stdout: Bun.file(logFile), stderr: Bun.file(`${logFile}.err`),
     });
     const c = new Nfcapd(port, dir, proc, logFile);
-    await waitFor("nfcapd to listen", () => listening(port));
+    await waitFor("nfcapd to listen", () => listening(port, netns));
     return c;
   }
 
