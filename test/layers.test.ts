@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ["src/errors.ts", "src/version.ts"],
   ["ffi"],
   ["src/tree", "src/mask"],
-  ["src/evidence"],
+  ["src/evidence", "src/ipfix", "src/detect", "src/trace"],
   ["src/config"],
   ["src/kernel", "src/signer"],
   ["src/log"],

@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { PortPolicy } from "../mask/ports.ts";
 import { isAtoError } from "../errors.ts";
 import { readListen } from "./listen.ts";
+import { readTarget } from "../ipfix/target.ts";
 
 export class Invalid {
   constructor(readonly expected: string) {}
@@ -97,6 +98,24 @@ export const witnesses: Parse<string[]> = parser("URL=VERIFIER_KEY entries, comm
     throw new Invalid("URL=VERIFIER_KEY entries (http:// or https:// URL, then = and the key `ato witness init` printed)");
   }
   return [...new Set(entries)];
+});
+
+/** IPFIX collectors as udp://HOST:PORT or tcp://HOST:PORT, comma- or space-separated (flag repeatable). */
+export const ipfixTargets: Parse<string[]> = parser("udp://HOST:PORT or tcp://HOST:PORT entries, comma-separated (flag repeatable)", (raw) => {
+  const entries = raw.split(/[\s,]+/).filter(Boolean);
+  for (const e of entries) {
+    const t = readTarget(e);
+    if ("expected" in t) throw new Invalid(t.expected);
+  }
+  return [...new Set(entries)];
+});
+
+/** An http:// or https:// base URL (an OTLP/HTTP receiver). */
+export const httpUrl: Parse<string> = parser("http:// or https:// URL", (raw) => {
+  let u: URL | undefined;
+  try { u = new URL(raw.trim()); } catch { /* judged below */ }
+  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash) throw new Invalid("an http:// or https:// URL without query or fragment");
+  return raw.trim().replace(/\/+$/, "");
 });
 
 export const listen: Parse<string> = parser("ADDR:PORT (IPv6 in brackets; a port alone means 127.0.0.1)", (raw) => {

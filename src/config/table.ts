@@ -20,6 +20,8 @@ import type { SimdChoice } from "../../ffi/mask.ts";
 import { SIGNATURE_ALGORITHMS } from "../evidence/keyid.ts";
 import { decodeKey } from "../mask/keys.ts";
 import { DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX } from "../mask/prefix.ts";
+import { IPFIX_ADDRESSES, type IpfixAddresses } from "../ipfix/exporter.ts";
+import { DEFAULT_DETECT } from "../detect/options.ts";
 import * as v from "./_values.ts";
 
 /** Commands by the name their help shows. */
@@ -152,6 +154,46 @@ export const SETTINGS = {
     description: "packets of one flow within a spike window that raise a spike event; 0 turns the spike guard off" }),
   spikeWindowMs: setting({ flag: "spike-window-ms", env: ["ATO_SPIKE_WINDOW_MS"], parse: v.int(1, 3_600_000), default: 1000, commands: ["run"],
     description: "length of the spike guard's window, in milliseconds" }),
+
+  // --- IPFIX export (src/ipfix)
+  ipfix: setting({ flag: "ipfix", env: ["ATO_IPFIX"], parse: v.ipfixTargets, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run"],
+    description: "IPFIX collector to export flow records to, udp://HOST:PORT or tcp://HOST:PORT (IPv6 in brackets)" }),
+  ipfixAddresses: setting<IpfixAddresses>({ flag: "ipfix-addresses", env: ["ATO_IPFIX_ADDRESSES"], parse: v.oneOf(IPFIX_ADDRESSES), default: "masked", commands: ["run"],
+    description: "addresses in IPFIX records: masked as in evidence (host bits zeroed to the prefixes), or unmasked for a collector inside the trust boundary" }),
+  ipfixDomain: setting({ flag: "ipfix-domain", env: ["ATO_IPFIX_DOMAIN"], parse: v.int(0, 0xffff_ffff), default: 1, commands: ["run"],
+    description: "IPFIX observation domain ID in every message header" }),
+  ipfixTemplateSeconds: setting({ flag: "ipfix-template-seconds", env: ["ATO_IPFIX_TEMPLATE_SECONDS"], parse: v.int(1, 86_400), default: 600, commands: ["run"],
+    description: "over UDP, templates are sent again after this many seconds" }),
+  ipfixTemplateMessages: setting({ flag: "ipfix-template-messages", env: ["ATO_IPFIX_TEMPLATE_MESSAGES"], parse: v.int(1, 1_000_000), default: 1000, commands: ["run"],
+    description: "over UDP, templates are sent again after this many messages" }),
+
+  // --- anomaly detection on flows (src/detect)
+  detect: setting({ flag: "detect", env: ["ATO_DETECT"], parse: v.bool, default: false, commands: ["run"],
+    description: "detect anomalies in each cycle's flows (new connections/s, bytes/s, failed TCP share, scans) and record them as evidence" }),
+  detectWarmupCycles: setting({ flag: "detect-warmup-cycles", env: ["ATO_DETECT_WARMUP_CYCLES"], parse: v.int(1, 1_000_000), default: DEFAULT_DETECT.warmupCycles, commands: ["run"],
+    description: "collection cycles the detectors only learn before any anomaly may fire" }),
+  detectBaselineCycles: setting({ flag: "detect-baseline-cycles", env: ["ATO_DETECT_BASELINE_CYCLES"], parse: v.int(1, 1_000_000), default: 39, commands: ["run"],
+    description: "memory of the EWMA baselines in cycles N (weight of the newest cycle 2/(N+1))" }),
+  detectSigmas: setting({ flag: "detect-sigmas", env: ["ATO_DETECT_SIGMAS"], parse: v.int(1, 100), default: DEFAULT_DETECT.sigmas, commands: ["run"],
+    description: "an observation fires when above the baseline mean by this many standard deviations (at least this many means)" }),
+  detectCooldownCycles: setting({ flag: "detect-cooldown-cycles", env: ["ATO_DETECT_COOLDOWN_CYCLES"], parse: v.int(0, 1_000_000), default: DEFAULT_DETECT.cooldownCycles, commands: ["run"],
+    description: "cycles a baseline that fired stays quiet (a lasting attack is one record, not one per cycle)" }),
+  detectMinNewPerSecond: setting({ flag: "detect-min-new-per-second", env: ["ATO_DETECT_MIN_NEW_PER_SECOND"], parse: v.int(1, 1e9), default: DEFAULT_DETECT.minNewPerSecond, commands: ["run"],
+    description: "new connections per second of one service or source below which nothing fires" }),
+  detectMinBytesPerSecond: setting({ flag: "detect-min-bytes-per-second", env: ["ATO_DETECT_MIN_BYTES_PER_SECOND"], parse: v.int(1, 1e15), default: DEFAULT_DETECT.minBytesPerSecond, commands: ["run"],
+    description: "bytes per second of one service or source below which nothing fires" }),
+  detectMinFailedPercent: setting({ flag: "detect-min-failed-percent", env: ["ATO_DETECT_MIN_FAILED_PERCENT"], parse: v.int(1, 100), default: DEFAULT_DETECT.minFailedShare * 100, commands: ["run"],
+    description: "share of failed TCP connection attempts (SYN without ACK, or RST in reply), in percent, below which nothing fires" }),
+  detectMinFailedPerSecond: setting({ flag: "detect-min-failed-per-second", env: ["ATO_DETECT_MIN_FAILED_PER_SECOND"], parse: v.int(1, 1e9), default: DEFAULT_DETECT.minFailedPerSecond, commands: ["run"],
+    description: "failed TCP connection attempts per second below which nothing fires" }),
+  detectMinScanTargets: setting({ flag: "detect-min-scan-targets", env: ["ATO_DETECT_MIN_SCAN_TARGETS"], parse: v.int(2, 1e9), default: DEFAULT_DETECT.minScanTargets, commands: ["run"],
+    description: "distinct destination address and port pairs one source reaches in a cycle below which no scan fires" }),
+  detectMaxSeries: setting({ env: ["ATO_DETECT_MAX_SERIES"], parse: v.int(100, 100_000_000), default: DEFAULT_DETECT.maxSeries, commands: ["run"],
+    description: "baselines kept (services and sources times measures); the least recently seen go first" }),
+
+  // --- tracing (src/trace)
+  otlpEndpoint: setting({ flag: "otlp-endpoint", env: ["ATO_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], parse: v.httpUrl, defaultText: "none: tracing off, at no cost", commands: ["run"],
+    description: "OTLP/HTTP receiver (base URL, e.g. http://127.0.0.1:4318) to send spans of collection cycles, checkpoints, witness submissions and forward batches to, as protobuf" }),
 
   // --- output and one-off options
   printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],
