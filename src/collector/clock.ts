@@ -34,9 +34,14 @@ export class KernelClock {
     return after;
   }
 
+  /** Unix milliseconds (truncated). */
+  toMs(monoNs: bigint): number {
+    if (this.offsetNs === undefined) this.sync();
+    return Number((monoNs + this.offsetNs!) / 1_000_000n);
+  }
+
   /** RFC 3339 UTC, millisecond precision (truncated, as Date does). */
   toIso(monoNs: bigint): string {
-    if (this.offsetNs === undefined) this.sync();
-    return new Date(Number((monoNs + this.offsetNs!) / 1_000_000n)).toISOString();
+    return new Date(this.toMs(monoNs)).toISOString();
   }
 }

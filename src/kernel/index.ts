@@ -9,6 +9,6 @@ export { AgentLock } from "./lock.ts";
 export { bpfObjectPath, bpfObjectSha256 } from "./object.ts";
 export { libbpfVersion } from "../../ffi/libbpf.ts";
 export {
-  COUNTERS_SIZE, EVENT_KINDS, FLOW_KEY, FLOW_VALUE, encodeKey, percpuStride, tScore,
+  COUNTERS_SIZE, EVENT_KINDS, FLOW_KEY, FLOW_VALUE, decodeKey, encodeKey, percpuStride, tScore,
   type AuditConfig, type AuditEvent, type CounterName, type EventKind, type FlowCounts, type FlowKey,
 } from "./layout.ts";
