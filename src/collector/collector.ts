@@ -27,7 +27,8 @@ import { Baseline, type Growth } from "./baseline.ts";
 import { KernelClock } from "./clock.ts";
 import { exported, type ExportHook } from "./export.ts";
 import { dueReason, type ExportPolicy } from "./policy.ts";
-import { eventRecord, flowRecord } from "./records.ts";
+import { IsoTimes, StringCache, writeFlowData } from "./flow-line.ts";
+import { eventRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
 
 /** Flows masked, formatted and appended per write at most: small enough to keep the event loop responsive. */
@@ -63,6 +64,8 @@ export interface CycleSummary {
 export class Collector {
   private readonly baseline = new Baseline();
   private readonly clock = new KernelClock();
+  private readonly times = new IsoTimes(this.clock);
+  private readonly strings = new StringCache();
   /** Flows removed from the map whose final records are not written yet. */
   private ended: Growth[] = [];
   private readonly policy: ExportPolicy;
@@ -184,15 +187,16 @@ export class Collector {
   private write(part: Growth[], summary: CycleSummary): void {
     const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
     const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
-    const written = this.o.log.appendRecords("flow", part.map(({ f, d, reason }, i) =>
-      flowRecord(f, masked[i]!, d, reason, this.iface(f.key.ifindex), this.clock, rids?.[i])));
+    // The records flowRecord (records.ts) describes, written as bytes (flow-line.ts).
+    const first = this.o.log.appendBodies("flow", part.length, (i, w) =>
+      writeFlowData(w, part[i]!, masked[i]!, this.iface(part[i]!.f.key.ifindex), this.times, this.strings, rids?.[i]));
     summary.records += part.length;
     for (const { f, reason } of part) {
       // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
       if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recorded(f.rawKey, f.counts, this.nowNs);
       summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
     }
-    if (this.o.onExport) this.announce(exported(part, written[0]!.seq, (i) => this.iface(i), this.clock));
+    if (this.o.onExport) this.announce(exported(part, first.seq, (i) => this.iface(i), this.clock));
   }
 
   /** Hands a written chunk to the export hook; what the hook throws is its own bug, reported, never the evidence's. */

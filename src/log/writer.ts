@@ -29,7 +29,7 @@ import { checkNames, checkpointData } from "./checkpoint-line.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
 import { AppendFile, syncDir } from "./file.ts";
-import { encodeLines } from "./encode.ts";
+import { encodeBodies, encodeLines, type BodyWriter } from "./encode.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
 import { ACTIVE_LOG_NAME } from "./paths.ts";
@@ -146,6 +146,21 @@ export class EvidenceLog {
   }
 
   /**
+   * Appends `n` records of one kind whose data `body` writes as canonical JSON bytes (the flow
+   * records' path: the same lines appendRecords would write for the same data, without
+   * building them as objects). At most roomBeforeCheckpoint() records: all written in one
+   * write, or none (AtoError "IO"). Returns the first record's seq and the records' ts.
+   */
+  appendBodies(kind: RecordKind, n: number, body: BodyWriter, opts: { class?: string } = {}): { seq: number; ts: string } {
+    if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
+    if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`appendBodies takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
+    const cls = opts.class ?? this.o.classification;
+    const [first] = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeBodies(kind, n, body, cls, seq, ts)));
+    if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
+    return first!;
+  }
+
+  /**
    * Lines that can be appended before the count checkpoint is due. After a checkpoint that
    * could not be written, a whole period: the checkpoint is tried again after it.
    */
@@ -238,10 +253,15 @@ export class EvidenceLog {
   }
 
   private writeLines(kind: string, data: RecordData[], cls: string, beforeCount?: () => void): { seq: number; ts: string }[] {
+    return this.writeEncoded(kind, (seq, ts) => encodeLines(kind, data, cls, seq, ts), beforeCount);
+  }
+
+  /** Writes lines `encode` made (a spare byte, then each line with its newline) in one write, then takes their leaves into the tree. */
+  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }, beforeCount?: () => void): { seq: number; ts: string }[] {
     if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
     const file = this.file ?? this.reopenAfterFailedRotation();
     const ts = rfc3339(this.o.now());
-    const { text, leaves } = encodeLines(kind, data, cls, this.size, ts);
+    const { text, leaves } = encode(this.size, ts);
     file.append(text.subarray(1));
     const out = leaves.map((leaf) => {
       const seq = this.size;
