@@ -112,7 +112,8 @@ export class Agent {
       });
       cleanups.push(() => kernel.close());
 
-      const reader = new FlowMapReader(kernel.auditor.mapFd("flows"));
+      // 1,024 flows per batch lookup: one syscall holds the event loop well under a millisecond.
+      const reader = new FlowMapReader(kernel.auditor.mapFd("flows"), 1024);
       collector = new Collector({
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,

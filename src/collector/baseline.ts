@@ -6,7 +6,7 @@
  * yet recorded, which the export policy (policy.ts) records at the active or idle timeout, at
  * shutdown, or every interval.
  */
-import { decodeKey, type Flow, type FlowCounts } from "../kernel/index.ts";
+import { decodeKey, flowNumbers, type Flow, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
 import { FlowTable, KEY_WORDS } from "./table.ts";
 import type { ExportReason } from "./policy.ts";
 
@@ -40,7 +40,7 @@ export class Baseline {
   /** A flow already in the map at start: counted before this run, so recorded and read as it is. */
   preexisting(f: Flow, nowNs: number): void {
     const t = this.table, s = t.upsert(words(f.rawKey), 0);
-    this.read(s, f.counts);
+    this.read(s, flowNumbers(f.counts));
     t.packets[s] = t.readPackets[s]!;
     t.bytes[s] = t.readBytes[s]!;
     t.fragments[s] = t.readFragments[s]!;
@@ -71,9 +71,9 @@ export class Baseline {
    * its counts are growth, and what the old entry grew but no record holds is handed to
    * `closeOld` first (its record, reason "recreated").
    */
-  observe(slot: number, inserted: boolean, c: FlowCounts, closeOld: (g: Growth) => void): { packets: number; bytes: number } {
+  observe(slot: number, inserted: boolean, c: FlowNumbers, closeOld: (g: Growth) => void): { packets: number; bytes: number } {
     const t = this.table;
-    const packets = Number(c.packets), bytes = Number(c.bytes), first = Number(c.firstSeenNs);
+    const packets = c.packets, bytes = c.bytes, first = c.firstSeenNs;
     if (!inserted && (packets < t.readPackets[slot]! || first !== t.firstSeen[slot])) {
       const old = this.unrecorded(slot, "recreated");
       if (old) closeOld(old);
@@ -128,7 +128,7 @@ export class Baseline {
     }
     const inserted = s < 0;
     if (inserted) s = t.upsert(words(rawKey), 0);
-    const grown = this.observe(s, inserted, last.counts, closeOld);
+    const grown = this.observe(s, inserted, flowNumbers(last.counts), closeOld);
     const d = this.delta(s);
     t.remove(s);
     return { record: d.packets > 0 ? { f: last, d, reason: "idle" } : undefined, grown };
@@ -161,13 +161,13 @@ export class Baseline {
     return { f: { key: decodeKey(rawKey, 0), rawKey, counts }, d: this.delta(s), reason };
   }
 
-  private read(s: number, c: FlowCounts): void {
+  private read(s: number, c: FlowNumbers): void {
     const t = this.table;
-    t.readPackets[s] = Number(c.packets);
-    t.readBytes[s] = Number(c.bytes);
+    t.readPackets[s] = c.packets;
+    t.readBytes[s] = c.bytes;
     t.readFragments[s] = c.fragments;
-    t.firstSeen[s] = Number(c.firstSeenNs);
-    t.lastSeen[s] = Number(c.lastSeenNs);
+    t.firstSeen[s] = c.firstSeenNs;
+    t.lastSeen[s] = c.lastSeenNs;
     t.tcpFlags[s] = c.tcpFlags;
     t.timingFlags[s] = c.timingFlags;
     t.spikes[s] = c.spikes;

@@ -22,7 +22,7 @@
 import { randomBytes } from "node:crypto";
 import type { EvidenceLog } from "../log/index.ts";
 import type { Masker, FlowAddresses } from "../mask/index.ts";
-import { FLOW_KEY, type AuditEvent, type Flow, type FlowMapReader } from "../kernel/index.ts";
+import { FLOW_KEY, flowNumbers, type AuditEvent, type Flow, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
 import { Baseline, type Growth } from "./baseline.ts";
 import { KernelClock } from "./clock.ts";
 import { exported, type ExportHook } from "./export.ts";
@@ -31,8 +31,13 @@ import { IsoTimes, StringCache, writeFlowData } from "./flow-line.ts";
 import { eventRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
 
-/** Flows masked, formatted and appended per write at most: small enough to keep the event loop responsive. */
-const CHUNK = 2048;
+const ZERO: FlowCounts = { packets: 0n, bytes: 0n, firstSeenNs: 0n, lastSeenNs: 0n, tcpFlags: 0, fragments: 0, timingFlags: 0, spikes: 0 };
+
+/** Flows masked, formatted and appended per write at most: a write holds the event loop for ~1 ms at most. */
+const CHUNK = 256;
+/** The read loop looks at the clock every this many flows, and yields once it has held the loop for YIELD_MS. */
+const CHECK_EVERY = 256;
+const YIELD_MS = 1;
 
 export interface CollectorOptions {
   reader: FlowMapReader;
@@ -117,11 +122,15 @@ export class Collector {
     await this.flush(this.ended, summary, true);
 
     const closeOld = (g: Growth) => this.ended.push(g);
+    const counts = flowNumbers(ZERO); // reused for every flow read
     const idle: Uint8Array[] = [];
     const due: Growth[] = [];
+    let held = performance.now();
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
         summary.flows++;
+        // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
+        if (i % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
         const lastSeen = b.lastSeenNs(i);
         if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
           idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
@@ -129,21 +138,22 @@ export class Collector {
         }
         const slot = this.baseline.seen(b.keyWords, i * KEY_WORDS);
         const inserted = this.baseline.inserted;
-        let f: Flow | undefined;
         if (inserted || !this.baseline.unchanged(slot, b.packets(i), lastSeen)) {
-          f = b.flow(i);
-          grow(summary, f.key.proto, this.baseline.observe(slot, inserted, f.counts, closeOld));
+          grow(summary, b.proto(i), this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld));
         }
         const reason = dueReason(this.policy, this.baseline.pending(slot), this.baseline.exportedAt(slot), this.nowNs, final);
         if (!reason) continue;
-        due.push({ f: f ?? b.flow(i), d: this.baseline.delta(slot), reason });
-        if (due.length >= this.chunkLimit()) await this.flush(due, summary, false);
+        due.push({ f: b.flow(i), d: this.baseline.delta(slot), reason }); // decoded only when it becomes a record
+        if (due.length >= this.chunkLimit()) { await this.flush(due, summary, false); held = performance.now(); }
       }
       await yieldToEventLoop();
+      held = performance.now();
     }
     await this.flush(due, summary, true);
 
-    for (const rawKey of idle) {
+    for (let n = 0; n < idle.length; n++) {
+      const rawKey = idle[n]!;
+      if (n % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
       // lookup-and-delete: packets counted between the read above and now are included.
       const last = this.o.reader.take(rawKey);
       const { record, grown } = this.baseline.final(rawKey, last, closeOld);

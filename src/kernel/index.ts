@@ -1,6 +1,6 @@
 /** The kernel side of ato: the XDP program's loader, its maps read from user space, and the host facts they need. */
 export { XdpAuditor, DEFAULT_CONFIG, MAPS, PROGRAM_NAME, modeName, type AttachMode, type Attachment } from "./loader.ts";
-export { FlowBatch, FlowMapReader, type Flow, type ReadMethod } from "./flows.ts";
+export { FlowBatch, FlowMapReader, flowNumbers, type Flow, type FlowNumbers, type ReadMethod } from "./flows.ts";
 export { readPinnedFlows } from "./pinned.ts";
 export { EventStream } from "./events.ts";
 export { readCounters } from "./counters.ts";
