@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { checkpointBody, rfc3339, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
+import { base64, frontierRoot, hashChildren, type Hash } from "../tree/index.ts";
 import { VERSION } from "../version.ts";
 import { setAppendOnly } from "./attr.ts";
 import { checkNames, checkpointData } from "./checkpoint-line.ts";
@@ -93,7 +93,7 @@ export class EvidenceLog {
   private start(options: EvidenceLogOptions): void {
     const r = recover(this.o.auditDir);
     this.size = r.size;
-    this.frontier = r.frontier;
+    this.frontier = r.frontier.slice(); // appended to in place
     this.logId = r.logId;
     this.segment = r.segment;
     this.prev = r.prev;
@@ -265,7 +265,7 @@ export class EvidenceLog {
     file.append(text.subarray(1));
     const out = leaves.map((leaf) => {
       const seq = this.size;
-      this.frontier = appendLeaf(this.frontier, this.size++, leaf);
+      this.appendLeaf(leaf);
       return { seq, ts };
     });
     beforeCount?.();
@@ -273,6 +273,17 @@ export class EvidenceLog {
     this.segmentLines += leaves.length;
     this.sinceCheckpoint += leaves.length;
     return out;
+  }
+
+  /**
+   * Takes a leaf into the frontier in place (RFC 9162 §2.1: the same as tree's appendLeaf,
+   * without copying the frontier per leaf): the log owns its frontier array.
+   */
+  private appendLeaf(leaf: Hash): void {
+    let node = leaf;
+    for (let s = this.size; s % 2 === 1; s = (s - 1) / 2) node = hashChildren(this.frontier.pop()!, node);
+    this.frontier.push(node);
+    this.size++;
   }
 
   /**
