@@ -62,7 +62,7 @@ function runAto(): number {
   return records / s;
 }
 
-/** The collector's path: the same flows as runAto, each record's bytes written from the key-sorted template (EvidenceLog.appendBodies). */
+/** The collector's path: the same flows as runAto (in pieces up to each checkpoint), each record's bytes written from the key-sorted template (EvidenceLog.appendBodies). */
 function runAtoBytes(): number {
   const dir = mkdtempSync("/tmp/ato-bench-evidence-");
   dirs.push(dir);
@@ -70,8 +70,9 @@ function runAtoBytes(): number {
   const clock = new KernelClock();
   const times = new IsoTimes(clock), strings = new StringCache();
   const t0 = performance.now();
-  for (let done = 0; done < records; done += BATCH) {
-    const fs = flows(Math.min(BATCH, records - done), done);
+  for (let done = 0, n = 0; done < records; done += n) {
+    n = Math.min(log.roomBeforeCheckpoint(), records - done); // the collector's chunks end at the next checkpoint
+    const fs = flows(n, done);
     const masked = masker!.maskFlows(fs);
     const part: Growth[] = fs.map((f, i) => ({
       f: { key: { ...f, vlan: 0, vlanInner: 0, ifindex: 1 }, rawKey: EMPTY_KEY, counts: { packets: 100n, bytes: 9000n, firstSeenNs: BEGAN, lastSeenNs: BEGAN + 1_000_000_000n, tcpFlags: 0x18, fragments: 0, timingFlags: 0, spikes: 0 } },

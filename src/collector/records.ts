@@ -1,6 +1,8 @@
 /**
  * Evidence record bodies for flows and kernel events. Addresses and ports arrive already masked
  * (src/mask); what is added here is never identifying: counts, times, protocol, VLAN IDs.
+ * flowRecord is what a flow record holds; the collector writes the same object as bytes
+ * (flow-line.ts), and the tests hold the two to the same bytes through canonicalize().
  */
 import type { MaskedFlow } from "../mask/index.ts";
 import { tScore, type AuditEvent, type Flow } from "../kernel/index.ts";
