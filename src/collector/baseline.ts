@@ -22,6 +22,8 @@ export interface Growth {
   f: Flow;
   d: Reported;
   reason: ExportReason;
+  /** The flow's table slot when it was read (tried first when its record is on disk). */
+  slot?: number;
 }
 
 export class Baseline {
@@ -105,8 +107,8 @@ export class Baseline {
   }
 
   /** The record of a flow up to `c` is on disk. */
-  recorded(rawKey: Uint8Array, c: FlowCounts, nowNs: number): void {
-    const t = this.table, s = t.find(words(rawKey), 0);
+  recorded(rawKey: Uint8Array, c: FlowCounts, nowNs: number, slot = -1): void {
+    const t = this.table, s = t.findFrom(slot, words(rawKey), 0);
     if (s < 0) return; // removed from the map since (idle): its final record follows
     t.packets[s] = Number(c.packets);
     t.bytes[s] = Number(c.bytes);

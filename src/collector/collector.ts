@@ -143,7 +143,7 @@ export class Collector {
         }
         const reason = dueReason(this.policy, this.baseline.pending(slot), this.baseline.exportedAt(slot), this.nowNs, final);
         if (!reason) continue;
-        due.push({ f: b.flow(i), d: this.baseline.delta(slot), reason }); // decoded only when it becomes a record
+        due.push({ f: b.flow(i), d: this.baseline.delta(slot), reason, slot }); // decoded only when it becomes a record
         if (due.length >= this.chunkLimit()) { await this.flush(due, summary, false); held = performance.now(); }
       }
       await yieldToEventLoop();
@@ -201,9 +201,9 @@ export class Collector {
     const first = this.o.log.appendBodies("flow", part.length, (i, w) =>
       writeFlowData(w, part[i]!, masked[i]!, this.iface(part[i]!.f.key.ifindex), this.times, this.strings, rids?.[i]));
     summary.records += part.length;
-    for (const { f, reason } of part) {
+    for (const { f, reason, slot } of part) {
       // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
-      if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recorded(f.rawKey, f.counts, this.nowNs);
+      if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recorded(f.rawKey, f.counts, this.nowNs, slot);
       summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
     }
     if (this.o.onExport) this.announce(exported(part, first.seq, (i) => this.iface(i), this.clock));

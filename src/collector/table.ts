@@ -82,6 +82,12 @@ export class FlowTable implements Columns {
     }
   }
 
+  /** The slot holding the key, trying `hint` first (a slot it had earlier in the cycle: a rebuild may have moved it), or -1. */
+  findFrom(hint: number, words: Uint32Array, at: number): number {
+    if (hint >= 0 && hint < this.capacity && this.state[hint] === USED && this.sameKey(hint, words, at)) return hint;
+    return this.find(words, at);
+  }
+
   /** The key's slot, inserted with zero counts when absent (see `inserted`). A later insert may move slots. */
   upsert(words: Uint32Array, at: number): number {
     if (this.live + this.tombstones + 1 > this.capacity * MAX_LOAD) this.rebuild();
