@@ -7,8 +7,6 @@
  */
 import { AtoError } from "../errors.ts";
 
-/** Printable ASCII without `"` or `\`: written as it is, between quotes (most evidence strings). */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 const encoder = new TextEncoder();
 const QUOTE = 0x22;
 
@@ -36,9 +34,18 @@ export class JsonBytes {
   }
 
   bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    this.ensure(n);
+    if (n > 64) {
+      this.buf.set(b, this.pos);
+      this.pos += n;
+      return;
+    }
+    // Member names and cached values are short: a loop beats TypedArray.set's call overhead.
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = b[i]!;
+    this.pos = p;
   }
 
   /** A string known to be plain ASCII (no escapes needed), without quotes. */
@@ -53,13 +60,24 @@ export class JsonBytes {
 
   /** A JSON string as RFC 8785 writes it (JSON.stringify's minimal escapes), quoted. */
   string(s: string): void {
-    if (PLAIN.test(s)) {
-      this.ensure(s.length + 2);
-      this.buf[this.pos++] = QUOTE;
-      this.ascii(s);
-      this.buf[this.pos++] = QUOTE;
+    // Plain printable ASCII is copied as it is scanned; anything else is written by JSON.stringify.
+    const n = s.length;
+    this.ensure(n + 2);
+    const buf = this.buf, start = this.pos;
+    let p = start;
+    buf[p++] = QUOTE;
+    let plain = true;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) { plain = false; break; }
+      buf[p++] = c;
+    }
+    if (plain) {
+      buf[p++] = QUOTE;
+      this.pos = p;
       return;
     }
+    this.pos = start;
     if (!s.isWellFormed()) throw new AtoError("evidence must be plain JSON; found a string with a lone surrogate (not valid Unicode, RFC 8785 §3.2.2.2)", "CORRUPT");
     this.bytes(encoder.encode(JSON.stringify(s)));
   }
