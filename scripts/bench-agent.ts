@@ -108,7 +108,7 @@ async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
       fill(fd, n);
       const log = EvidenceLog.open({ auditDir, signer: openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel }), checkpointIntervalMs: 0 });
       const masker = Masker.open({});
-      const collector = new Collector({ reader: new FlowMapReader(fd), masker, log, idleTimeoutNs: 3600n * 1_000_000_000n, ifaceName });
+      const collector = new Collector({ reader: new FlowMapReader(fd), masker, log, idleTimeoutNs: 3600n * 1_000_000_000n, activeTimeoutNs: 0n, ifaceName }); // every interval: each grown flow is a record
       collector.start();
       fill(fd, n, 1, 20n); // the same keys again, counted anew after start: every flow has grown
       Bun.gc(true);

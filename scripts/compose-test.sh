@@ -73,6 +73,7 @@ GATEWAY_HTTPS_PORT=0
 GATEWAY_HTTP_PORT=0
 FLOW_MAP_PATH=$PIN_DIR/flow_map
 ATO_CHECKPOINT_SECONDS=2
+ATO_ACTIVE_TIMEOUT=1
 ATO_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 ATO_LOCAL_BASE=$BASE_IMAGE
 ATO_LOCAL_TAG=$ID
@@ -134,7 +135,7 @@ docker exec "$(cid probe)" curl -sS -m 3 "http://$EDGE_IP:9400/metrics" >/dev/nu
 ok "/metrics does not answer from the edge network"
 
 step "2. /metrics inside the enclave namespace"
-sleep 3 # two collector cycles and a checkpoint (ATO_CHECKPOINT_SECONDS=2)
+sleep 3 # two collector cycles, an active-timeout export (ATO_ACTIVE_TIMEOUT=1) and a checkpoint (ATO_CHECKPOINT_SECONDS=2)
 tcp=$(metric 'ato_packets_total{proto="tcp",direction="ingress"}')
 verified=$(metric ato_verified_flows_total)
 [ "${tcp:-0}" -gt 0 ] && [ "${verified:-0}" -gt 0 ] || fail "metrics: tcp packets ${tcp:-none}, verified flows ${verified:-none}"

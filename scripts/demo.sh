@@ -64,7 +64,7 @@ openssl pkey -pubin -in "$WORK/public.pem" -noout -text | head -1
 
 step "agent: ato run on $SERVER_DEV"
 nsenter --net="/run/netns/$SERVER_NS" $ATO run --iface "$SERVER_DEV" --pin-dir "$PIN_DIR" \
-  --audit-dir "$AUDIT_DIR" --listen 127.0.0.1:9400 --checkpoint-seconds 2 &
+  --audit-dir "$AUDIT_DIR" --listen 127.0.0.1:9400 --checkpoint-seconds 2 --active-timeout 2 &
 AGENT_PID=$!
 for _ in $(seq 100); do [ -e "$PIN_DIR/flow_map" ] && break; sleep 0.1; done
 sleep 0.5
@@ -85,7 +85,7 @@ sleep 2.5
 step "metrics excerpt (/metrics inside the server namespace)"
 ip netns exec "$SERVER_NS" curl -s http://127.0.0.1:9400/metrics | grep -E '^(ato_(verified|unverified)_flows_total|ato_signed_evidence_total|ato_packets_total\{proto="tcp"|ato_checkpoint_tree_size|ato_flow_map_entries|xdp_audit_events_total)'
 
-step "stop: SIGTERM collects once more, signs a final checkpoint and detaches"
+step "stop: SIGTERM detaches, drains the events, collects once more (reason shutdown), signs a final checkpoint"
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; AGENT_PID=""
 ip netns exec "$SERVER_NS" ip link show "$SERVER_DEV" | grep -q xdp && echo "still attached!" || echo "no XDP program left on $SERVER_DEV"
 kill "$(cat "$WORK/nginx.pid")" "$(cat "$WORK/db.pid")" 2>/dev/null || true

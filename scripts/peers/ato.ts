@@ -7,15 +7,26 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
-import { inServer, spawnLogged, until, type Counts, type WatchContext, type Watcher, type Watching } from "./watcher.ts";
+import { exitCpuSeconds, inServer, spawnLogged, until, type Counts, type WatchContext, type Watcher, type Watching } from "./watcher.ts";
 
 const ATO = resolve(import.meta.dir, "../../dist/ato");
 
-export function atoWatcher(tokenEnv: Record<string, string>): Watcher {
+/** ato's export policy in the bench: its defaults, which the peers are set to as well. */
+export const ATO_TIMEOUTS = { idleSeconds: 60, activeSeconds: 60 };
+
+/**
+ * `warm`: the agent has already collected one burst of the same flows before the measured one
+ * (its JIT warmed, its flows known); otherwise the measured burst is the first it sees.
+ */
+export function atoWatcher(tokenEnv: Record<string, string>, warm = false): Watcher {
   return {
-    name: "ato",
+    name: warm ? "ato-warm" : "ato",
+    warmup: warm,
     bytes: "IP bytes: IPv4 total length (ato's README, \"What bytes counts\")",
-    options: ["--pin-dir, --audit-dir: private to each run (locations, not behaviour)"],
+    options: [
+      "--pin-dir, --audit-dir: private to each run (locations, not behaviour)",
+      `--idle-timeout ${ATO_TIMEOUTS.idleSeconds} --active-timeout ${ATO_TIMEOUTS.activeSeconds}: its defaults, written out (the peers get the same)`,
+    ],
     missing: () => (existsSync(ATO) ? undefined : `${ATO} is not built (bash scripts/build.sh)`),
     version: () => {
       const v = Bun.spawnSync([ATO, "version"]).stdout.toString();
@@ -29,7 +40,8 @@ async function start(ctx: WatchContext, tokenEnv: Record<string, string>): Promi
   const pinDir = `/sys/fs/bpf/ato-bench-peers-${ctx.tag}`;
   const auditDir = `${ctx.dir}/audit`;
   mkdirSync(auditDir);
-  const { proc, log } = spawnLogged(inServer(ctx.lab, [ATO, "run", "--iface", ctx.lab.server.dev, "--pin-dir", pinDir, "--audit-dir", auditDir]), `${ctx.dir}/ato.log`, tokenEnv);
+  const { proc, log } = spawnLogged(inServer(ctx.lab, [ATO, "run", "--iface", ctx.lab.server.dev, "--pin-dir", pinDir, "--audit-dir", auditDir,
+    "--idle-timeout", String(ATO_TIMEOUTS.idleSeconds), "--active-timeout", String(ATO_TIMEOUTS.activeSeconds)]), `${ctx.dir}/ato.log`, tokenEnv);
   const kill = () => {
     if (proc.exitCode === null) proc.kill("SIGKILL");
     rmSync(pinDir, { recursive: true, force: true });
@@ -54,6 +66,7 @@ async function start(ctx: WatchContext, tokenEnv: Record<string, string>): Promi
     },
     side: () => ({ counts: {}, lines: log().split("\n").filter((l) => /warn|error|overflow|full/i.test(l)).slice(0, 3) }),
     kill,
+    cpuAtExit: () => exitCpuSeconds(proc),
   };
 }
 

@@ -7,7 +7,7 @@
  * warnings are counted and reported beside its figures.
  */
 import { writeFileSync } from "node:fs";
-import { inServer, killTree, spawnLogged, missingProgram, until, untilStable, type Counts, type WatchContext, type Watcher, type Watching } from "./watcher.ts";
+import { exitCpuSeconds, inServer, killTree, spawnLogged, missingProgram, until, untilStable, type Counts, type WatchContext, type Watcher, type Watching } from "./watcher.ts";
 
 export const pmacctd: Watcher = {
   name: "pmacctd",
@@ -63,6 +63,7 @@ export const pmacctd: Watcher = {
         lines: [],
       }),
       kill,
+      cpuAtExit: () => exitCpuSeconds(proc),
     };
   },
 };

@@ -2,16 +2,23 @@
  * softflowd (Debian's package) as a watcher: libpcap on the server veth, NetFlow v9 exported to
  * an nfcapd on the namespace's loopback, read back with nfdump. `softflowctl shutdown` expires
  * every flow and exports it, which is how its user gets everything it holds without waiting for
- * its timeouts (udp 300 s by default). nfcapd is the collector, not softflowd's cost: its CPU
+ * its timeouts. Its timeouts are set to ato's (bench-peers compares one export policy): maxlife
+ * (its active timeout) to ato's active timeout, and every inactivity timeout (general, tcp,
+ * tcp.rst, tcp.fin, udp, icmp) to ato's idle timeout. nfcapd is the collector, not softflowd's cost: its CPU
  * time is not counted, and it gets an 8 MiB socket buffer (-B): with its default one it dropped
  * about a third of the datagrams softflowd sends when shutdown exports 4,096 flows at once — a
  * loss of the measuring collector, not of softflowd. As a check, softflowd's own table
  * (`softflowctl dump-flows`) is read just before shutdown; a difference is reported.
  */
 import { mkdirSync } from "node:fs";
-import { inServer, missingProgram, spawnLogged, until, untilStable, type Counts, type WatchContext, type Watcher, type Watching } from "./watcher.ts";
+import { ATO_TIMEOUTS } from "./ato.ts";
+import { exitCpuSeconds, inServer, missingProgram, spawnLogged, until, untilStable, type Counts, type WatchContext, type Watcher, type Watching } from "./watcher.ts";
 
 const PORT = 9995;
+const TIMEOUTS = [
+  "-t", `maxlife=${ATO_TIMEOUTS.activeSeconds}`,
+  ...["general", "tcp", "tcp.rst", "tcp.fin", "udp", "icmp"].flatMap((t) => ["-t", `${t}=${ATO_TIMEOUTS.idleSeconds}`]),
+];
 
 export const softflowd: Watcher = {
   name: "softflowd",
@@ -19,6 +26,7 @@ export const softflowd: Watcher = {
   options: [
     "-n 127.0.0.1:9995 -v 9: export NetFlow v9 to nfcapd (where its counts come out)",
     "-d: stay in the foreground so its PID is known",
+    `-t maxlife=${ATO_TIMEOUTS.activeSeconds} and -t general|tcp|tcp.rst|tcp.fin|udp|icmp=${ATO_TIMEOUTS.idleSeconds}: ato's export policy`,
     "-c, -p: control socket and PID file in the run's directory",
     "the collector, nfcapd, with -B 8 MiB so that it does not drop the shutdown export",
   ],
@@ -28,7 +36,7 @@ export const softflowd: Watcher = {
     const ctl = `${ctx.dir}/softflowd.ctl`, flows = `${ctx.dir}/nfcapd`;
     mkdirSync(flows);
     const nfcapd = Bun.spawn(inServer(ctx.lab, ["nfcapd", "-b", "127.0.0.1", "-p", String(PORT), "-B", String(8 << 20), "-w", flows]), { stdout: "ignore", stderr: "ignore" });
-    const { proc, log } = spawnLogged(inServer(ctx.lab, ["softflowd", "-d", "-i", ctx.lab.server.dev, "-n", `127.0.0.1:${PORT}`, "-v", "9", "-c", ctl, "-p", `${ctx.dir}/softflowd.pid`]), `${ctx.dir}/softflowd.log`);
+    const { proc, log } = spawnLogged(inServer(ctx.lab, ["softflowd", "-d", "-i", ctx.lab.server.dev, "-n", `127.0.0.1:${PORT}`, "-v", "9", "-c", ctl, "-p", `${ctx.dir}/softflowd.pid`, ...TIMEOUTS]), `${ctx.dir}/softflowd.log`);
     const ctlCmd = (cmd: string) => Bun.spawnSync(inServer(ctx.lab, ["softflowctl", "-c", ctl, cmd]), { stdout: "pipe", stderr: "pipe", timeout: 20000 });
     const stat = (re: RegExp) => Number(re.exec(ctlCmd("statistics").stdout.toString())?.[1] ?? NaN);
     const kill = () => { for (const p of [proc, nfcapd]) if (p.exitCode === null) p.kill("SIGKILL"); };
@@ -72,6 +80,7 @@ export const softflowd: Watcher = {
       },
       side: () => ({ counts, lines: [...notes, ...log().split("\n").filter((l) => /warn|error|drop/i.test(l)).slice(0, 3)] }),
       kill,
+      cpuAtExit: () => exitCpuSeconds(proc),
     };
   },
 };

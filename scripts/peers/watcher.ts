@@ -32,6 +32,17 @@ export interface Watching {
   side(): Side;
   /** Kills whatever is left; safe after finish() and when start failed half-way. */
   kill(): void;
+  /**
+   * After finish(): CPU seconds (user + system) the tool's process used over its whole life,
+   * its export at shutdown included (from wait4's rusage: the process and the children it reaped).
+   */
+  cpuAtExit(): number | undefined;
+}
+
+/** A finished subprocess's lifetime CPU seconds, or undefined while it runs. */
+export function exitCpuSeconds(proc: { resourceUsage(): { cpuTime: { user: bigint | number; system: bigint | number } } | undefined }): number | undefined {
+  const r = proc.resourceUsage();
+  return r ? (Number(r.cpuTime.user) + Number(r.cpuTime.system)) / 1e6 : undefined;
 }
 
 export interface Watcher {
@@ -43,6 +54,8 @@ export interface Watcher {
   /** Why it cannot run here, or undefined when it can. */
   missing(): string | undefined;
   version(): string;
+  /** Shown one burst of the same traffic before the measured one (a warm process). */
+  warmup?: boolean;
   start(ctx: WatchContext): Promise<Watching>;
 }
 

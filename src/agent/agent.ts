@@ -9,7 +9,7 @@ import { openSigner, type CheckpointSigner } from "../signer/index.ts";
 import { EvidenceLog, type CheckpointResult } from "../log/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
 import { createMetrics, createServer, type MetricsServer } from "../metrics/index.ts";
-import { Collector } from "../collector/index.ts";
+import { Collector, type ExportHook } from "../collector/index.ts";
 import { bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent } from "../kernel/index.ts";
 import type { AgentConfig } from "../config/index.ts";
 import { commit, VERSION } from "../version.ts";
@@ -37,7 +37,8 @@ export class Agent {
     private readonly submitter?: Submitter,
   ) {}
 
-  static start(cfg: AgentConfig): Agent {
+  /** `hooks.onExport` receives every exported flow once its record is on disk (src/collector/export.ts): IPFIX, detectors. */
+  static start(cfg: AgentConfig, hooks: { onExport?: ExportHook } = {}): Agent {
     // What the operator typed wrong is named before the HSM, the log or the port are touched.
     cfg.ifaces.forEach(ifindexOf);
     const witnessTargets = cfg.witnesses.map(parseWitnessTarget);
@@ -114,8 +115,13 @@ export class Agent {
       });
       cleanups.push(() => kernel.close());
 
-      const reader = new FlowMapReader(kernel.auditor.mapFd("flows"));
-      collector = new Collector({ reader, masker, log: evidence, idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, ifaceName });
+      // 1,024 flows per batch lookup: one syscall holds the event loop well under a millisecond.
+      const reader = new FlowMapReader(kernel.auditor.mapFd("flows"), 1024);
+      collector = new Collector({
+        reader, masker, log: evidence, ifaceName,
+        idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
+        onExport: hooks.onExport, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
+      });
       const pre = collector.start({
         version: VERSION, bpf_object_sha256: bpfObjectSha256(objectPath), simd: masker.simdPath,
         ifaces: kernel.auditor.attachments.map((a) => `${a.iface}:${a.mode}`),
@@ -141,15 +147,15 @@ export class Agent {
    * yields to the event loop while it reads, so a timer tick can arrive mid-cycle: it is
    * skipped, never run alongside (two cycles would report the same growth twice).
    */
-  private tick(): Promise<void> {
-    this.running ??= this.collect().finally(() => { this.running = undefined; });
+  private tick(final = false): Promise<void> {
+    this.running ??= this.collect(final).finally(() => { this.running = undefined; });
     return this.running;
   }
 
-  private async collect(): Promise<void> {
+  private async collect(final: boolean): Promise<void> {
     try {
       this.kernel.drainEvents();
-      const cycle = await this.collector.cycle();
+      const cycle = await this.collector.cycle({ final });
       this.sync.afterCycle(cycle, readCounters(this.kernel.auditor.mapFd("counters")));
       // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
       // which runs after the agent detached its own program on purpose.
@@ -175,7 +181,7 @@ export class Agent {
     await this.running; // a cycle under way finishes first
     try {
       this.kernel.detach();
-      await this.tick(); // drains the events raised up to the detach, then reads the map once more
+      await this.tick(true); // drains the events raised up to the detach, then records every flow's unrecorded growth (reason shutdown)
       this.kernel.drainEvents(); // those of program runs still under way at the detach
       await this.operation?.finish(this.evidence);
       const cp = this.evidence.checkpoint("shutdown");

@@ -1,7 +1,9 @@
 /**
  * `ato run`: the agent. Configuration from flags, then environment, then --config FILE, then
  * defaults (src/config); `--print-config` shows the result with secrets redacted. SIGINT and
- * SIGTERM collect once more, sign a final checkpoint, detach and exit 0.
+ * SIGTERM detach the program, drain the ring buffer, collect once more (every flow's unrecorded
+ * growth, reason shutdown), sign a final checkpoint, close the log and exit 0. A stop that
+ * fails (the final checkpoint on a full disk) is one line and its error's exit code.
  */
 import { defineCommand } from "citty";
 import { AtoError } from "../errors.ts";
@@ -22,14 +24,14 @@ export default defineCommand({
 
     const { Agent } = await import("../agent/agent.ts");
     const agent = Agent.start(cfg);
-    await new Promise<void>((resolve) => {
-      const stop = async (sig: string) => {
+    await new Promise<void>((resolve, reject) => {
+      const stop = (sig: string) => {
         log(`received ${sig}, stopping`);
-        await agent.stop();
-        resolve();
+        agent.stop().then(resolve, (e: unknown) =>
+          reject(e instanceof AtoError ? new AtoError(`stopping after ${sig}: ${e.message}`, e.code, { cause: e, details: e.details }) : e));
       };
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
     });
   },
 });

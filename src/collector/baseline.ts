@@ -1,16 +1,29 @@
 /**
- * What has already been reported for each flow: the map holds cumulative per-CPU counts, and
- * each evidence record carries the growth since the previous one. Kept in a FlowTable keyed
- * by the raw flow_key (never written anywhere).
+ * What the collector knows of each flow, in a FlowTable keyed by the raw flow_key (never
+ * written anywhere): the counts of its last record (what the evidence holds) and the counts
+ * when the map was last read (what the metrics hold). Reading moves the second every cycle;
+ * a record moves the first, only once it is on disk. Their difference is growth read but not
+ * yet recorded, which the export policy (policy.ts) records at the active or idle timeout, at
+ * shutdown, or every interval.
  */
-import type { FlowCounts } from "../kernel/index.ts";
+import { decodeKey, flowNumbers, type Flow, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
 import { FlowTable, KEY_WORDS } from "./table.ts";
+import type { ExportReason } from "./policy.ts";
 
-/** Growth since the last record. */
+/** Growth of a flow that one record carries. */
 export interface Reported {
   packets: number;
   bytes: number;
   fragments: number;
+}
+
+/** A flow record to write: the flow as read, its growth since its last record, and why now. */
+export interface Growth {
+  f: Flow;
+  d: Reported;
+  reason: ExportReason;
+  /** The flow's table slot when it was read (tried first when its record is on disk). */
+  slot?: number;
 }
 
 export class Baseline {
@@ -21,54 +34,146 @@ export class Baseline {
     return this.table.size;
   }
 
-  /** Starts a collection: flows not `seen` in it are forgotten by `endCollection`. */
+  /** Starts a collection: flows not `seen` in it are "unseen" at its end. */
   beginCollection(): void {
     this.generation = (this.generation + 1) >>> 0 || 1;
   }
 
-  /**
-   * Marks the flow at words[at..] as still in the map, and says whether it is exactly as it
-   * was reported: the same packets and the same last packet (so the same entry).
-   */
-  unchanged(words: Uint32Array, at: number, packets: number, lastSeenNs: number): boolean {
-    const s = this.table.find(words, at);
-    if (s < 0) return false;
+  /** A flow already in the map at start: counted before this run, so recorded and read as it is. */
+  preexisting(f: Flow, nowNs: number): void {
+    const t = this.table, s = t.upsert(words(f.rawKey), 0);
+    this.read(s, flowNumbers(f.counts));
+    t.packets[s] = t.readPackets[s]!;
+    t.bytes[s] = t.readBytes[s]!;
+    t.fragments[s] = t.readFragments[s]!;
+    t.exportedAt[s] = nowNs;
+  }
+
+  /** The slot of the flow at words[at..] (inserted when new), marked seen in this collection. */
+  seen(words: Uint32Array, at: number): number {
+    const s = this.table.upsert(words, at);
     this.table.gen[s] = this.generation;
-    return this.table.packets[s] === packets && this.table.lastSeen[s] === lastSeenNs;
+    return s;
+  }
+
+  /** Whether the last `seen` inserted its flow. */
+  get inserted(): boolean {
+    return this.table.inserted;
+  }
+
+  /** Whether the flow is exactly as read last time: the same packets and the same last packet (so the same entry). */
+  unchanged(slot: number, packets: number, lastSeenNs: number): boolean {
+    return this.table.readPackets[slot] === packets && this.table.lastSeen[slot] === lastSeenNs;
   }
 
   /**
-   * Growth of a flow since it was last reported. An entry with another first_seen, or with
-   * counts below the baseline, is one the kernel made anew (evicted, or deleted by someone
-   * else, then seen again), whatever its count: all of its counts are growth.
+   * Takes in what was read of the flow in `slot`; returns its growth since the previous read
+   * (for the metrics). An entry with another first_seen, or with counts below the last read,
+   * is one the kernel made anew (evicted, or deleted by someone else, then seen again): all of
+   * its counts are growth, and what the old entry grew but no record holds is handed to
+   * `closeOld` first (its record, reason "recreated").
    */
-  delta(rawKey: Uint8Array, now: FlowCounts): Reported {
-    const s = this.table.find(words(rawKey), 0);
-    const packets = Number(now.packets), bytes = Number(now.bytes);
-    const fresh = s < 0 || packets < this.table.packets[s]! || Number(now.firstSeenNs) !== this.table.firstSeen[s];
-    if (fresh) return { packets, bytes, fragments: now.fragments };
-    return { packets: packets - this.table.packets[s]!, bytes: bytes - this.table.bytes[s]!, fragments: now.fragments - this.table.fragments[s]! };
+  observe(slot: number, inserted: boolean, c: FlowNumbers, closeOld: (g: Growth) => void): { packets: number; bytes: number } {
+    const t = this.table;
+    const packets = c.packets, bytes = c.bytes, first = c.firstSeenNs;
+    if (!inserted && (packets < t.readPackets[slot]! || first !== t.firstSeen[slot])) {
+      const old = this.unrecorded(slot, "recreated");
+      if (old) closeOld(old);
+      t.clear(slot);
+      t.gen[slot] = this.generation;
+      t.exportedAt[slot] = first;
+    } else if (inserted) {
+      t.exportedAt[slot] = first; // the active timeout runs from the flow's start
+    }
+    const grown = { packets: packets - t.readPackets[slot]!, bytes: bytes - t.readBytes[slot]! };
+    this.read(slot, c);
+    return grown;
   }
 
-  /** The flow's records up to `now` are on disk. */
-  set(rawKey: Uint8Array, now: FlowCounts): void {
-    const s = this.table.upsert(words(rawKey), 0);
-    this.table.packets[s] = Number(now.packets);
-    this.table.bytes[s] = Number(now.bytes);
-    this.table.fragments[s] = now.fragments;
-    this.table.firstSeen[s] = Number(now.firstSeenNs);
-    this.table.lastSeen[s] = Number(now.lastSeenNs);
-    this.table.gen[s] = this.generation;
+  /** Packets read of the flow but in no record yet. */
+  pending(slot: number): number {
+    return this.table.readPackets[slot]! - this.table.packets[slot]!;
   }
 
-  forget(rawKey: Uint8Array): void {
-    const s = this.table.find(words(rawKey), 0);
-    if (s >= 0) this.table.remove(s);
+  /** Kernel ns of the flow's last record (its first_seen before one). */
+  exportedAt(slot: number): number {
+    return this.table.exportedAt[slot]!;
   }
 
-  /** Forgets flows no longer in the map, so the baseline cannot grow without bound. */
-  endCollection(): number {
-    return this.table.sweep(this.generation);
+  /** The growth since the last record, up to the last read. */
+  delta(slot: number): Reported {
+    const t = this.table;
+    return { packets: t.readPackets[slot]! - t.packets[slot]!, bytes: t.readBytes[slot]! - t.bytes[slot]!, fragments: t.readFragments[slot]! - t.fragments[slot]! };
+  }
+
+  /** The record of a flow up to `c` is on disk. */
+  recorded(rawKey: Uint8Array, c: FlowCounts, nowNs: number, slot = -1): void {
+    const t = this.table, s = t.findFrom(slot, words(rawKey), 0);
+    if (s < 0) return; // removed from the map since (idle): its final record follows
+    t.packets[s] = Number(c.packets);
+    t.bytes[s] = Number(c.bytes);
+    t.fragments[s] = c.fragments;
+    t.exportedAt[s] = nowNs;
+  }
+
+  /**
+   * A flow removed from the map by the collector (`last`: its final counts, null if it was gone
+   * already): its final record's growth, and the read growth for the metrics; forgotten here.
+   */
+  final(rawKey: Uint8Array, last: Flow | null, closeOld: (g: Growth) => void): { record?: Growth; grown: { packets: number; bytes: number } } {
+    const t = this.table;
+    let s = t.find(words(rawKey), 0);
+    if (!last) {
+      const old = s >= 0 ? this.unrecorded(s, "evicted") : undefined;
+      if (s >= 0) t.remove(s);
+      return { record: old, grown: { packets: 0, bytes: 0 } };
+    }
+    const inserted = s < 0;
+    if (inserted) s = t.upsert(words(rawKey), 0);
+    const grown = this.observe(s, inserted, flowNumbers(last.counts), closeOld);
+    const d = this.delta(s);
+    t.remove(s);
+    return { record: d.packets > 0 ? { f: last, d, reason: "idle" } : undefined, grown };
+  }
+
+  /**
+   * Ends a collection: flows not seen in it left the map without the collector removing them
+   * (LRU eviction, another tool): what they grew but no record holds is returned (reason
+   * "evicted"), and they are forgotten, so the table cannot grow without bound.
+   */
+  endCollection(): Growth[] {
+    const out: Growth[] = [];
+    for (const s of this.table.unseen(this.generation)) {
+      const g = this.unrecorded(s, "evicted");
+      if (g) out.push(g);
+    }
+    this.table.sweep(this.generation);
+    return out;
+  }
+
+  /** The record of the growth of slot's entry as last read, if any is unrecorded. */
+  private unrecorded(s: number, reason: ExportReason): Growth | undefined {
+    const t = this.table;
+    if (t.readPackets[s]! <= t.packets[s]!) return undefined;
+    const rawKey = t.keyBytes(s);
+    const counts: FlowCounts = {
+      packets: BigInt(t.readPackets[s]!), bytes: BigInt(t.readBytes[s]!), firstSeenNs: BigInt(t.firstSeen[s]!), lastSeenNs: BigInt(t.lastSeen[s]!),
+      tcpFlags: t.tcpFlags[s]!, fragments: t.readFragments[s]!, timingFlags: t.timingFlags[s]!, spikes: t.spikes[s]!,
+    };
+    return { f: { key: decodeKey(rawKey, 0), rawKey, counts }, d: this.delta(s), reason };
+  }
+
+  private read(s: number, c: FlowNumbers): void {
+    const t = this.table;
+    t.readPackets[s] = c.packets;
+    t.readBytes[s] = c.bytes;
+    t.readFragments[s] = c.fragments;
+    t.firstSeen[s] = c.firstSeenNs;
+    t.lastSeen[s] = c.lastSeenNs;
+    t.tcpFlags[s] = c.tcpFlags;
+    t.timingFlags[s] = c.timingFlags;
+    t.spikes[s] = c.spikes;
+    t.gen[s] = this.generation;
   }
 }
 

@@ -1,78 +1,97 @@
 /**
- * The collector: every interval, read the flow map (batch lookups), turn each flow's growth
- * since its last record into a flow record, mask a chunk of them in one call, append it to the
- * evidence log, and remove idle flows without losing a count (lookup-and-delete returns the
+ * The collector: every interval, read the flow map (batch lookups) for the metrics, idle
+ * removal and the export policy (policy.ts: a record at the idle timeout, the active timeout,
+ * shutdown, or every interval); turn each due flow's growth since its last record into a flow
+ * record, mask a chunk of them in one call, append it to the evidence log, and hand the chunk
+ * to `onExport`. Idle flows are removed without losing a count (lookup-and-delete returns the
  * final values atomically). Ring-buffer events become records of their own.
  *
  * The sum of `packets` (and `bytes`) over a flow's records equals what the kernel counted for
  * it. Counts already in a reused pinned map when the agent starts are not attributed to flow
  * records; the `agent` start record states them, so nothing is silently counted twice.
  *
- * Cost is linear in the flows in the map: a flow that did not grow costs a hash lookup on the
- * kernel's own buffer (no object, no string); only growing flows are decoded, and they are
- * written in chunks as the map is read, so memory stays bounded by the chunk, not the map.
+ * Cost is linear in the flows in the map: a flow that did not change costs one hash lookup on
+ * the kernel's own buffer (no object, no string); only changed flows are decoded, and due ones
+ * are written in chunks as the map is read, so memory stays bounded by the chunk, not the map.
  * A chunk never reaches past the log's next count checkpoint, so `--checkpoint-every` is
- * honoured to the line and every append is all or nothing: a flow's baseline moves exactly
- * when its record is on disk.
+ * honoured to the line and every append is all or nothing: a flow's record baseline moves
+ * exactly when its record is on disk.
  * A cycle yields to the event loop between batches and chunks: /metrics and /healthz answer
  * while a million flows are read.
  */
 import { randomBytes } from "node:crypto";
 import type { EvidenceLog } from "../log/index.ts";
 import type { Masker, FlowAddresses } from "../mask/index.ts";
-import { FLOW_KEY, type AuditEvent, type Flow, type FlowMapReader } from "../kernel/index.ts";
-import { Baseline, type Reported } from "./baseline.ts";
+import { FLOW_KEY, flowNumbers, type AuditEvent, type Flow, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
+import { Baseline, type Growth } from "./baseline.ts";
 import { KernelClock } from "./clock.ts";
-import { eventRecord, flowRecord } from "./records.ts";
+import { exported, type ExportHook } from "./export.ts";
+import { dueReason, type ExportPolicy } from "./policy.ts";
+import { IsoTimes, StringCache, writeFlowData } from "./flow-line.ts";
+import { eventRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
 
-/** Flows masked, formatted and appended per write at most: small enough to keep the event loop responsive. */
-const CHUNK = 2048;
+const ZERO: FlowCounts = { packets: 0n, bytes: 0n, firstSeenNs: 0n, lastSeenNs: 0n, tcpFlags: 0, fragments: 0, timingFlags: 0, spikes: 0 };
+
+/** Flows masked, formatted and appended per write at most: a write holds the event loop for ~1 ms at most. */
+const CHUNK = 256;
+/** The read loop looks at the clock every this many flows, and yields once it has held the loop for YIELD_MS. */
+const CHECK_EVERY = 256;
+const YIELD_MS = 1;
 
 export interface CollectorOptions {
   reader: FlowMapReader;
   masker: Masker;
   log: EvidenceLog;
-  /** Flows whose last packet is older than this are removed from the map once reported. */
+  /** Flows whose last packet is older than this are removed from the map, with their final record. */
   idleTimeoutNs: bigint;
+  /** A record for a flow active this long since its start or last record; 0n: a record every interval. */
+  activeTimeoutNs: bigint;
   ifaceName: (ifindex: number) => string;
+  /** Every exported flow, a chunk at a time, once its record is on disk (see export.ts). */
+  onExport?: ExportHook;
+  /** What an onExport hook threw (its own bug, never the evidence's). */
+  onHookError?: (e: unknown) => void;
 }
 
 export interface CycleSummary {
   /** Flows in the map when it was read. */
   flows: number;
   records: number;
+  /** Records by reason (policy.ts). */
+  reasons: Partial<Record<string, number>>;
   removed: number;
-  /** Growth per IP protocol written in this cycle, for the traffic metrics. */
+  /** Growth per IP protocol read in this cycle (recorded or not yet), for the traffic metrics. */
   byProto: Map<number, { packets: number; bytes: number }>;
   seconds: number;
-}
-
-interface Growth {
-  f: Flow;
-  d: Reported;
-  ended: boolean;
 }
 
 export class Collector {
   private readonly baseline = new Baseline();
   private readonly clock = new KernelClock();
+  private readonly times = new IsoTimes(this.clock);
+  private readonly strings = new StringCache();
   /** Flows removed from the map whose final records are not written yet. */
   private ended: Growth[] = [];
+  private readonly policy: ExportPolicy;
+  /** The kernel's clock at the start of the cycle under way, as a Number. */
+  private nowNs = 0;
   /** Interface names by ifindex, looked up once per cycle (if_indextoname is a syscall per call). */
   private ifaces = new Map<number, string>();
 
-  constructor(private readonly o: CollectorOptions) {}
+  constructor(private readonly o: CollectorOptions) {
+    this.policy = { activeTimeoutNs: Number(o.activeTimeoutNs) };
+  }
 
   /** Takes what a previous run left in a reused map as already accounted, and says so in the log. */
   start(extra: Record<string, unknown> = {}): { flows: number; packets: number; bytes: number } {
     let flows = 0, packets = 0, bytes = 0;
-    this.clock.sync();
+    const now = Number(this.clock.sync());
     this.baseline.beginCollection();
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
         const f = b.flow(i);
-        this.baseline.set(f.rawKey, f.counts);
+        this.baseline.preexisting(f, now);
         flows++;
         packets += Number(f.counts.packets);
         bytes += Number(f.counts.bytes);
@@ -83,53 +102,67 @@ export class Collector {
   }
 
   /**
-   * One collection. A flow's baseline moves only after its record is written: when the log
-   * cannot be written (full disk), the error propagates and the next cycle reports the same
-   * growth again; flows already taken out of the map wait in `ended` until they are written.
-   * Wall times of the whole cycle come from one clock offset (KernelClock.sync).
+   * One collection; `final` (the agent's last, after the detach) records every flow's
+   * unrecorded growth, reason "shutdown". A flow's record baseline moves only after its record
+   * is written: when the log cannot be written (full disk), the error propagates and the
+   * growth stays unrecorded for the next cycle; flows already taken out of the map wait in
+   * `ended` until they are written. Wall times of the whole cycle come from one clock offset
+   * (KernelClock.sync).
    */
-  async cycle(): Promise<CycleSummary> {
+  async cycle(opts: { final?: boolean } = {}): Promise<CycleSummary> {
     const t0 = performance.now();
-    const summary: CycleSummary = { flows: 0, records: 0, removed: 0, byProto: new Map(), seconds: 0 };
-    const idleBefore = Number(this.clock.sync() - this.o.idleTimeoutNs);
+    const final = opts.final ?? false;
+    const summary: CycleSummary = { flows: 0, records: 0, reasons: {}, removed: 0, byProto: new Map(), seconds: 0 };
+    this.nowNs = Number(this.clock.sync());
+    const idleBefore = this.nowNs - Number(this.o.idleTimeoutNs);
     this.baseline.beginCollection();
     this.ifaces.clear();
 
     // Flows a failed cycle took out of the map come first.
     await this.flush(this.ended, summary, true);
 
+    const closeOld = (g: Growth) => this.ended.push(g);
+    const counts = flowNumbers(ZERO); // reused for every flow read
     const idle: Uint8Array[] = [];
-    const growing: Growth[] = [];
+    const due: Growth[] = [];
+    let held = performance.now();
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
         summary.flows++;
+        // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
+        if (i % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
         const lastSeen = b.lastSeenNs(i);
         if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
           idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
           continue;
         }
-        if (this.baseline.unchanged(b.keyWords, i * KEY_WORDS, b.packets(i), lastSeen)) continue; // nothing new
-        const f = b.flow(i);
-        const d = this.baseline.delta(f.rawKey, f.counts);
-        if (d.packets > 0) growing.push({ f, d, ended: false });
-        if (growing.length >= this.chunkLimit()) await this.flush(growing, summary, false);
+        const slot = this.baseline.seen(b.keyWords, i * KEY_WORDS);
+        const inserted = this.baseline.inserted;
+        if (inserted || !this.baseline.unchanged(slot, b.packets(i), lastSeen)) {
+          grow(summary, b.proto(i), this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld));
+        }
+        const reason = dueReason(this.policy, this.baseline.pending(slot), this.baseline.exportedAt(slot), this.nowNs, final);
+        if (!reason) continue;
+        due.push({ f: b.flow(i), d: this.baseline.delta(slot), reason, slot }); // decoded only when it becomes a record
+        if (due.length >= this.chunkLimit()) { await this.flush(due, summary, false); held = performance.now(); }
       }
       await yieldToEventLoop();
+      held = performance.now();
     }
-    await this.flush(growing, summary, true);
+    await this.flush(due, summary, true);
 
-    for (const rawKey of idle) {
+    for (let n = 0; n < idle.length; n++) {
+      const rawKey = idle[n]!;
+      if (n % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
       // lookup-and-delete: packets counted between the read above and now are included.
       const last = this.o.reader.take(rawKey);
-      if (last) {
-        const d = this.baseline.delta(rawKey, last.counts);
-        if (d.packets > 0) this.ended.push({ f: last, d, ended: true });
-      }
-      this.baseline.forget(rawKey);
+      const { record, grown } = this.baseline.final(rawKey, last, closeOld);
+      if (last) grow(summary, last.key.proto, grown);
+      if (record) this.ended.push(record);
       summary.removed++;
     }
+    this.ended.push(...this.baseline.endCollection());
     await this.flush(this.ended, summary, true);
-    this.baseline.endCollection();
     summary.seconds = (performance.now() - t0) / 1000;
     return summary;
   }
@@ -164,15 +197,25 @@ export class Collector {
   private write(part: Growth[], summary: CycleSummary): void {
     const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
     const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
-    this.o.log.appendRecords("flow", part.map(({ f, d, ended }, i) =>
-      flowRecord(f, masked[i]!, d, ended, this.iface(f.key.ifindex), this.clock, rids?.[i])));
+    // The records flowRecord (records.ts) describes, written as bytes (flow-line.ts).
+    const first = this.o.log.appendBodies("flow", part.length, (i, w) =>
+      writeFlowData(w, part[i]!, masked[i]!, this.iface(part[i]!.f.key.ifindex), this.times, this.strings, rids?.[i]));
     summary.records += part.length;
-    for (const { f, d, ended } of part) {
-      if (!ended) this.baseline.set(f.rawKey, f.counts);
-      const p = summary.byProto.get(f.key.proto) ?? { packets: 0, bytes: 0 };
-      p.packets += d.packets;
-      p.bytes += d.bytes;
-      summary.byProto.set(f.key.proto, p);
+    for (const { f, reason, slot } of part) {
+      // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
+      if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recorded(f.rawKey, f.counts, this.nowNs, slot);
+      summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
+    }
+    if (this.o.onExport) this.announce(exported(part, first.seq, (i) => this.iface(i), this.clock));
+  }
+
+  /** Hands a written chunk to the export hook; what the hook throws is its own bug, reported, never the evidence's. */
+  private announce(flows: ReturnType<typeof exported>): void {
+    try {
+      this.o.onExport!(flows);
+    } catch (e) {
+      if (!this.o.onHookError) throw e;
+      this.o.onHookError(e);
     }
   }
 
@@ -185,6 +228,14 @@ export class Collector {
 
 function addresses(f: Flow): FlowAddresses {
   return { family: f.key.family, src: f.key.src, dst: f.key.dst, proto: f.key.proto, sport: f.key.sport, dport: f.key.dport };
+}
+
+function grow(summary: CycleSummary, proto: number, g: { packets: number; bytes: number }): void {
+  if (g.packets === 0 && g.bytes === 0) return;
+  const p = summary.byProto.get(proto) ?? { packets: 0, bytes: 0 };
+  p.packets += g.packets;
+  p.bytes += g.bytes;
+  summary.byProto.set(proto, p);
 }
 
 /** Lets timers and sockets (the metrics server, signals) run between steps of a long cycle. */

@@ -1,17 +1,20 @@
 /**
  * Evidence record bodies for flows and kernel events. Addresses and ports arrive already masked
  * (src/mask); what is added here is never identifying: counts, times, protocol, VLAN IDs.
+ * flowRecord is what a flow record holds; the collector writes the same object as bytes
+ * (flow-line.ts), and the tests hold the two to the same bytes through canonicalize().
  */
 import type { MaskedFlow } from "../mask/index.ts";
 import { tScore, type AuditEvent, type Flow } from "../kernel/index.ts";
 import type { KernelClock } from "./clock.ts";
 import type { Reported } from "./baseline.ts";
+import type { ExportReason } from "./policy.ts";
 
 const ICMP = new Set([1, 58]);
 const TCP = 6;
 
 export function flowRecord(
-  f: Flow, masked: MaskedFlow, delta: Reported, ended: boolean, iface: string, clock: KernelClock, rid?: string,
+  f: Flow, masked: MaskedFlow, delta: Reported, reason: ExportReason, iface: string, clock: KernelClock, rid?: string,
 ): Record<string, unknown> {
   const r: Record<string, unknown> = {
     family: f.key.family,
@@ -24,6 +27,7 @@ export function flowRecord(
     bytes_total: Number(f.counts.bytes),
     first_seen: clock.toIso(f.counts.firstSeenNs),
     last_seen: clock.toIso(f.counts.lastSeenNs),
+    reason, // why now: src/collector/policy.ts; after "idle", later packets start a new flow
   };
   // ICMP type and code travel in the key's dport; they say what kind of message, not who.
   if (ICMP.has(f.key.proto)) Object.assign(r, { icmp_type: f.key.dport >> 8, icmp_code: f.key.dport & 0xff });
@@ -33,7 +37,6 @@ export function flowRecord(
   if (delta.fragments) r.fragments = delta.fragments;
   if (f.counts.timingFlags) r.timing_flags_total = f.counts.timingFlags;
   if (f.counts.spikes) r.spikes_total = f.counts.spikes;
-  if (ended) r.ended = true; // idle: removed from the map; later packets start a new flow
   if (rid) r.rid = rid;
   return r;
 }

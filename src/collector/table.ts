@@ -5,7 +5,7 @@
  * Why not a Map<string, …>: at a million flows, a hex key string and a counts object per flow
  * per cycle made the collector's cost grow faster than the flow count (garbage collection over
  * a large heap) and its memory ~2 KiB per flow. Here a cycle allocates nothing per flow, the
- * table costs 89 bytes per slot (127 to 254 bytes per flow, by how full it is), and every
+ * table costs 129 bytes per slot (184 to 369 bytes per flow, by how full it is), and every
  * lookup compares the whole key, so two flows can never share a baseline by a hash collision.
  *
  * Counts are Numbers: exact up to 2^53 packets or bytes per flow (9 PB), far beyond a flow.
@@ -20,18 +20,44 @@ const EMPTY = 0, USED = 1, DELETED = 2;
 /** Grow (or rebuild without tombstones) beyond this share of slots taken. */
 const MAX_LOAD = 0.7;
 
-export class FlowTable {
+type Columns = {
+  packets: Float64Array; bytes: Float64Array; fragments: Uint32Array;
+  readPackets: Float64Array; readBytes: Float64Array; readFragments: Uint32Array;
+  firstSeen: Float64Array; lastSeen: Float64Array; exportedAt: Float64Array;
+  tcpFlags: Uint32Array; timingFlags: Uint32Array; spikes: Uint32Array; gen: Uint32Array;
+};
+const F64 = ["packets", "bytes", "readPackets", "readBytes", "firstSeen", "lastSeen", "exportedAt"] as const;
+const U32 = ["fragments", "readFragments", "tcpFlags", "timingFlags", "spikes", "gen"] as const;
+
+function columns(capacity: number): Columns {
+  const c = {} as Record<string, Float64Array | Uint32Array>;
+  for (const n of F64) c[n] = new Float64Array(capacity);
+  for (const n of U32) c[n] = new Uint32Array(capacity);
+  return c as Columns;
+}
+
+export class FlowTable implements Columns {
   private capacity: number;
   private keys: Uint32Array;
   private state: Uint8Array;
-  packets: Float64Array;
-  bytes: Float64Array;
-  fragments: Uint32Array;
-  /** The entry's first_seen and last_seen (kernel ns) when it was reported: a new first_seen is a new entry. */
-  firstSeen: Float64Array;
-  lastSeen: Float64Array;
+  /** Counts of the flow's last record (what the evidence holds of it). */
+  packets!: Float64Array;
+  bytes!: Float64Array;
+  fragments!: Uint32Array;
+  /** Counts when the map was last read (what the metrics hold of it): at or above the recorded ones. */
+  readPackets!: Float64Array;
+  readBytes!: Float64Array;
+  readFragments!: Uint32Array;
+  /** The entry's first_seen and last_seen (kernel ns) when it was last read: a new first_seen is a new entry. */
+  firstSeen!: Float64Array;
+  lastSeen!: Float64Array;
+  /** Kernel ns of the flow's last record (its first_seen before one): the active timeout runs from here. */
+  exportedAt!: Float64Array;
+  tcpFlags!: Uint32Array;
+  timingFlags!: Uint32Array;
+  spikes!: Uint32Array;
   /** The collection generation that last saw the flow in the map (see sweep). */
-  gen: Uint32Array;
+  gen!: Uint32Array;
   private live = 0;
   private tombstones = 0;
 
@@ -39,12 +65,7 @@ export class FlowTable {
     this.capacity = 1 << Math.max(4, Math.ceil(Math.log2(initialCapacity)));
     this.keys = new Uint32Array(this.capacity * KEY_WORDS);
     this.state = new Uint8Array(this.capacity);
-    this.packets = new Float64Array(this.capacity);
-    this.bytes = new Float64Array(this.capacity);
-    this.fragments = new Uint32Array(this.capacity);
-    this.firstSeen = new Float64Array(this.capacity);
-    this.lastSeen = new Float64Array(this.capacity);
-    this.gen = new Uint32Array(this.capacity);
+    Object.assign(this, columns(this.capacity));
   }
 
   get size(): number {
@@ -61,11 +82,18 @@ export class FlowTable {
     }
   }
 
-  /** The key's slot, inserted with zero counts when absent. A later insert may move slots. */
+  /** The slot holding the key, trying `hint` first (a slot it had earlier in the cycle: a rebuild may have moved it), or -1. */
+  findFrom(hint: number, words: Uint32Array, at: number): number {
+    if (hint >= 0 && hint < this.capacity && this.state[hint] === USED && this.sameKey(hint, words, at)) return hint;
+    return this.find(words, at);
+  }
+
+  /** The key's slot, inserted with zero counts when absent (see `inserted`). A later insert may move slots. */
   upsert(words: Uint32Array, at: number): number {
     if (this.live + this.tombstones + 1 > this.capacity * MAX_LOAD) this.rebuild();
     const mask = this.capacity - 1;
     let reuse = -1;
+    this.inserted = false;
     for (let s = hashKey(words, at) & mask; ; s = (s + 1) & mask) {
       const st = this.state[s]!;
       if (st === EMPTY) {
@@ -73,13 +101,9 @@ export class FlowTable {
         else this.tombstones--;
         this.state[reuse] = USED;
         this.keys.set(words.subarray(at, at + KEY_WORDS), reuse * KEY_WORDS);
-        this.packets[reuse] = 0;
-        this.bytes[reuse] = 0;
-        this.fragments[reuse] = 0;
-        this.firstSeen[reuse] = 0;
-        this.lastSeen[reuse] = 0;
-        this.gen[reuse] = 0;
+        this.clear(reuse);
         this.live++;
+        this.inserted = true;
         return reuse;
       }
       if (st === DELETED) { if (reuse < 0) reuse = s; continue; }
@@ -87,11 +111,32 @@ export class FlowTable {
     }
   }
 
+  /** Whether the last upsert inserted its key. */
+  inserted = false;
+
+  /** Zero counts and times in a slot (a new flow, or an entry the kernel made anew). */
+  clear(s: number): void {
+    for (const n of F64) this[n][s] = 0;
+    for (const n of U32) this[n][s] = 0;
+  }
+
+  /** The raw flow_key of a slot, as bytes (a copy). */
+  keyBytes(slot: number): Uint8Array {
+    return new Uint8Array(this.keys.slice(slot * KEY_WORDS, (slot + 1) * KEY_WORDS).buffer);
+  }
+
   remove(slot: number): void {
     if (this.state[slot] !== USED) return;
     this.state[slot] = DELETED;
     this.live--;
     this.tombstones++;
+  }
+
+  /** Slots of flows not seen in generation `gen` (gone from the map, removed by someone else). */
+  unseen(gen: number): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.capacity; s++) if (this.state[s] === USED && this.gen[s] !== gen) out.push(s);
+    return out;
   }
 
   /** Forgets every flow not seen in generation `gen`: gone from the map, removed by someone else. */
@@ -113,33 +158,28 @@ export class FlowTable {
 
   /** Re-inserts the live flows into a table they fill to at most two thirds of MAX_LOAD: a full table doubles. */
   private rebuild(): void {
-    const old = {
-      capacity: this.capacity, keys: this.keys, state: this.state, packets: this.packets, bytes: this.bytes,
-      fragments: this.fragments, firstSeen: this.firstSeen, lastSeen: this.lastSeen, gen: this.gen,
-    };
+    const old: Columns = { ...this.snapshot() };
+    const oldCapacity = this.capacity, oldKeys = this.keys, oldState = this.state;
     let capacity = 16;
     while (capacity * MAX_LOAD < (this.live + 1) * 1.5) capacity *= 2;
     this.capacity = capacity;
     this.keys = new Uint32Array(capacity * KEY_WORDS);
     this.state = new Uint8Array(capacity);
-    this.packets = new Float64Array(capacity);
-    this.bytes = new Float64Array(capacity);
-    this.fragments = new Uint32Array(capacity);
-    this.firstSeen = new Float64Array(capacity);
-    this.lastSeen = new Float64Array(capacity);
-    this.gen = new Uint32Array(capacity);
+    Object.assign(this, columns(capacity));
     this.live = 0;
     this.tombstones = 0;
-    for (let s = 0; s < old.capacity; s++) {
-      if (old.state[s] !== USED) continue;
-      const n = this.upsert(old.keys, s * KEY_WORDS);
-      this.packets[n] = old.packets[s]!;
-      this.bytes[n] = old.bytes[s]!;
-      this.fragments[n] = old.fragments[s]!;
-      this.firstSeen[n] = old.firstSeen[s]!;
-      this.lastSeen[n] = old.lastSeen[s]!;
-      this.gen[n] = old.gen[s]!;
+    for (let s = 0; s < oldCapacity; s++) {
+      if (oldState[s] !== USED) continue;
+      const n = this.upsert(oldKeys, s * KEY_WORDS);
+      for (const c of F64) this[c][n] = old[c][s]!;
+      for (const c of U32) this[c][n] = old[c][s]!;
     }
+  }
+
+  private snapshot(): Columns {
+    const c = {} as Record<string, Float64Array | Uint32Array>;
+    for (const n of [...F64, ...U32]) c[n] = this[n];
+    return c as Columns;
   }
 }
 

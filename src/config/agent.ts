@@ -30,6 +30,7 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     checkpointEvery: get("checkpointEvery"),
     checkpointSeconds: get("checkpointSeconds"),
     idleTimeoutSeconds: get("idleTimeoutSeconds"),
+    activeTimeoutSeconds: get("activeTimeoutSeconds"),
     witnesses: get("witnesses"),
     witnessMaxSilenceSeconds: get("witnessMaxSilence"),
     pkcs11: { modulePath: get("modulePath"), tokenLabel: s.get("tokenLabel"), keyLabel: get("keyLabel"), pin: s.get("pin") },

@@ -95,7 +95,9 @@ export const SETTINGS = {
   checkpointSeconds: setting({ flag: "checkpoint-seconds", env: ["ATO_CHECKPOINT_SECONDS"], parse: v.positive(86_400), default: 10, commands: ["run"],
     description: "sign a checkpoint at least this often, in seconds (with --checkpoint-every: whichever comes first)" }),
   idleTimeoutSeconds: setting({ flag: "idle-timeout", env: ["ATO_IDLE_TIMEOUT"], parse: v.int(1, 604_800), default: 60, commands: ["run"],
-    description: "seconds without a packet after which a flow is reported and removed from the map" }),
+    description: "seconds without a packet after which a flow gets its final record (reason idle) and leaves the map (NetFlow's inactive timeout)" }),
+  activeTimeoutSeconds: setting({ flag: "active-timeout", env: ["ATO_ACTIVE_TIMEOUT"], parse: v.int(0, 604_800), default: 60, commands: ["run"],
+    description: "seconds a flow stays active before a record of its growth (reason active), from its start or its last record (NetFlow's active timeout); 0: a record every interval for every flow that grew (reason interval)" }),
 
   // --- witnesses
   witnesses: setting({ flag: "witness", env: ["ATO_WITNESS"], parse: v.witnesses, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run"],

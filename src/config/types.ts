@@ -23,8 +23,10 @@ export interface AgentConfig {
   checkpointEvery: number;
   /** ... or after this many seconds, whichever comes first. */
   checkpointSeconds: number;
-  /** Flows idle longer than this are removed from the map once reported. */
+  /** Flows idle longer than this get their final record and are removed from the map. */
   idleTimeoutSeconds: number;
+  /** A record for a flow active this long since its start or last record; 0: a record every interval. */
+  activeTimeoutSeconds: number;
   /** Witnesses (URL=VERIFIER_KEY) every signed checkpoint is sent to. */
   witnesses: string[];
   /** Seconds without a witness's cosignature before /readyz names it. */

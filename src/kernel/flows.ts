@@ -22,6 +22,23 @@ export interface Flow {
 
 export type ReadMethod = "batch" | "keys";
 
+/** A flow's counters summed over CPUs as Numbers (kernel ns exact to 104 days of uptime): see FlowBatch.countsInto. */
+export interface FlowNumbers {
+  packets: number;
+  bytes: number;
+  firstSeenNs: number;
+  lastSeenNs: number;
+  tcpFlags: number;
+  fragments: number;
+  timingFlags: number;
+  spikes: number;
+}
+
+/** FlowCounts (BigInt sums) as Numbers, the way countsInto gives them. */
+export function flowNumbers(c: FlowCounts): FlowNumbers {
+  return { packets: Number(c.packets), bytes: Number(c.bytes), firstSeenNs: Number(c.firstSeenNs), lastSeenNs: Number(c.lastSeenNs), tcpFlags: c.tcpFlags, fragments: c.fragments, timingFlags: c.timingFlags, spikes: c.spikes };
+}
+
 const STRIDE = percpuStride(FLOW_VALUE.size);
 const TWO32 = 4294967296;
 
@@ -62,6 +79,38 @@ export class FlowBatch {
       if (t > max) max = t;
     }
     return max;
+  }
+
+  /**
+   * Flow i's counters summed over CPUs into `out` (reused: no object, no BigInt), as
+   * sumPerCpu sums them: first_seen the earliest and last_seen the latest of the CPUs that
+   * saw the flow, TCP flags OR'd, the rest added.
+   */
+  countsInto(i: number, out: FlowNumbers): FlowNumbers {
+    const w = this.valueWords, step = STRIDE >> 2;
+    let packets = 0, bytes = 0, first = 0, last = 0, tcpFlags = 0, fragments = 0, timingFlags = 0, spikes = 0;
+    for (let c = 0, o = (i * this.valueBytes) >> 2; c < this.cpus; c++, o += step) {
+      const p = w[o + (FLOW_VALUE.packets >> 2)]! + w[o + (FLOW_VALUE.packets >> 2) + 1]! * TWO32;
+      if (p === 0) continue; // this CPU never saw the flow
+      packets += p;
+      bytes += w[o + (FLOW_VALUE.bytes >> 2)]! + w[o + (FLOW_VALUE.bytes >> 2) + 1]! * TWO32;
+      const f = w[o + (FLOW_VALUE.firstSeenNs >> 2)]! + w[o + (FLOW_VALUE.firstSeenNs >> 2) + 1]! * TWO32;
+      const l = w[o + (FLOW_VALUE.lastSeenNs >> 2)]! + w[o + (FLOW_VALUE.lastSeenNs >> 2) + 1]! * TWO32;
+      if (first === 0 || f < first) first = f;
+      if (l > last) last = l;
+      tcpFlags |= w[o + (FLOW_VALUE.tcpFlags >> 2)]!;
+      fragments += w[o + (FLOW_VALUE.fragments >> 2)]!;
+      timingFlags += w[o + (FLOW_VALUE.timingFlags >> 2)]!;
+      spikes += w[o + (FLOW_VALUE.spikes >> 2)]!;
+    }
+    out.packets = packets; out.bytes = bytes; out.firstSeenNs = first; out.lastSeenNs = last;
+    out.tcpFlags = tcpFlags >>> 0; out.fragments = fragments; out.timingFlags = timingFlags; out.spikes = spikes;
+    return out;
+  }
+
+  /** Flow i's IP protocol, read from its key in place. */
+  proto(i: number): number {
+    return this.keys[i * FLOW_KEY.size + FLOW_KEY.proto]!;
   }
 
   /** Flow i decoded and copied out of the batch. */

@@ -1,6 +1,6 @@
 /** The kernel side of ato: the XDP program's loader, its maps read from user space, and the host facts they need. */
 export { XdpAuditor, DEFAULT_CONFIG, MAPS, PROGRAM_NAME, modeName, type AttachMode, type Attachment } from "./loader.ts";
-export { FlowBatch, FlowMapReader, type Flow, type ReadMethod } from "./flows.ts";
+export { FlowBatch, FlowMapReader, flowNumbers, type Flow, type FlowNumbers, type ReadMethod } from "./flows.ts";
 export { readPinnedFlows } from "./pinned.ts";
 export { EventStream } from "./events.ts";
 export { readCounters } from "./counters.ts";
@@ -9,6 +9,6 @@ export { AgentLock } from "./lock.ts";
 export { bpfObjectPath, bpfObjectSha256 } from "./object.ts";
 export { libbpfVersion } from "../../ffi/libbpf.ts";
 export {
-  COUNTERS_SIZE, EVENT_KINDS, FLOW_KEY, FLOW_VALUE, encodeKey, percpuStride, tScore,
+  COUNTERS_SIZE, EVENT_KINDS, FLOW_KEY, FLOW_VALUE, decodeKey, encodeKey, percpuStride, tScore,
   type AuditConfig, type AuditEvent, type CounterName, type EventKind, type FlowCounts, type FlowKey,
 } from "./layout.ts";

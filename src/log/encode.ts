@@ -5,6 +5,7 @@
 import { AtoError } from "../errors.ts";
 import { encodeRecord, type RecordData } from "../evidence/index.ts";
 import type { Hash } from "../tree/index.ts";
+import { asciiBytes, JsonBytes } from "./bytes.ts";
 import { leafHashInPlace } from "./lines.ts";
 
 export const MAX_LINE_BYTES = 1 << 20;
@@ -19,6 +20,49 @@ export function encodeLines(kind: string, data: RecordData[], cls: string, first
     if (end - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${end - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
     leaves.push(leafHashInPlace(text, start, end));
     start = end + 1;
+  }
+  return { text, leaves };
+}
+
+/** Writes the data object of record i (canonical JSON, see JsonBytes) at w.pos. */
+export type BodyWriter = (i: number, w: JsonBytes) => void;
+
+const KIND = /^[a-z][a-z0-9_]{0,31}$/;
+const CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
+/** One buffer per process, reused: a chunk's lines are hashed and written before the next is encoded. */
+const shared = new JsonBytes(1 << 20);
+
+/**
+ * The same lines as encodeLines, with each record's data written as bytes by `body`: the
+ * envelope's members are already in canonical order (class, data, kind, seq, ts, v).
+ * `text` is valid until the next call.
+ */
+export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): { text: Uint8Array; leaves: Hash[] } {
+  if (!KIND.test(kind)) throw new AtoError(`record kind must match ${KIND}; got '${kind}'`, "CORRUPT");
+  if (!CLASS.test(cls)) throw new AtoError(`classification label must match ${CLASS}; got '${cls}'`, "CORRUPT");
+  const head = asciiBytes(`{"class":"${cls}","data":`);
+  const mid = asciiBytes(`,"kind":"${kind}","seq":`);
+  const tail = asciiBytes(`,"ts":${JSON.stringify(ts)},"v":1}`);
+  const w = shared;
+  w.pos = 0;
+  w.byte(0x0a); // the spare byte before the first line
+  const ends = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const start = w.pos;
+    w.bytes(head);
+    body(i, w);
+    w.bytes(mid);
+    w.number(firstSeq + i);
+    w.bytes(tail);
+    w.byte(0x0a);
+    if (w.pos - 1 - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${w.pos - 1 - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
+    ends[i] = w.pos - 1;
+  }
+  const text = w.buf.subarray(0, w.pos);
+  const leaves: Hash[] = new Array(n);
+  for (let i = 0, start = 1; i < n; i++) {
+    leaves[i] = leafHashInPlace(text, start, ends[i]!);
+    start = ends[i]! + 1;
   }
   return { text, leaves };
 }

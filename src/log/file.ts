@@ -4,7 +4,7 @@
  * crash); then the partial bytes are cut off at once, or at the next start-up if even that
  * fails, and the caller gets AtoError("IO") naming the file. Nothing is lost silently.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { withoutAppendOnly } from "./attr.ts";
 import { describeErrno } from "./errno.ts";
@@ -51,7 +51,7 @@ export class AppendFile {
 
   sync(): void {
     try {
-      fsyncSync(this.fd);
+      fdatasyncSync(this.fd); // the data and the size of an appended file: all a reader needs after a crash
     } catch (e) {
       throw new AtoError(`cannot sync the evidence log ${this.path}: ${describeErrno(e)}`, "IO", { cause: e });
     }

@@ -5,3 +5,5 @@ export type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./ty
 export type { EvidenceCounters, KindCounts } from "./counters.ts";
 export { ACTIVE_LOG_NAME, listLogFiles, rotatedName, segmentOfName } from "./paths.ts";
 export { forEachLine, leafHashInPlace } from "./lines.ts";
+export { asciiBytes, JsonBytes } from "./bytes.ts";
+export type { BodyWriter } from "./encode.ts";

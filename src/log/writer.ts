@@ -22,14 +22,14 @@ import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { checkpointBody, rfc3339, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { appendLeaf, base64, frontierRoot, type Hash } from "../tree/index.ts";
+import { base64, frontierRoot, hashChildren, type Hash } from "../tree/index.ts";
 import { VERSION } from "../version.ts";
 import { setAppendOnly } from "./attr.ts";
 import { checkNames, checkpointData } from "./checkpoint-line.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
 import { AppendFile, syncDir } from "./file.ts";
-import { encodeLines } from "./encode.ts";
+import { encodeBodies, encodeLines, type BodyWriter } from "./encode.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
 import { ACTIVE_LOG_NAME } from "./paths.ts";
@@ -93,7 +93,7 @@ export class EvidenceLog {
   private start(options: EvidenceLogOptions): void {
     const r = recover(this.o.auditDir);
     this.size = r.size;
-    this.frontier = r.frontier;
+    this.frontier = r.frontier.slice(); // appended to in place
     this.logId = r.logId;
     this.segment = r.segment;
     this.prev = r.prev;
@@ -143,6 +143,21 @@ export class EvidenceLog {
       if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
     }
     return out;
+  }
+
+  /**
+   * Appends `n` records of one kind whose data `body` writes as canonical JSON bytes (the flow
+   * records' path: the same lines appendRecords would write for the same data, without
+   * building them as objects). At most roomBeforeCheckpoint() records: all written in one
+   * write, or none (AtoError "IO"). Returns the first record's seq and the records' ts.
+   */
+  appendBodies(kind: RecordKind, n: number, body: BodyWriter, opts: { class?: string } = {}): { seq: number; ts: string } {
+    if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
+    if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`appendBodies takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
+    const cls = opts.class ?? this.o.classification;
+    const [first] = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeBodies(kind, n, body, cls, seq, ts)));
+    if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
+    return first!;
   }
 
   /**
@@ -238,14 +253,19 @@ export class EvidenceLog {
   }
 
   private writeLines(kind: string, data: RecordData[], cls: string, beforeCount?: () => void): { seq: number; ts: string }[] {
+    return this.writeEncoded(kind, (seq, ts) => encodeLines(kind, data, cls, seq, ts), beforeCount);
+  }
+
+  /** Writes lines `encode` made (a spare byte, then each line with its newline) in one write, then takes their leaves into the tree. */
+  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }, beforeCount?: () => void): { seq: number; ts: string }[] {
     if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
     const file = this.file ?? this.reopenAfterFailedRotation();
     const ts = rfc3339(this.o.now());
-    const { text, leaves } = encodeLines(kind, data, cls, this.size, ts);
+    const { text, leaves } = encode(this.size, ts);
     file.append(text.subarray(1));
     const out = leaves.map((leaf) => {
       const seq = this.size;
-      this.frontier = appendLeaf(this.frontier, this.size++, leaf);
+      this.appendLeaf(leaf);
       return { seq, ts };
     });
     beforeCount?.();
@@ -253,6 +273,17 @@ export class EvidenceLog {
     this.segmentLines += leaves.length;
     this.sinceCheckpoint += leaves.length;
     return out;
+  }
+
+  /**
+   * Takes a leaf into the frontier in place (RFC 9162 §2.1: the same as tree's appendLeaf,
+   * without copying the frontier per leaf): the log owns its frontier array.
+   */
+  private appendLeaf(leaf: Hash): void {
+    let node = leaf;
+    for (let s = this.size; s % 2 === 1; s = (s - 1) / 2) node = hashChildren(this.frontier.pop()!, node);
+    this.frontier.push(node);
+    this.size++;
   }
 
   /**

@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 const run = () => Agent.start(lab.server.ns, [
-  "--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all", "--checkpoint-seconds", "1", ...setup.args,
+  "--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all", "--checkpoint-seconds", "1", "--active-timeout", "1", ...setup.args,
 ], setup.env);
 
 /** Polls `check` until it holds; fails naming `what` after `ms`. */
@@ -197,20 +197,20 @@ describe("[kernel][hsm] the agent end to end", () => {
     const recs = ((await setup.records()) as Rec[]).filter((r) => r.kind === "flow" && r.data.dport === 6301);
     expect(recs.reduce((s, r) => s + r.data.packets, 0)).toBe(17);
     // The first entry's running total reached 12; after its removal the flow restarted from 0.
-    expect(recs.map((r) => r.data.packets_total)).toEqual([12, 5]);
+    expect(recs.map((r) => [r.data.packets_total, r.data.reason])).toEqual([[12, "idle"], [5, "shutdown"]]); // the default active timeout (60 s) never came
     const inMap = [...kernelCounts().entries()].filter(([id]) => id === "17/46301/6301/");
     expect(inMap.map(([, c]) => c.packets)).toEqual([5]);
   });
 
   test("a stop under traffic loses nothing: the program is detached before the last read, events raised meanwhile are recorded", async () => {
     agent = Agent.start(lab.server.ns, ["--iface", lab.server.dev, "--pin-dir", pinDir, "--keep-ports", "all",
-      "--spike-threshold", "20", "--spike-window-ms", "50", ...setup.args], setup.env);
+      "--spike-threshold", "20", "--spike-window-ms", "50", "--active-timeout", "1", ...setup.args], setup.env);
     await agent.waitFor(/attached on/);
     // One UDP flow, sent as fast as python can until killed: it runs through the whole stop.
     const py = "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('',46401))\nwhile True: s.sendto(b'x'*16,(sys.argv[1],6401))";
     const sender = Bun.spawn(["ip", "netns", "exec", lab.client.ns, "python3", "-c", py, lab.server.v4], { stdout: "ignore", stderr: "ignore" });
     try {
-      await until(async () => (await flowsTo(6401)).length >= 2, "two cycles' records of the flood");
+      await until(async () => (await flowsTo(6401)).length >= 2, "two active-timeout records of the flood");
       expect(await agent.stop()).toBe(0);
     } finally {
       sender.kill();
@@ -221,6 +221,8 @@ describe("[kernel][hsm] the agent end to end", () => {
     const inMap = kernelCounts().get("17/46401/6401/")!;
     expect(inMap.packets).toBeGreaterThan(1000);
     expect({ packets: packetsOf(recs), last_total: recs.at(-1)!.data.packets_total }).toEqual({ packets: inMap.packets, last_total: inMap.packets });
+    expect(recs.slice(0, 2).map((r) => r.data.reason)).toEqual(["active", "active"]);
+    expect(recs.at(-1)!.data.reason).toBe("shutdown");
     const spikes = ((await setup.records()) as Rec[]).filter((r) => r.kind === "spike" && r.data.dport === 6401);
     expect(spikes.length).toBeGreaterThan(0);
   });

@@ -38,3 +38,17 @@ test("a step of the wall clock (or a resumed VM) is taken over at the next sync;
   clock.sync();
   expect(clock.toIso(t)).toBe(new Date(1_800_000_005_000).toISOString());
 });
+
+test("a reading preempted between its clock reads (a loaded host) is no step: the offset stays", () => {
+  let mono = 1_000_000_000n, calls = 0, preempted = false;
+  const OFFSET = 1_700_000_000_000_000_000n;
+  // A preempted reading sleeps 5 ms after reading the wall clock: it measures the offset 2.5 ms off.
+  const clocks = { monotonicNs: () => (calls++ % 2 === 0 || !preempted ? mono : (mono += 5_000_000n)), realtimeNs: () => mono + OFFSET };
+  const clock = new KernelClock(clocks);
+  clock.sync();
+  const t = mono;
+  const first = clock.toIso(t);
+  preempted = true;
+  for (let i = 0; i < 5; i++) clock.sync();
+  expect(clock.toIso(t)).toBe(first);
+});

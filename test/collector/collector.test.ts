@@ -4,109 +4,15 @@
  * add up to what the map holds, nothing is reported twice, idle flows leave the map with
  * their last counts, and a full disk loses nothing. Needs root (bpffs, mount).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { mapDelete, mapUpdate, possibleCpus } from "../../ffi/libbpf.ts";
+import { describe, expect, test } from "bun:test";
+import { mapDelete } from "../../ffi/libbpf.ts";
 import { monotonicNs } from "../../ffi/libc.ts";
-import { Collector } from "../../src/collector/index.ts";
 import { AtoError } from "../../src/errors.ts";
-import { encodeKey, FLOW_VALUE, FlowMapReader, percpuStride } from "../../src/kernel/index.ts";
-import { Masker } from "../../src/mask/index.ts";
-import type { EvidenceLog, EvidenceLogOptions } from "../../src/log/index.ts";
-import { loadForTest } from "../support/bpf.ts";
-import { closeLogs, hsm, openLog, removeDir, runVerify, tempDir, type Hsm } from "../log/_helpers.ts";
+import type { EvidenceLog } from "../../src/log/index.ts";
+import { runVerify } from "../log/_helpers.ts";
+import { bpf, CPUS, fd, h, HOUR_NS, key, lines, mountTmpfs, put, records, setup, sumByFlow, useCollectorLab } from "./_lab.ts";
 
-const CPUS = possibleCpus();
-const STRIDE = percpuStride(FLOW_VALUE.size);
-const HOUR_NS = 3600n * 1_000_000_000n;
-/** When the test's flows began, as the kernel keeps it: one first_seen for an entry's whole life. */
-const BEGAN = monotonicNs() - 60_000_000_000n;
-
-let h: Hsm;
-let bpf: ReturnType<typeof loadForTest>;
-let masker: Masker;
-const cleanups: (() => void)[] = [];
-
-beforeAll(async () => {
-  h = await hsm("ed25519");
-  bpf = loadForTest({}, 65_536);
-  masker = Masker.open({});
-});
-afterAll(() => {
-  masker?.close();
-  bpf?.cleanup();
-  h?.cleanup();
-});
-afterEach(() => {
-  closeLogs();
-  for (const c of cleanups.splice(0).reverse()) c();
-  bpf.reset();
-});
-
-const fd = () => bpf.auditor.mapFd("flows");
-
-function key(i: number, proto = 6) {
-  const src = new Uint8Array(16), dst = new Uint8Array(16);
-  src.set([198, 18, (i >> 8) & 255, i & 255]);
-  dst.set([198, 19, (i >> 16) & 255, 1]);
-  return encodeKey({ family: 4, proto, src, dst, sport: 1024 + (i % 60_000), dport: 443, vlan: 0, vlanInner: 0, ifindex: 1 });
-}
-
-/** Writes a flow's per-CPU counters: perCpu[c] packets of 100 bytes on CPU c, first and last seen as given. */
-function put(i: number, perCpu: number[], lastSeen = monotonicNs(), firstSeen = BEGAN) {
-  const value = new Uint8Array(STRIDE * CPUS);
-  const v = new DataView(value.buffer);
-  perCpu.forEach((p, c) => {
-    if (c >= CPUS || p === 0) return;
-    v.setBigUint64(c * STRIDE + FLOW_VALUE.packets, BigInt(p), true);
-    v.setBigUint64(c * STRIDE + FLOW_VALUE.bytes, BigInt(p * 100), true);
-    v.setBigUint64(c * STRIDE + FLOW_VALUE.firstSeenNs, firstSeen, true);
-    v.setBigUint64(c * STRIDE + FLOW_VALUE.lastSeenNs, lastSeen, true);
-  });
-  mapUpdate(fd(), key(i), value);
-}
-
-/** Directories that are tmpfs mounts: removed by their unmount's cleanup, after it. */
-const mounts = new Set<string>();
-
-function setup(dir = tempDir("ato-collector-"), idleTimeoutNs = HOUR_NS, logOptions: EvidenceLogOptions = {}) {
-  if (!mounts.has(dir)) cleanups.push(() => removeDir(dir));
-  const log = openLog(dir, h, { checkpointEvery: 1000, ...logOptions });
-  const collector = new Collector({ reader: new FlowMapReader(fd(), 256), masker, log, idleTimeoutNs, ifaceName: () => "lo" });
-  return { dir, log, collector };
-}
-
-/** Every line of every segment in the directory, parsed, in seq order. */
-function lines(dir: string): Record<string, any>[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".log")).sort(); // rotated segments by number, then the active one
-  return files.flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)));
-}
-
-function records(dir: string, kind = "flow"): Record<string, any>[] {
-  return lines(dir).filter((r) => r.kind === kind).map((r) => r.data);
-}
-
-/** A tmpfs on a fresh directory, unmounted (before the directory is removed) after the test. */
-function mountTmpfs(prefix: string, options: string): string {
-  const dir = tempDir(prefix);
-  const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", options, "ato-test-collector", dir], { stderr: "pipe" });
-  if (mounted.exitCode !== 0) throw new Error(`mount tmpfs: ${mounted.stderr}`);
-  mounts.add(dir);
-  cleanups.push(() => {
-    Bun.spawnSync(["umount", "-l", dir]);
-    mounts.delete(dir);
-    removeDir(dir);
-  });
-  return dir;
-}
-
-/** A field summed per masked source (the test's flows are on distinct /24s). */
-function sumByFlow(recs: Record<string, any>[], field = "packets") {
-  const out = new Map<string, number>();
-  for (const r of recs) out.set(r.src, (out.get(r.src) ?? 0) + r[field]);
-  return out;
-}
+useCollectorLab();
 
 describe("Collector", () => {
   test("the start record states what the map already held, and a cycle with nothing new writes nothing", async () => {
@@ -170,7 +76,7 @@ describe("Collector", () => {
     expect(records(dir).map((r) => r.packets)).toEqual([50, 3]);
   });
 
-  test("idle flows leave the map with their last counts, marked ended; active ones stay", async () => {
+  test("idle flows leave the map with their last counts, reason idle; active ones stay", async () => {
     const { dir, log, collector } = setup(undefined, 1_000_000_000n); // idle after 1 s
     collector.start();
     const old = monotonicNs() - 5_000_000_000n;
@@ -183,9 +89,9 @@ describe("Collector", () => {
     expect(again).toMatchObject({ flows: 1, removed: 0, records: 0 });
     log.close();
     const recs = records(dir);
-    const ended = recs.find((r) => r.src === "198.18.0.0/24" && r.ended);
+    const ended = recs.find((r) => r.src === "198.18.0.0/24" && r.reason === "idle");
     expect(ended).toMatchObject({ packets: 10, packets_total: 10 });
-    expect(recs.filter((r) => !r.ended).map((r) => r.packets)).toEqual([20]);
+    expect(recs.filter((r) => r.reason !== "idle").map((r) => [r.packets, r.reason])).toEqual([[20, "interval"]]);
   });
 
   test("more flows than one chunk and one read batch: every one reported once, and the event loop runs during the cycle", async () => {

@@ -79,3 +79,13 @@ describe("FlowTable", () => {
     expect((t as unknown as { capacity: number }).capacity).toBeLessThanOrEqual(1024);
   });
 });
+
+test("findFrom takes a slot hint when it still holds the key, and finds the key anew when a rebuild moved it", () => {
+  const t = new FlowTable(16);
+  const s = t.upsert(keyOf(1), 0);
+  expect(t.findFrom(s, keyOf(1), 0)).toBe(s);
+  expect(t.findFrom(s, keyOf(2), 0)).toBe(-1); // the hint holds another key
+  for (let i = 3; i < 5000; i++) t.upsert(keyOf(i), 0); // grows: slots move
+  expect(t.findFrom(s, keyOf(1), 0)).toBe(t.find(keyOf(1), 0));
+  expect(t.findFrom(-1, keyOf(4999), 0)).toBe(t.find(keyOf(4999), 0));
+});

@@ -18,7 +18,7 @@ describe("resolveConfig defaults", () => {
     const c = resolveConfig({ flags: {}, env: {} });
     expect(c).toMatchObject({
       ifaces: [], mode: "auto", pinDir: "/sys/fs/bpf/ato", maxFlows: 65536, auditDir: "/var/log/audit", listen: "127.0.0.1:9400",
-      intervalMs: 1000, checkpointEvery: 1000, checkpointSeconds: 10, idleTimeoutSeconds: 60,
+      intervalMs: 1000, checkpointEvery: 1000, checkpointSeconds: 10, idleTimeoutSeconds: 60, activeTimeoutSeconds: 60,
       masking: { ipv4Prefix: 24, ipv6Prefix: 48, keepPorts: "none" },
       features: { tokens: false, sealing: false, timingAudit: false, spikeGuard: false },
       spike: { threshold: 0, windowMs: 1000 },

@@ -54,12 +54,23 @@ describe("[kernel] spike guard", () => {
   });
 });
 
+/** A 90 ms gap in the 20/60 ms pattern is |t| ~2.5: well below 4. */
+const JITTER_MS = 30;
+const ATTEMPTS = 3;
+
 describe("[kernel] timing audit", () => {
   test("a gap far outside a flow's inter-arrival distribution is flagged with |t| >= 4; a regular pattern is not", async () => {
     const a = await startAgent(["--timing", "--timing-min-samples", "20"]);
     // Alternating 20 ms / 60 ms gaps: a wide, regular distribution that scheduler jitter of a
-    // few milliseconds cannot push to |t| >= 4.
-    sendUdp(lab, lab.server.v4, 7003, 40, 16, [20, 60]);
+    // few milliseconds cannot push to |t| >= 4. A loaded machine can stretch one sleep by far
+    // more (then the audit is right to flag it): a run counts only when every gap it really
+    // took stayed within JITTER_MS of the plan, and is tried again on a new port otherwise.
+    const regular: number[] = [];
+    for (let port = 7003; port < 7003 + 10 * ATTEMPTS && regular.length === 0; port += 10) {
+      const taken = sendUdp(lab, lab.server.v4, port, 40, 16, [20, 60]);
+      if (taken.every((g, i) => Math.abs(g - (i % 2 ? 60 : 20)) < JITTER_MS)) regular.push(port);
+    }
+    expect(regular).toHaveLength(1); // else the scheduler stretched a sleep by JITTER_MS in every attempt
     // The same source port twice, so the late datagram belongs to the same flow; and one CPU,
     // because the timing statistics are per CPU (a veth runs XDP on the sender's CPU).
     sendUdp(lab, lab.server.v4, 7004, 30, 16, [20, 60], 47004, 0);
@@ -67,7 +78,7 @@ describe("[kernel] timing audit", () => {
     sendUdp(lab, lab.server.v4, 7004, 1, 16, [0], 47004, 0);
     await Bun.sleep(400);
     expect(await a.stop()).toBe(0);
-    expect(await events("timing", 7003)).toHaveLength(0);
+    expect(await events("timing", regular[0]!)).toHaveLength(0);
     const flagged = await events("timing", 7004);
     expect(flagged.length).toBeGreaterThanOrEqual(1);
     expect(flagged[0]!.data.tscore).toBeGreaterThanOrEqual(4);

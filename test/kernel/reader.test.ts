@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mapUpdate, possibleCpus } from "../../ffi/libbpf.ts";
-import { encodeKey, FLOW_VALUE, FlowMapReader, percpuStride, type Flow } from "../../src/kernel/index.ts";
+import { encodeKey, FLOW_VALUE, FlowMapReader, flowNumbers, percpuStride, type Flow } from "../../src/kernel/index.ts";
 import { loadForTest } from "../support/bpf.ts";
 
 const CPUS = possibleCpus();
@@ -18,6 +18,12 @@ beforeAll(() => {
   const v = new DataView(value.buffer);
   for (let i = 0; i < 5000; i++) {
     for (let c = 0; c < CPUS; c++) {
+      // Every field differs per CPU, so that sums, minima, maxima and ORs are all exercised.
+      v.setBigUint64(c * STRIDE + FLOW_VALUE.firstSeenNs, BigInt(500_000 * (i + 1) - 7 * c), true);
+      v.setUint32(c * STRIDE + FLOW_VALUE.tcpFlags, (1 << (c % 8)) | (i & 0x30), true);
+      v.setUint32(c * STRIDE + FLOW_VALUE.fragments, c + (i % 3), true);
+      v.setUint32(c * STRIDE + FLOW_VALUE.timingFlags, i % 4, true);
+      v.setUint32(c * STRIDE + FLOW_VALUE.spikes, (i + c) % 2, true);
       v.setBigUint64(c * STRIDE + FLOW_VALUE.packets, BigInt(i + c + 1), true);
       v.setBigUint64(c * STRIDE + FLOW_VALUE.bytes, BigInt((i + c + 1) * 60), true);
       v.setBigUint64(c * STRIDE + FLOW_VALUE.lastSeenNs, BigInt(1_000_000 * (i + 1) + c), true);
@@ -48,6 +54,7 @@ describe("FlowMapReader", () => {
 
   test("the in-place batch view sums what the decoded flow sums", () => {
     const reader = new FlowMapReader(bpf.auditor.mapFd("flows"), 256);
+    const out = flowNumbers({ packets: 0n, bytes: 0n, firstSeenNs: 0n, lastSeenNs: 0n, tcpFlags: 0, fragments: 0, timingFlags: 0, spikes: 0 });
     let n = 0;
     for (const b of reader.batches()) {
       for (let i = 0; i < b.n; i++, n++) {
@@ -55,6 +62,8 @@ describe("FlowMapReader", () => {
         expect(b.packets(i)).toBe(Number(f.counts.packets));
         expect(b.bytes(i)).toBe(Number(f.counts.bytes));
         expect(b.lastSeenNs(i)).toBe(Number(f.counts.lastSeenNs));
+        expect(b.countsInto(i, out)).toEqual(flowNumbers(f.counts));
+        expect(b.proto(i)).toBe(f.key.proto);
       }
     }
     expect(n).toBe(5000);

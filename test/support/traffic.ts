@@ -18,21 +18,29 @@ for _ in range(int(sys.argv[3])):
   lab.exec(side, ["python3", "-c", py, lab[side].dev, Buffer.from(frame).toString("hex"), String(count), String(gapMs)]);
 }
 
-/** Sends `count` UDP datagrams of `size` payload bytes, with an optional pause between them (ms, list cycles). */
-export function sendUdp(lab: Lab, dst: string, port: number, count: number, size = 32, gapsMs: number[] = [0], sport = 0, cpu?: number): void {
+/**
+ * Sends `count` UDP datagrams of `size` payload bytes, with an optional pause between them (ms,
+ * list cycles). Returns the gaps really taken between sends (ms): a loaded machine's scheduler
+ * can stretch a sleep well past what was asked.
+ */
+export function sendUdp(lab: Lab, dst: string, port: number, count: number, size = 32, gapsMs: number[] = [0], sport = 0, cpu?: number): number[] {
   const py = `
 import socket, sys, time
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM)
 if int(sys.argv[6]): s.bind(("", int(sys.argv[6])))
 gaps = [float(g) for g in sys.argv[5].split(",")]
+sent = []
 for i in range(int(sys.argv[3])):
     s.sendto(b"x" * int(sys.argv[4]), (sys.argv[1], int(sys.argv[2])))
+    sent.append(time.monotonic())
     g = gaps[i % len(gaps)]
     if g > 0: time.sleep(g / 1000)
+print(" ".join("%.3f" % ((b - a) * 1000) for a, b in zip(sent, sent[1:])))
 `;
   const pin = cpu === undefined ? [] : ["taskset", "-c", String(cpu)];
-  lab.exec("client", [...pin, "python3", "-c", py, dst, String(port), String(count), String(size), gapsMs.join(","), String(sport)]);
+  const out = lab.exec("client", [...pin, "python3", "-c", py, dst, String(port), String(count), String(size), gapsMs.join(","), String(sport)]);
+  return out.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 export const DISCARD_PORT = 9;

@@ -57,8 +57,9 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+// A record every interval (--active-timeout 0): the checkpoints written while a witness is dead cover new evidence.
 const runAgent = () => Agent.start(lab.server.ns, [
-  "--iface", lab.server.dev, "--pin-dir", pinDir, "--checkpoint-seconds", "1", "--witness-max-silence", "3", ...setup.args,
+  "--iface", lab.server.dev, "--pin-dir", pinDir, "--checkpoint-seconds", "1", "--witness-max-silence", "3", "--active-timeout", "0", ...setup.args,
   ...witnesses.flatMap((w, i) => ["--witness", `${w.url}=${vkeys[i]}`]),
 ], setup.env);
 

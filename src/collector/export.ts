@@ -1,0 +1,49 @@
+/**
+ * The one hook through which every exported flow leaves the collector, after its evidence
+ * record is on disk: the IPFIX exporter (src/ipfix) and the anomaly detectors (src/detect)
+ * plug in here and see exactly the records the log holds, with the same growth and reason.
+ *
+ * The key is the kernel's, unmasked (the operator's local view, as `ato flows` shows it): a
+ * consumer that sends flows off the host decides what to mask. Times are the kernel's clock
+ * (CLOCK_MONOTONIC ns) and, as in the record, wall-clock milliseconds.
+ */
+import type { FlowKey } from "../kernel/index.ts";
+import type { Growth } from "./baseline.ts";
+import type { KernelClock } from "./clock.ts";
+import type { ExportReason } from "./policy.ts";
+
+export interface ExportedFlow {
+  /** family, proto, src, dst (16-byte slots), sport, dport (ICMP type << 8 | code), vlan, vlanInner, ifindex. */
+  key: FlowKey;
+  iface: string;
+  /** Growth this record carries (IPFIX packetDeltaCount, octetDeltaCount). */
+  packets: number;
+  bytes: number;
+  fragments: number;
+  /** The kernel's running totals for the entry. */
+  packetsTotal: number;
+  bytesTotal: number;
+  /** flowStartMilliseconds, flowEndMilliseconds (Unix ms), and the kernel ns they come from. */
+  startMs: number;
+  endMs: number;
+  firstSeenNs: bigint;
+  lastSeenNs: bigint;
+  /** TCP flags seen over the entry's life (OR). */
+  tcpFlags: number;
+  reason: ExportReason;
+  /** seq of the flow's record in the evidence log. */
+  seq: number;
+}
+
+export type ExportHook = (flows: ExportedFlow[]) => void;
+
+export function exported(part: Growth[], firstSeq: number, iface: (ifindex: number) => string, clock: KernelClock): ExportedFlow[] {
+  return part.map(({ f, d, reason }, i) => ({
+    key: f.key, iface: iface(f.key.ifindex),
+    packets: d.packets, bytes: d.bytes, fragments: d.fragments,
+    packetsTotal: Number(f.counts.packets), bytesTotal: Number(f.counts.bytes),
+    startMs: clock.toMs(f.counts.firstSeenNs), endMs: clock.toMs(f.counts.lastSeenNs),
+    firstSeenNs: f.counts.firstSeenNs, lastSeenNs: f.counts.lastSeenNs,
+    tcpFlags: f.counts.tcpFlags, reason, seq: firstSeq + i,
+  }));
+}
