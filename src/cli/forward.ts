@@ -7,6 +7,8 @@
 import { defineCommand } from "citty";
 import { AtoError } from "../errors.ts";
 import { SETTINGS, readSettings } from "../config/index.ts";
+import type { ForwardConfig } from "../forward/index.ts";
+import { repeated } from "./_args.ts";
 
 export default defineCommand({
   meta: { name: "forward", description: "forward the evidence log (JetStream, syslog TLS/RELP, ClickHouse, Splunk HEC, Elasticsearch, OTLP, Loki, Azure Monitor, Google SecOps, NDJSON file) from a durable cursor per sink" },
@@ -14,14 +16,15 @@ export default defineCommand({
     "audit-dir": { type: "string", description: `the audit directory to read (Default: ${SETTINGS.auditDir.default}); env ATO_AUDIT_DIR` },
     config: { type: "string", description: "the forward config file (JSON: state_dir, sinks, batch, retry, listen)", required: true },
     once: { type: "boolean", description: "send what the log holds now, then exit" },
+    sink: { type: "string", description: "forward only to this sink of the config (repeatable; default: every sink)" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     if (!args.config) throw new AtoError("--config FILE is required", "USAGE");
     // The audit directory is the agent's setting (flag, ATO_AUDIT_DIR, default); --config here is the
     // forwarder's own sink file (JSON), not the agent's NAME=VALUE configuration.
     const auditDir = readSettings({ flags: { "audit-dir": args["audit-dir"] || undefined }, env: { ...process.env, ATO_CONFIG: undefined } }).get("auditDir")!;
     const { Forwarder, readForwardConfig, serveForwarder } = await import("../forward/index.ts");
-    const config = readForwardConfig(args.config);
+    const config = onlySinks(readForwardConfig(args.config), repeated(rawArgs, "sink"), args.config);
     const f = await Forwarder.create({ auditDir, config, once: args.once === true });
     const server = config.listen ? serveForwarder(f, config.listen) : undefined;
     if (server) console.error(`ato forward: metrics on ${server.url}/metrics`);
@@ -37,3 +40,11 @@ export default defineCommand({
     }
   },
 });
+
+/** The config narrowed to the sinks named with --sink (all of them when none is named). */
+function onlySinks(config: ForwardConfig, names: string[], file: string): ForwardConfig {
+  if (names.length === 0) return config;
+  const unknown = names.filter((n) => !config.sinks.some((s) => s.name === n));
+  if (unknown.length) throw new AtoError(`--sink ${unknown.join(",")}: no such sink in ${file} (it has ${config.sinks.map((s) => s.name).join(", ")})`, "CONFIG");
+  return { ...config, sinks: config.sinks.filter((s) => names.includes(s.name)) };
+}

@@ -24,10 +24,15 @@ export default defineCommand({
 
     const { Agent } = await import("../agent/agent.ts");
     const agent = Agent.start(cfg);
+    const { Forwarding } = await import("../agent/forwarding.ts");
+    const forwarding = cfg.forward.sinks.length
+      ? Forwarding.start({ auditDir: cfg.auditDir, configFile: cfg.forward.configFile!, sinks: cfg.forward.sinks, log })
+      : undefined;
     await new Promise<void>((resolve, reject) => {
       const stop = (sig: string) => {
         log(`received ${sig}, stopping`);
-        agent.stop().then(resolve, (e: unknown) =>
+        // The forwarder stops after the final checkpoint, so that its last batch can carry it.
+        agent.stop().then(() => forwarding?.stop()).then(resolve, (e: unknown) =>
           reject(e instanceof AtoError ? new AtoError(`stopping after ${sig}: ${e.message}`, e.code, { cause: e, details: e.details }) : e));
       };
       process.once("SIGINT", () => stop("SIGINT"));

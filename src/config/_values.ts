@@ -91,6 +91,15 @@ export const ifaces: Parse<string[]> = parser("interface names, comma-separated 
   return [...new Set(names)];
 });
 
+/** Names of forwarding sinks (the `name` of a sink in the forward config), comma- or space-separated. */
+export const sinkNames: Parse<string[]> = parser("sink names, comma-separated (flag repeatable)", (raw) => {
+  const names = raw.split(/[\s,]+/).filter(Boolean);
+  if (names.length === 0 || names.some((n) => !/^[a-z][a-z0-9_-]{0,31}$/.test(n))) {
+    throw new Invalid("sink names (a lower-case letter, then up to 31 letters, digits, _ or -), comma-separated");
+  }
+  return [...new Set(names)];
+});
+
 /** Witnesses as URL=VERIFIER_KEY, comma- or space-separated (repeated flags arrive joined with commas). */
 export const witnesses: Parse<string[]> = parser("URL=VERIFIER_KEY entries, comma-separated (flag repeatable)", (raw) => {
   const entries = raw.split(/[\s,]+/).filter(Boolean);

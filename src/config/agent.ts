@@ -18,6 +18,10 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   if (tokens && !tokenKey) throw missingKey("tokens (--tokens, ATO_TOKENS)", "tokenKey");
   if (sealing && !sealKey) throw missingKey("sealing (--seal, ATO_SEAL)", "sealKey");
   const threshold = get("spikeThreshold");
+  const forward = { sinks: get("forward"), configFile: s.get("forwardConfig") };
+  if (forward.sinks.length && !forward.configFile) {
+    throw new AtoError(`--forward ${forward.sinks.join(",")} names sinks but there is no forward config: pass --forward-config FILE (or set ATO_FORWARD_CONFIG)`, "CONFIG");
+  }
   return {
     ifaces: get("ifaces"),
     mode: get("mode"),
@@ -33,6 +37,7 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     activeTimeoutSeconds: get("activeTimeoutSeconds"),
     witnesses: get("witnesses"),
     witnessMaxSilenceSeconds: get("witnessMaxSilence"),
+    forward,
     pkcs11: { modulePath: get("modulePath"), tokenLabel: s.get("tokenLabel"), keyLabel: get("keyLabel"), pin: s.get("pin") },
     masking: {
       ipv4Prefix: get("ipv4Prefix"),

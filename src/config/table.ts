@@ -105,6 +105,12 @@ export const SETTINGS = {
   witnessMaxSilence: setting({ flag: "witness-max-silence", env: ["ATO_WITNESS_MAX_SILENCE"], parse: v.int(1, 604_800), default: 300, commands: ["run"],
     description: "seconds without a cosignature from a witness before /readyz names it" }),
 
+  // --- forwarding (the sinks themselves are described in the forward config file)
+  forward: setting({ flag: "forward", env: ["ATO_FORWARD"], parse: v.sinkNames, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run"],
+    description: "sink of the forward config to copy every log line to, run beside the agent as `ato forward` (needs --forward-config)" }),
+  forwardConfig: setting({ flag: "forward-config", env: ["ATO_FORWARD_CONFIG"], parse: v.path, defaultText: "none", commands: ["run"],
+    description: "forward config file (JSON: state_dir, sinks, batch, retry, listen) that --forward's sink names refer to" }),
+
   // --- metrics
   listen: setting({ flag: "listen", env: ["ATO_LISTEN"], parse: v.listen, default: "127.0.0.1:9400", commands: AGENT,
     description: "address of /metrics, /healthz, /readyz and /checkpoint" }),

@@ -31,6 +31,8 @@ export interface AgentConfig {
   witnesses: string[];
   /** Seconds without a witness's cosignature before /readyz names it. */
   witnessMaxSilenceSeconds: number;
+  /** Sinks of the forward config (forwardConfig) that a child `ato forward` copies the log to; none: no forwarding. */
+  forward: { sinks: string[]; configFile?: string };
   pkcs11: {
     modulePath: string;
     /** Undefined: the signer's own choice ("ato-token", else the first initialised token). */
