@@ -90,7 +90,11 @@ export class Agent {
           const st = evidence.status();
           const witnesses = submitter?.silent(cfg.witnessMaxSilenceSeconds);
           const details = { ...(st.writable.error ? { logWritable: st.writable.error } : {}), ...witnesses };
-          return { attached: Boolean(agent && !agent.stopped), hsm: st.signer === "ok", logWritable: st.writable.ok, details: Object.keys(details).length ? details : undefined };
+          return {
+            attached: Boolean(agent && !agent.stopped), hsm: st.signer === "ok", logWritable: st.writable.ok,
+            witnesses: witnesses === undefined ? undefined : Object.keys(witnesses).length === 0,
+            details: Object.keys(details).length ? details : undefined,
+          };
         },
         checkpoint: () => evidence.latestCheckpoint()?.note ?? null,
       });

@@ -2,7 +2,8 @@
  * The HTTP surface of a running agent, as a Hono app (no sockets here; server.ts serves it):
  *   GET /metrics     Prometheus text format
  *   GET /healthz     200 "ok" while the process runs (liveness)
- *   GET /readyz      200 when attached, HSM reachable and log writable; else 503 naming what failed (readiness)
+ *   GET /readyz      200 when attached, HSM reachable, log writable and (with witnesses) none silent past its
+ *                    limit; else 503 naming what failed (readiness)
  *   GET /checkpoint  the latest signed checkpoint note, text/plain; 404 before the first one
  */
 import { Hono } from "hono";
@@ -15,6 +16,8 @@ export interface Health {
   hsm: boolean;
   /** The evidence log accepted the last write and sync. */
   logWritable: boolean;
+  /** Every witness cosigned within its silence limit; undefined when the agent has no witnesses (no check). */
+  witnesses?: boolean;
   /** Short reasons shown with a 503 (never secrets, addresses or key material). */
   details?: Record<string, string>;
 }
@@ -26,7 +29,7 @@ export interface AppOptions {
   checkpoint: () => string | null | Promise<string | null>;
 }
 
-const CHECKS = ["attached", "hsm", "logWritable"] as const;
+const CHECKS = ["attached", "hsm", "logWritable", "witnesses"] as const;
 
 export function createApp({ metrics, health, checkpoint }: AppOptions): Hono {
   const app = new Hono();
@@ -44,8 +47,9 @@ export function createApp({ metrics, health, checkpoint }: AppOptions): Hono {
     } catch (e) {
       return c.json({ ready: false, failed: ["health"], error: e instanceof Error ? e.message : String(e) }, 503);
     }
-    const checks = Object.fromEntries(CHECKS.map((k) => [k, h[k] === true]));
-    const failed = CHECKS.filter((k) => !checks[k]);
+    const asked = CHECKS.filter((k) => h[k] !== undefined || k !== "witnesses");
+    const checks = Object.fromEntries(asked.map((k) => [k, h[k] === true]));
+    const failed = asked.filter((k) => !checks[k]);
     const body = { ready: failed.length === 0, failed, checks, ...(h.details ? { details: h.details } : {}) };
     return c.json(body, failed.length === 0 ? 200 : 503);
   });

@@ -105,6 +105,8 @@ describe("[kernel][hsm] witnesses and the agent", () => {
     const base = /metrics on (http:\S+)\/metrics/.exec(agent.output)![1]!;
     await Bun.sleep(3500);
     const ready = JSON.parse(lab.exec("server", ["curl", "-s", `${base}/readyz`]));
+    expect(ready.ready).toBe(false);
+    expect(ready.failed).toEqual(["witnesses"]);
     expect(ready.details["witness witness.test/b"]).toMatch(/no cosignature for \d+ s \(limit 3 s\)/);
     expect(ready.details["witness witness.test/a"]).toBeUndefined();
     const metrics = lab.exec("server", ["curl", "-sf", `${base}/metrics`]);
