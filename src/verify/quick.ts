@@ -35,9 +35,10 @@ export function quickHead(buf: Uint8Array, start: number, end: number): QuickHea
   let d = ts;
   while (d > start && buf[d - 1]! >= 0x30 && buf[d - 1]! <= 0x39) d--;
   const digits = ts - d;
-  if (digits === 0 || digits > 15 || (digits > 1 && buf[d] === 0x30) || !at(buf, start, d - SEQ.length, SEQ)) return undefined;
+  if (digits === 0 || digits > 16 || (digits > 1 && buf[d] === 0x30) || !at(buf, start, d - SEQ.length, SEQ)) return undefined;
   let seq = 0;
-  for (let i = d; i < ts; i++) seq = seq * 10 + buf[i]! - 0x30;
+  for (let i = d; i < ts; i++) seq = seq * 10 + (buf[i]! - 0x30); // the digit first: seq * 10 + 0x39 can pass 2^53 where the result does not
+  if (seq > Number.MAX_SAFE_INTEGER) return undefined; // exact up to 2^53; anything above rounds to at least 2^53
   const kindEnd = d - SEQ.length - 1;
   if (buf[kindEnd] !== QUOTE) return undefined;
   let k = kindEnd;

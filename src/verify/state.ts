@@ -7,6 +7,7 @@ import type { Hash } from "../tree/index.ts";
 import { Findings, FindingSet, type Finding } from "./findings.ts";
 import type { TrustedKey } from "./keys.ts";
 import type { SegmentReport } from "./report.ts";
+import type { StreamTree } from "./stream-tree.ts";
 import type { TrustedCheckpoint } from "./trusted.ts";
 
 export interface Position {
@@ -35,7 +36,7 @@ export interface ExportCapture {
 export class RunState {
   readonly findings = new Findings();
   /** The running tree; undefined until a segment line anchors it. */
-  tree: { size: number; frontier: Hash[] } | undefined;
+  tree: StreamTree | undefined;
   expectedSeq = 0;
   origin: string | undefined;
   logId: string | undefined;
