@@ -43,7 +43,8 @@ export class StreamTree {
     buf[start - 1] = LEAF_HASH_PREFIX;
     let s = this.size;
     let k = 0;
-    Bun.SHA256.hash(buf.subarray(start - 1, end), s % 2 === 0 ? this.left[0]! : this.right[0]!);
+    // A view made directly, not with subarray (which looks up the species constructor: ~20 ns a line).
+    Bun.SHA256.hash(new Uint8Array(buf.buffer, buf.byteOffset + start - 1, end - start + 1), s % 2 === 0 ? this.left[0]! : this.right[0]!);
     buf[start - 1] = saved;
     while (s % 2 === 1) {
       s = (s - 1) / 2;
