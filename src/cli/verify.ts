@@ -7,7 +7,7 @@ import { defineCommand } from "citty";
 import { AtoError, EXIT_CODES } from "../errors.ts";
 import { renderText, verify, type ExportResult, type VerifyReport } from "../verify/index.ts";
 import { repeated } from "./_args.ts";
-import { checkWitnesses, combinedResult, parseWitnessPolicy, witnessJson, witnessText } from "../verify/witnesses.ts";
+import { WitnessPass, combinedResult, parseWitnessPolicy, witnessJson, witnessText } from "../verify/witnesses.ts";
 import { exportCosignatures } from "../verify/witness-export.ts";
 
 /** Shown by `ato verify --help`; the codes are read from EXIT_CODES of src/errors.ts, the one table. */
@@ -38,6 +38,7 @@ export default defineCommand({
   },
   run({ args, rawArgs }) {
     const policy = repeated(rawArgs, "witness").length ? parseWitnessPolicy(repeated(rawArgs, "witness"), args["witness-quorum"], Boolean(args["witness-every"])) : undefined;
+    const pass = policy && new WitnessPass(policy); // fed by verify's own pass: the log is read once
     const exportSeq = count("export-proof", args["export-proof"]);
     if (exportSeq !== undefined && !args.out) throw new AtoError("--export-proof needs --out DIR", "USAGE");
     const { report, exported, exportError } = verify({
@@ -48,8 +49,9 @@ export default defineCommand({
       maxUnsigned: count("max-unsigned", args["max-unsigned"]),
       exportSeq,
       outDir: args.out,
+      witness: pass,
     });
-    const witnesses = policy && checkWitnesses(args._.map(String), policy);
+    const witnesses = pass?.report();
     const cosigned = witnesses && exported ? exportCosignatures(witnesses, policy!.vkeys, exported.treeSize, exported.dir) : [];
     if (args.json) console.log(JSON.stringify({ ...report, ...(exported ? { export: { ...exported, cosignatures: cosigned } } : {}), ...(witnesses ? { witnesses: witnessJson(witnesses) } : {}) }, null, 2));
     else console.log(renderText(report) + (exported ? `\n\n${exportText(exported)}` : "") + (witnesses ? `\n\n${witnessText(witnesses)}` : "") + (cosigned.length ? `\nCheck the cosignatures without ato:\n${cosigned.map((c) => `  ${c}`).join("\n")}` : ""));

@@ -5,8 +5,8 @@
  *   ...},"kind":"flow","seq":123,"ts":"2025-06-01T12:00:00.000Z","v":1}
  *
  * and nothing inside "data" can end the line that way. Lines that do not have exactly this
- * shape, and lines of the kinds the verifier must read (checkpoint, segment), get a full
- * JSON parse instead. Record bodies need no parsing: their bytes are what the hashes cover.
+ * shape, and lines of the kinds the verifier must read (checkpoint, segment, and the witness
+ * lines for --witness), get a full JSON parse instead. Record bodies need no parsing: their bytes are what the hashes cover.
  */
 const enc = (s: string) => new TextEncoder().encode(s);
 const HEAD = enc('{"class":"');
@@ -17,8 +17,8 @@ const KIND = enc(',"kind":"');
 const TS_LENGTH = 24; // 2025-06-01T12:00:00.000Z
 const QUOTE = 0x22;
 
-/** The kinds the verifier reads in full; every other kind is just "record" here. */
-export type QuickKind = "checkpoint" | "segment" | "record";
+/** The kinds the verifier reads in full ("witness": cosignature, witness_refusal); every other kind is just "record" here. */
+export type QuickKind = "checkpoint" | "segment" | "witness" | "record";
 
 export interface QuickHead {
   seq: number;
@@ -27,6 +27,8 @@ export interface QuickHead {
 
 const CHECKPOINT = enc("checkpoint");
 const SEGMENT = enc("segment");
+const COSIGNATURE = enc("cosignature");
+const WITNESS_REFUSAL = enc("witness_refusal");
 
 export function quickHead(buf: Uint8Array, start: number, end: number): QuickHead | undefined {
   if (!at(buf, start, start, HEAD) || !at(buf, start, end - V1.length, V1)) return undefined;
@@ -45,8 +47,12 @@ export function quickHead(buf: Uint8Array, start: number, end: number): QuickHea
   while (k > start && isKindByte(buf[k - 1]!)) k--;
   if (k === kindEnd || !at(buf, start, k - KIND.length, KIND)) return undefined;
   // No string is made for the kind: only two kinds matter here, and this runs for every line.
-  const kind = kindEnd - k === CHECKPOINT.length && at(buf, k, k, CHECKPOINT) ? "checkpoint" : kindEnd - k === SEGMENT.length && at(buf, k, k, SEGMENT) ? "segment" : "record";
-  return { seq, kind };
+  return { seq, kind: kindAt(buf, k, kindEnd - k) };
+}
+
+function kindAt(buf: Uint8Array, k: number, length: number): QuickKind {
+  const is = (name: Uint8Array) => length === name.length && at(buf, k, k, name);
+  return is(CHECKPOINT) ? "checkpoint" : is(SEGMENT) ? "segment" : is(COSIGNATURE) || is(WITNESS_REFUSAL) ? "witness" : "record";
 }
 
 function isKindByte(b: number): boolean {

@@ -3,6 +3,7 @@
  * hashes), where the last good checkpoint was, one small report per segment file and a
  * bounded list of findings. Nothing here grows with the number of lines.
  */
+import type { EvidenceRecord } from "../evidence/index.ts";
 import type { Hash } from "../tree/index.ts";
 import { Findings, FindingSet, type Finding } from "./findings.ts";
 import type { TrustedKey } from "./keys.ts";
@@ -17,7 +18,16 @@ export interface Position {
   leaf: number;
 }
 
+/** Checks fed from the verifier's one pass (the witness checks, witnesses.ts): every line read as a record, in log order. */
+export interface LineWitness {
+  /** A plain record line the fast path read (quick.ts): not a checkpoint, segment or witness line. */
+  evidence(): void;
+  /** A line parsed in full. */
+  record(rec: EvidenceRecord, where: { file: string; line: number }): void;
+}
+
 export interface VerifyOptions {
+  witness?: LineWitness;
   keys: TrustedKey[];
   trusted?: TrustedCheckpoint;
   /** A trusted starting point (--from-checkpoint): excuses the lines before the first given segment. */

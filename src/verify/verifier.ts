@@ -41,7 +41,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
     let head: { seq: number; kind: string } | undefined = quickHead(buf, start, stop);
     let rec: EvidenceRecord | undefined;
     let problem: string | undefined;
-    if (!head || lineNo === 1 || head.kind === "checkpoint" || head.kind === "segment") {
+    if (!head || lineNo === 1 || head.kind !== "record") {
       const p = parseLine(buf, start, stop);
       rec = head = p.rec;
       if (!p.rec) problem = p.problem;
@@ -58,6 +58,9 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
       checkTrusted(s, file, lineNo);
       checkFrom(s, file, lineNo);
     }
+    const witness = s.opts.witness;
+    if (witness && rec) witness.record(rec, { file, line: lineNo });
+    else if (witness && head) witness.evidence();
     const tree = s.tree!;
     const f = (severity: "tampered" | "incomplete", message: string) => s.findings.add({ severity, file, line: lineNo, seq: head?.seq, message });
     if (!head) f("tampered", problem ?? "line is not an evidence record");

@@ -15,7 +15,7 @@ function prng(seed: number): () => number {
   return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-const KINDS = ["flow", "checkpoint", "segment", "spike", "segments", "checkpoint_x", "cosignature"];
+const KINDS = ["flow", "checkpoint", "segment", "spike", "segments", "checkpoint_x", "cosignature", "witness_refusal", "cosignatures"];
 const TRICKY = ['","kind":"checkpoint","seq":1,"ts":"2025-01-01T00:00:00.000Z","v":1}', "ü\u2028\"\\", "\u0000\u001f", "😀", "kind", "{}[],:"];
 
 function value(r: () => number, depth: number): unknown {
@@ -32,7 +32,7 @@ function value(r: () => number, depth: number): unknown {
 function record(r: () => number): string {
   const seq = r() < 0.1 ? Math.floor(r() * 2 ** 53) : Math.floor(r() * 1e6);
   const data = value(r, 3) as object;
-  return encodeRecord({ v: 1, seq, ts: "2025-06-01T12:00:00.000Z", kind: KINDS[Math.floor(r() * KINDS.length)]!, class: "internal", data: data && typeof data === "object" && !Array.isArray(data) ? data : { x: data } });
+  return encodeRecord({ v: 1, seq, ts: "2025-06-01T12:00:00.000Z", kind: KINDS[Math.floor(r() * KINDS.length)]!, class: "internal", data: (data && typeof data === "object" && !Array.isArray(data) ? data : { x: data }) as Record<string, unknown> });
 }
 
 /** One small change of the kind a forger or a broken writer makes; most leave valid JSON that is not canonical. */
@@ -57,7 +57,7 @@ function perturb(line: string, r: () => number): string {
   return edits[Math.floor(r() * edits.length)]!();
 }
 
-const KIND_OF = (k: string) => (k === "checkpoint" || k === "segment" ? k : "record");
+const KIND_OF = (k: string) => (k === "checkpoint" || k === "segment" ? k : k === "cosignature" || k === "witness_refusal" ? "witness" : "record");
 
 describe("fast path and oracle", () => {
   test("agree on 20,000 random records, canonical and subtly non-canonical", () => {
