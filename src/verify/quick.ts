@@ -50,9 +50,13 @@ export function quickHead(buf: Uint8Array, start: number, end: number): QuickHea
   return { seq, kind: kindAt(buf, k, kindEnd - k) };
 }
 
+/** By length first: most kinds are compared with nothing (this runs for every line). */
 function kindAt(buf: Uint8Array, k: number, length: number): QuickKind {
-  const is = (name: Uint8Array) => length === name.length && at(buf, k, k, name);
-  return is(CHECKPOINT) ? "checkpoint" : is(SEGMENT) ? "segment" : is(COSIGNATURE) || is(WITNESS_REFUSAL) ? "witness" : "record";
+  if (length === CHECKPOINT.length) return at(buf, k, k, CHECKPOINT) ? "checkpoint" : "record";
+  if (length === SEGMENT.length) return at(buf, k, k, SEGMENT) ? "segment" : "record";
+  if (length === COSIGNATURE.length) return at(buf, k, k, COSIGNATURE) ? "witness" : "record";
+  if (length === WITNESS_REFUSAL.length) return at(buf, k, k, WITNESS_REFUSAL) ? "witness" : "record";
+  return "record";
 }
 
 function isKindByte(b: number): boolean {
