@@ -4,22 +4,22 @@
  * in its --help (EXIT_HELP).
  */
 import { defineCommand } from "citty";
-import { AtoError } from "../errors.ts";
+import { AtoError, EXIT_CODES } from "../errors.ts";
 import { renderText, verify, type ExportResult, type VerifyReport } from "../verify/index.ts";
 import { repeated } from "./_args.ts";
-import { checkWitnesses, combinedResult, parseWitnessPolicy, witnessJson, witnessText } from "../verify/witnesses.ts";
+import { WitnessPass, combinedResult, parseWitnessPolicy, witnessJson, witnessText } from "../verify/witnesses.ts";
 import { exportCosignatures } from "../verify/witness-export.ts";
 
-/** Shown by `ato verify --help`; the codes are EXIT_CODES of src/errors.ts. */
+/** Shown by `ato verify --help`; the codes are read from EXIT_CODES of src/errors.ts, the one table. */
 export const EXIT_HELP = [
   "Exit codes:",
-  "  0   verified: every line up to the last signed checkpoint hashes to it (lines after it are reported)",
-  "  1   tampered: a line, checkpoint or file does not match what was signed, or could not have been written by ato",
-  "  2   incomplete: something was not seen (missing segments or lines, an empty file, --max-unsigned exceeded)",
-  "  3   untrusted: checkpoints are signed by a key other than the given one",
-  "  64  usage: bad arguments, or a path that is not a readable regular file or directory",
-  "  70  internal error: a bug in ato, not a verdict about the log",
-].join("\n");
+  [0, "verified: every line up to the last signed checkpoint hashes to it (lines after it are reported)"],
+  [EXIT_CODES.TAMPERED, "tampered: a line, checkpoint or file does not match what was signed, or could not have been written by ato"],
+  [EXIT_CODES.INCOMPLETE, "incomplete: something was not seen (missing segments or lines, an empty file, --max-unsigned exceeded)"],
+  [EXIT_CODES.UNTRUSTED, "untrusted: checkpoints are signed by a key other than the given one"],
+  [EXIT_CODES.USAGE, "usage: bad arguments, or a path that is not a readable regular file or directory"],
+  [EXIT_CODES.INTERNAL, "internal error: a bug in ato, not a verdict about the log"],
+].map((row) => (typeof row === "string" ? row : `  ${String(row[0]).padEnd(3)} ${row[1]}`)).join("\n");
 
 export default defineCommand({
   meta: { name: "verify", description: `verify an evidence log (audit directory or segment files) with a public key, offline\n\n${EXIT_HELP}\n` },
@@ -38,6 +38,7 @@ export default defineCommand({
   },
   run({ args, rawArgs }) {
     const policy = repeated(rawArgs, "witness").length ? parseWitnessPolicy(repeated(rawArgs, "witness"), args["witness-quorum"], Boolean(args["witness-every"])) : undefined;
+    const pass = policy && new WitnessPass(policy); // fed by verify's own pass: the log is read once
     const exportSeq = count("export-proof", args["export-proof"]);
     if (exportSeq !== undefined && !args.out) throw new AtoError("--export-proof needs --out DIR", "USAGE");
     const { report, exported, exportError } = verify({
@@ -48,8 +49,9 @@ export default defineCommand({
       maxUnsigned: count("max-unsigned", args["max-unsigned"]),
       exportSeq,
       outDir: args.out,
+      witness: pass,
     });
-    const witnesses = policy && checkWitnesses(args._.map(String), policy);
+    const witnesses = pass?.report();
     const cosigned = witnesses && exported ? exportCosignatures(witnesses, policy!.vkeys, exported.treeSize, exported.dir) : [];
     if (args.json) console.log(JSON.stringify({ ...report, ...(exported ? { export: { ...exported, cosignatures: cosigned } } : {}), ...(witnesses ? { witnesses: witnessJson(witnesses) } : {}) }, null, 2));
     else console.log(renderText(report) + (exported ? `\n\n${exportText(exported)}` : "") + (witnesses ? `\n\n${witnessText(witnesses)}` : "") + (cosigned.length ? `\nCheck the cosignatures without ato:\n${cosigned.map((c) => `  ${c}`).join("\n")}` : ""));

@@ -5,6 +5,8 @@
  * A content change makes the log "tampered" even when its key is also unknown, because
  * the hashes prove the change without any key.
  */
+import { EXIT_CODES } from "../errors.ts";
+
 export type Severity = "tampered" | "untrusted" | "incomplete" | "notice";
 
 export interface Finding {
@@ -19,7 +21,8 @@ export interface Finding {
   message: string;
 }
 
-export const EXIT: Record<Severity | "verified", number> = { verified: 0, tampered: 1, incomplete: 2, untrusted: 3, notice: 0 };
+/** A verdict's exit code: the one table is EXIT_CODES of src/errors.ts, the codes the CLI leaves with. */
+export const EXIT: Record<Severity | "verified", number> = { verified: 0, tampered: EXIT_CODES.TAMPERED, incomplete: EXIT_CODES.INCOMPLETE, untrusted: EXIT_CODES.UNTRUSTED, notice: 0 };
 const RANK: Record<Severity, number> = { tampered: 3, untrusted: 2, incomplete: 1, notice: 0 };
 
 /**

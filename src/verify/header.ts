@@ -11,6 +11,7 @@ import { parseSegmentData, type EvidenceRecord, type ParsedSegment } from "../ev
 import { rotatedName } from "../log/paths.ts";
 import { equalHashes, fitsSize, frontierRoot } from "../tree/index.ts";
 import type { SegmentReport } from "./report.ts";
+import { StreamTree } from "./stream-tree.ts";
 import type { RunState } from "./state.ts";
 
 /** Returns false when the file cannot be placed in the log and is to be skipped. */
@@ -63,7 +64,7 @@ function anchor(s: RunState, h: ParsedSegment, seg: SegmentReport, notice: strin
   if (notice) s.findings.add({ severity: "notice", file: seg.file, line: 1, seq: h.tree_size, message: notice });
   s.origin ??= h.origin;
   s.logId ??= h.log_id;
-  s.tree = { size: h.tree_size, frontier: h.frontierHashes.slice() };
+  s.tree = new StreamTree(h.tree_size, h.frontierHashes);
   s.expectedSeq = h.tree_size;
   s.lastMatched = { file: seg.file, line: 1, leaf: h.tree_size };
   s.pendingGaps.clear();

@@ -6,6 +6,7 @@ import { openInputs } from "./inputs.ts";
 import { reassembleForwarded } from "./forwarded.ts";
 import { loadKeys } from "./keys.ts";
 import type { VerifyReport } from "./report.ts";
+import type { LineWitness } from "./state.ts";
 import { loadTrustedCheckpoint } from "./trusted.ts";
 import { verifyFiles } from "./verifier.ts";
 
@@ -21,6 +22,8 @@ export interface VerifyRequest {
   /** Export this seq's record, proof, checkpoint, signature and key to `outDir`. */
   exportSeq?: number;
   outDir?: string;
+  /** Checks fed from the same pass (the witness checks): the log is read once. */
+  witness?: LineWitness;
 }
 
 /**
@@ -36,7 +39,7 @@ export function verify(req: VerifyRequest): { report: VerifyReport; exported?: E
   const forwarded = reassembleForwarded(req.paths);
   const inputs = (() => { try { return openInputs(forwarded.paths); } finally { forwarded.cleanup(); } })();
   try {
-    const state = verifyFiles(inputs.files, { keys, trusted, from, maxUnsigned: req.maxUnsigned, exportSeq: req.exportSeq });
+    const state = verifyFiles(inputs.files, { keys, trusted, from, maxUnsigned: req.maxUnsigned, exportSeq: req.exportSeq, witness: req.witness });
     const report = finish(state, inputs.missingActive, inputs.aliases);
     if (req.exportSeq === undefined) return { report };
     try {

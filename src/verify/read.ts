@@ -19,9 +19,10 @@ export interface ReadEnd {
  */
 export function readLines(s: RunState | undefined, input: InputFile, onLine: Parameters<typeof forEachLine>[2], from = 0): ReadEnd {
   let inHandler = false;
-  const handler: typeof onLine = (...a) => {
+  // Four named parameters, not a rest spread: this runs once per line.
+  const handler: typeof onLine = (buf, start, end, offset) => {
     inHandler = true;
-    const r = onLine(...a);
+    const r = onLine(buf, start, end, offset);
     inHandler = false;
     return r;
   };

@@ -3,10 +3,12 @@
  * hashes), where the last good checkpoint was, one small report per segment file and a
  * bounded list of findings. Nothing here grows with the number of lines.
  */
+import type { EvidenceRecord } from "../evidence/index.ts";
 import type { Hash } from "../tree/index.ts";
 import { Findings, FindingSet, type Finding } from "./findings.ts";
 import type { TrustedKey } from "./keys.ts";
 import type { SegmentReport } from "./report.ts";
+import type { StreamTree } from "./stream-tree.ts";
 import type { TrustedCheckpoint } from "./trusted.ts";
 
 export interface Position {
@@ -16,7 +18,16 @@ export interface Position {
   leaf: number;
 }
 
+/** Checks fed from the verifier's one pass (the witness checks, witnesses.ts): every line read as a record, in log order. */
+export interface LineWitness {
+  /** A plain record line the fast path read (quick.ts): not a checkpoint, segment or witness line. */
+  evidence(): void;
+  /** A line parsed in full. */
+  record(rec: EvidenceRecord, where: { file: string; line: number }): void;
+}
+
 export interface VerifyOptions {
+  witness?: LineWitness;
   keys: TrustedKey[];
   trusted?: TrustedCheckpoint;
   /** A trusted starting point (--from-checkpoint): excuses the lines before the first given segment. */
@@ -35,7 +46,7 @@ export interface ExportCapture {
 export class RunState {
   readonly findings = new Findings();
   /** The running tree; undefined until a segment line anchors it. */
-  tree: { size: number; frontier: Hash[] } | undefined;
+  tree: StreamTree | undefined;
   expectedSeq = 0;
   origin: string | undefined;
   logId: string | undefined;

@@ -8,9 +8,8 @@
  */
 import { basename } from "node:path";
 import type { EvidenceRecord } from "../evidence/index.ts";
-import { leafHashInPlace } from "../log/lines.ts";
 import { segmentOfName } from "../log/paths.ts";
-import { appendLeaf, equalHashes, frontierRoot } from "../tree/index.ts";
+import { equalHashes, frontierRoot } from "../tree/index.ts";
 import { parseLine } from "./bounded.ts";
 import { checkCheckpoint } from "./checkpoint.ts";
 import { checkHeader } from "./header.ts";
@@ -39,11 +38,10 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
   const end = readLines(s, input, (buf, start, stop, offset) => {
     if (skip) return true;
     lineNo++;
-    const leaf = leafHashInPlace(buf, start, stop);
     let head: { seq: number; kind: string } | undefined = quickHead(buf, start, stop);
     let rec: EvidenceRecord | undefined;
     let problem: string | undefined;
-    if (!head || lineNo === 1 || head.kind === "checkpoint" || head.kind === "segment") {
+    if (!head || lineNo === 1 || head.kind !== "record") {
       const p = parseLine(buf, start, stop);
       rec = head = p.rec;
       if (!p.rec) problem = p.problem;
@@ -60,6 +58,9 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
       checkTrusted(s, file, lineNo);
       checkFrom(s, file, lineNo);
     }
+    const witness = s.opts.witness;
+    if (witness && rec) witness.record(rec, { file, line: lineNo });
+    else if (witness && head) witness.evidence();
     const tree = s.tree!;
     const f = (severity: "tampered" | "incomplete", message: string) => s.findings.add({ severity, file, line: lineNo, seq: head?.seq, message });
     if (!head) f("tampered", problem ?? "line is not an evidence record");
@@ -77,7 +78,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
       if (s.lastGood !== before) s.tailFrom = { fileIndex: index, offset: offset + (stop - start) + 1, line: lineNo + 1 };
     }
     if (s.opts.exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
-    tree.frontier = appendLeaf(tree.frontier, tree.size++, leaf);
+    tree.appendLine(buf, start, stop);
     if (s.opts.trusted?.size === tree.size) checkTrusted(s, file, lineNo);
     if (s.opts.from?.size === tree.size) checkFrom(s, file, lineNo);
     seg.lines = lineNo;

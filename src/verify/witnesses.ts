@@ -1,6 +1,6 @@
 /**
- * `ato verify --witness VKEY… [--witness-quorum K] [--witness-every]`: a second pass over the
- * log that checks the witnesses' cosignature lines (src/evidence/witness.ts) against the
+ * `ato verify --witness VKEY… [--witness-quorum K] [--witness-every]`: checks, in verify's one
+ * pass over the log, the witnesses' cosignature lines (src/evidence/witness.ts) against the
  * checkpoints they name. The log's latest checkpoint that covers evidence (lines other than
  * checkpoint, segment and witness lines) must carry valid cosignatures from K of the given
  * witnesses (with --witness-every: each such checkpoint). Too few: incomplete, naming the
@@ -11,13 +11,14 @@
  * checkpoint whose signature failed there covers nothing here, like there.
  */
 import { AtoError } from "../errors.ts";
-import { parseCheckpointData, parseCosignatureData, parseRecord, parseSignedNote, type CosignatureData } from "../evidence/index.ts";
+import { parseCheckpointData, parseCosignatureData, parseRecord, parseSignedNote, type CosignatureData, type EvidenceRecord } from "../evidence/index.ts";
 import { forEachLine } from "../log/lines.ts";
 // The cosignature format only, never the witness's key handling (which reaches PKCS#11): verify stays offline-safe.
 import { matchesKey, verifyCosignature } from "../witness/cosignature.ts";
 import { TYPE_COSIGNATURE_V1, parseVerifierKey, type VerifierKey } from "../witness/vkey.ts";
 import type { Finding } from "./findings.ts";
 import { openInputs } from "./inputs.ts";
+import type { LineWitness } from "./state.ts";
 
 export interface WitnessPolicy {
   vkeys: string[];
@@ -57,13 +58,65 @@ export function parseWitnessPolicy(vkeys: string[], quorum: string | undefined, 
   return { vkeys, quorum: q, every };
 }
 
+/**
+ * The witness checks as lines arrive: `ato verify` feeds it from its one pass (verifier.ts),
+ * every line it could read as a record, in log order, so the log is read once.
+ */
+export class WitnessPass implements LineWitness {
+  private readonly keys: VerifierKey[];
+  private readonly quorum: number;
+  private readonly findings: Finding[] = [];
+  private readonly checkpoints = new Map<number, WitnessedCheckpoint>();
+  private evidenceSince = false;
+
+  constructor(private readonly policy: WitnessPolicy) {
+    this.keys = policy.vkeys.map(parseVerifierKey);
+    this.quorum = policy.quorum ?? this.keys.length;
+  }
+
+  /** A plain evidence line (read without a parser): it only matters that there was one. */
+  evidence(): void {
+    this.evidenceSince = true;
+  }
+
+  record(rec: EvidenceRecord, where: { file: string; line: number }): void {
+    const at = { ...where, seq: rec.seq };
+    if (!BOOKKEEPING.has(rec.kind)) this.evidenceSince = true;
+    else if (rec.kind === "checkpoint") {
+      const cp = readCheckpoint(rec.data);
+      if (!cp) return; // unsigned or unreadable: the first pass says which; it covers nothing
+      this.checkpoints.set(rec.seq, { treeSize: cp.treeSize, text: cp.text, note: cp.note, ...at, needsWitnesses: this.evidenceSince, valid: new Map() });
+      this.evidenceSince = false;
+    } else if (rec.kind === "cosignature") {
+      cosignature(rec.data, at, this.keys, this.checkpoints, this.findings);
+    } else if (rec.kind === "witness_refusal") {
+      const d = rec.data as Record<string, unknown>;
+      this.findings.push({ severity: "notice", ...at, message: `witness ${String(d.witness)} refused the checkpoint of tree size ${String(d.tree_size)} (${String(d.status ?? "agent")} ${String(d.reason)}): ${String(d.message).slice(0, 200)}` });
+    }
+  }
+
+  report(): WitnessReport {
+    const { keys, quorum, findings } = this;
+    const needing = [...this.checkpoints.values()].filter((c) => c.needsWitnesses);
+    const targets = this.policy.every ? needing : needing.slice(-1);
+    if (targets.length === 0) findings.push({ severity: "incomplete", message: "no signed checkpoint covers evidence: nothing a witness could have cosigned" });
+    const checked = targets.map((c) => {
+      const cosignedBy = keys.filter((k) => c.valid.has(k.name)).map((k) => k.name);
+      const missing = keys.filter((k) => !c.valid.has(k.name)).map((k) => k.name);
+      if (cosignedBy.length < quorum) {
+        findings.push({ severity: "incomplete", file: c.file, line: c.line, seq: c.seq, message: `the checkpoint of tree size ${c.treeSize} (seq ${c.seq}) has ${cosignedBy.length} of the ${quorum} cosignatures required; missing: ${missing.join(", ")}` });
+      }
+      return { seq: c.seq, tree_size: c.treeSize, cosigned_by: cosignedBy, missing };
+    });
+    const result = findings.some((f) => f.severity === "tampered") ? "tampered" : findings.some((f) => f.severity === "incomplete") ? "incomplete" : "verified";
+    return { result, quorum, witnesses: keys.map((k) => k.name), checked, findings, checkpoints: this.checkpoints };
+  }
+}
+
+/** The witness checks alone, in a pass of their own over the files (`ato verify` folds them into its one pass instead). */
 export function checkWitnesses(paths: string[], policy: WitnessPolicy): WitnessReport {
-  const keys = policy.vkeys.map(parseVerifierKey);
-  const quorum = policy.quorum ?? keys.length;
-  const findings: Finding[] = [];
-  const checkpoints = new Map<number, WitnessedCheckpoint>();
+  const pass = new WitnessPass(policy);
   const inputs = openInputs(paths);
-  let evidence = false;
   try {
     for (const input of inputs.files) {
       let lineNo = 0;
@@ -75,37 +128,13 @@ export function checkWitnesses(paths: string[], policy: WitnessPolicy): WitnessR
         } catch {
           return; // the first pass reports lines that are not records
         }
-        const where = { file: input.path, line: lineNo, seq: rec.seq };
-        if (!BOOKKEEPING.has(rec.kind)) evidence = true;
-        else if (rec.kind === "checkpoint") {
-          const cp = readCheckpoint(rec.data);
-          if (!cp) return; // unsigned or unreadable: the first pass says which; it covers nothing
-          checkpoints.set(rec.seq, { seq: rec.seq, treeSize: cp.treeSize, text: cp.text, note: cp.note, ...where, needsWitnesses: evidence, valid: new Map() });
-          evidence = false;
-        } else if (rec.kind === "cosignature") {
-          cosignature(rec.data, where, keys, checkpoints, findings);
-        } else if (rec.kind === "witness_refusal") {
-          const d = rec.data as Record<string, unknown>;
-          findings.push({ severity: "notice", ...where, message: `witness ${String(d.witness)} refused the checkpoint of tree size ${String(d.tree_size)} (${String(d.status ?? "agent")} ${String(d.reason)}): ${String(d.message).slice(0, 200)}` });
-        }
+        pass.record(rec, { file: input.path, line: lineNo });
       });
     }
   } finally {
     inputs.close();
   }
-  const needing = [...checkpoints.values()].filter((c) => c.needsWitnesses);
-  const targets = policy.every ? needing : needing.slice(-1);
-  if (targets.length === 0) findings.push({ severity: "incomplete", message: "no signed checkpoint covers evidence: nothing a witness could have cosigned" });
-  const checked = targets.map((c) => {
-    const cosignedBy = keys.filter((k) => c.valid.has(k.name)).map((k) => k.name);
-    const missing = keys.filter((k) => !c.valid.has(k.name)).map((k) => k.name);
-    if (cosignedBy.length < quorum) {
-      findings.push({ severity: "incomplete", file: c.file, line: c.line, seq: c.seq, message: `the checkpoint of tree size ${c.treeSize} (seq ${c.seq}) has ${cosignedBy.length} of the ${quorum} cosignatures required; missing: ${missing.join(", ")}` });
-    }
-    return { seq: c.seq, tree_size: c.treeSize, cosigned_by: cosignedBy, missing };
-  });
-  const result = findings.some((f) => f.severity === "tampered") ? "tampered" : findings.some((f) => f.severity === "incomplete") ? "incomplete" : "verified";
-  return { result, quorum, witnesses: keys.map((k) => k.name), checked, findings, checkpoints };
+  return pass.report();
 }
 
 function readCheckpoint(data: Record<string, unknown>): { treeSize: number; text: string; note: string } | undefined {
