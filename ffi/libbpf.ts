@@ -50,7 +50,6 @@ const lib = openLibrary(locateLibrary("libbpf.so.1", embeddedLibbpf), {
   bpf_map_lookup_and_delete_elem: { args: [i32, ptr, ptr], returns: i32 },
   bpf_map_get_next_key: { args: [i32, ptr, ptr], returns: i32 },
   bpf_map_lookup_batch: { args: [i32, ptr, ptr, ptr, ptr, ptr, ptr], returns: i32 },
-  bpf_map_delete_batch: { args: [i32, ptr, ptr, ptr], returns: i32 },
   bpf_obj_get_info_by_fd: { args: [i32, ptr, ptr], returns: i32 },
   bpf_prog_get_fd_by_id: { args: [u32], returns: i32 },
   bpf_prog_test_run_opts: { args: [i32, ptr], returns: i32 },
@@ -344,13 +343,6 @@ export function mapLookupBatch(
   if (r < 0 && BATCH_UNSUPPORTED.has(-r)) return { n: 0, done: false, tooSmall: false, unsupported: true };
   check(r, "batch map lookup");
   return { n: n[0]!, done: false, tooSmall: false, unsupported: false };
-}
-
-export function mapDeleteBatch(fd: number, keys: Uint8Array, count: number): number {
-  const n = new Uint32Array([count]);
-  const r = lib.symbols.bpf_map_delete_batch(fd, keys, n, new Struct(BATCH_OPTS_SIZE).address);
-  if (r !== -2) check(r, "batch map delete");
-  return n[0]!;
 }
 
 // ---- object info ----------------------------------------------------------------------------

@@ -16,6 +16,10 @@ export const RECORD_VERSION = 1;
 /** The longest line ato writes, in bytes before its newline; a verifier refuses longer ones. */
 export const MAX_LINE_BYTES = 1 << 20;
 
+/** The kernel's events (ring buffer), each a record kind of its own and a label of xdp_audit_events_total. */
+export const EVENT_KINDS = ["spike", "timing", "overflow"] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
 /** Kinds ato writes; collectors may add others of the same shape. */
 export type RecordKind = "flow" | "spike" | "timing" | "overflow" | "agent" | "attest" | "repair" | "checkpoint" | "segment" | (string & {});
 

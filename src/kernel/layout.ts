@@ -3,6 +3,9 @@
  * test/kernel/layout.test.ts can compare each against the BTF of the built object: a change
  * to the C header that is not made here too fails that test.
  */
+import type { EventKind } from "../evidence/index.ts";
+
+export type { EventKind };
 
 export const FLOW_KEY = {
   size: 48,
@@ -30,8 +33,8 @@ export const EVENT = {
   size: 96, tsNs: 0, key: 8, kind: 56, cpu: 60, value: 64, meanUs: 72, varUs2: 80, samples: 88,
 } as const;
 
-export const EVENT_KINDS = { 1: "spike", 2: "timing", 3: "overflow" } as const;
-export type EventKind = (typeof EVENT_KINDS)[keyof typeof EVENT_KINDS];
+/** The event codes of xdp_audit.h's struct audit_event (kind), by the names evidence gives them. */
+export const EVENT_KINDS = { 1: "spike", 2: "timing", 3: "overflow" } as const satisfies Record<number, EventKind>;
 
 /** Per-CPU map values are laid out per possible CPU, each rounded up to 8 bytes. */
 export function percpuStride(valueSize: number): number {

@@ -10,8 +10,7 @@ export type ProtoLabel = (typeof PROTOS)[number];
 export const DIRECTIONS = ["ingress"] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
-export const EVENT_KINDS = ["spike", "timing", "overflow"] as const;
-export type EventKind = (typeof EVENT_KINDS)[number];
+export { EVENT_KINDS, type EventKind } from "../evidence/index.ts";
 
 /** The label for an IP protocol number (IANA): 6 tcp, 17 udp, 1 icmp, 58 icmp6, anything else other. */
 export function protoLabel(proto: number): ProtoLabel {
