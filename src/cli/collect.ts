@@ -21,12 +21,15 @@ export default defineCommand({
     "subject-prefix": { type: "string", description: "the subjects' prefix, as the forward sink's subject_prefix (Default: ato.evidence)" },
     listen: { type: "string", description: "address for /metrics (e.g. 127.0.0.1:9465)" },
     "verify-every": { type: "string", description: "seconds between verifications of a growing origin (Default: 10)" },
+    "ack-wait": { type: "string", description: "seconds a delivered message may stay unacked before it is delivered again (Default: 30)" },
     once: { type: "boolean", description: "drain what the stream holds, verify, print the status of each origin and exit" },
   },
   async run({ args, rawArgs }) {
     if (!/^nats:\/\/[^/]+$/.test(args.nats)) throw new AtoError(`--nats must be nats://host:port, not ${args.nats}`, "USAGE");
     const every = args["verify-every"] === undefined ? 10 : Number(args["verify-every"]);
     if (!(every >= 0)) throw new AtoError(`--verify-every must be a number of seconds, not ${args["verify-every"]}`, "USAGE");
+    const ackWait = args["ack-wait"] === undefined ? 30 : Number(args["ack-wait"]);
+    if (!(ackWait >= 1)) throw new AtoError(`--ack-wait must be at least 1 second, not ${args["ack-wait"]}`, "USAGE");
     const durable = args.durable ?? "ato_collect";
     if (!/^[A-Za-z0-9_-]+$/.test(durable)) throw new AtoError(`--durable may hold only letters, digits, _ and -: ${durable}`, "USAGE");
     mkdirSync(args.out, { recursive: true });
@@ -35,7 +38,7 @@ export default defineCommand({
     const once = args.once === true;
     const c = await Collector.create({
       url: args.nats, stream: args.stream, durable, subjectPrefix: args["subject-prefix"] ?? "ato.evidence", out: args.out,
-      pubkeys: repeated(rawArgs, "pubkey"), batch: 500, verifyEveryMs: every * 1000, once,
+      pubkeys: repeated(rawArgs, "pubkey"), batch: 500, verifyEveryMs: every * 1000, ackWaitMs: ackWait * 1000, once,
       onStatus: once ? undefined : (s) => console.error(`ato collect: ${s.origin}: ${s.result}, tree size ${s.tree_size}, ${s.missing} missing, ${s.behind} behind${s.findings.length ? `, ${s.findings.length} finding(s)` : ""}`),
     });
     let server: ReturnType<typeof Bun.serve> | undefined;

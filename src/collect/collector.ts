@@ -22,6 +22,8 @@ export interface CollectOptions {
   pubkeys: string[];
   batch: number;
   verifyEveryMs: number;
+  /** How long a delivered message may stay unacked before JetStream delivers it again. */
+  ackWaitMs: number;
   once: boolean;
   onStatus?: (s: OriginStatus) => void;
 }
@@ -39,7 +41,7 @@ export class Collector {
   }
 
   static async create(o: CollectOptions): Promise<Collector> {
-    const pull = await PullConsumer.open({ url: o.url, stream: o.stream, durable: o.durable, filterSubject: `${o.subjectPrefix}.>`, ackWaitMs: 30_000, timeoutMs: 5000 });
+    const pull = await PullConsumer.open({ url: o.url, stream: o.stream, durable: o.durable, filterSubject: `${o.subjectPrefix}.>`, ackWaitMs: o.ackWaitMs, timeoutMs: 5000 });
     return new Collector(o, pull);
   }
 
@@ -52,7 +54,7 @@ export class Collector {
       while (!this.stopping) {
         const msgs = await this.pull.fetch(this.o.batch, this.o.once ? 0 : 1000);
         if (msgs.length > 0) await this.take(msgs);
-        else if (this.o.once) break;
+        else if (this.o.once && (await this.drained())) break;
         await this.check(false);
       }
       await this.check(true);
@@ -60,6 +62,15 @@ export class Collector {
       this.pull.close();
       for (const d of this.origins.values()) d.close();
     }
+  }
+
+  /** Nothing left to deliver, and nothing a previous run took without acking (it is redelivered after ack_wait). */
+  private async drained(): Promise<boolean> {
+    const o = await this.pull.outstanding();
+    this.metrics.pending.set(o.pending);
+    if (o.pending === 0 && o.ackPending === 0) return true;
+    await Bun.sleep(200);
+    return false;
   }
 
   private async take(msgs: PulledMessage[]): Promise<void> {

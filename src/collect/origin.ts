@@ -9,7 +9,7 @@
  * Nothing is durable until sync(): the collector acks only after it.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ACTIVE_LOG_NAME, listLogFiles, rotatedName } from "../log/paths.ts";
 import { AtoError } from "../errors.ts";
@@ -164,9 +164,14 @@ export class OriginDir {
         this.note(seq, line);
       }
     }
-    if (files.active) {
-      this.fd = openSync(files.active, "a");
-      if (fstatSync(this.fd).size === 0) this.segment ??= undefined;
+    if (files.active) this.fd = openSync(files.active, "a");
+    for (const kind of ["conflict", "late"] as const) {
+      const p = join(this.dir, `collect.${kind}.ndjson`);
+      if (!existsSync(p)) continue;
+      for (const l of readFileSync(p, "utf8").split("\n").filter(Boolean)) {
+        const e = JSON.parse(l) as { seq: number };
+        this.findings.push({ origin: this.origin, seq: e.seq, kind, message: `seq ${e.seq}: a ${kind === "conflict" ? "conflicting" : "late"} line kept aside by an earlier run (collect.${kind}.ndjson)` });
+      }
     }
   }
 }

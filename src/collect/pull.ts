@@ -108,6 +108,13 @@ export class PullConsumer {
     if (bad) throw new AtoError(`JetStream did not confirm the acks: ${(bad.reason as Error).message} (they are delivered again)`, "IO", { cause: bad.reason });
   }
 
+  /** Messages not yet delivered, and delivered but not acked (they come again after ack_wait). */
+  async outstanding(): Promise<{ pending: number; ackPending: number }> {
+    const r = await this.api(`$JS.API.CONSUMER.INFO.${this.o.stream}.${this.o.durable}`, {});
+    if (r.error) throw new AtoError(`JetStream consumer ${this.o.durable} on ${this.o.stream}: ${r.error.description}`, "IO");
+    return { pending: r.num_pending ?? 0, ackPending: r.num_ack_pending ?? 0 };
+  }
+
   /** The last message stored on `subject`, or undefined when the stream holds none. */
   async lastOf(subject: string): Promise<Buffer | undefined> {
     const r = await this.api(`$JS.API.STREAM.MSG.GET.${this.o.stream}`, { last_by_subj: subject });
