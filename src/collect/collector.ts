@@ -41,6 +41,10 @@ export class Collector {
   }
 
   static async create(o: CollectOptions): Promise<Collector> {
+    // Both become tokens of JetStream API subjects: a dot or a wildcard would name something else.
+    for (const [what, v] of [["--stream", o.stream], ["--durable", o.durable]]) {
+      if (!/^[A-Za-z0-9_-]+$/.test(v!)) throw new AtoError(`${what} may hold only letters, digits, _ and -: ${v}`, "USAGE");
+    }
     const pull = await PullConsumer.open({ url: o.url, stream: o.stream, durable: o.durable, filterSubject: `${o.subjectPrefix}.>`, ackWaitMs: o.ackWaitMs, timeoutMs: 5000 });
     return new Collector(o, pull);
   }
@@ -51,6 +55,7 @@ export class Collector {
 
   async run(): Promise<void> {
     try {
+      await this.awaitRedelivery();
       while (!this.stopping) {
         const msgs = await this.pull.fetch(this.o.batch, this.o.once ? 0 : 1000);
         if (msgs.length > 0) await this.take(msgs);
@@ -64,6 +69,16 @@ export class Collector {
     }
   }
 
+  /**
+   * Messages a previous run took and never acked (it died between the fetch and the ack) come
+   * again once their ack_wait runs out, and then before any new message. Fetching sooner would
+   * bring later lines first, and a line written after its successor cannot be put back.
+   */
+  private async awaitRedelivery(): Promise<void> {
+    const o = await this.pull.outstanding();
+    if (o.ackPending > 0) await Bun.sleep(this.o.ackWaitMs + 500);
+  }
+
   /** Nothing left to deliver, and nothing a previous run took without acking (it is redelivered after ack_wait). */
   private async drained(): Promise<boolean> {
     const o = await this.pull.outstanding();
@@ -75,8 +90,9 @@ export class Collector {
 
   private async take(msgs: PulledMessage[]): Promise<void> {
     const dirs = new Set<OriginDir>();
-    for (const m of msgs) {
-      const e = parseEvent(m);
+    // Redelivered messages may come in any order within a batch: each origin's lines go in by seq.
+    const events = msgs.map(parseEvent).sort((x, y) => (x.origin < y.origin ? -1 : x.origin > y.origin ? 1 : x.seq - y.seq));
+    for (const e of events) {
       const d = this.originDir(e.origin);
       if (d.add(e.seq, e.line)) this.metrics.written.inc({ origin: e.origin });
       dirs.add(d);
