@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ["src/log"],
   ["src/witness", "src/forward"],
   ["src/verify", "src/collector"],
-  ["src/metrics", "src/attest"],
+  ["src/metrics", "src/attest", "src/collect"],
   ["src/agent"],
   ["src/cli"],
   ["src/main.ts"],

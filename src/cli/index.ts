@@ -18,6 +18,7 @@ export const main = defineCommand({
     witness: () => import("./witness.ts").then((m) => m.default),
     attest: () => import("./attest.ts").then((m) => m.default),
     forward: () => import("./forward.ts").then((m) => m.default),
+    collect: () => import("./collect.ts").then((m) => m.default),
   },
 });
 

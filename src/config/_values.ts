@@ -127,6 +127,11 @@ export const httpUrl: Parse<string> = parser("http:// or https:// URL", (raw) =>
   return raw.trim().replace(/\/+$/, "");
 });
 
+export const natsUrl: Parse<string> = parser("nats://HOST:PORT", (raw) => {
+  if (!/^nats:\/\/[^/?#\s]+:\d+$/.test(raw.trim())) throw new Invalid("nats://HOST:PORT");
+  return raw.trim();
+});
+
 export const listen: Parse<string> = parser("ADDR:PORT (IPv6 in brackets; a port alone means 127.0.0.1)", (raw) => {
   const r = readListen(raw);
   if ("expected" in r) throw new Invalid(r.expected);

@@ -25,7 +25,7 @@ import { DEFAULT_DETECT } from "../detect/options.ts";
 import * as v from "./_values.ts";
 
 /** Commands by the name their help shows. */
-export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify";
+export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify" | "collect";
 
 /** The masking routine's choices (the setting's list; ffi/mask.ts's type is checked against it). Kept here, not
  * imported from ffi/, so that commands that never mask (ato verify) do not load bun:ffi through their settings. */
@@ -226,6 +226,28 @@ export const SETTINGS = {
     description: "id of the operation whose bundle to verify (attest-<id>.jsonl)" }),
   attestPubkey: setting({ flag: "pubkey", env: [], parse: v.paths, default: [] as string[], defaultText: "the public key of the token's signing key", repeatable: true, commands: ["attest verify"],
     description: "PEM public key that signed the bundle and the log's checkpoints" }),
+
+  // --- the fleet collector (ato collect)
+  collectNats: setting({ flag: "nats", env: ["ATO_COLLECT_NATS"], parse: v.natsUrl, required: true, commands: ["collect"],
+    description: "the NATS server whose JetStream stream `ato forward` publishes to" }),
+  collectStream: setting({ flag: "stream", env: ["ATO_COLLECT_STREAM"], parse: v.label(64), required: true, commands: ["collect"],
+    description: "the JetStream stream to consume" }),
+  collectOut: setting({ flag: "out", env: ["ATO_COLLECT_OUT"], parse: v.path, required: true, commands: ["collect"],
+    description: "directory under which one audit directory per origin is rebuilt" }),
+  collectPubkey: setting({ flag: "pubkey", env: ["ATO_COLLECT_PUBKEY"], parse: v.paths, required: true, repeatable: true, commands: ["collect"],
+    description: "PEM public key(s) the origins' checkpoints are signed with" }),
+  collectDurable: setting({ flag: "durable", env: ["ATO_COLLECT_DURABLE"], parse: v.label(64), default: "ato_collect", commands: ["collect"],
+    description: "name of the durable pull consumer (the server keeps its position across restarts)" }),
+  collectSubjectPrefix: setting({ flag: "subject-prefix", env: ["ATO_COLLECT_SUBJECT_PREFIX"], parse: v.label(200), default: "ato.evidence", commands: ["collect"],
+    description: "the subjects' prefix, as the forward sink's subject_prefix" }),
+  collectListen: setting({ flag: "listen", env: ["ATO_COLLECT_LISTEN"], parse: v.listen, defaultText: "none", commands: ["collect"],
+    description: "address to serve the per-origin /metrics on" }),
+  collectVerifyEvery: setting({ flag: "verify-every", env: ["ATO_COLLECT_VERIFY_EVERY"], parse: v.int(0, 86_400), default: 10, commands: ["collect"],
+    description: "seconds between verifications of an origin whose log grew" }),
+  collectAckWait: setting({ flag: "ack-wait", env: ["ATO_COLLECT_ACK_WAIT"], parse: v.int(1, 3600), default: 30, commands: ["collect"],
+    description: "seconds a delivered message may stay unacked before JetStream delivers it again (fixed when the consumer is made)" }),
+  collectOnce: setting({ flag: "once", env: [], parse: v.bool, default: false, commands: ["collect"],
+    description: "drain what the stream holds, verify, print one JSON status per origin and exit" }),
 
   conservationEvery: setting({ env: ["ATO_CONSERVATION_EVERY"], parse: v.int(0, 3600), default: 1, commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
     description: "run the conservation check (kernel counters against flow map and removed flows) every N collector intervals; it reads the whole flow map again; 0 turns it off" }),
