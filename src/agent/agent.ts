@@ -189,7 +189,6 @@ export class Agent {
     try {
       this.kernel.detach();
       await this.tick(true); // drains the events raised up to the detach, then records every flow's unrecorded growth (reason shutdown)
-      await this.analytics?.close(); // the IPFIX export of those last records leaves before the stop returns
       this.kernel.drainEvents(); // those of program runs still under way at the detach
       await this.operation?.finish(this.evidence);
       const cp = this.evidence.checkpoint("shutdown");
@@ -197,6 +196,7 @@ export class Agent {
       // The witnesses' answers to it are written before the log closes, covered by its last checkpoint.
       if (this.submitter && !(await this.submitter.drain(5000))) log("a witness did not answer the final checkpoint within 5 s");
       this.sync.afterLogChange();
+      await this.analytics?.close(); // the IPFIX export of the last records and the spans of the last checkpoint leave before the stop returns
     } finally {
       this.submitter?.stop();
       try {
