@@ -16,6 +16,7 @@ import { commit, VERSION } from "../version.ts";
 import { KernelPlane } from "./kernel.ts";
 import { log } from "./log.ts";
 import { MetricsSync } from "./metrics-sync.ts";
+import { Analytics } from "./analytics.ts";
 import { Submitter, parseWitnessTarget } from "../witness/submit/index.ts";
 import { AgentOperation } from "../attest/agent-operation.ts"; // not via the index: it loads libbpf, which ato attest verify must not
 
@@ -35,6 +36,7 @@ export class Agent {
     private readonly server: MetricsServer,
     private readonly sync: MetricsSync,
     private readonly submitter?: Submitter,
+    private readonly analytics?: Analytics,
   ) {}
 
   /** `hooks.onExport` receives every exported flow once its record is on disk (src/collector/export.ts): IPFIX, detectors. */
@@ -47,6 +49,7 @@ export class Agent {
     const signerOptions = { modulePath: cfg.pkcs11.modulePath, tokenLabel: cfg.pkcs11.tokenLabel, keyLabel: cfg.pkcs11.keyLabel, pin: cfg.pkcs11.pin };
     const signer: CheckpointSigner = openSigner(signerOptions); // a wrong PIN or missing key stops the start here
     const cleanups: (() => unknown)[] = [];
+    let analytics: Analytics | undefined;
     try {
       const metrics = createMetrics({ build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
       // The one moment a checkpoint line is durable: metrics count it here, and this is where a
@@ -54,6 +57,7 @@ export class Agent {
       const onCheckpoint = (c: CheckpointResult) => {
         metrics.recordCheckpoint({ treeSize: c.treeSize, signed: c.status === "ok" });
         submitter?.onCheckpoint(c);
+        analytics?.onCheckpoint(c);
       };
       const evidence = EvidenceLog.open({
         auditDir: cfg.auditDir,
@@ -75,6 +79,8 @@ export class Agent {
         tokenKey: cfg.masking.tokenKey, sealKey: cfg.masking.sealKey,
       });
       cleanups.push(() => masker.close());
+      analytics = new Analytics(cfg.analytics, { registry: metrics.registry, masker, masking: cfg.masking, append: (k, d) => evidence.appendRecord(k, d), ifaceName, intervalMs: cfg.intervalMs, version: VERSION, log, onExport: hooks.onExport });
+      cleanups.push(() => analytics?.close());
 
       const objectPath = bpfObjectPath(cfg.bpfObject);
       if (witnessTargets.length) {
@@ -124,7 +130,7 @@ export class Agent {
       collector = new Collector({
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
-        onExport: hooks.onExport, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
+        onExport: analytics.onExport, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({
         version: VERSION, bpf_object_sha256: bpfObjectSha256(objectPath), simd: masker.simdPath,
@@ -133,7 +139,7 @@ export class Agent {
       if (pre.flows) log(`reusing pinned maps: ${pre.flows} flows counted before this start are recorded as preexisting`);
       pending.splice(0).forEach((e) => collector!.event(e));
 
-      agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter);
+      agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics);
       agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
@@ -159,7 +165,8 @@ export class Agent {
   private async collect(final: boolean): Promise<void> {
     try {
       this.kernel.drainEvents();
-      const cycle = await this.collector.cycle({ final });
+      const cycle = await this.analytics!.cycle(() => this.collector.cycle({ final }), final);
+      this.analytics!.afterCycle();
       this.sync.afterCycle(cycle, readCounters(this.kernel.auditor.mapFd("counters")));
       // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
       // which runs after the agent detached its own program on purpose.
@@ -193,6 +200,7 @@ export class Agent {
       // The witnesses' answers to it are written before the log closes, covered by its last checkpoint.
       if (this.submitter && !(await this.submitter.drain(5000))) log("a witness did not answer the final checkpoint within 5 s");
       this.sync.afterLogChange();
+      await this.analytics?.close(); // the IPFIX export of the last records and the spans of the last checkpoint leave before the stop returns
     } finally {
       this.submitter?.stop();
       try {

@@ -7,6 +7,7 @@ import { AtoError } from "../errors.ts";
 import { readSettings, type ConfigSources } from "./resolve.ts";
 import { SETTINGS, type SettingKey, type SettingValue } from "./table.ts";
 import type { AgentConfig } from "./types.ts";
+import { detectOptionsFrom } from "../detect/options.ts";
 
 export function resolveConfig(sources: ConfigSources): AgentConfig {
   const s = readSettings(sources);
@@ -55,6 +56,16 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     },
     spike: { threshold, windowMs: get("spikeWindowMs") },
     timing: { minSamples: get("timingMinSamples"), tscore: get("tscore") },
+    analytics: {
+      ipfix: { targets: get("ipfix"), addresses: get("ipfixAddresses"), domain: get("ipfixDomain"), templateSeconds: get("ipfixTemplateSeconds"), templateMessages: get("ipfixTemplateMessages") },
+      detect: get("detect") ? detectOptionsFrom({
+        detectWarmupCycles: get("detectWarmupCycles"), detectBaselineCycles: get("detectBaselineCycles"), detectSigmas: get("detectSigmas"),
+        detectCooldownCycles: get("detectCooldownCycles"), detectMinNewPerSecond: get("detectMinNewPerSecond"), detectMinBytesPerSecond: get("detectMinBytesPerSecond"),
+        detectMinFailedPercent: get("detectMinFailedPercent"), detectMinFailedPerSecond: get("detectMinFailedPerSecond"),
+        detectMinScanTargets: get("detectMinScanTargets"), detectMaxSeries: get("detectMaxSeries"),
+      }) : undefined,
+      otlpEndpoint: s.get("otlpEndpoint"),
+    },
     configFile: s.configFile,
   };
 }

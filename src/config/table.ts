@@ -177,7 +177,7 @@ export const SETTINGS = {
 
   // --- anomaly detection on flows (src/detect)
   detect: setting({ flag: "detect", env: ["ATO_DETECT"], parse: v.bool, default: false, commands: ["run"],
-    description: "detect anomalies in each cycle's flows (new connections/s, bytes/s, failed TCP share, scans) and record them as evidence" }),
+    description: "detect anomalies in the flow records each cycle writes (new connections/s, bytes/s, failed TCP share, scans) and record them as evidence; a live flow's growth reaches the detectors when its record does, so --active-timeout 0 (a record every interval) detects within a cycle" }),
   detectWarmupCycles: setting({ flag: "detect-warmup-cycles", env: ["ATO_DETECT_WARMUP_CYCLES"], parse: v.int(1, 1_000_000), default: DEFAULT_DETECT.warmupCycles, commands: ["run"],
     description: "collection cycles the detectors only learn before any anomaly may fire" }),
   detectBaselineCycles: setting({ flag: "detect-baseline-cycles", env: ["ATO_DETECT_BASELINE_CYCLES"], parse: v.int(1, 1_000_000), default: 39, commands: ["run"],
@@ -201,7 +201,7 @@ export const SETTINGS = {
 
   // --- tracing (src/trace)
   otlpEndpoint: setting({ flag: "otlp-endpoint", env: ["ATO_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], parse: v.httpUrl, defaultText: "none: tracing off, at no cost", commands: ["run"],
-    description: "OTLP/HTTP receiver (base URL, e.g. http://127.0.0.1:4318) to send spans of collection cycles, checkpoints, witness submissions and forward batches to, as protobuf" }),
+    description: "OTLP/HTTP receiver (base URL, e.g. http://127.0.0.1:4318) to send a span per collection cycle and per checkpoint to, as protobuf (witness submissions and forward batches are not traced yet)" }),
 
   // --- output and one-off options
   printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],

@@ -2,6 +2,8 @@
 import type { KeyObject } from "node:crypto";
 import type { SimdChoice } from "../../ffi/mask.ts";
 import type { XdpMode } from "./table.ts";
+import type { IpfixAddresses } from "../ipfix/exporter.ts";
+import type { DetectOptions } from "../detect/options.ts";
 
 export interface AgentConfig {
   /** Interfaces to attach to; empty when none was given (`ato run` then refuses to start). */
@@ -69,6 +71,15 @@ export interface AgentConfig {
     minSamples: number;
     /** Flag when |t| reaches this. */
     tscore: number;
+  };
+  /** Flow export and analysis wired into `ato run` (src/agent/analytics.ts). */
+  analytics: {
+    /** IPFIX collectors (udp:// or tcp://); none: no exporter. */
+    ipfix: { targets: string[]; addresses: IpfixAddresses; domain: number; templateSeconds: number; templateMessages: number };
+    /** Set when --detect is on. */
+    detect?: DetectOptions;
+    /** OTLP/HTTP base URL; undefined: tracing off. */
+    otlpEndpoint?: string;
   };
   /** The config file that was read, if any. */
   configFile?: string;

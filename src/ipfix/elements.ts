@@ -33,8 +33,12 @@ export const END_REASON = {
   idle: 0x01,
   /** Still active at the active timeout: a record of its growth so far, more may follow. */
   active: 0x02,
+  /** The entry ended outside ato (deleted and re-created in the map): end of flow detected. */
+  endOfFlow: 0x03,
   /** The agent stopped (forced end). */
   shutdown: 0x04,
+  /** The kernel evicted the entry from a full map: lack of resources. */
+  lackOfResources: 0x05,
 } as const;
 export type EndReason = keyof typeof END_REASON;
 

@@ -1,0 +1,108 @@
+/**
+ * What `ato run` does with its exported flows besides the evidence: IPFIX export (--ipfix), anomaly detection
+ * (--detect) and tracing (--otlp-endpoint). All three are fed by the collector's one hook (onExport), after the
+ * records are on disk, so they see exactly what the log holds. Each is off unless configured, and then costs
+ * nothing. None can harm the evidence: an exporter that cannot open or send is logged, never fatal.
+ */
+import type { Registry } from "prom-client";
+import type { CheckpointResult } from "../log/index.ts";
+import type { Masker } from "../mask/index.ts";
+import type { CycleSummary, ExportHook, ExportedFlow } from "../collector/index.ts";
+import type { AgentConfig } from "../config/index.ts";
+import { IpfixExporter } from "../ipfix/index.ts";
+import { AnomalyDetector, anomalyCounter, anomalyRecord, ANOMALY_RECORD_KIND, type DetectFlow } from "../detect/index.ts";
+import { createTracer, type Tracer } from "../trace/index.ts";
+import { detectFlows } from "./detect.ts";
+import { ipfixFlow } from "./ipfix.ts";
+
+export interface AnalyticsDeps {
+  registry: Registry;
+  masker: Masker;
+  masking: { ipv4Prefix: number; ipv6Prefix: number };
+  append: (kind: string, data: Record<string, unknown>) => void;
+  ifaceName: (ifindex: number) => string;
+  intervalMs: number;
+  version: string;
+  log: (message: string) => void;
+  /** Another consumer of the exported flows (Agent.start's hooks.onExport). */
+  onExport?: ExportHook;
+}
+
+export class Analytics {
+  private exporter?: IpfixExporter;
+  private readonly opening?: Promise<unknown>;
+  private readonly detector?: AnomalyDetector;
+  private readonly count?: ReturnType<typeof anomalyCounter>;
+  private cycleFlows: DetectFlow[] = [];
+  private lastCycle = 0;
+  readonly tracer: Tracer;
+
+  constructor(private readonly a: AgentConfig["analytics"], private readonly d: AnalyticsDeps) {
+    if (a.ipfix.targets.length) {
+      this.opening = IpfixExporter.open({
+        targets: a.ipfix.targets, addresses: a.ipfix.addresses, ipv4Prefix: d.masking.ipv4Prefix, ipv6Prefix: d.masking.ipv6Prefix,
+        domain: a.ipfix.domain, refreshSeconds: a.ipfix.templateSeconds, refreshMessages: a.ipfix.templateMessages,
+      }).then((ex) => { this.exporter = ex; d.log(`exporting IPFIX to ${a.ipfix.targets.join(",")} (addresses ${a.ipfix.addresses})`); },
+        (e: unknown) => d.log(`IPFIX exporter did not open: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    if (a.detect) {
+      this.detector = new AnomalyDetector(a.detect);
+      this.count = anomalyCounter(d.registry);
+    }
+    this.tracer = createTracer({ endpoint: a.otlpEndpoint, serviceVersion: d.version });
+  }
+
+  /** The collector's hook: every written chunk of flows. */
+  readonly onExport = (flows: ExportedFlow[]): void => {
+    if (this.opening) {
+      const out = flows.map(ipfixFlow);
+      if (this.exporter) this.exporter.export(out);
+      else void this.opening.then(() => this.exporter?.export(out)); // in order, once the sockets are open
+    }
+    if (this.detector) for (const f of detectFlows(flows, this.d.masker)) this.cycleFlows.push(f);
+    this.d.onExport?.(flows);
+  };
+
+  /** One collection cycle, as a span when tracing is on. */
+  async cycle(run: () => Promise<CycleSummary>, final: boolean): Promise<CycleSummary> {
+    const span = this.tracer.start("ato.collect", { final });
+    try {
+      const c = await run();
+      span.set("flows", c.flows).set("records", c.records).set("removed", c.removed);
+      span.end();
+      return c;
+    } catch (e) {
+      span.end(e);
+      throw e;
+    }
+  }
+
+  /**
+   * After each cycle: the detector observes the flows the cycle exported, over the time since the previous
+   * cycle; each anomaly becomes an `anomaly` evidence record and counts in ato_anomalies_total.
+   */
+  afterCycle(): void {
+    if (!this.detector) return;
+    const now = performance.now();
+    const seconds = this.lastCycle ? (now - this.lastCycle) / 1000 : this.d.intervalMs / 1000;
+    this.lastCycle = now;
+    const flows = this.cycleFlows;
+    this.cycleFlows = [];
+    const found = this.detector.observe(flows, seconds);
+    const at = new Date();
+    for (const a of found) this.d.append(ANOMALY_RECORD_KIND, anomalyRecord(a, this.d.ifaceName, at));
+    this.count!(found);
+  }
+
+  /** A durable checkpoint line, as a span (signed and synced before this is called, so the span marks it, not its cost). */
+  onCheckpoint(c: CheckpointResult): void {
+    if (this.tracer.enabled) this.tracer.start("ato.checkpoint", { tree_size: c.treeSize, status: c.status }).end();
+  }
+
+  /** After the final collection: the exporter's last messages leave, spans are flushed. */
+  async close(): Promise<void> {
+    await this.opening;
+    await this.exporter?.close();
+    await this.tracer.close();
+  }
+}
