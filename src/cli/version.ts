@@ -31,7 +31,7 @@ async function runningObject(pinDir: string, given?: string): Promise<string> {
   const { probeObject } = await import("../kernel/probe.ts");
   try {
     const p = probeObject(pinDir, given);
-    return p.fallback ? `${p.object} (${p.fallback})` : p.object;
+    return p.fallback ? `${p.object}: ${p.fallback}` : p.object;
   } catch (e) {
     if (!isAtoError(e)) throw e;
     return `unknown: ${e.message}`;
