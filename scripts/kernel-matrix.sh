@@ -67,7 +67,7 @@ matrix_apt_update
 busybox=$(matrix_download "busybox-static/bookworm")
 
 # The root image, rebuilt when its recipe changes.
-root_img="$MATRIX_CACHE/root-$(sha256sum scripts/matrix/rootfs.sh | cut -c1-12).img"
+root_img="$MATRIX_CACHE/root-$(cat scripts/matrix/rootfs.sh scripts/rootfs-cache.sh | sha256sum | cut -c1-12).img"
 if [ ! -f "$root_img" ]; then
   t=$(date +%s)
   bash scripts/matrix/rootfs.sh "$root_img" "$MATRIX_MIRROR" >/dev/null
