@@ -50,6 +50,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } audit_events SEC(".maps");
 
+/*
+ * ATO_COMPAT_510 builds xdp_audit_compat.o, for kernels older than 5.12 (Debian 11's 5.10),
+ * which the loader falls back to only when the kernel rejects this object's global parse_l4:
+ * - global functions with pointer arguments need 5.12 ("Arg#2 type PTR in parse_l4() is not
+ *   supported yet"), so parse_l4 is inlined: more verifier work (see parse_l4), same result;
+ * - bpf_ktime_get_coarse_ns needs 5.11, so later packets take the fine clock instead: the same
+ *   CLOCK_MONOTONIC, only dearer a call (jiffies would need a tick rate the program cannot know).
+ * Every other helper and map type used here (ring buffer 5.8, per-CPU hash, array) is in 5.10.
+ */
+#ifdef ATO_COMPAT_510
+#define PARSE_L4_LINKAGE static __always_inline
+#define COARSE_NS() bpf_ktime_get_ns()
+#else
+#define PARSE_L4_LINKAGE __noinline
+#define COARSE_NS() bpf_ktime_get_coarse_ns()
+#endif
+
 #define NSEC_PER_SEC 1000000000ULL
 #define U64_MAX      (~0ULL)
 
@@ -189,8 +206,8 @@ static __always_inline int parse_ipv6(struct hdr_cursor *cur, struct flow_key *k
  * and a load timer): inlined saves ~2-3 ns a packet and costs ~70 ms of
  * verification at every start; start to attached matters more.
  */
-__noinline int parse_l4(struct xdp_md *ctx, __u64 off, __u32 limit, struct flow_key *key,
-			struct pkt_info *pi)
+PARSE_L4_LINKAGE int parse_l4(struct xdp_md *ctx, __u64 off, __u32 limit, struct flow_key *key,
+			     struct pkt_info *pi)
 {
 	struct hdr_cursor cur;
 	struct tcphdr *th;
@@ -432,7 +449,7 @@ static __always_inline __u64 flow_time(const struct flow_value *v, const struct 
 
 	if (cfg->timing_enabled)
 		return bpf_ktime_get_ns();
-	now = bpf_ktime_get_coarse_ns();
+	now = COARSE_NS();
 	return now > v->last_seen_ns ? now : v->last_seen_ns;
 }
 

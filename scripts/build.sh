@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one build entry point:
 #   dist/xdp_audit.o        the XDP program (clang -target bpf -O2 -g, with BTF)
+#   dist/xdp_audit_compat.o the same for kernels before 5.12, loaded only when those refuse the first
 #   dist/lib/libbpf.so.1    libbpf, embedded into the binary so a host needs no libbpf package
 #   dist/lib/libatomask.so  the NASM masking routines
 #   dist/ato                bun build --compile, with the three files above embedded
@@ -13,6 +14,9 @@ for obj in xdp_audit bench_pass bench_count bench_floor bench_tc_pass; do
   [ -f "bpf/$obj.c" ] || continue
   clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_x86 -I bpf -I "$arch_inc" -c "bpf/$obj.c" -o "dist/$obj.o"
 done
+# The same program for kernels before 5.12 (parse_l4 inlined, no coarse clock): see bpf/xdp_audit.c.
+clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_x86 -DATO_COMPAT_510 -I bpf -I "$arch_inc" \
+  -c bpf/xdp_audit.c -o dist/xdp_audit_compat.o
 
 # libbpf: Debian's libbpf.a is not position independent, so it cannot go into a shared
 # object of ours; the shared libbpf is embedded instead (it needs only libelf1, zlib1g, libc6).
@@ -27,4 +31,4 @@ fi
 # ATO_COMMIT names the commit where there is no .git (the image build, deploy/ato/Dockerfile).
 commit=${ATO_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 bun build src/main.ts --compile --outfile dist/ato --define "ATO_COMMIT=\"$commit\"" >/dev/null
-echo "build: dist/ato dist/xdp_audit.o dist/lib/$(ls dist/lib | tr '\n' ' ')"
+echo "build: dist/ato dist/xdp_audit.o dist/xdp_audit_compat.o dist/lib/$(ls dist/lib | tr '\n' ' ')"

@@ -3,10 +3,12 @@
 #
 #   bash scripts/package.sh [--no-build] [--out DIR]    # writes DIR/ato_<version>_<arch>.deb (DIR: dist)
 #
-# The package holds /usr/bin/ato (everything embedded: the XDP object, libbpf, the masking
-# routines), /lib/systemd/system/ato.service (deploy/systemd), /etc/ato/ato.env (a conffile)
-# and the docs. Installing it creates the system user ato, /var/log/ato and /etc/ato, and adds
-# ato to SoftHSM's group when SoftHSM is installed (its token directory is root:softhsm 2770).
+# The package holds /usr/lib/ato/ato (everything embedded: the XDP objects, libbpf, the masking
+# routines), /usr/bin/ato (deploy/launcher.sh: a POSIX sh launcher that refuses a CPU below
+# x86-64-v2 in one line, exit 69, where the binary would die of SIGILL, and else execs it),
+# /lib/systemd/system/ato.service (deploy/systemd), /etc/ato/ato.env (a conffile) and the docs.
+# Installing it creates the system user ato, /var/log/ato and /etc/ato, and adds ato to SoftHSM's
+# group when SoftHSM is installed (its token directory is root:softhsm 2770).
 # It neither enables nor starts the service: that needs an interface and a PIN first
 # (docs/OPERATIONS.md, "Running as a service").
 set -euo pipefail
@@ -29,7 +31,8 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/ato-package-XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 root="$stage/ato_${version}_${arch}"
 
-install -D -m 0755 dist/ato "$root/usr/bin/ato"
+install -D -m 0755 dist/ato "$root/usr/lib/ato/ato"
+install -D -m 0755 deploy/launcher.sh "$root/usr/bin/ato"
 install -D -m 0644 deploy/systemd/ato.service "$root/lib/systemd/system/ato.service"
 install -d -m 0755 "$root/usr/share/doc/ato"
 for f in README.md docs/ARCHITECTURE.md docs/OPERATIONS.md docs/CONFIGURATION.md src/evidence/FORMAT.md; do

@@ -35,6 +35,7 @@ fi
 mkdir -p "$work/payload"
 cp dist/ato-arm64 "$work/payload/ato"
 cp scripts/matrix/guest.sh "$work/payload/guest.sh"
+cp deploy/launcher.sh "$work/payload/launcher.sh"
 mkfs.ext4 -q -F -O ^orphan_file,^metadata_csum_seed -d "$work/payload" "$work/payload.img" \
   "$(( $(du -sm "$work/payload" | cut -f1) + 64 ))M" >/dev/null
 t1=$(date +%s)

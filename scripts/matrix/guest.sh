@@ -39,11 +39,32 @@ mount_all() {
     && mountpoint -q /sys/fs/bpf && mountpoint -q /tmp
 }
 mount_all && mkdir -p "$T" && pass mounts || { fail mounts "proc, sys, bpffs or tmp"; finish; }
-ATO=/matrix/ato
+# Installed as the .deb lays it out: the binary in /usr/lib/ato, /usr/bin/ato the launcher.
+mkdir -p /usr/lib/ato && ln -sf /matrix/ato /usr/lib/ato/ato && cp /matrix/launcher.sh /usr/bin/ato && chmod 0755 /usr/bin/ato
+ATO=/usr/bin/ato
 echo "MATRIX INFO kernel=$(uname -r) $(uname -m) cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 grep -qw avx2 /proc/cpuinfo && cpu_avx2=yes || cpu_avx2=no
 grep -qw sse4_1 /proc/cpuinfo && cpu_sse41=yes || cpu_sse41=no
 echo "MATRIX INFO cpu_avx2=$cpu_avx2 cpu_sse4_1=$cpu_sse41"
+
+# Below x86-64-v2 (qemu64, kvm64) Bun's runtime cannot run at all: what is proven there is that
+# the launcher refuses in exactly one line naming the missing flags, with exit 69, and nothing else.
+lacking=""
+if [ "$(uname -m)" = x86_64 ]; then
+  for f in sse4_2 popcnt; do grep -qw "$f" /proc/cpuinfo || lacking="$lacking $f"; done
+fi
+if [ -n "$lacking" ]; then
+  echo "MATRIX INFO cpu lacks$lacking"
+  refuses_clearly() {
+    local rc=0 out want
+    out=$("$ATO" version 2>&1) || rc=$?
+    want="ato: this CPU lacks$lacking, which ato needs (x86-64-v2: SSE4.2 and POPCNT); in a VM, give it the host's CPU model or x86-64-v2 instead of qemu64/kvm64"
+    echo "exit $rc: $out"
+    [ "$rc" = 69 ] && [ "$out" = "$want" ]
+  }
+  step refuses-clearly refuses_clearly && echo "MATRIX INFO $(cat "$T/refuses-clearly.out")"
+  finish
+fi
 
 no_libbpf() {
   local triplet
@@ -52,6 +73,14 @@ no_libbpf() {
 }
 step no-libbpf no_libbpf
 step version "$ATO" version && cat "$T/version.out"
+
+# Kernels before 5.12 refuse the global parse_l4 and run the compatibility object; later ones the first.
+IFS=. read -r kmajor kminor _ <<<"$(uname -r)"
+if [ "$kmajor" -lt 5 ] || { [ "$kmajor" = 5 ] && [ "$kminor" -lt 12 ]; }; then want_object=xdp_audit_compat.o; else want_object=xdp_audit.o; fi
+bpf_object() {
+  grep "^bpf_object_runs" "$T/version.out" && grep -q "^bpf_object_runs *$want_object " "$T/version.out"
+}
+step bpf-object bpf_object && echo "MATRIX INFO $(cat "$T/bpf-object.out")"
 
 veth() {
   ip link set lo up && ip netns add mxc && ip link add mx0 type veth peer name mx1 netns mxc \
@@ -105,6 +134,11 @@ agent_run() {
   if [ "$ok" = 1 ]; then pass "run-$mode-attach"; else
     fail "run-$mode-attach" "no 'attached on mx0 with mode=$mode'"; tail -n 30 "$log" | sed 's/^/  | /'
     kill -9 "$agent" 2>/dev/null; return 1
+  fi
+  local said=no
+  grep -q "loaded the compatibility XDP object xdp_audit_compat.o" "$log" && said=yes
+  if [ "$said" = "$([ "$want_object" = xdp_audit_compat.o ] && echo yes || echo no)" ]; then pass "object-$mode-logged"; else
+    fail "object-$mode-logged" "the log's compatibility line is '$said' where $want_object runs"
   fi
   sleep 0.5
   ip netns exec mxc ping -c "$PING_N" -i 0.2 -q "$SERVER_IP" >"$T/ping-$mode.out" 2>&1 \

@@ -10,7 +10,7 @@ import { EvidenceLog, type CheckpointResult } from "../log/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
 import { createMetrics, createServer, type MetricsServer } from "../metrics/index.ts";
 import { Collector, type ExportHook } from "../collector/index.ts";
-import { bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent } from "../kernel/index.ts";
+import { bpfCompatPath, bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent } from "../kernel/index.ts";
 import type { AgentConfig } from "../config/index.ts";
 import { commit, VERSION } from "../version.ts";
 import { KernelPlane } from "./kernel.ts";
@@ -110,7 +110,7 @@ export class Agent {
       let collector: Collector | undefined;
       const pending: AuditEvent[] = [];
       const kernel = KernelPlane.start({
-        ifaces: cfg.ifaces, mode: cfg.mode, pinDir: cfg.pinDir, objectPath, maxFlows: cfg.maxFlows,
+        ifaces: cfg.ifaces, mode: cfg.mode, pinDir: cfg.pinDir, objectPath, fallbackPath: bpfCompatPath(cfg.bpfObject), maxFlows: cfg.maxFlows,
         config: {
           spikeThreshold: cfg.spike.threshold, spikeWindowNs: BigInt(cfg.spike.windowMs) * 1_000_000n,
           timingEnabled: cfg.features.timingAudit, timingMinSamples: cfg.timing.minSamples, tscoreThreshold: cfg.timing.tscore,
@@ -133,14 +133,14 @@ export class Agent {
         onExport: analytics.onExport, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({
-        version: VERSION, bpf_object_sha256: bpfObjectSha256(objectPath), simd: masker.simdPath,
+        version: VERSION, bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path), simd: masker.simdPath,
         ifaces: kernel.auditor.attachments.map((a) => `${a.iface}:${a.mode}`),
       });
       if (pre.flows) log(`reusing pinned maps: ${pre.flows} flows counted before this start are recorded as preexisting`);
       pending.splice(0).forEach((e) => collector!.event(e));
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics);
-      agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(objectPath) }, log);
+      agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path) }, log);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {

@@ -5,7 +5,7 @@
  * (nothing more is counted or raised; the maps stay open for a last read), then close.
  */
 import { readlinkSync } from "node:fs";
-import { AgentLock, ifindexOf, DEFAULT_CONFIG, EventStream, XdpAuditor, modeName, type AttachMode, type AuditConfig, type AuditEvent } from "../kernel/index.ts";
+import { AgentLock, bpfObjectName, ifindexOf, DEFAULT_CONFIG, EventStream, XdpAuditor, modeName, type AttachMode, type AuditConfig, type AuditEvent } from "../kernel/index.ts";
 import { log } from "./log.ts";
 
 export interface KernelOptions {
@@ -13,6 +13,8 @@ export interface KernelOptions {
   mode: AttachMode;
   pinDir: string;
   objectPath: string;
+  /** The build for kernels before 5.12 (none when the user named an object). */
+  fallbackPath?: string;
   maxFlows?: number;
   config: Partial<AuditConfig>;
 }
@@ -30,7 +32,9 @@ export class KernelPlane {
     ]);
     let auditor: XdpAuditor | undefined;
     try {
-      auditor = XdpAuditor.load({ objectPath: opts.objectPath, pinDir: opts.pinDir, maxFlows: opts.maxFlows });
+      auditor = XdpAuditor.load({ objectPath: opts.objectPath, fallbackPath: opts.fallbackPath, pinDir: opts.pinDir, maxFlows: opts.maxFlows });
+      const fb = auditor.object.fallback;
+      if (fb) log(`loaded the compatibility XDP object ${bpfObjectName(auditor.object.path)}: ${fb.reason}`, { refused: bpfObjectName(fb.refused) });
       auditor.configure({ ...DEFAULT_CONFIG, ...opts.config });
       const plane = new KernelPlane(auditor, lock);
       plane.events = new EventStream(auditor.mapFd("events"), onEvent);

@@ -56,11 +56,12 @@ export async function runChecks(flags: Flags, env = process.env): Promise<Check[
   } catch (e) {
     if (!isAtoError(e)) throw e;
     checks.push(fail("configuration", e.message, "correct that setting; `ato run --print-config` shows the effective configuration"));
-    for (const name of ["bpffs", "interface", "bpf object", "pkcs11 module", "hsm key", "audit directory", "listen"]) checks.push(skip(name, "not checked: the configuration is invalid"));
+    for (const name of ["bpffs", "interface", "bpf object", "bpf program", "pkcs11 module", "hsm key", "audit directory", "listen"]) checks.push(skip(name, "not checked: the configuration is invalid"));
     return checks;
   }
   checks.push(ok("configuration", config.configFile ? `valid (file ${config.configFile})` : "valid"));
   checks.push(bpffs(config.pinDir), ...(await interfaces(config.ifaces)), await bpfObject(config.bpfObject));
+  checks.push(await bpfProgram(config, checks));
   checks.push(...(await hsm(config)), auditDir(config.auditDir), listen(config.listen));
   return checks;
 }
@@ -159,6 +160,23 @@ async function bpfObject(flag?: string): Promise<Check> {
   if (!elf || machine !== 247) return fail("bpf object", `${path} is not a BPF ELF object`, fix);
   const where = path.startsWith("/$bunfs/") ? "embedded in this binary" : path;
   return ok("bpf object", `${where} (${head.length} bytes)`);
+}
+
+/**
+ * Whether this kernel's verifier takes the program, and which of the two objects runs (the one for kernels before
+ * 5.12 only when the kernel refuses the first): a trial load beside the pin directory, removed again.
+ */
+async function bpfProgram(config: AgentConfig, before: Check[]): Promise<Check> {
+  const failed = ["privileges", "bpffs", "bpf object"].filter((n) => before.find((c) => c.name === n)?.status === "fail");
+  if (failed.length) return skip("bpf program", `not loaded: the ${failed.join(", ")} check failed`);
+  const { probeObject } = await import("../kernel/probe.ts");
+  try {
+    const p = probeObject(config.pinDir, config.bpfObject);
+    return ok("bpf program", p.fallback ? `the kernel runs ${p.object}: ${p.fallback}` : `the kernel runs ${p.object}`);
+  } catch (e) {
+    if (!isAtoError(e)) throw e;
+    return fail("bpf program", e.details ? `${e.message}\n${e.details}` : e.message, "run on Linux 5.10 or newer with the program as built by scripts/build.sh; the verifier's lines above say what it refused");
+  }
 }
 
 async function hsm(config: AgentConfig): Promise<Check[]> {

@@ -13,6 +13,7 @@ import { SETTINGS, type XdpMode } from "../config/index.ts";
 import { encodeConfig, type AuditConfig } from "./layout.ts";
 import { ifindexOf, requireBpffs } from "./system.ts";
 import { lacking, NEEDED } from "./caps.ts";
+import { refusedGlobalFunction } from "./fallback.ts";
 
 export const PROGRAM_NAME = "xdp_audit";
 export const MAPS = { flows: "flow_map", counters: "audit_counters", config: "audit_config", events: "audit_events" } as const;
@@ -74,19 +75,43 @@ export interface Attachment {
 
 export interface LoadOptions {
   objectPath: string;
+  /** The build for kernels before 5.12, loaded only when the kernel refuses objectPath's global function. */
+  fallbackPath?: string;
   pinDir: string;
   maxFlows?: number;
   /** The flow map's BPF_F_* flags in place of the object's (bench-kernel compares preallocation). */
   flowMapFlags?: number;
 }
 
+/** Which object runs: the one asked for, or the fallback and why the kernel refused the first. */
+export interface LoadedObject {
+  path: string;
+  fallback?: { refused: string; reason: string };
+}
+
 export class XdpAuditor {
   readonly attachments: Attachment[] = [];
 
-  private constructor(private readonly obj: BpfObject, readonly pinDir: string, readonly progFd: number) {}
+  private constructor(private readonly obj: BpfObject, readonly pinDir: string, readonly progFd: number, readonly object: LoadedObject) {}
 
-  /** Opens and verifies the object; maps already pinned under pinDir are reused, so counts survive restarts. */
+  /**
+   * Opens and verifies the object; maps already pinned under pinDir are reused, so counts survive restarts.
+   * A kernel that refuses its global function (before 5.12) gets the fallback object, which has the same maps.
+   */
   static load(opts: LoadOptions): XdpAuditor {
+    try {
+      return XdpAuditor.loadObject(opts, { path: opts.objectPath });
+    } catch (e) {
+      const fn = opts.fallbackPath ? refusedGlobalFunction(e) : undefined;
+      if (!fn) throw e;
+      return XdpAuditor.loadObject({ ...opts, objectPath: opts.fallbackPath! }, {
+        path: opts.fallbackPath!,
+        fallback: { refused: opts.objectPath, reason: `this kernel's verifier does not take pointer arguments in the global function ${fn}() (needs Linux 5.12)` },
+      });
+    }
+  }
+
+  private static loadObject(opts: LoadOptions, object: LoadedObject): XdpAuditor {
     requireBpffs(opts.pinDir);
     mkdirSync(opts.pinDir, { recursive: true, mode: 0o700 });
     // libbpf cannot load an object twice, so an interrupted load is retried on a fresh copy
@@ -99,7 +124,7 @@ export class XdpAuditor {
       });
       try {
         obj.load();
-        return new XdpAuditor(obj, opts.pinDir, obj.programFd(PROGRAM_NAME));
+        return new XdpAuditor(obj, opts.pinDir, obj.programFd(PROGRAM_NAME), object);
       } catch (e) {
         obj.close();
         if (e instanceof AtoError && e.code === "BUSY" && attempt < 5) continue;

@@ -1,13 +1,14 @@
 /**
- * The single binary on a bare host (needs root and Debian's mirror for debootstrap): a minbase
- * root filesystem with only libelf1 and zlib1g beside libc (and SoftHSM as the host's HSM),
+ * The single binary on a bare host (needs root, and Debian's mirror when the cached root is made): a
+ * minbase root filesystem with only libelf1 and zlib1g beside libc (and SoftHSM as the host's HSM,
+ * iproute2 with its libbpf off the library path; test/support/rootfs.ts),
  * where `ato version`, `ato hsm init`, `ato run` on a lab interface and `ato verify` all work.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { copyFileSync, rmSync } from "node:fs";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { uniquePinDir } from "../support/bpf.ts";
-import { debootstrapMinbase, type Rootfs } from "../support/rootfs.ts";
+import { bareRoot, type Rootfs } from "../support/rootfs.ts";
 
 const root = `${import.meta.dir}/../..`;
 let lab: Lab;
@@ -17,7 +18,7 @@ const pinDir = uniquePinDir("bare");
 
 beforeAll(() => {
   lab = createLab();
-  bare = debootstrapMinbase("bare", ["libelf1", "softhsm2"]);
+  bare = bareRoot("bare");
   rootfs = bare.dir;
   copyFileSync(`${root}/dist/ato`, `${rootfs}/usr/local/bin/ato`);
   Bun.spawnSync(["chmod", "755", `${rootfs}/usr/local/bin/ato`]);

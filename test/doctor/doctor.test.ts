@@ -78,7 +78,7 @@ describe("ato doctor", () => {
   test("every check of the preflight is there, and every failure has a fix", async () => {
     const r = await doctorJson(["--audit-dir", dir, "--listen", "127.0.0.1:0"]);
     expect(r.report.checks.map((c) => c.name)).toEqual([
-      "kernel", "btf", "privileges", "configuration", "bpffs", "interface", "bpf object", "pkcs11 module", "hsm key", "audit directory", "listen",
+      "kernel", "btf", "privileges", "configuration", "bpffs", "interface", "bpf object", "bpf program", "pkcs11 module", "hsm key", "audit directory", "listen",
     ]);
     for (const c of r.report.checks) if (c.status === "fail") expect(c.fix?.length ?? 0).toBeGreaterThan(10);
     expect(r.check("pkcs11 module")).toMatchObject({ status: "fail", detail: "/nonexistent/libpkcs11.so does not exist" });
@@ -111,6 +111,14 @@ describe("ato doctor", () => {
     const report = JSON.parse(await new Response(p.stdout).text()) as { checks: Check[] };
     await p.exited;
     expect(report.checks.find((c) => c.name === "bpf object")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^embedded in this binary \(\d+ bytes\)$/) });
+  });
+
+  test("a trial load says which object this kernel runs, and leaves no pins behind", async () => {
+    const pinDir = `/sys/fs/bpf/ato-test-doctor-${process.pid}`;
+    const r = await doctorJson(["--pin-dir", pinDir, "--audit-dir", dir, "--listen", "127.0.0.1:0"]);
+    // This host's kernel is newer than 5.12: the first object; 5.10 runs the other (the kernel matrix checks it).
+    expect(r.check("bpf program")).toEqual({ name: "bpf program", status: "ok", detail: "the kernel runs xdp_audit.o (embedded)" });
+    expect(readdirSync("/sys/fs/bpf").filter((n) => n.startsWith(`ato-test-doctor-${process.pid}`))).toEqual([]);
   });
 
   test("an invalid setting fails the configuration check and skips what depends on it", async () => {

@@ -9,13 +9,14 @@
  *   ATO_FUZZ_SEED=N          replays a run (the seed is printed at the start)
  *   ATO_FUZZ_FRAMES=N        random frames (default 20,000: seconds); every 25th honest IP frame
  *                            is also cut at every length (the truncation sweep), on top of N
+ *   ATO_FUZZ_COMPAT_FRAMES=N random frames for the build for kernels before 5.12 (default 4,000)
  *   ATO_FUZZ_SCAPY_FRAMES=N  frames for the scapy cross-check (default 2,000: about 6 s)
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mapDelete } from "../../ffi/libbpf.ts";
 import { buildFrame, mutate, Rng } from "../support/fuzz-frames.ts";
 import { reference, type Expected } from "../support/parser-reference.ts";
-import { loadForTest, XDP_PASS } from "../support/bpf.ts";
+import { COMPAT_OBJECT, loadForTest, OBJECT, XDP_PASS } from "../support/bpf.ts";
 
 function envCount(name: string, fallback: number): number {
   const v = process.env[name];
@@ -27,13 +28,11 @@ function envCount(name: string, fallback: number): number {
 
 const SEED = envCount("ATO_FUZZ_SEED", Math.floor(Math.random() * 2 ** 31));
 const FRAMES = envCount("ATO_FUZZ_FRAMES", 20000);
+const COMPAT_FRAMES = envCount("ATO_FUZZ_COMPAT_FRAMES", 4000);
 const SWEEP_EVERY = 25;
 /** BPF_PROG_TEST_RUN without a context runs the frame as if it came in on the loopback device. */
 const LOOPBACK_IFINDEX = 1;
 
-let prog: ReturnType<typeof loadForTest>;
-beforeAll(() => { prog = loadForTest({}, 64); });
-afterAll(() => prog?.cleanup());
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const COUNTERS = [
@@ -53,8 +52,18 @@ function expectedDeltas(frame: Uint8Array, e: Expected): Record<(typeof COUNTERS
   };
 }
 
-test(`[kernel] differential fuzz: the program records what the contract says, frame by frame`, () => {
-  console.log(`parser fuzz: seed ${SEED}, ${FRAMES} random frames (replay: ATO_FUZZ_SEED=${SEED} ATO_FUZZ_FRAMES=${FRAMES})`);
+/** Runs `frames` random frames through one build of the program against the reference. */
+function differential(objectPath: string, frames: number, env: string): void {
+  console.log(`parser fuzz: seed ${SEED}, ${frames} random frames (replay: ATO_FUZZ_SEED=${SEED} ${env}=${frames})`);
+  const prog = loadForTest({}, 64, objectPath);
+  try {
+    run(prog, frames);
+  } finally {
+    prog.cleanup();
+  }
+}
+
+function run(prog: ReturnType<typeof loadForTest>, frames: number): void {
   const r = new Rng(SEED);
   const failures: string[] = [];
   const seen = { ipv4: 0, ipv6: 0, non_ip: 0, malformed: 0, extLimit: 0, laterFragment: 0, qinq: 0, tcpPorts: 0, ahFlow: 0, sweep: 0 };
@@ -96,7 +105,7 @@ test(`[kernel] differential fuzz: the program records what the contract says, fr
   };
 
   let honestIp = 0;
-  for (let i = 0; i < FRAMES; i++) {
+  for (let i = 0; i < frames; i++) {
     const built = buildFrame(r);
     const m = mutate(r, built);
     check(m.frame, m.note);
@@ -114,7 +123,15 @@ test(`[kernel] differential fuzz: the program records what the contract says, fr
   expect(c.ipv4 + c.ipv6 + c.non_ip + c.malformed).toBe(c.packets);
   // The generator must keep reaching every path, or the comparison above proves little.
   for (const [what, n] of Object.entries(seen)) expect({ what, reached: n > 0 }).toEqual({ what, reached: true });
+}
+
+test(`[kernel] differential fuzz: the program records what the contract says, frame by frame`, () => {
+  differential(OBJECT, FRAMES, "ATO_FUZZ_FRAMES");
 }, Math.max(300_000, FRAMES * 2));
+
+test(`[kernel] differential fuzz: the build for kernels before 5.12 records the same`, () => {
+  differential(COMPAT_OBJECT, COMPAT_FRAMES, "ATO_FUZZ_COMPAT_FRAMES");
+}, Math.max(120_000, COMPAT_FRAMES * 2));
 
 /**
  * Frames for the scapy cross-check: honest built frames the reference calls flows, until this

@@ -11,15 +11,18 @@ import {
 } from "../../src/kernel/index.ts";
 
 export const OBJECT = `${import.meta.dir}/../../dist/xdp_audit.o`;
+/** The same program built for kernels before 5.12 (parse_l4 inlined, no coarse clock): it must parse alike. */
+export const COMPAT_OBJECT = `${import.meta.dir}/../../dist/xdp_audit_compat.o`;
+export const OBJECTS = [{ name: "xdp_audit.o", path: OBJECT }, { name: "xdp_audit_compat.o", path: COMPAT_OBJECT }] as const;
 export const XDP_PASS = 2;
 
 export function uniquePinDir(tag: string): string {
   return `/sys/fs/bpf/ato-test-${tag}-${process.pid}-${randomBytes(3).toString("hex")}`;
 }
 
-export function loadForTest(config: Partial<AuditConfig> = {}, maxFlows?: number) {
+export function loadForTest(config: Partial<AuditConfig> = {}, maxFlows?: number, objectPath: string = OBJECT) {
   const pinDir = uniquePinDir("prog");
-  const auditor = XdpAuditor.load({ objectPath: OBJECT, pinDir, maxFlows });
+  const auditor = XdpAuditor.load({ objectPath, pinDir, maxFlows });
   auditor.configure({ ...DEFAULT_CONFIG, ...config });
   const reader = new FlowMapReader(auditor.mapFd("flows"));
   return {
