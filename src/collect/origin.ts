@@ -13,6 +13,7 @@ import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, r
 import { join } from "node:path";
 import { ACTIVE_LOG_NAME, listLogFiles, rotatedName } from "../log/paths.ts";
 import { AtoError } from "../errors.ts";
+import { segmentNumberOf } from "../evidence/index.ts";
 
 export interface CollectFinding {
   origin: string;
@@ -71,7 +72,7 @@ export class OriginDir {
       return true;
     }
     if (seq > this.next) this.gaps.push([this.next, seq - 1]);
-    const segment = segmentOf(line);
+    const segment = segmentNumberOf(line);
     if (segment !== undefined) this.rotate(segment);
     if (this.fd === undefined) this.openActive();
     writeSync(this.fd!, line + "\n");
@@ -159,7 +160,7 @@ export class OriginDir {
       for (const line of text.slice(0, end).split("\n").slice(0, -1)) {
         const seq = seqOf(line, p);
         if (seq > this.next) this.gaps.push([this.next, seq - 1]);
-        const segment = segmentOf(line);
+        const segment = segmentNumberOf(line);
         if (segment !== undefined) this.segment = segment;
         this.note(seq, line);
       }
@@ -180,16 +181,6 @@ function seqOf(line: string, path: string): number {
   const m = /"seq":(\d+)/.exec(line.slice(line.lastIndexOf('"seq":')));
   if (!m) throw new AtoError(`${path}: a line without a seq in the rebuilt log (was it edited?)`, "CORRUPT");
   return Number(m[1]);
-}
-
-function segmentOf(line: string): number | undefined {
-  if (!line.includes('"kind":"segment"')) return undefined;
-  try {
-    const o = JSON.parse(line);
-    return o?.kind === "segment" && Number.isSafeInteger(o.data?.segment) ? o.data.segment : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function syncDir(dir: string): void {

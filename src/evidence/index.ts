@@ -4,5 +4,5 @@ export { EVENT_KINDS, MAX_LINE_BYTES, RECORD_VERSION, encodeRecord, parseRecord,
 export { checkpointBody, formatSignedNote, parseCheckpointBody, parseSignedNote, type CheckpointBody, type NoteSignature } from "./note.ts";
 export { SIGNATURE_ALGORITHMS, SIGNATURE_TYPE, keyId, keyIdHex, notePublicKey, type SignatureAlgorithm } from "./keyid.ts";
 export { parseCheckpointData, type CheckpointData, type CheckpointTrigger, type ParsedCheckpoint, type PrevSegment } from "./checkpoint.ts";
-export { parseSegmentData, type ParsedSegment, type SegmentData } from "./segment.ts";
+export { parseSegmentData, segmentNumberOf, type ParsedSegment, type SegmentData } from "./segment.ts";
 export { parseCosignatureData, type CosignatureData, type WitnessRefusalData } from "./witness.ts";

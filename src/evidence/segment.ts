@@ -39,3 +39,20 @@ export function parseSegmentData(d: Record<string, unknown>): ParsedSegment {
     prevRoot: prev ? hashFromBase64(prev.root, "previous segment root") : null,
   };
 }
+
+/**
+ * The segment number a whole line declares, if it is a segment line; undefined for any other line,
+ * including one that is not JSON (copies of a log rebuilt from forwarded lines are read line by line,
+ * and what is not a segment line is simply another leaf).
+ */
+export function segmentNumberOf(line: string): number | undefined {
+  if (!line.includes('"kind":"segment"')) return undefined;
+  let o: { kind?: unknown; data?: { segment?: unknown } } | null;
+  try {
+    o = JSON.parse(line);
+  } catch (e) {
+    if (e instanceof SyntaxError) return undefined;
+    throw e;
+  }
+  return o?.kind === "segment" && Number.isSafeInteger(o.data?.segment) ? (o.data!.segment as number) : undefined;
+}

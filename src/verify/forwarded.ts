@@ -10,6 +10,7 @@ import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, rmSync, statSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
+import { segmentNumberOf } from "../evidence/index.ts";
 import { forEachLine } from "../log/lines.ts";
 import { rotatedName } from "../log/paths.ts";
 
@@ -89,22 +90,12 @@ function writeSegments(dir: string, origin: string, lines: Map<number, string>):
   const files: { segment: number; text: string[] }[] = [];
   for (const seq of seqs) {
     const line = lines.get(seq)!;
-    const segment = segmentOf(line);
+    const segment = segmentNumberOf(line);
     if (segment !== undefined) files.push({ segment, text: [] });
     else if (files.length === 0) throw new AtoError(`the export of ${origin} starts at seq ${seq}, inside a segment: it must start at a segment line to be verified`, "INCOMPLETE");
     files.at(-1)!.text.push(line);
   }
   mkdirSync(dir, { recursive: true });
   files.forEach((f, i) => writeFileSync(join(dir, i === files.length - 1 ? "signed_evidence.log" : rotatedName(f.segment)), f.text.join("\n") + "\n"));
-}
-
-function segmentOf(line: string): number | undefined {
-  if (!line.includes('"kind":"segment"')) return undefined;
-  try {
-    const o = JSON.parse(line);
-    return o?.kind === "segment" && Number.isSafeInteger(o.data?.segment) ? o.data.segment : undefined;
-  } catch {
-    return undefined;
-  }
 }
 

@@ -3,24 +3,8 @@
  * demand included) reaches neither the PKCS#11 module nor bun:ffi, nor the log's writer.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-
-function importGraph(entry: string): Set<string> {
-  const seen = new Set<string>();
-  const transpiler = new Bun.Transpiler({ loader: "ts" });
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const imp of transpiler.scanImports(readFileSync(file, "utf8"))) {
-      if (imp.path.endsWith(".json")) continue; // package.json (the version), not code
-      if (imp.path.startsWith(".")) visit(resolve(dirname(file), imp.path));
-      else seen.add(imp.path);
-    }
-  };
-  visit(entry);
-  return seen;
-}
+import { resolve } from "node:path";
+import { importGraph } from "../support/imports.ts";
 
 describe("ato forward's dependencies", () => {
   test("every sink reachable, and no pkcs11js, no bun:ffi, nothing under ffi/, no writer", () => {

@@ -3,23 +3,8 @@
  * nor bun:ffi (libbpf, libc), so a laptop without an HSM library or root can run it.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-
-function importGraph(entry: string): Set<string> {
-  const seen = new Set<string>();
-  const transpiler = new Bun.Transpiler({ loader: "ts" });
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const imp of transpiler.scanImports(readFileSync(file, "utf8"))) {
-      if (imp.path.startsWith(".")) visit(resolve(dirname(file), imp.path));
-      else seen.add(imp.path);
-    }
-  };
-  visit(entry);
-  return seen;
-}
+import { resolve } from "node:path";
+import { importGraph } from "../support/imports.ts";
 
 describe("ato verify's dependencies", () => {
   test("no pkcs11js, no bun:ffi, nothing under ffi/", () => {
