@@ -4,7 +4,7 @@
  * answer. The trial load pins its maps under a directory of its own beside the real pin directory (never reusing
  * the agent's pins) and removes it again, so the host is left as it was.
  */
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { XdpAuditor } from "./loader.ts";
 import { bpfCompatPath, bpfObjectName, bpfObjectPath } from "./object.ts";
@@ -26,6 +26,8 @@ export function probeObject(pinDir: string, given?: string): ObjectProbe {
     if (e instanceof AtoError) throw e;
     throw new AtoError(`trial load of the XDP program failed: ${String(e)}`, "BPF", { cause: e });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // Only what the trial made: on a read-only bpffs (an image build) the load failed before making the
+    // directory, and even a forced rm of a missing path there fails with EROFS.
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -77,10 +77,11 @@ export async function agentSetup(tag: string) {
     auditDir,
     env: { ...token.env, PKCS11_PIN: token.pin, HSM_KEY_LABEL: token.keyLabel, HSM_TOKEN_LABEL: token.tokenLabel },
     args: ["--audit-dir", auditDir, "--listen", "127.0.0.1:0", "--interval-ms", "200"],
-    /** The evidence records written so far, parsed. */
+    /** The evidence records written so far (whole lines), parsed. */
     async records(): Promise<Record<string, any>[]> {
+      // Only whole lines: the agent may be writing the last one while the test reads.
       return readdirSync(auditDir).filter((f) => f.endsWith(".log")).sort().flatMap((f) =>
-        readFileSync(`${auditDir}/${f}`, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+        readFileSync(`${auditDir}/${f}`, "utf8").split("\n").slice(0, -1).filter(Boolean).map((l) => JSON.parse(l)));
     },
     async cleanup() {
       await token.cleanup();
