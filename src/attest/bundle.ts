@@ -7,9 +7,10 @@
  * When signing fails the JSONL is still written, saying signature_status "failed" and why, and no .sig: the
  * attest record in the evidence log, covered by the next good checkpoint, is then what vouches for it.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
+import { replaceFileSync } from "../log/durable.ts";
 import { canonicalize } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
 import { sha256Hex } from "./digest.ts";
@@ -94,9 +95,10 @@ export function writeBundle(op: Operation, o: BundleOptions): BundleResult {
   }
   if (!signature) jsonl = body(end("failed", error));
 
-  writeDurably(files.sbom, sbom);
-  if (signature) writeDurably(files.sig, signature);
-  writeDurably(files.jsonl, jsonl);
+  // Group-readable, as before: the bundle is for whoever may read the audit directory.
+  replaceFileSync(files.sbom, sbom, { mode: 0o640 });
+  if (signature) replaceFileSync(files.sig, signature, { mode: 0o640 });
+  replaceFileSync(files.jsonl, jsonl, { mode: 0o640 });
   return {
     opId: op.id, name: op.name, kind: op.kind, files, bundleSha256: sha256Hex(jsonl), sbomSha256,
     signatureSha256: signature ? sha256Hex(signature) : undefined,
@@ -104,19 +106,3 @@ export function writeBundle(op: Operation, o: BundleOptions): BundleResult {
   };
 }
 
-/** Written whole or not at all: a temporary file, fsync, rename. */
-function writeDurably(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(tmp, "wx", 0o640);
-    try {
-      writeSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    throw new AtoError(`cannot write ${path}: ${(e as Error).message}`, "IO", { cause: e });
-  }
-}

@@ -6,7 +6,8 @@
  * (temp file, fsync, rename, fsync of the directory): after a crash it is either the old or
  * the new position, never a torn one, so a restart re-sends at most the last batch.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { replaceFileSync } from "../log/durable.ts";
 import { dirname, join } from "node:path";
 import { AtoError } from "../errors.ts";
 
@@ -46,32 +47,11 @@ export function loadCursor(path: string): Cursor | undefined {
 }
 
 export function saveCursor(path: string, c: Cursor): void {
-  const dir = dirname(path);
-  const tmp = `${path}.tmp`;
   const text = JSON.stringify({ v: VERSION, log_id: c.log_id, origin: c.origin, segment: c.segment, offset: c.offset, seq: c.seq }) + "\n";
   try {
-    mkdirSync(dir, { recursive: true });
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    const d = openSync(dir, "r");
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
+    mkdirSync(dirname(path), { recursive: true });
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temp file was never made
-    }
-    const why = (e as NodeJS.ErrnoException).code === "ENOSPC" ? "no space left on the device" : (e as Error).message;
-    throw new AtoError(`cannot save the forwarding cursor ${path}: ${why}`, "IO", { cause: e });
+    throw new AtoError(`cannot save the forwarding cursor ${path}: ${(e as Error).message}`, "IO", { cause: e });
   }
+  replaceFileSync(path, text, { what: "the forwarding cursor" });
 }

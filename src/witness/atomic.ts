@@ -4,37 +4,15 @@
  * the new one, whole (rename(2) is atomic), and once this returns the new one survives a
  * power loss.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { AtoError } from "../errors.ts";
 
 export const TEMP_SUFFIX = ".tmp";
 
-export function replaceFileSync(path: string, data: string, mode = 0o600): void {
-  const temp = `${path}${TEMP_SUFFIX}`;
-  try {
-    const fd = openSync(temp, "w", mode);
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-    const dir = openSync(dirname(path), "r");
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-  } catch (e) {
-    throw new AtoError(`cannot save ${path}: ${(e as Error).message}`, "IO", { cause: e });
-  }
-}
 
 /**
- * The same, on the thread pool: replacements of different files proceed (and fsync) side by
+ * A durable replacement (as src/log/durable.ts does it) on the thread pool: replacements of different files proceed (and fsync) side by
  * side. `sync: false` keeps the rename's all-or-nothing but not the durability, for a cache.
  */
 export async function replaceFile(path: string, data: string, mode = 0o600, sync = true): Promise<void> {
