@@ -1,0 +1,57 @@
+/**
+ * The `data` of a "retire" line: a rotated segment is about to be deleted by a retention rule.
+ * It is written, and covered by a signed checkpoint, before the file goes, so what remains of
+ * the log says what left it and why: the file (name, size, SHA-256), the lines it held (first
+ * and last seq), where the tree stood at its end (size and frontier, so a verifier continues
+ * the tree without the file), the rule and class that applied, and what allowed the deletion
+ * (the forwarding sinks' cursors, the witness cosignature).
+ */
+import { fitsSize, hashFromBase64, type Hash } from "../tree/index.ts";
+import { AtoError } from "../errors.ts";
+import { corrupt, isCount } from "./checkpoint.ts";
+
+export interface RetireData {
+  segment: number;
+  file: string;
+  bytes: number;
+  /** Hex SHA-256 of the whole file. */
+  sha256: string;
+  first_seq: number;
+  last_seq: number;
+  /** The tree size at the segment's end (last_seq + 1) and that tree's frontier (base64, largest subtree first). */
+  tree_size: number;
+  frontier: string[];
+  /** The rule that governed ("restricted=365d"): the longest retention of the classes in the segment. */
+  rule: string;
+  class: string;
+  /** The newest record of that class in the segment, and when its retention ended. */
+  newest: string;
+  expired: string;
+  /** Each class in the segment with its newest record's time. */
+  classes: Record<string, string>;
+  /** The cursors of the forwarding sinks that had acknowledged past the segment (null: not required). */
+  sinks: { name: string; seq: number; segment: number }[] | null;
+  /** The cosignature that covers the segment's last line (null: not required). */
+  witness: { witness: string; key_id: string; tree_size: number; checkpoint_seq: number; cosignature_seq: number } | null;
+}
+
+export interface ParsedRetire extends RetireData {
+  frontierHashes: Hash[];
+}
+
+const FILE = /^signed_evidence\.\d{6,}\.log$/;
+const HEX = /^[0-9a-f]{64}$/;
+
+export function parseRetireData(d: Record<string, unknown>): ParsedRetire {
+  for (const k of ["segment", "bytes", "first_seq", "last_seq", "tree_size"]) if (!isCount(d[k])) throw corrupt(k, d[k]);
+  if (typeof d.file !== "string" || !FILE.test(d.file)) throw corrupt("file", d.file);
+  if (typeof d.sha256 !== "string" || !HEX.test(d.sha256)) throw corrupt("sha256", d.sha256);
+  for (const k of ["rule", "class", "newest", "expired"]) if (typeof d[k] !== "string") throw corrupt(k, d[k]);
+  if (!Array.isArray(d.frontier)) throw corrupt("frontier", d.frontier);
+  if (d.classes === null || typeof d.classes !== "object") throw corrupt("classes", d.classes);
+  const r = d as unknown as RetireData;
+  if (r.segment < 1 || r.last_seq < r.first_seq || r.tree_size !== r.last_seq + 1) throw new AtoError(`segment ${r.segment}, seq ${r.first_seq}–${r.last_seq} and tree size ${r.tree_size} do not fit together`, "CORRUPT");
+  const frontierHashes = r.frontier.map((f) => hashFromBase64(f, "frontier hash"));
+  if (!fitsSize(frontierHashes, r.tree_size)) throw new AtoError(`its frontier (${frontierHashes.length} hashes) does not fit tree size ${r.tree_size}`, "CORRUPT");
+  return { ...r, frontierHashes };
+}
