@@ -21,6 +21,8 @@ export interface RetireData {
   /** The tree size at the segment's end (last_seq + 1) and that tree's frontier (base64, largest subtree first). */
   tree_size: number;
   frontier: string[];
+  /** The frontier at its start (of tree size first_seq, as its segment line records it): what the segments before it must reach. */
+  start_frontier: string[];
   /** The rule that governed ("restricted=365d"): the longest retention of the classes in the segment. */
   rule: string;
   class: string;
@@ -37,6 +39,7 @@ export interface RetireData {
 
 export interface ParsedRetire extends RetireData {
   frontierHashes: Hash[];
+  startFrontierHashes: Hash[];
 }
 
 const FILE = /^signed_evidence\.\d{6,}\.log$/;
@@ -48,10 +51,13 @@ export function parseRetireData(d: Record<string, unknown>): ParsedRetire {
   if (typeof d.sha256 !== "string" || !HEX.test(d.sha256)) throw corrupt("sha256", d.sha256);
   for (const k of ["rule", "class", "newest", "expired"]) if (typeof d[k] !== "string") throw corrupt(k, d[k]);
   if (!Array.isArray(d.frontier)) throw corrupt("frontier", d.frontier);
+  if (!Array.isArray(d.start_frontier)) throw corrupt("start_frontier", d.start_frontier);
   if (d.classes === null || typeof d.classes !== "object") throw corrupt("classes", d.classes);
   const r = d as unknown as RetireData;
   if (r.segment < 1 || r.last_seq < r.first_seq || r.tree_size !== r.last_seq + 1) throw new AtoError(`segment ${r.segment}, seq ${r.first_seq}–${r.last_seq} and tree size ${r.tree_size} do not fit together`, "CORRUPT");
   const frontierHashes = r.frontier.map((f) => hashFromBase64(f, "frontier hash"));
   if (!fitsSize(frontierHashes, r.tree_size)) throw new AtoError(`its frontier (${frontierHashes.length} hashes) does not fit tree size ${r.tree_size}`, "CORRUPT");
-  return { ...r, frontierHashes };
+  const startFrontierHashes = r.start_frontier.map((f) => hashFromBase64(f, "start frontier hash"));
+  if (!fitsSize(startFrontierHashes, r.first_seq)) throw new AtoError(`its start frontier (${startFrontierHashes.length} hashes) does not fit tree size ${r.first_seq}`, "CORRUPT");
+  return { ...r, frontierHashes, startFrontierHashes };
 }

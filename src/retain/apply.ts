@@ -32,7 +32,7 @@ export function retireData(d: Extract<Decision, { action: "retire" }>): RetireDa
   const s = d.summary;
   return {
     segment: s.segment, file: s.file, bytes: s.bytes, sha256: s.sha256,
-    first_seq: s.firstSeq, last_seq: s.lastSeq, tree_size: s.treeSize, frontier: s.frontier.map(base64),
+    first_seq: s.firstSeq, last_seq: s.lastSeq, tree_size: s.treeSize, frontier: s.frontier.map(base64), start_frontier: s.startFrontier.map(base64),
     rule: d.rule.text, class: d.rule.class, newest: d.newest, expired: d.expired.toISOString(),
     classes: Object.fromEntries([...s.classes].sort(([a], [b]) => (a < b ? -1 : 1))),
     sinks: d.sinks && d.sinks.map((a) => ({ name: a.name, seq: a.seq!, segment: a.segment! })),

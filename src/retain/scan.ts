@@ -25,6 +25,8 @@ export interface SegmentSummary {
   /** Tree size at the end (lastSeq + 1) and its frontier. */
   treeSize: number;
   frontier: Hash[];
+  /** The frontier its segment line records (tree size firstSeq). */
+  startFrontier: Hash[];
   /** Newest `ts` of each class. */
   classes: Map<string, string>;
   retires: { seq: number; data: ParsedRetire }[];
@@ -54,7 +56,7 @@ export async function scanSegmentFile(path: string): Promise<SegmentSummary> {
   }
   try {
     const st = await fh.stat();
-    const s: SegmentSummary = { path, file: basename(path), segment: 0, logId: "", origin: "", bytes: st.size, sha256: "", firstSeq: -1, lastSeq: -1, treeSize: 0, frontier: [], classes: new Map(), retires: [], cosignatures: [], signedTo: 0, problems: 0, key: `${st.dev}:${st.ino}:${st.size}` };
+    const s: SegmentSummary = { path, file: basename(path), segment: 0, logId: "", origin: "", bytes: st.size, sha256: "", firstSeq: -1, lastSeq: -1, treeSize: 0, frontier: [], startFrontier: [], classes: new Map(), retires: [], cosignatures: [], signedTo: 0, problems: 0, key: `${st.dev}:${st.ino}:${st.size}` };
     const sha = createHash("sha256");
     let carry: Buffer = Buffer.alloc(0);
     const chunk = Buffer.alloc(1 << 20);
@@ -92,7 +94,7 @@ function line(s: SegmentSummary, bytes: Buffer): void {
     const rec = JSON.parse(text);
     if (head.kind !== "segment") throw new AtoError(`retention: ${s.path} does not start with a segment line`, "CORRUPT");
     const h = parseSegmentData(rec.data);
-    Object.assign(s, { segment: h.segment, logId: h.log_id, origin: h.origin, firstSeq: head.seq, treeSize: h.tree_size, frontier: h.frontierHashes.slice() });
+    Object.assign(s, { segment: h.segment, logId: h.log_id, origin: h.origin, firstSeq: head.seq, treeSize: h.tree_size, frontier: h.frontierHashes.slice(), startFrontier: h.frontierHashes });
   } else if (FULL.has(head.kind)) full(s, head, text);
   if (head.seq !== s.treeSize) s.problems++;
   appendLeaf(s, hashLeaf(bytes));
