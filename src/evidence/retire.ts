@@ -35,12 +35,37 @@ export interface RetireData {
   sinks: { name: string; seq: number; segment: number }[] | null;
   /** The cosignature that covers the segment's last line (null: not required). */
   witness: { witness: string; key_id: string; tree_size: number; checkpoint_seq: number; cosignature_seq: number } | null;
+  /**
+   * Segments retired earlier whose retire records are in this segment (and those they carried), merged
+   * into runs of consecutive segments: the records go with this file, so what they said goes on here.
+   */
+  carried: RetiredRun[];
 }
 
-export interface ParsedRetire extends RetireData {
+/** Segments `from`…`to`, retired: the tree before `from` (size first_seq, start_frontier) and after `to` (tree_size, frontier). */
+export interface RetiredRun {
+  from: number;
+  to: number;
+  first_seq: number;
+  start_frontier: string[];
+  tree_size: number;
+  frontier: string[];
+  rules: string[];
+}
+
+export interface ParsedRun extends RetiredRun {
   frontierHashes: Hash[];
   startFrontierHashes: Hash[];
 }
+
+export interface ParsedRetire extends Omit<RetireData, "carried"> {
+  frontierHashes: Hash[];
+  startFrontierHashes: Hash[];
+  carried: ParsedRun[];
+}
+
+/** Most runs one retire record carries: past this, the segment holding the records is kept. */
+export const MAX_CARRIED_RUNS = 1000;
 
 const FILE = /^signed_evidence\.\d{6,}\.log$/;
 const HEX = /^[0-9a-f]{64}$/;
@@ -59,5 +84,18 @@ export function parseRetireData(d: Record<string, unknown>): ParsedRetire {
   if (!fitsSize(frontierHashes, r.tree_size)) throw new AtoError(`its frontier (${frontierHashes.length} hashes) does not fit tree size ${r.tree_size}`, "CORRUPT");
   const startFrontierHashes = r.start_frontier.map((f) => hashFromBase64(f, "start frontier hash"));
   if (!fitsSize(startFrontierHashes, r.first_seq)) throw new AtoError(`its start frontier (${startFrontierHashes.length} hashes) does not fit tree size ${r.first_seq}`, "CORRUPT");
+  if (!Array.isArray(d.carried) || d.carried.length > MAX_CARRIED_RUNS) throw corrupt("carried", d.carried);
+  return { ...r, frontierHashes, startFrontierHashes, carried: (d.carried as Record<string, unknown>[]).map(parseRun) };
+}
+
+function parseRun(d: Record<string, unknown>): ParsedRun {
+  if (d === null || typeof d !== "object") throw corrupt("carried", d);
+  for (const k of ["from", "to", "first_seq", "tree_size"]) if (!isCount(d[k])) throw corrupt(`carried ${k}`, d[k]);
+  if (!Array.isArray(d.frontier) || !Array.isArray(d.start_frontier) || !Array.isArray(d.rules)) throw corrupt("carried", d);
+  const r = d as unknown as RetiredRun;
+  if (r.from < 1 || r.to < r.from || r.tree_size <= r.first_seq) throw new AtoError(`a carried run of segments ${r.from}–${r.to}, tree size ${r.first_seq} to ${r.tree_size}, does not fit together`, "CORRUPT");
+  const frontierHashes = r.frontier.map((f) => hashFromBase64(f, "frontier hash"));
+  const startFrontierHashes = r.start_frontier.map((f) => hashFromBase64(f, "start frontier hash"));
+  if (!fitsSize(frontierHashes, r.tree_size) || !fitsSize(startFrontierHashes, r.first_seq)) throw new AtoError(`a carried run's frontiers do not fit its tree sizes`, "CORRUPT");
   return { ...r, frontierHashes, startFrontierHashes };
 }

@@ -13,6 +13,7 @@ import type { RecordData, RetireData } from "../evidence/index.ts";
 import { clearAppendOnly } from "../log/attr.ts";
 import { syncDir } from "../log/file.ts";
 import { base64 } from "../tree/index.ts";
+import { carriedRuns } from "./carried.ts";
 import type { Decision } from "./plan.ts";
 
 /** What retiring needs of the evidence log (EvidenceLog has it). */
@@ -37,6 +38,7 @@ export function retireData(d: Extract<Decision, { action: "retire" }>): RetireDa
     classes: Object.fromEntries([...s.classes].sort(([a], [b]) => (a < b ? -1 : 1))),
     sinks: d.sinks && d.sinks.map((a) => ({ name: a.name, seq: a.seq!, segment: a.segment! })),
     witness: d.witness,
+    carried: carriedRuns(s),
   };
 }
 

@@ -6,7 +6,9 @@
  * considered. A segment a signed retire record already names (a crash between the record and
  * the deletion) is only deleted, after its SHA-256 is checked against the record.
  */
+import { MAX_CARRIED_RUNS } from "../evidence/index.ts";
 import { listLogFiles } from "../log/paths.ts";
+import { carriedRuns } from "./carried.ts";
 import type { VerifierKey } from "../witness/index.ts";
 import { bestCosignature, sinkAcks, type Cosigned, type SinkAck, type SinkRef } from "./conditions.ts";
 import type { Rule, Rules } from "./rules.ts";
@@ -55,6 +57,10 @@ export function plan(summaries: SegmentSummary[], policy: RetainPolicy, now: Dat
       return { action: "delete", summary: s, recordSeq: r.seq, why: `retired by the record at seq ${r.seq}; the deletion had not happened` };
     }
     const reasons: string[] = [];
+    const present = new Set(rotated.map((x) => x.segment));
+    const held = s.retires.filter((x) => present.has(x.data.segment)).map((x) => x.data.segment);
+    if (held.length) reasons.push(`it holds the retire record of segment ${held.join(", ")}, which is still present (its deletion comes first)`);
+    if (carriedRuns(s).length > MAX_CARRIED_RUNS) reasons.push(`the retire records in it would carry more than ${MAX_CARRIED_RUNS} separate runs of retired segments`);
     if (s.problems) reasons.push(`${s.problems} line(s) are not whole records (ato verify names them)`);
     let governing: { rule: Rule; newest: string; expired: Date } | undefined;
     for (const [cls, newest] of s.classes) {

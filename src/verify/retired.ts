@@ -22,27 +22,31 @@ import type { RunState } from "./state.ts";
 
 export interface RetiredReport {
   segment: number;
+  /** The last segment of a run carried by a later retire record (several segments in one entry); = segment otherwise. */
+  last_segment: number;
   file: string;
   first_seq: number;
   last_seq: number;
-  bytes: number;
-  sha256: string;
+  /** Null for a carried run: its records, which said them, were retired with the segment that held them. */
+  bytes: number | null;
+  sha256: string | null;
   rule: string;
-  class: string;
-  /** Where the retire record is. */
+  class: string | null;
+  /** Where the retire record (or, for a carried run, the record that carried it) is. */
   record: { file: string; line: number; seq: number };
   /** "retired": the file is gone, as recorded; "present": still there (verified with the rest); "unsigned": no signed checkpoint covers the record. */
   status: "retired" | "present" | "unsigned" | "not checked";
 }
 
-interface Claim { data: ParsedRetire; file: string; line: number; seq: number; leaf: number; covered: boolean }
+/** What one record says of a run of retired segments: its own segment, or a run it carries. */
+interface Claim { from: number; to: number; firstSeq: number; startFrontier: Hash[]; treeSize: number; frontier: Hash[]; rule: string; data?: ParsedRetire; file: string; line: number; seq: number; leaf: number; covered: boolean }
 interface Gap { from: number; to: number; startSize: number | undefined; startFrontier: Hash[]; endSize: number; endFrontier: Hash[]; file: string; finding?: Finding }
-interface State { claims: Map<number, Claim>; gaps: Gap[]; ends: Map<SegmentReport, { size: number; root: Hash }>; report: RetiredReport[] }
+interface State { direct: Map<number, Claim>; byStart: Map<number, Claim[]>; gaps: Gap[]; ends: Map<SegmentReport, { size: number; root: Hash }>; report: RetiredReport[] }
 
 const states = new WeakMap<RunState, State>();
 function state(s: RunState): State {
   let st = states.get(s);
-  if (!st) states.set(s, (st = { claims: new Map(), gaps: [], ends: new Map(), report: [] }));
+  if (!st) states.set(s, (st = { direct: new Map(), byStart: new Map(), gaps: [], ends: new Map(), report: [] }));
   return st;
 }
 
@@ -66,18 +70,26 @@ export function noteRetire(s: RunState, rec: EvidenceRecord, where: { file: stri
     return;
   }
   const st = state(s);
-  const seen = st.claims.get(data.segment);
-  if (seen && (seen.data.sha256 !== data.sha256 || seen.data.tree_size !== data.tree_size || seen.data.first_seq !== data.first_seq)) {
+  const seen = st.direct.get(data.segment);
+  if (seen && (seen.data!.sha256 !== data.sha256 || seen.data!.tree_size !== data.tree_size || seen.data!.first_seq !== data.first_seq)) {
     s.findings.add({ severity: "tampered", file: where.file, line: where.line, seq: rec.seq, message: `a second retire record for segment ${data.segment} says other things than the one at seq ${seen.seq}` });
     return;
   }
-  if (!seen) st.claims.set(data.segment, { data, file: where.file, line: where.line, seq: rec.seq, leaf: where.leaf, covered: false });
+  if (seen) return;
+  const at = { file: where.file, line: where.line, seq: rec.seq, leaf: where.leaf, covered: false };
+  const own: Claim = { from: data.segment, to: data.segment, firstSeq: data.first_seq, startFrontier: data.startFrontierHashes, treeSize: data.tree_size, frontier: data.frontierHashes, rule: data.rule, data, ...at };
+  st.direct.set(data.segment, own);
+  for (const c of [own, ...data.carried.map((r): Claim => ({ from: r.from, to: r.to, firstSeq: r.first_seq, startFrontier: r.startFrontierHashes, treeSize: r.tree_size, frontier: r.frontierHashes, rule: r.rules.join(", "), ...at }))]) {
+    const list = st.byStart.get(c.from) ?? [];
+    list.push(c);
+    st.byStart.set(c.from, list);
+  }
 }
 
 /** A signed checkpoint matched at tree size `size`: the retire records before it are covered. */
 export function coverRetired(s: RunState, size: number): void {
   const st = states.get(s);
-  if (st) for (const c of st.claims.values()) if (c.leaf < size) c.covered = true;
+  if (st) for (const list of st.byStart.values()) for (const c of list) if (c.leaf < size) c.covered = true;
 }
 
 /** Segments `from`…`to` are missing before `file` (or before the first file, from segment 1). */
@@ -103,11 +115,11 @@ export function settleRetired(s: RunState): { startRetired: boolean } {
     else allExplained &&= ok;
   }
   for (const [seg, end] of st.ends) {
-    const c = st.claims.get(seg.segment!);
+    const c = st.direct.get(seg.segment!);
     if (c) presentButRetired(s, st, seg, end, c);
-    if (c) used.add(c.data.segment);
+    if (c) used.add(c.from);
   }
-  for (const c of st.claims.values()) if (!used.has(c.data.segment)) st.report.push(entry(c, "not checked"));
+  for (const c of st.direct.values()) if (!used.has(c.from)) st.report.push(entry(c, "not checked"));
   st.report.sort((a, b) => a.segment - b.segment);
   // The chain broke only where segments were retired, and every such break is explained: the tree size is known.
   if (st.gaps.some((g) => g.startSize !== undefined) && allExplained && s.findings.counts.tampered === 0) s.reanchored = false;
@@ -120,35 +132,36 @@ export function retiredReport(s: RunState): RetiredReport[] {
 
 function settleGap(s: RunState, st: State, g: Gap, used: Set<number>): boolean {
   const claims: Claim[] = [];
-  for (let n = g.from; n <= g.to; n++) {
-    const c = st.claims.get(n);
+  for (let n = g.from; n <= g.to; ) {
+    // The longest run recorded from here that stays inside the gap (a carried run, or the segment's own record).
+    const c = (st.byStart.get(n) ?? []).filter((x) => x.to <= g.to).sort((x, y) => y.to - x.to || Number(y.covered) - Number(x.covered))[0];
     if (!c) return explainNot(g, n === g.from && g.to === g.from ? "no retire record names it" : `no retire record names segment ${n}`);
     claims.push(c);
+    n = c.to + 1;
   }
   const unsigned = claims.find((c) => !c.covered);
   if (unsigned) {
-    claims.forEach((c) => { used.add(c.data.segment); st.report.push(entry(c, c.covered ? "retired" : "unsigned")); });
-    return explainNot(g, `the retire record for segment ${unsigned.data.segment} (seq ${unsigned.seq}) is not covered by a signed checkpoint`);
+    claims.forEach((c) => { used.add(c.from); st.report.push(entry(c, c.covered ? "retired" : "unsigned")); });
+    return explainNot(g, `the retire record for segment ${unsigned.from} (seq ${unsigned.seq}) is not covered by a signed checkpoint`);
   }
   let size = g.startSize ?? 0;
   let frontier: Hash[] = g.startSize === undefined ? [] : g.startFrontier;
   for (const c of claims) {
-    const d = c.data;
-    const why = d.file !== rotatedName(d.segment) ? `it names the file ${d.file}, not ${rotatedName(d.segment)}`
-      : d.first_seq !== size || !sameHashes(d.startFrontierHashes, frontier) ? `it says segment ${d.segment} started at tree size ${d.first_seq}, the log before it reaches ${size}${d.first_seq === size ? " with another frontier" : ""}`
+    const why = c.data && c.data.file !== rotatedName(c.from) ? `it names the file ${c.data.file}, not ${rotatedName(c.from)}`
+      : c.firstSeq !== size || !sameHashes(c.startFrontier, frontier) ? `it says segment ${c.from} started at tree size ${c.firstSeq}, the log before it reaches ${size}${c.firstSeq === size ? " with another frontier" : ""}`
       : undefined;
     if (why) return tampered(s, c, why);
-    size = d.tree_size;
-    frontier = d.frontierHashes;
+    size = c.treeSize;
+    frontier = c.frontier;
   }
   const last = claims.at(-1)!;
-  if (size !== g.endSize || !sameHashes(frontier, g.endFrontier)) return tampered(s, last, `it says segment ${last.data.segment} ended at tree size ${size}, but ${basename(g.file)} starts at ${g.endSize}${size === g.endSize ? " with another frontier" : ""}`);
+  if (size !== g.endSize || !sameHashes(frontier, g.endFrontier)) return tampered(s, last, `it says segment ${last.to} ended at tree size ${size}, but ${basename(g.file)} starts at ${g.endSize}${size === g.endSize ? " with another frontier" : ""}`);
   for (const c of claims) {
-    used.add(c.data.segment);
+    used.add(c.from);
     st.report.push(entry(c, "retired"));
   }
-  const names = claims.map((c) => `${c.data.file} (seq ${c.data.first_seq}–${c.data.last_seq}, ${c.data.rule})`).join(", ");
-  const message = `segment${claims.length > 1 ? `s ${g.from}–${g.to} were` : ` ${g.from} was`} retired by retention, not lost: ${names}, each recorded before its deletion (retire record at seq ${claims.map((c) => c.seq).join(", ")}, covered by a signed checkpoint); the tree continues from the recorded frontier`;
+  const names = claims.map((c) => `${c.from === c.to ? rotatedName(c.from) : `${rotatedName(c.from)}…${rotatedName(c.to)}`} (seq ${c.firstSeq}–${c.treeSize - 1}, ${c.rule})`).join(", ");
+  const message = `segment${g.to > g.from ? `s ${g.from}–${g.to} were` : ` ${g.from} was`} retired by retention, not lost: ${names}, each recorded before its deletion (retire record at seq ${claims.map((c) => c.seq).join(", ")}, covered by a signed checkpoint); the tree continues from the recorded frontier`;
   if (g.finding) {
     g.finding.message = message;
     s.findings.settle(g.finding, "notice");
@@ -169,7 +182,7 @@ function tampered(s: RunState, c: Claim, why: string): false {
 }
 
 function presentButRetired(s: RunState, st: State, seg: SegmentReport, end: { size: number; root: Hash }, c: Claim): void {
-  const d = c.data;
+  const d = c.data!;
   const sha = sha256File(seg.file);
   if (sha === undefined) return void st.report.push(entry(c, "not checked")); // a file given as a forwarded export, gone once read
   const why = seg.first_seq !== d.first_seq || seg.last_seq !== d.last_seq ? `it says seq ${d.first_seq}–${d.last_seq}, the file holds ${seg.first_seq}–${seg.last_seq}`
@@ -187,7 +200,8 @@ function presentButRetired(s: RunState, st: State, seg: SegmentReport, end: { si
 
 function entry(c: Claim, status: RetiredReport["status"]): RetiredReport {
   const d = c.data;
-  return { segment: d.segment, file: d.file, first_seq: d.first_seq, last_seq: d.last_seq, bytes: d.bytes, sha256: d.sha256, rule: d.rule, class: d.class, record: { file: c.file, line: c.line, seq: c.seq }, status };
+  const file = c.from === c.to ? rotatedName(c.from) : `${rotatedName(c.from)}…${rotatedName(c.to)}`;
+  return { segment: c.from, last_segment: c.to, file: d?.file ?? file, first_seq: c.firstSeq, last_seq: c.treeSize - 1, bytes: d?.bytes ?? null, sha256: d?.sha256 ?? null, rule: c.rule, class: d?.class ?? null, record: { file: c.file, line: c.line, seq: c.seq }, status };
 }
 
 function sameHashes(a: readonly Hash[], b: readonly Hash[]): boolean {

@@ -61,7 +61,7 @@ describe("retention by class", () => {
     expect(v.json.total.tree_size).toBeGreaterThan(50);
     const text = runVerify([d, "--pubkey", h.pubkeyPath], { json: false });
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain(`Retired: signed_evidence.000001.log (segment 1, seq 0–${seg1.lastSeq}`);
+    expect(text.stdout).toContain(`Retired: signed_evidence.000001.log (segment 1, seq 0–${seg1.lastSeq}) by rule internal=30d`);
     expect(text.stdout).toContain("retired by retention, not lost");
   });
 
