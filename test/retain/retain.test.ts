@@ -86,6 +86,16 @@ describe("retention by class", () => {
     const later = await new Retainer(d, policy()).plan(new Date(T0 + 400 * DAY));
     expect(later.decisions.filter((x) => x.action === "retire").map((x) => x.summary.segment)).not.toContain(3);
     expect(later.decisions.find((x) => x.summary.segment === 1)!.action).toBe("retire");
+    // Retire segment 2 only, between two kept ones: verify walks over the gap with the record's frontier.
+    const r = await new Retainer(d, policy()).pass(t.log, new Date(t.clock.now));
+    expect(r.retired.map((x) => x.segment)).toEqual([2]);
+    expect(rotated(d)).toContain(1);
+    expect(rotated(d)).toContain(3);
+    t.log.close();
+    const v = runVerify([d, "--pubkey", h.pubkeyPath]);
+    expect(v.code).toBe(0);
+    expect(v.json.retired).toMatchObject([{ segment: 2, status: "retired" }]);
+    expect(v.json.total.tree_size).not.toBeNull(); // the chain is whole: segment 1's end joins the record's start
   });
 
   test("a segment a sink has not acknowledged is kept, naming the sink; once it has, it goes", async () => {
@@ -206,6 +216,23 @@ describe("what verify says of what remains", () => {
     expect(v.code).toBe(1);
     expect(v.json.result).toBe("tampered");
     expect(JSON.stringify(v.json.findings)).toContain("retire record does not fit the log");
+  });
+
+  test("a retire record of a deleted segment with an altered hash is tampered (exit 1): the checkpoint over it no longer matches", async () => {
+    const d = dir();
+    const t = smallLog(d, h);
+    records(t, 50);
+    t.clock.now = T0 + 31 * DAY;
+    await new Retainer(d, policy()).pass(t.log, new Date(t.clock.now));
+    records(t, 3);
+    t.log.close();
+    expect(runVerify([d, "--pubkey", h.pubkeyPath]).code).toBe(0);
+    const sha = JSON.parse(retireLines(d)[0]!).data.sha256 as string;
+    const file = logFiles(d).find((p) => readFileSync(p, "utf8").includes(sha))!;
+    writeFileSync(file, readFileSync(file, "utf8").replace(sha, "f".repeat(64)));
+    const v = runVerify([d, "--pubkey", h.pubkeyPath]);
+    expect(v.code).toBe(1);
+    expect(v.json.result).toBe("tampered");
   });
 
   test("a retire record with an altered frontier is tampered (exit 1)", async () => {
