@@ -24,11 +24,14 @@ export class Retainer {
     return plan(await this.summaries(), this.policy, now);
   }
 
-  /** A pass; with `log`, it retires what the plan allows. A pass already under way is joined, not repeated. */
-  pass(log: RetireLog | undefined, now = new Date(), o: { beforeDelete?: () => void } = {}): Promise<PassResult> {
+  /**
+   * A pass; with `log`, it retires what the plan allows (unless `o.proceed` says no once the plan is
+   * made: the agent stopping). A pass already under way is joined, not repeated.
+   */
+  pass(log: RetireLog | undefined, now = new Date(), o: { beforeDelete?: () => void; proceed?: () => boolean } = {}): Promise<PassResult> {
     this.busy ??= (async () => {
       const p = await this.plan(now);
-      const retired = log ? applyPlan(log, p.decisions, o) : [];
+      const retired = log && (o.proceed?.() ?? true) ? applyPlan(log, p.decisions, o) : [];
       for (const r of retired) this.cache.delete(r.file);
       return { plan: p, retired };
     })().finally(() => { this.busy = undefined; });

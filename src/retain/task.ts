@@ -9,6 +9,8 @@ import { AtoError } from "../errors.ts";
 import type { RetireLog } from "./apply.ts";
 import type { Retainer } from "./retainer.ts";
 
+const FIRST_PASS_MS = 5000;
+
 export interface RetentionTaskOptions {
   retainer: Retainer;
   log: RetireLog & { status(): { segment: number } };
@@ -18,6 +20,7 @@ export interface RetentionTaskOptions {
 
 export class RetentionTask {
   private timer: ReturnType<typeof setInterval>;
+  private first: ReturnType<typeof setTimeout>;
   private segment: number;
   private stopped = false;
   private running: Promise<void> | undefined;
@@ -26,7 +29,9 @@ export class RetentionTask {
     this.segment = o.log.status().segment;
     this.timer = setInterval(() => this.kick(), o.everyMs);
     this.timer.unref?.();
-    queueMicrotask(() => this.kick());
+    // The first pass soon after start (it also finishes a deletion a crash interrupted), not during it.
+    this.first = setTimeout(() => this.kick(), FIRST_PASS_MS);
+    this.first.unref?.();
   }
 
   /** Call after each checkpoint: a new segment number means a rotation, and a pass. */
@@ -39,7 +44,7 @@ export class RetentionTask {
 
   kick(): void {
     if (this.stopped || this.running) return;
-    this.running = this.o.retainer.pass(this.o.log).then((r) => {
+    this.running = this.o.retainer.pass(this.o.log, new Date(), { proceed: () => !this.stopped }).then((r) => {
       for (const x of r.retired) this.o.say(`retention: retired ${x.file}`, { segment: x.segment, record_seq: x.recordSeq, rule: x.rule });
       for (const p of r.plan.problems) this.o.say(`retention: ${p}`);
     }, (e) => {
@@ -52,6 +57,7 @@ export class RetentionTask {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.first);
     await this.running;
   }
 }
