@@ -194,7 +194,7 @@ function presentButRetired(s: RunState, st: State, seg: SegmentReport, end: { si
     st.report.push(entry(c, "present"));
     return;
   }
-  s.findings.add({ severity: "notice", file: seg.file, message: `retired by the retire record at seq ${c.seq} (${d.rule}) but still present (the deletion did not happen, e.g. a crash after the record): verified as usual, and it is the file the record describes` });
+  s.findings.add({ severity: "notice", file: seg.file, message: `retired by the retire record at seq ${c.seq} (${d.rule}) but still present here (a crash between the record and the deletion, or a copy kept elsewhere, such as a collector's): verified as usual, and it is the file the record describes` });
   st.report.push(entry(c, c.covered ? "present" : "unsigned"));
 }
 
