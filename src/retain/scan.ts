@@ -1,6 +1,6 @@
 /**
- * Reads one rotated segment for retention, without blocking the caller's event loop (each 1 MiB
- * read is awaited): its size and SHA-256, its first and last seq, the tree's frontier at its end
+ * Reads one rotated segment for retention, without blocking the caller's event loop (each 128 KiB
+ * read is awaited, then the event loop is let run): its size and SHA-256, its first and last seq, the tree's frontier at its end
  * (from the segment line's frontier and every line's leaf), the newest record of each class, and
  * the lines retention needs to know (retire records, witness cosignatures, signed checkpoints).
  * Rotated segments do not change, so a summary is kept per file (name, inode, size).
@@ -39,6 +39,8 @@ export interface SegmentSummary {
 }
 
 const NL = 0x0a;
+/** Bytes read (and lines hashed) between two yields to the event loop: about a millisecond of work. */
+const CHUNK = 128 << 10;
 const dec = new TextDecoder();
 const FULL = new Set(["segment", "checkpoint", "retire", "cosignature"]);
 
@@ -59,7 +61,7 @@ export async function scanSegmentFile(path: string): Promise<SegmentSummary> {
     const s: SegmentSummary = { path, file: basename(path), segment: 0, logId: "", origin: "", bytes: st.size, sha256: "", firstSeq: -1, lastSeq: -1, treeSize: 0, frontier: [], startFrontier: [], classes: new Map(), retires: [], cosignatures: [], signedTo: 0, problems: 0, key: `${st.dev}:${st.ino}:${st.size}` };
     const sha = createHash("sha256");
     let carry: Buffer = Buffer.alloc(0);
-    const chunk = Buffer.alloc(1 << 20);
+    const chunk = Buffer.alloc(CHUNK);
     for (let pos = 0; pos < st.size; ) {
       const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, st.size - pos), pos);
       if (bytesRead === 0) break;
@@ -73,6 +75,7 @@ export async function scanSegmentFile(path: string): Promise<SegmentSummary> {
         start = nl + 1;
       }
       carry = Buffer.from(buf.subarray(start));
+      await yieldToLoop(); // a read from the page cache can resolve at once: let timers and I/O of the agent run between chunks
     }
     if (carry.length) s.problems++; // a torn last line: the file is not a whole rotated segment
     s.sha256 = sha.digest("hex");
@@ -81,6 +84,10 @@ export async function scanSegmentFile(path: string): Promise<SegmentSummary> {
   } finally {
     await fh.close();
   }
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function line(s: SegmentSummary, bytes: Buffer): void {
