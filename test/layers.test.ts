@@ -20,6 +20,7 @@ const LAYERS: string[][] = [
   ["src/kernel", "src/signer"],
   ["src/log"],
   ["src/witness", "src/forward"],
+  ["src/retain"],
   ["src/verify", "src/collector"],
   ["src/metrics", "src/attest", "src/collect"],
   ["src/agent"],

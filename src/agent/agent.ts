@@ -7,6 +7,7 @@
 import { AtoError } from "../errors.ts";
 import { openSigner, type CheckpointSigner } from "../signer/index.ts";
 import { EvidenceLog, type CheckpointResult } from "../log/index.ts";
+import { Retainer, RetentionTask, policyFrom } from "../retain/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
 import { createMetrics, createServer, type MetricsServer } from "../metrics/index.ts";
 import { Collector, type ExportHook } from "../collector/index.ts";
@@ -37,6 +38,7 @@ export class Agent {
     private readonly sync: MetricsSync,
     private readonly submitter?: Submitter,
     private readonly analytics?: Analytics,
+    private readonly retention?: RetentionTask,
   ) {}
 
   /** `hooks.onExport` receives every exported flow once its record is on disk (src/collector/export.ts): IPFIX, detectors. */
@@ -50,6 +52,7 @@ export class Agent {
     const signer: CheckpointSigner = openSigner(signerOptions); // a wrong PIN or missing key stops the start here
     const cleanups: (() => unknown)[] = [];
     let analytics: Analytics | undefined;
+    let retention: RetentionTask | undefined;
     try {
       const metrics = createMetrics({ build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
       // The one moment a checkpoint line is durable: metrics count it here, and this is where a
@@ -58,6 +61,7 @@ export class Agent {
         metrics.recordCheckpoint({ treeSize: c.treeSize, signed: c.status === "ok" });
         submitter?.onCheckpoint(c);
         analytics?.onCheckpoint(c);
+        retention?.afterCheckpoint();
       };
       const evidence = EvidenceLog.open({
         auditDir: cfg.auditDir,
@@ -70,6 +74,8 @@ export class Agent {
         onCheckpoint,
       });
       cleanups.push(() => evidence.close());
+      retention = startRetention(cfg, evidence);
+      cleanups.push(() => void retention?.stop());
       const status = evidence.status();
       log(`evidence log ${status.activePath}`, { key: status.key?.name, key_id: status.key?.id, append_only: status.appendOnly.set });
 
@@ -139,7 +145,7 @@ export class Agent {
       if (pre.flows) log(`reusing pinned maps: ${pre.flows} flows counted before this start are recorded as preexisting`);
       pending.splice(0).forEach((e) => collector!.event(e));
 
-      agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics);
+      agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics, retention);
       agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path) }, log);
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
@@ -190,6 +196,7 @@ export class Agent {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running; // a cycle under way finishes first
+    await this.retention?.stop(); // a retention pass under way finishes (or fails) before the final checkpoint
     try {
       this.kernel.detach();
       await this.tick(true); // drains the events raised up to the detach, then records every flow's unrecorded growth (reason shutdown)
@@ -212,4 +219,13 @@ export class Agent {
       }
     }
   }
+}
+
+/** Retention by class (--retention): a pass at each rotation and every --retention-check-seconds; none without rules. */
+function startRetention(cfg: AgentConfig, evidence: EvidenceLog): RetentionTask | undefined {
+  const r = cfg.retention;
+  if (r.rules.length === 0) return undefined;
+  const policy = policyFrom({ rules: r.rules, requireForward: r.requireForward, requireWitness: r.requireWitness, forwardConfig: cfg.forward.configFile, forwardSinks: cfg.forward.sinks, witnesses: cfg.witnesses });
+  log(`retention: ${[...policy.rules.values()].map((x) => x.text).join(", ")}`, { require_forward: policy.requireSinks, require_witness: policy.requireWitness, every_s: r.checkSeconds });
+  return new RetentionTask({ retainer: new Retainer(cfg.auditDir, policy), log: evidence, everyMs: r.checkSeconds * 1000, say: (m, f) => log(m, f as Parameters<typeof log>[1]) });
 }

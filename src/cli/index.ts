@@ -19,6 +19,7 @@ export const main = defineCommand({
     attest: () => import("./attest.ts").then((m) => m.default),
     forward: () => import("./forward.ts").then((m) => m.default),
     collect: () => import("./collect.ts").then((m) => m.default),
+    retire: () => import("./retire.ts").then((m) => m.default),
   },
 });
 

@@ -100,6 +100,15 @@ export const sinkNames: Parse<string[]> = parser("sink names, comma-separated (f
   return [...new Set(names)];
 });
 
+/** Retention rules as CLASS=DURATION (a whole number and s, m, h or d), comma- or space-separated (flag repeatable). */
+export const retentionRules: Parse<string[]> = parser("CLASS=DURATION entries (units s, m, h, d), comma-separated (flag repeatable)", (raw) => {
+  const entries = raw.split(/[\s,]+/).filter(Boolean);
+  if (entries.some((e) => !/^[a-z][a-z0-9_-]{0,31}=\d{1,9}[smhd]$/.test(e))) throw new Invalid("CLASS=DURATION entries, e.g. internal=30d,restricted=365d (units s, m, h, d)");
+  const classes = entries.map((e) => e.slice(0, e.indexOf("=")));
+  if (new Set(classes).size !== classes.length) throw new Invalid("one rule per class");
+  return entries;
+});
+
 /** Witnesses as URL=VERIFIER_KEY, comma- or space-separated (repeated flags arrive joined with commas). */
 export const witnesses: Parse<string[]> = parser("URL=VERIFIER_KEY entries, comma-separated (flag repeatable)", (raw) => {
   const entries = raw.split(/[\s,]+/).filter(Boolean);

@@ -39,6 +39,12 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     witnesses: get("witnesses"),
     witnessMaxSilenceSeconds: get("witnessMaxSilence"),
     forward,
+    retention: {
+      rules: get("retention"),
+      requireForward: s.given("retentionRequireForward") ? get("retentionRequireForward") : undefined,
+      requireWitness: s.given("retentionRequireWitness") ? get("retentionRequireWitness") : undefined,
+      checkSeconds: get("retentionCheckSeconds"),
+    },
     pkcs11: { modulePath: get("modulePath"), tokenLabel: s.get("tokenLabel"), keyLabel: get("keyLabel"), pin: s.get("pin") },
     masking: {
       ipv4Prefix: get("ipv4Prefix"),

@@ -25,7 +25,7 @@ import { DEFAULT_DETECT } from "../detect/options.ts";
 import * as v from "./_values.ts";
 
 /** Commands by the name their help shows. */
-export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify" | "collect";
+export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify" | "collect" | "retire";
 
 /** The masking routine's choices (the setting's list; ffi/mask.ts's type is checked against it). Kept here, not
  * imported from ffi/, so that commands that never mask (ato verify) do not load bun:ffi through their settings. */
@@ -62,7 +62,7 @@ const KEY = v.secret("32-byte key", decodeKey);
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
 const AGENT: CommandName[] = ["run", "doctor"];
-const HSM: CommandName[] = ["run", "doctor", "hsm init", "hsm pubkey", "hsm info", "attest run", "attest verify"];
+const HSM: CommandName[] = ["run", "doctor", "hsm init", "hsm pubkey", "hsm info", "attest run", "attest verify", "retire"];
 const ATTEST: CommandName[] = ["attest run", "attest verify"];
 const EVERY: CommandName[] = ["run", "doctor", "flows", "hsm init", "hsm pubkey", "hsm info", "reveal", "version", "attest run", "attest verify"];
 
@@ -86,7 +86,7 @@ export const SETTINGS = {
     description: "directory of the locks that keep a second agent off the same pins, interfaces and audit directory" }),
 
   // --- the evidence log
-  auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: [...AGENT, ...ATTEST, "hsm init", "hsm pubkey", "hsm info"],
+  auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: [...AGENT, ...ATTEST, "hsm init", "hsm pubkey", "hsm info", "retire"],
     description: "directory of signed_evidence.log and its rotated segments (hsm: where its actions are recorded, when a log is there)" }),
   intervalMs: setting({ flag: "interval-ms", env: ["ATO_INTERVAL_MS"], parse: v.int(10, 60_000), default: 1000, commands: ["run"],
     description: "milliseconds between two readings of the flow map" }),
@@ -100,16 +100,28 @@ export const SETTINGS = {
     description: "seconds a flow stays active before a record of its growth (reason active), from its start or its last record (NetFlow's active timeout); 0: a record every interval for every flow that grew (reason interval)" }),
 
   // --- witnesses
-  witnesses: setting({ flag: "witness", env: ["ATO_WITNESS"], parse: v.witnesses, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run"],
+  witnesses: setting({ flag: "witness", env: ["ATO_WITNESS"], parse: v.witnesses, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run", "retire"],
     description: "witness to send every signed checkpoint to, as URL=VERIFIER_KEY (the key its `ato witness init` printed)" }),
   witnessMaxSilence: setting({ flag: "witness-max-silence", env: ["ATO_WITNESS_MAX_SILENCE"], parse: v.int(1, 604_800), default: 300, commands: ["run"],
     description: "seconds without a cosignature from a witness before /readyz names it" }),
 
   // --- forwarding (the sinks themselves are described in the forward config file)
-  forward: setting({ flag: "forward", env: ["ATO_FORWARD"], parse: v.sinkNames, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run"],
+  forward: setting({ flag: "forward", env: ["ATO_FORWARD"], parse: v.sinkNames, default: [] as string[], defaultText: "none", repeatable: true, commands: ["run", "retire"],
     description: "sink of the forward config to copy every log line to, run beside the agent as `ato forward` (needs --forward-config)" }),
-  forwardConfig: setting({ flag: "forward-config", env: ["ATO_FORWARD_CONFIG"], parse: v.path, defaultText: "none", commands: ["run"],
+  forwardConfig: setting({ flag: "forward-config", env: ["ATO_FORWARD_CONFIG"], parse: v.path, defaultText: "none", commands: ["run", "retire"],
     description: "forward config file (JSON: state_dir, sinks, batch, retry, listen) that --forward's sink names refer to" }),
+
+  // --- retention by class (src/retain)
+  retention: setting({ flag: "retention", env: ["ATO_RETENTION"], parse: v.retentionRules, default: [] as string[], defaultText: "none: nothing is deleted", repeatable: true, commands: ["run", "retire"],
+    description: "how long records of a class are kept, as CLASS=DURATION (s, m, h, d), e.g. internal=30d,restricted=365d; a rotated segment is retired once every class in it is past its rule (a class without a rule is kept forever)" }),
+  retentionRequireForward: setting({ flag: "retention-require-forward", env: ["ATO_RETENTION_REQUIRE_FORWARD"], parse: v.bool, defaultText: "on when forwarding is configured", commands: ["run", "retire"],
+    description: "retire a segment only once every configured forwarding sink has acknowledged past it (its durable cursor)" }),
+  retentionRequireWitness: setting({ flag: "retention-require-witness", env: ["ATO_RETENTION_REQUIRE_WITNESS"], parse: v.bool, defaultText: "on when witnesses are configured", commands: ["run", "retire"],
+    description: "retire a segment only once a configured witness has cosigned a checkpoint covering its last line" }),
+  retentionCheckSeconds: setting({ flag: "retention-check-seconds", env: ["ATO_RETENTION_CHECK_SECONDS"], parse: v.int(10, 604_800), default: 3600, commands: ["run"],
+    description: "seconds between retention passes in ato run (one also follows every rotation)" }),
+  dryRun: setting({ flag: "dry-run", env: [], parse: v.bool, default: false, commands: ["retire"],
+    description: "print what would be retired and why the other segments are kept, delete nothing" }),
 
   // --- metrics
   listen: setting({ flag: "listen", env: ["ATO_LISTEN"], parse: v.listen, default: "127.0.0.1:9400", commands: AGENT,
@@ -121,7 +133,7 @@ export const SETTINGS = {
   tokenLabel: setting({ flag: "token-label", env: ["HSM_TOKEN_LABEL"], parse: v.label(32), commands: HSM,
     defaultText: `${TOKEN_LABEL_FALLBACK}, else the first initialised token (hsm init creates ${TOKEN_LABEL_FALLBACK})`,
     description: "label of the token that holds the signing key" }),
-  keyLabel: setting({ flag: "key-label", env: ["HSM_KEY_LABEL"], parse: v.label(255), default: "ato-ed25519", commands: ["run", "doctor", "hsm init", "hsm pubkey", ...ATTEST],
+  keyLabel: setting({ flag: "key-label", env: ["HSM_KEY_LABEL"], parse: v.label(255), default: "ato-ed25519", commands: ["run", "doctor", "hsm init", "hsm pubkey", ...ATTEST, "retire"],
     defaultText: "ato-ed25519 (hsm init --key-type ecdsa-p256: ato-ecdsa-p256)",
     description: "label of the checkpoint signing key pair" }),
   keyType: setting({ flag: "key-type", env: [], parse: v.oneOf(SIGNATURE_ALGORITHMS), default: "ed25519", commands: ["hsm init"],
@@ -206,7 +218,7 @@ export const SETTINGS = {
   // --- output and one-off options
   printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],
     description: "print the effective configuration, secrets redacted, and exit" }),
-  json: setting({ flag: "json", env: [], parse: v.bool, default: false, commands: ["doctor", "flows", "hsm info", "version", "attest verify"],
+  json: setting({ flag: "json", env: [], parse: v.bool, default: false, commands: ["doctor", "flows", "hsm info", "version", "attest verify", "retire"],
     description: "print JSON instead of text" }),
   top: setting({ flag: "top", env: [], parse: v.int(1, 16_777_216), defaultText: "20 in the table; every flow with --json", commands: ["flows"],
     description: "show the N largest flows" }),

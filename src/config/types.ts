@@ -35,6 +35,8 @@ export interface AgentConfig {
   witnessMaxSilenceSeconds: number;
   /** Sinks of the forward config (forwardConfig) that a child `ato forward` copies the log to; none: no forwarding. */
   forward: { sinks: string[]; configFile?: string };
+  /** Retention by class (src/retain): rules, what must hold (undefined: the default), and the cadence of passes. */
+  retention: { rules: string[]; requireForward?: boolean; requireWitness?: boolean; checkSeconds: number };
   pkcs11: {
     modulePath: string;
     /** Undefined: the signer's own choice ("ato-token", else the first initialised token). */

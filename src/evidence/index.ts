@@ -6,3 +6,4 @@ export { SIGNATURE_ALGORITHMS, SIGNATURE_TYPE, keyId, keyIdHex, notePublicKey, t
 export { parseCheckpointData, type CheckpointData, type CheckpointTrigger, type ParsedCheckpoint, type PrevSegment } from "./checkpoint.ts";
 export { parseSegmentData, segmentNumberOf, type ParsedSegment, type SegmentData } from "./segment.ts";
 export { parseCosignatureData, type CosignatureData, type WitnessRefusalData } from "./witness.ts";
+export { MAX_CARRIED_RUNS, parseRetireData, type ParsedRetire, type ParsedRun, type RetireData, type RetiredRun } from "./retire.ts";

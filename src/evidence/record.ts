@@ -21,7 +21,7 @@ export const EVENT_KINDS = ["spike", "timing", "overflow"] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** Kinds ato writes; collectors may add others of the same shape. */
-export type RecordKind = "flow" | "spike" | "timing" | "overflow" | "agent" | "attest" | "repair" | "checkpoint" | "segment" | (string & {});
+export type RecordKind = "flow" | "spike" | "timing" | "overflow" | "agent" | "attest" | "repair" | "checkpoint" | "segment" | "retire" | (string & {});
 
 export type RecordData = Record<string, unknown>;
 

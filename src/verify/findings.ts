@@ -83,6 +83,16 @@ export class Findings {
     f.severity = to;
   }
 
+  /** Moves a finding kept earlier to another severity, down too (a missing segment a retire record explains, retired.ts). */
+  settle(f: Finding, to: Severity): void {
+    if (f.severity === to) return;
+    this.counts[f.severity]--;
+    this.counts[to]++;
+    this.count(f.file, f.severity, -1);
+    this.count(f.file, to, 1);
+    f.severity = to;
+  }
+
   /** Raises every finding of a set kept earlier, listed or only counted. */
   raiseAll(set: FindingSet, to: Severity): void {
     for (const f of set.listed) f.severity = to;

@@ -5,6 +5,7 @@
  */
 import { base64, frontierRoot } from "../tree/index.ts";
 import { EXIT } from "./findings.ts";
+import { retiredReport } from "./retired.ts";
 import { startOf } from "./start.ts";
 import type { Alias } from "./inputs.ts";
 import type { VerifyReport } from "./report.ts";
@@ -62,6 +63,7 @@ export function finish(s: RunState, missingActive: string[], aliases: Alias[]): 
     },
     trusted_checkpoint: t ? { file: t.file, tree_size: t.size, root: base64(t.root), status: trustedStatus(s) } : null,
     from_checkpoint: s.opts.from ? { file: s.opts.from.file, tree_size: s.opts.from.size, root: base64(s.opts.from.root), status: s.fromResult ?? "not reached" } : null,
+    retired: retiredReport(s),
     findings: s.findings.list,
     findings_total: s.findings.counts,
   };

@@ -11,6 +11,7 @@ import { parseSegmentData, type EvidenceRecord, type ParsedSegment } from "../ev
 import { rotatedName } from "../log/paths.ts";
 import { equalHashes, fitsSize, frontierRoot } from "../tree/index.ts";
 import type { SegmentReport } from "./report.ts";
+import { noteGap } from "./retired.ts";
 import { StreamTree } from "./stream-tree.ts";
 import type { RunState } from "./state.ts";
 
@@ -32,6 +33,7 @@ export function checkHeader(s: RunState, rec: EvidenceRecord | undefined, seg: S
   seg.segment = h.segment;
   if (!s.tree) {
     if (h.tree_size > 0 || h.segment > 1) s.startGap = { file: seg.file, segment: h.segment, treeSize: h.tree_size };
+    if (h.segment > 1) noteGap(s, { from: 1, to: h.segment - 1, startSize: undefined, startFrontier: [], endSize: h.tree_size, endFrontier: h.frontierHashes, file: seg.file });
     return anchor(s, h, seg, undefined);
   }
   if (h.log_id !== s.logId || h.origin !== s.origin) {
@@ -45,7 +47,8 @@ export function checkHeader(s: RunState, rec: EvidenceRecord | undefined, seg: S
   }
   if (h.segment > expected) {
     const names = Array.from({ length: Math.min(h.segment - expected, 5) }, (_, i) => rotatedName(expected + i)).join(", ");
-    f("incomplete", `segment${h.segment - expected > 1 ? `s ${expected}–${h.segment - 1} are` : ` ${expected} is`} missing (${names}${h.segment - expected > 5 ? ", …" : ""}) between ${s.lastSegment!.file} and this file`);
+    const finding = f("incomplete", `segment${h.segment - expected > 1 ? `s ${expected}–${h.segment - 1} are` : ` ${expected} is`} missing (${names}${h.segment - expected > 5 ? ", …" : ""}) between ${s.lastSegment!.file} and this file`);
+    noteGap(s, { from: expected, to: h.segment - 1, startSize: s.tree.size, startFrontier: s.tree.frontier, endSize: h.tree_size, endFrontier: h.frontierHashes, file: seg.file, finding });
     return anchor(s, h, seg, undefined);
   }
   const tree = s.tree;

@@ -1,5 +1,6 @@
 /** The report `ato verify` prints (text) or emits (--json): the JSON is this object. */
 import type { Finding, Severity } from "./findings.ts";
+import type { RetiredReport } from "./retired.ts";
 
 export type SegmentStatus = "verified" | "unsigned" | Exclude<Severity, "notice">;
 
@@ -56,6 +57,8 @@ export interface VerifyReport {
   trusted_checkpoint: { file: string; tree_size: number; root: string; status: "consistent" | "mismatch" | "log is shorter" | "not checkable" } | null;
   /** --from-checkpoint: where verification starts, and whether the log reached it with its root. */
   from_checkpoint: { file: string; tree_size: number; root: string; status: "consistent" | "mismatch" | "not checkable" | "not reached" } | null;
+  /** Segments retention deleted (each named by a retire record in the log), and whether each is gone as recorded. */
+  retired: RetiredReport[];
   findings: Finding[];
   findings_total: Record<Severity, number>;
 }

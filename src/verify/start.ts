@@ -6,10 +6,14 @@
  * the verifier then reaches). The lines before it are the user's to vouch for; every line
  * from the first given file on is checked as usual.
  *
+ * Segments retention deleted are not missing: their signed retire records say what they held and
+ * where the tree stood after them (retired.ts), and the start is then checked.
+ *
  * --trusted-checkpoint (trusted.ts) is a different promise: the log must reach it. It says
  * nothing about lines that were not given, so it never excuses a missing start.
  */
 import { equalHashes, frontierRoot } from "../tree/index.ts";
+import { settleRetired } from "./retired.ts";
 import type { RunState } from "./state.ts";
 
 /** Called when the tree is anchored and after every line: checks the starting checkpoint once the log reaches it. */
@@ -32,8 +36,11 @@ export function checkFrom(s: RunState, file: string, line: number): void {
 export function startOf(s: RunState): { size: number; checked: boolean } {
   const gap = s.startGap;
   const t = s.opts.from;
+  // Segments deleted by retention left signed retire records: the start they explain is not missing (retired.ts).
+  const { startRetired } = settleRetired(s);
   if (t && !s.fromResult && s.tree) s.findings.add({ severity: "incomplete", file: t.file, message: `the log (tree size ${s.tree.size}) does not reach the starting checkpoint's tree size ${t.size}` });
   if (!gap) return { size: 0, checked: s.tree !== undefined };
+  if (startRetired) return { size: gap.treeSize, checked: true };
   if (t && s.fromResult === "consistent") {
     s.findings.add({ severity: "notice", file: gap.file, line: 1, message: `starts at segment ${gap.segment} (tree size ${gap.treeSize}); the ${gap.treeSize} lines before it were not given, and are vouched for by the starting checkpoint ${t.file}` });
     return { size: gap.treeSize, checked: true };

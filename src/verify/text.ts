@@ -13,6 +13,11 @@ export function renderText(r: VerifyReport): string {
   for (const f of r.findings.filter((x) => !r.segments.some((s) => s.file === x.file))) out.push(`${findingLine(f)}`);
   const more = Object.entries(r.findings_total).reduce((a, [, n]) => a + n, 0) - r.findings.length;
   if (more > 0) out.push(`    … and ${more} more findings (see --json)`);
+  for (const x of r.retired) {
+    const segs = x.last_segment > x.segment ? `segments ${x.segment}–${x.last_segment}` : `segment ${x.segment}`;
+    const via = x.bytes === null ? `carried by the retire record at seq ${x.record.seq}` : `${x.bytes} bytes, retire record at seq ${x.record.seq}`;
+    out.push(`Retired: ${x.file} (${segs}, seq ${x.first_seq}–${x.last_seq}) by rule ${x.rule}, ${via}: ${x.status}.`);
+  }
   out.push("");
   out.push(totalLine(r));
   if (r.from_checkpoint) out.push(`Starting checkpoint ${r.from_checkpoint.file} (tree size ${r.from_checkpoint.tree_size}): ${r.from_checkpoint.status}.`);

@@ -17,6 +17,7 @@ import type { InputFile } from "./inputs.ts";
 import { quickHead } from "./quick.ts";
 import { readLines, type ReadEnd } from "./read.ts";
 import type { SegmentReport } from "./report.ts";
+import { coverRetired, isRetireLine, noteRetire, noteSegmentEnd } from "./retired.ts";
 import { checkFrom } from "./start.ts";
 import { RunState, type VerifyOptions } from "./state.ts";
 import { checkTail } from "./tail.ts";
@@ -41,7 +42,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
     let head: { seq: number; kind: string } | undefined = quickHead(buf, start, stop);
     let rec: EvidenceRecord | undefined;
     let problem: string | undefined;
-    if (!head || lineNo === 1 || head.kind !== "record") {
+    if (!head || lineNo === 1 || head.kind !== "record" || isRetireLine(buf, stop, head.seq)) {
       const p = parseLine(buf, start, stop);
       rec = head = p.rec;
       if (!p.rec) problem = p.problem;
@@ -58,6 +59,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
       checkTrusted(s, file, lineNo);
       checkFrom(s, file, lineNo);
     }
+    if (rec?.kind === "retire" && lineNo > 1) noteRetire(s, rec, { file, line: lineNo, leaf: s.tree!.size });
     const witness = s.opts.witness;
     if (witness && rec) witness.record(rec, { file, line: lineNo });
     else if (witness && head) witness.evidence();
@@ -75,6 +77,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
       const before = s.lastGood;
       const verdict = checkCheckpoint(s, rec, { file, line: lineNo, leaf: here, lineOfLeaf: (l) => (l >= seg.start_leaf ? lineNo - (here - l) : undefined) });
       if (verdict.good && verdict.matched) captureCheckpoint(s, verdict, rec, file, lineNo);
+      if (verdict.good && verdict.matched) coverRetired(s, here);
       if (s.lastGood !== before) s.tailFrom = { fileIndex: index, offset: offset + (stop - start) + 1, line: lineNo + 1 };
     }
     if (s.opts.exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
@@ -94,6 +97,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
     return;
   }
   s.lastSegment = { number: seg.segment ?? (s.lastSegment?.number ?? 0) + 1, file };
+  noteSegmentEnd(s, seg);
   endOfFile(s, seg, end, last && segmentOfName(basename(file)) === undefined);
 }
 
