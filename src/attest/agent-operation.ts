@@ -18,6 +18,7 @@ import { Operation } from "./operation.ts";
 import { Conservation } from "./conservation.ts";
 import { isKernelQueryError, SelfCheck, type TamperFinding } from "./self-check.ts";
 import { tryOpenSigner } from "./signing.ts";
+import { RunChanges } from "./run-changes.ts";
 
 export class AgentOperation {
   private intervals = 0;
@@ -30,6 +31,8 @@ export class AgentOperation {
     /** Made while the agent runs (dpkg, hashing ato's binary): neither the start nor the stop waits for it. */
     private readonly sbom: Promise<Buffer>,
     private readonly say: (m: string, fields?: Record<string, string | number | undefined>) => void,
+    /** Configuration changes and upgrades, against the last run and while this one runs. */
+    private readonly changes: RunChanges,
   ) {}
 
   /** After the attach: records what the kernel runs (a `kernel` record) and starts the operation. */
@@ -47,11 +50,13 @@ export class AgentOperation {
     const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")) }), every } : undefined;
     const p = self.identity.program;
     say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), conservation_every: every });
-    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say);
+    const changes = RunChanges.start(cfg, evidence, op, auditor.object.path, sbom, say);
+    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes);
   }
 
   /** Once per collector interval: the kernel still runs our program and our maps are under their pins. */
   interval(evidence: EvidenceLog): void {
+    this.changes.interval();
     let findings: TamperFinding[];
     try {
       findings = this.self.check();
@@ -80,6 +85,7 @@ export class AgentOperation {
 
   /** Writes the bundle and appends its attest record to `evidence` (still open). */
   async finish(evidence: EvidenceLog, outcome: Record<string, unknown> = {}): Promise<void> {
+    await this.changes.finish();
     this.op.add("stopping", outcome);
     const sbom = await this.sbom;
     const p = this.cfg.pkcs11;

@@ -11,7 +11,7 @@
  * the clock's own jump). An operation that must not trust even that passes `fresh` and always reads.
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from "node:fs";
 import { AtoError } from "../errors.ts";
 
 export interface FileStat {
@@ -82,6 +82,36 @@ export class HashCache {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** The same, without blocking the event loop while a large file (ato's own binary) is read. */
+  async sha256Async(path: string): Promise<string> {
+    let st: FileStat;
+    try {
+      st = statOf(statSync(path, { bigint: true }));
+    } catch (e) {
+      throw new AtoError(`cannot read ${path} to hash it: ${(e as Error).message}`, "IO", { cause: e });
+    }
+    const key = keyOf(st);
+    const e = this.entries.get(key);
+    if (e && e.path === path && e.ctimeNs === st.ctimeNs) {
+      this.hits++;
+      return e.sha256;
+    }
+    const h = createHash("sha256");
+    try {
+      for await (const chunk of Bun.file(path).stream()) h.update(chunk);
+    } catch (err) {
+      throw new AtoError(`cannot read ${path} to hash it: ${(err as Error).message}`, "IO", { cause: err });
+    }
+    const sha256 = h.digest("hex");
+    const after = statOf(statSync(path, { bigint: true }));
+    if (keyOf(after) === key && after.ctimeNs === st.ctimeNs) {
+      this.entries.delete(key);
+      this.entries.set(key, { path, ctimeNs: st.ctimeNs, sha256 });
+    }
+    this.hashed++;
+    return sha256;
   }
 
   get size(): number {

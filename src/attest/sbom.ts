@@ -120,3 +120,8 @@ export async function sbomBytesAsync(i: SbomInputs): Promise<Buffer> {
   const digests = await Promise.all(list.map((c) => digestOfAsync(c.path)));
   return Buffer.from(canonicalize(buildSbom(i, list, digests)) + "\n");
 }
+
+/** Where ato's own parts are read from (the binary, the XDP object, the embedded shared objects), for the upgrade check. */
+export function ownParts(bpfObject: string | undefined, env: Record<string, string | undefined> = process.env): { name: string; path: string; embedded: boolean }[] {
+  return components({ opId: "-", created: "-", bpfObject, env }).filter((c) => c.role !== "PKCS#11 module").map((c) => ({ name: c.name, path: c.path, embedded: c.path.includes("$bunfs") }));
+}
