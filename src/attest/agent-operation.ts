@@ -19,6 +19,8 @@ import { Conservation } from "./conservation.ts";
 import { isKernelQueryError, SelfCheck, type TamperFinding } from "./self-check.ts";
 import { tryOpenSigner } from "./signing.ts";
 import { RunChanges } from "./run-changes.ts";
+import { loadHashCache } from "./cache-file.ts";
+import { trustOf } from "./wrap.ts";
 
 export class AgentOperation {
   private intervals = 0;
@@ -45,12 +47,15 @@ export class AgentOperation {
     const op = Operation.begin("ato run", "agent", { config: redact(cfg) as unknown as Record<string, unknown>, pid: process.pid });
     op.add("started", { ...facts, kernel: self.identity });
     const tampers = new Counter({ name: "ato_tamper_total", help: "Tamper findings of the self-attestation, by kind (detached, replaced, map_unpinned, map_swapped, counts_missing, counts_added).", labelNames: ["kind"] as const, registers: [registry] });
-    const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath });
+    // The token's key vouches for the saved hash cache and the last run's record (no PIN, a few ms).
+    const trust = trustOf(cfg.pkcs11);
+    const cache = loadHashCache(attestDir(cfg.auditDir), trust, (m) => say(m));
+    const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath, cache });
     const every = settingFromEnv("conservationEvery") ?? 1;
     const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")) }), every } : undefined;
     const p = self.identity.program;
     say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), conservation_every: every });
-    const changes = RunChanges.start(cfg, evidence, op, auditor.object.path, sbom, say);
+    const changes = RunChanges.start(cfg, evidence, op, { objectPath: auditor.object.path, sbom, trust, cache }, say);
     return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes);
   }
 

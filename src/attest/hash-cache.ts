@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from "node:fs";
 import { AtoError } from "../errors.ts";
+import { sha256FileAsync } from "./digest.ts";
 
 export interface FileStat {
   dev: bigint;
@@ -98,13 +99,12 @@ export class HashCache {
       this.hits++;
       return e.sha256;
     }
-    const h = createHash("sha256");
+    let sha256: string;
     try {
-      for await (const chunk of Bun.file(path).stream()) h.update(chunk);
+      sha256 = await sha256FileAsync(path);
     } catch (err) {
       throw new AtoError(`cannot read ${path} to hash it: ${(err as Error).message}`, "IO", { cause: err });
     }
-    const sha256 = h.digest("hex");
     const after = statOf(statSync(path, { bigint: true }));
     if (keyOf(after) === key && after.ctimeNs === st.ctimeNs) {
       this.entries.delete(key);

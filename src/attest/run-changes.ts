@@ -21,13 +21,13 @@ import type { AgentConfig } from "../config/index.ts";
 import type { EvidenceLog } from "../log/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
 import { writeBundle } from "./bundle.ts";
-import { loadHashCache, saveHashCache } from "./cache-file.ts";
+import { saveHashCache } from "./cache-file.ts";
+import type { HashCache } from "./hash-cache.ts";
 import { appendAttest, attestDir } from "./ledger.ts";
 import { Operation } from "./operation.ts";
 import { buildState, changedBuild, changedSettings, configState, dpkgOf, fileSettings, RUN_STATE_FORMAT, RUN_STATE_NAME, type BuildState, type ConfigState } from "./run-state.ts";
-import { loadSigned, saveSigned } from "./signed-file.ts";
+import { loadSigned, saveSigned, type Trust } from "./signed-file.ts";
 import { tryOpenSigner } from "./signing.ts";
-import { trustOf } from "./wrap.ts";
 
 type Say = (m: string, fields?: Record<string, string | number | undefined>) => void;
 
@@ -50,9 +50,10 @@ export class RunChanges {
     this.work = Promise.resolve();
   }
 
-  static start(cfg: AgentConfig, evidence: EvidenceLog, run: Operation, objectPath: string, sbom: Promise<Buffer>, say: Say): RunChanges {
-    const c = new RunChanges(cfg, evidence, run, sbom, say);
-    c.work = c.atStart(objectPath).catch((e) => c.failed("comparing this run with the last one", e));
+  /** `cache` and `trust` as the run loaded them; `sbom` is the run's own, being made (it hashes the binary first, through `cache`). */
+  static start(cfg: AgentConfig, evidence: EvidenceLog, run: Operation, o: { objectPath: string; sbom: Promise<Buffer>; trust: Trust | null; cache: HashCache }, say: Say): RunChanges {
+    const c = new RunChanges(cfg, evidence, run, o.sbom, say);
+    c.work = c.atStart(o.objectPath, o.trust, o.cache).catch((e) => c.failed("comparing this run with the last one", e));
     process.on("SIGHUP", c.onHup);
     return c;
   }
@@ -68,11 +69,9 @@ export class RunChanges {
     await this.work;
   }
 
-  private async atStart(objectPath: string): Promise<void> {
-    await Promise.resolve(); // the token and the files are read after `ato run` has started
+  private async atStart(objectPath: string, trust: Trust | null, cache: HashCache): Promise<void> {
+    await this.sbom; // hashes ato's parts through the cache: the comparison below then reads nothing again
     const dir = attestDir(this.cfg.auditDir);
-    const trust = trustOf(this.cfg.pkcs11);
-    const cache = loadHashCache(dir, trust, (m) => this.say(m));
     const config = configState(this.cfg);
     const prev = loadSigned(join(dir, RUN_STATE_NAME), RUN_STATE_FORMAT, trust);
     const last = "doc" in prev ? (prev.doc as unknown as { config: ConfigState; build: BuildState }) : undefined;

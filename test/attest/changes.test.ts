@@ -14,6 +14,8 @@ import { join, resolve } from "node:path";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { agentSetup, atoIn } from "../support/agent.ts";
 import { uniquePinDir } from "../support/bpf.ts";
+import { SOFTHSM_MODULE } from "../support/softhsm.ts";
+import { dpkgOf } from "../../src/attest/run-state.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 let lab: Lab;
@@ -161,6 +163,13 @@ describe("configuration changes and upgrades as operations", () => {
     const out = await run.stop();
     expect(recorded(out, "config change")).toEqual([]);
     expect(runBundle(out).find((x) => x.event === "baseline").previous).toContain("ignored: its signature does not match");
+  });
+
+  test("an upgrade names the Debian package and version that own the binary, where one does", async () => {
+    // The run-start check asks dpkg as the SBOM does; here for a file this host's dpkg owns (the .deb's
+    // /usr/lib/ato/ato is owned the same way once installed).
+    expect(await dpkgOf(SOFTHSM_MODULE)).toMatchObject({ package: "libsofthsm2", version: expect.stringMatching(/^\d/) });
+    expect(await dpkgOf(binary)).toBeNull();
   });
 
   test("no bundle or state file holds the PIN or the SO PIN", () => {
