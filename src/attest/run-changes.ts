@@ -20,7 +20,7 @@ import { AtoError } from "../errors.ts";
 import type { AgentConfig } from "../config/index.ts";
 import type { EvidenceLog } from "../log/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { writeBundle } from "./bundle.ts";
+import { writeBundle, type BundleResult } from "./bundle.ts";
 import { saveHashCache } from "./cache-file.ts";
 import type { HashCache } from "./hash-cache.ts";
 import { appendAttest, attestDir } from "./ledger.ts";
@@ -40,7 +40,12 @@ export class RunChanges {
   /** The chain of recordings; finish() waits for it before the run's own bundle is written. */
   private work: Promise<void>;
   private file: FileMark | undefined;
+  /** Bundles written, whose attest records wait for the next pause between two collector cycles. */
+  private readonly ready: { op: Operation; bundle: BundleResult }[] = [];
+  private finished = false;
+  // Installed for the agent's whole life: without a handler, SIGHUP would end the process unrecorded.
   private readonly onHup = () => {
+    if (this.finished) return this.say("SIGHUP while stopping: ignored");
     this.say("SIGHUP: ato run does not reload its configuration; checking the config file for changes to record");
     this.checkFile("SIGHUP");
   };
@@ -60,13 +65,24 @@ export class RunChanges {
 
   /** Once per interval: the config file's stat, read again only when it moved. */
   interval(): void {
+    this.appendReady();
     this.checkFile("file changed while running");
   }
 
-  /** Waits for what is being recorded; stops watching. */
+  /** Waits for what is being recorded and appends it; stops watching. */
   async finish(): Promise<void> {
-    process.off("SIGHUP", this.onHup);
+    this.finished = true;
     await this.work;
+    this.appendReady();
+  }
+
+  /** Called between two cycles (interval, finish), so an attest record never lands inside a cycle's records. */
+  private appendReady(): void {
+    for (const { op, bundle } of this.ready.splice(0)) {
+      const seq = appendAttest(this.evidence, this.cfg.auditDir, bundle);
+      this.run.add("recorded", { operation: op.name, op_id: op.id });
+      this.say(`${op.name} recorded as operation ${op.id} (signature ${bundle.signatureStatus}), attest record seq ${seq}`);
+    }
   }
 
   private async atStart(objectPath: string, trust: Trust | null, cache: HashCache): Promise<void> {
@@ -132,10 +148,7 @@ export class RunChanges {
 
   private async record(op: Operation, signer: CheckpointSigner | null, signerError: string | undefined): Promise<void> {
     const sbom = await this.sbom;
-    const b = writeBundle(op, { dir: attestDir(this.cfg.auditDir), signer, signerError, outcome: { status: "ok" }, sbom });
-    const seq = appendAttest(this.evidence, this.cfg.auditDir, b);
-    this.run.add("recorded", { operation: op.name, op_id: op.id });
-    this.say(`${op.name} recorded as operation ${op.id} (signature ${b.signatureStatus}), attest record seq ${seq}`);
+    this.ready.push({ op, bundle: writeBundle(op, { dir: attestDir(this.cfg.auditDir), signer, signerError, outcome: { status: "ok" }, sbom }) });
   }
 
   private failed(what: string, e: unknown): void {
