@@ -23,7 +23,7 @@ import type { CheckpointSigner } from "../signer/index.ts";
 import { writeBundle, type BundleResult } from "./bundle.ts";
 import { saveHashCache } from "./cache-file.ts";
 import type { HashCache } from "./hash-cache.ts";
-import { appendAttest, attestDir } from "./ledger.ts";
+import { attestDir, flushPending, writePending } from "./ledger.ts";
 import { Operation } from "./operation.ts";
 import { buildState, changedBuild, changedSettings, configState, dpkgOf, fileSettings, RUN_STATE_FORMAT, RUN_STATE_NAME, type BuildState, type ConfigState } from "./run-state.ts";
 import { loadSigned, saveSigned, type Trust } from "./signed-file.ts";
@@ -78,10 +78,11 @@ export class RunChanges {
 
   /** Called between two cycles (interval, finish), so an attest record never lands inside a cycle's records. */
   private appendReady(): void {
+    if (this.ready.length === 0) return;
+    flushPending(this.evidence, this.cfg.auditDir); // ours, and any other record that waited
     for (const { op, bundle } of this.ready.splice(0)) {
-      const seq = appendAttest(this.evidence, this.cfg.auditDir, bundle);
       this.run.add("recorded", { operation: op.name, op_id: op.id });
-      this.say(`${op.name} recorded as operation ${op.id} (signature ${bundle.signatureStatus}), attest record seq ${seq}`);
+      this.say(`${op.name} recorded as operation ${op.id} (signature ${bundle.signatureStatus}), its attest record in the log`);
     }
   }
 
@@ -148,7 +149,11 @@ export class RunChanges {
 
   private async record(op: Operation, signer: CheckpointSigner | null, signerError: string | undefined): Promise<void> {
     const sbom = await this.sbom;
-    this.ready.push({ op, bundle: writeBundle(op, { dir: attestDir(this.cfg.auditDir), signer, signerError, outcome: { status: "ok" }, sbom }) });
+    const bundle = writeBundle(op, { dir: attestDir(this.cfg.auditDir), signer, signerError, outcome: { status: "ok" }, sbom });
+    // Its record waits in pending/ until the next pause between cycles: if the agent dies first, the next
+    // start appends it (and last-run.json, saved after this, will not make it record the change again).
+    writePending(this.cfg.auditDir, bundle);
+    this.ready.push({ op, bundle });
   }
 
   private failed(what: string, e: unknown): void {
