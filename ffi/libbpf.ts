@@ -44,6 +44,7 @@ const lib = openLibrary(locateLibrary("libbpf.so.1", embeddedLibbpf), {
   bpf_program__set_autoload: { args: [ptr, FFIType.bool], returns: i32 },
   bpf_program__set_type: { args: [ptr, u32], returns: i32 },
   bpf_obj_get: { args: [ptr], returns: i32 },
+  bpf_obj_pin: { args: [i32, ptr], returns: i32 },
   bpf_map_lookup_elem: { args: [i32, ptr, ptr], returns: i32 },
   bpf_map_update_elem: { args: [i32, ptr, ptr, u64], returns: i32 },
   bpf_map_delete_elem: { args: [i32, ptr], returns: i32 },
@@ -270,6 +271,11 @@ export class BpfObject {
 /** Opens a pinned object (map or program) by its bpffs path; the caller closes the fd. */
 export function objGet(path: string): number {
   return check(lib.symbols.bpf_obj_get(cstr(path)), `opening pinned ${path}`);
+}
+
+/** Pins the object behind `fd` at a bpffs path (which must not exist yet); throws the errno as an AtoError. */
+export function objPin(fd: number, path: string): void {
+  check(lib.symbols.bpf_obj_pin(fd, cstr(path)), `pinning at ${path}`);
 }
 
 export { closeFd };

@@ -18,6 +18,9 @@ import { Operation } from "./operation.ts";
 import { Conservation } from "./conservation.ts";
 import { isKernelQueryError, SelfCheck, type TamperFinding } from "./self-check.ts";
 import { tryOpenSigner } from "./signing.ts";
+import { RunChanges } from "./run-changes.ts";
+import { loadHashCache } from "./cache-file.ts";
+import { trustOf } from "./wrap.ts";
 
 export class AgentOperation {
   private intervals = 0;
@@ -30,6 +33,8 @@ export class AgentOperation {
     /** Made while the agent runs (dpkg, hashing ato's binary): neither the start nor the stop waits for it. */
     private readonly sbom: Promise<Buffer>,
     private readonly say: (m: string, fields?: Record<string, string | number | undefined>) => void,
+    /** Configuration changes and upgrades, against the last run and while this one runs. */
+    private readonly changes: RunChanges,
   ) {}
 
   /** After the attach: records what the kernel runs (a `kernel` record) and starts the operation. */
@@ -42,16 +47,21 @@ export class AgentOperation {
     const op = Operation.begin("ato run", "agent", { config: redact(cfg) as unknown as Record<string, unknown>, pid: process.pid });
     op.add("started", { ...facts, kernel: self.identity });
     const tampers = new Counter({ name: "ato_tamper_total", help: "Tamper findings of the self-attestation, by kind (detached, replaced, map_unpinned, map_swapped, counts_missing, counts_added).", labelNames: ["kind"] as const, registers: [registry] });
-    const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath });
+    // The token's key vouches for the saved hash cache and the last run's record (no PIN, a few ms).
+    const trust = trustOf(cfg.pkcs11);
+    const cache = loadHashCache(attestDir(cfg.auditDir), trust, (m) => say(m));
+    const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath, cache });
     const every = settingFromEnv("conservationEvery") ?? 1;
     const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")) }), every } : undefined;
     const p = self.identity.program;
     say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), conservation_every: every });
-    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say);
+    const changes = RunChanges.start(cfg, evidence, op, { objectPath: auditor.object.path, sbom, trust, cache }, say);
+    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes);
   }
 
   /** Once per collector interval: the kernel still runs our program and our maps are under their pins. */
   interval(evidence: EvidenceLog): void {
+    this.changes.interval();
     let findings: TamperFinding[];
     try {
       findings = this.self.check();
@@ -80,6 +90,7 @@ export class AgentOperation {
 
   /** Writes the bundle and appends its attest record to `evidence` (still open). */
   async finish(evidence: EvidenceLog, outcome: Record<string, unknown> = {}): Promise<void> {
+    await this.changes.finish();
     this.op.add("stopping", outcome);
     const sbom = await this.sbom;
     const p = this.cfg.pkcs11;

@@ -10,8 +10,10 @@
  * The counters are read just before and just after the map, so packets arriving during the read only widen
  * the bracket, never raise a finding. A flow deleted or lowered from outside (bpftool map delete / update)
  * leaves the map short of the counters: `counts_missing`; a flow raised or invented: `counts_added`. After a
- * finding the difference becomes the new base, so one tampering is one record.
- * What it cannot see: a write that keeps the map's packet sum (one flow lowered, another raised by as much),
+ * finding the difference becomes the new base, so one tampering is one record. Its cost, beside the collector
+ * cycle's: scripts/bench-attest.ts (docs/OPERATIONS.md has the figures and the whole list below).
+ * What it cannot see: a write that keeps the map's packet sum (one flow lowered, another raised by as much, or a
+ * flow's key rewritten with its counts),
  * bytes and timestamps (only packets are conserved by a counter), a tampering of the counters map itself that
  * matches the flow map, and packets dropped before XDP saw them.
  */

@@ -52,6 +52,14 @@ export function flushPending(log: EvidenceLog, auditDir: string): number {
   return names.length;
 }
 
+/** Leaves the bundle's attest record in pending/, for the next writer through ato attest to append; its path. */
+export function writePending(auditDir: string, r: BundleResult): string {
+  mkdirSync(pendingDir(auditDir), { recursive: true, mode: 0o750 });
+  const path = join(pendingDir(auditDir), `${r.opId}.json`);
+  writeFileSync(path, JSON.stringify(attestRecord(r)) + "\n", { mode: 0o640 });
+  return path;
+}
+
 export type Logged = { seq: number; checkpoint: "ok" | "failed" } | { pending: string; reason: string };
 
 /**
@@ -65,10 +73,7 @@ export function logBundle(auditDir: string, signer: CheckpointSigner | null, r: 
   } catch (e) {
     signer?.close();
     if (!(e instanceof AtoError && e.code === "BUSY")) throw e;
-    mkdirSync(pendingDir(auditDir), { recursive: true, mode: 0o750 });
-    const path = join(pendingDir(auditDir), `${r.opId}.json`);
-    writeFileSync(path, JSON.stringify(attestRecord(r)) + "\n", { mode: 0o640 });
-    return { pending: path, reason: e.message };
+    return { pending: writePending(auditDir, r), reason: e.message };
   }
   try {
     const seq = appendAttest(log, auditDir, r);

@@ -8,7 +8,7 @@ import { AtoError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { SecretMask } from "./secrets.ts";
 
-export type OperationKind = "wrapped" | "agent" | "hsm";
+export type OperationKind = "wrapped" | "agent" | "hsm" | "config" | "upgrade";
 
 export interface OperationEvent {
   ts: string;

@@ -11,7 +11,8 @@ import { bpfObjectPath } from "../kernel/object.ts";
 import { commit, VERSION } from "../version.ts";
 import embeddedLibbpf from "../../dist/lib/libbpf.so.1" with { type: "file" };
 import embeddedMask from "../../dist/lib/libatomask.so" with { type: "file" };
-import { sha256Hex } from "./digest.ts";
+import { sha256FileAsync, sha256Hex } from "./digest.ts";
+import type { HashCache } from "./hash-cache.ts";
 import { packageOwners, packageOwnersAsync, type PackageSource } from "./provenance.ts";
 
 export interface SbomInputs {
@@ -20,6 +21,8 @@ export interface SbomInputs {
   bpfObject?: string;
   modulePath?: string;
   env?: Record<string, string | undefined>;
+  /** Files on disk are hashed through it (the agent's: ato's binary is then read once per version). */
+  cache?: HashCache;
 }
 
 interface Component {
@@ -69,9 +72,10 @@ function digestOf(path: string): string | undefined {
   }
 }
 
-async function digestOfAsync(path: string): Promise<string | undefined> {
+async function digestOfAsync(path: string, cache?: HashCache): Promise<string | undefined> {
   try {
-    return sha256Hex(await Bun.file(path).bytes());
+    if (path.includes("$bunfs")) return sha256Hex(await Bun.file(path).bytes()); // embedded, small
+    return cache ? await cache.sha256Async(realpathSync(path)) : await sha256FileAsync(path);
   } catch {
     return undefined;
   }
@@ -117,6 +121,12 @@ export function sbomBytes(i: SbomInputs): Buffer {
 export async function sbomBytesAsync(i: SbomInputs): Promise<Buffer> {
   const list = components(i);
   withOwners(list, await packageOwnersAsync(unowned(list)));
-  const digests = await Promise.all(list.map((c) => digestOfAsync(c.path)));
+  const digests: (string | undefined)[] = [];
+  for (const c of list) digests.push(await digestOfAsync(c.path, i.cache)); // one at a time: one read in flight
   return Buffer.from(canonicalize(buildSbom(i, list, digests)) + "\n");
+}
+
+/** Where ato's own parts are read from (the binary, the XDP object, the embedded shared objects), for the upgrade check. */
+export function ownParts(bpfObject: string | undefined, env: Record<string, string | undefined> = process.env): { name: string; path: string; embedded: boolean }[] {
+  return components({ opId: "-", created: "-", bpfObject, env }).filter((c) => c.role !== "PKCS#11 module").map((c) => ({ name: c.name, path: c.path, embedded: c.path.includes("$bunfs") }));
 }

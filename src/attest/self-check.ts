@@ -6,8 +6,11 @@
  *                 nothing is displaced); the finding says whether that worked
  *   replaced      it runs another program (another id): left in place, ato never displaces a program, and
  *                 says so; the finding names the other program's id, tag and name
- *   map_unpinned  the pin of one of its maps is gone (readers such as `ato flows` then see nothing)
- *   map_swapped   the pin names another map (a reader of the pin is lied to; the program still writes ours)
+ *   map_unpinned  the pin of one of its maps is gone (readers such as `ato flows` then see nothing): the
+ *                 agent's own map is pinned there again (only the map it still holds, by the same id)
+ *   map_swapped   the pin names another map (a reader of the pin is lied to; the program still writes ours):
+ *                 the other map's pin is moved aside (<pin>_displaced_<id>, never deleted) and ours re-pinned;
+ *                 the finding names both
  * A finding is reported once when the state it describes begins, and again only when that state changes, so a
  * replacement left in place is one record, not one per interval. What this cannot see: a program that is
  * attached in another mode beside ours (it runs first in drv, ours still runs), changes made and undone
@@ -15,7 +18,7 @@
  */
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { attachedProgram, mapId, pinnedMapId, programIdentity, reattachIfFree, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
+import { attachedProgram, mapId, pinnedMapId, programIdentity, reattachIfFree, repinMap, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
 
 export interface WatchedKernel {
   progFd: number;
@@ -56,6 +59,14 @@ export class SelfCheck {
     return new SelfCheck(k, identity);
   }
 
+  private repin(m: { name: string; id: number; pin: string }, foreign: number | null): string {
+    const fd = this.k.maps[m.name];
+    const action = fd === undefined ? "not re-pinned: the agent holds no fd for it" : repinAction(fd, m, foreign);
+    // put back: the next look finds ours again, and a later removal or swap is a new finding
+    if (pinnedMapId(m.pin) === m.id) this.last.set(m.pin, "ok");
+    return action;
+  }
+
   /** One look at the kernel; the findings that are new since the last look. */
   check(): TamperFinding[] {
     const out: TamperFinding[] = [];
@@ -90,10 +101,25 @@ export class SelfCheck {
       if (state === "ok") continue; // put back: nothing new to say
       out.push({
         tamper: id === null ? "map_unpinned" : "map_swapped", subject: m.pin, expected: { map: m.name, id: m.id },
-        found: id === null ? null : { id }, action: "none: the program keeps writing the agent's own map, readers of the pin do not see it",
+        found: id === null ? null : { id }, action: this.repin(m, id),
       });
     }
     return out;
+  }
+}
+
+/**
+ * The agent's own map back under its pin: only the map this agent still holds (same id), and another map
+ * found there is moved aside, never deleted. Until then the program keeps writing the agent's map; readers of
+ * the pin (ato flows, a restart) would see nothing or someone else's.
+ */
+function repinAction(fd: number, m: { name: string; id: number; pin: string }, foreign: number | null): string {
+  try {
+    const r = repinMap(fd, m.id, m.pin);
+    return r.displaced ? `re-pinned the agent's own map (id ${m.id}); the other map's pin (id ${foreign}) moved aside to ${r.displaced}, not deleted` : `re-pinned the agent's own map (id ${m.id})`;
+  } catch (e) {
+    if (!(e instanceof AtoError && (e.code === "BPF" || e.code === "IO" || e.code === "NOT_FOUND" || e.code === "PERMISSION"))) throw e;
+    return `not re-pinned: ${e.message}; the program keeps writing the agent's own map, readers of the pin do not see it`;
   }
 }
 

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { findKeyPair } from "../signer/keys.ts";
 import { spkiToPem } from "../signer/pem.ts";
 import { Pkcs11Session } from "../signer/session.ts";
+import type { SignatureAlgorithm } from "../signer/index.ts";
+import { settingFromEnv } from "../config/index.ts";
 
 export function tokenPublicKey(o: { modulePath: string; tokenLabel?: string; keyLabel: string; pin?: string }): { path: string; cleanup: () => void } {
   const session = Pkcs11Session.open({ modulePath: o.modulePath, tokenLabel: o.tokenLabel, pin: o.pin });
@@ -18,6 +20,17 @@ export function tokenPublicKey(o: { modulePath: string; tokenLabel?: string; key
     const path = join(dir, `${key.label}.pem`);
     writeFileSync(path, spkiToPem(key.spkiDer));
     return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  } finally {
+    session.close();
+  }
+}
+
+/** The token's signing key as bytes (algorithm and SPKI), to check what ato itself signed (the hash cache). No PIN. */
+export function tokenVerifyKey(o: { modulePath?: string; tokenLabel?: string; keyLabel?: string }): { algorithm: SignatureAlgorithm; spkiDer: Uint8Array } {
+  const session = Pkcs11Session.open({ modulePath: o.modulePath || settingFromEnv("modulePath")!, tokenLabel: o.tokenLabel || settingFromEnv("tokenLabel") });
+  try {
+    const key = findKeyPair(session, o.keyLabel || settingFromEnv("keyLabel")!, false);
+    return { algorithm: key.algorithm, spkiDer: key.spkiDer };
   } finally {
     session.close();
   }

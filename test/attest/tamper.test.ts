@@ -1,12 +1,12 @@
 /**
  * Self-attestation on a running agent, tampered with for real through bpftool on a lab veth: a detach, a
- * replacement program, a flow deleted from the map and one overwritten, a map pin removed, another map
+ * replacement program, a flow deleted from the map and one overwritten, a map pin removed (pinned back), another map
  * pinned in its place. Each becomes a `tamper` record,
  * a log line and ato_tamper_total{kind}; normal operation (a restart over the existing pins, idle flows
  * removed) becomes none. [kernel, root]
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, agentSetup, atoIn } from "../support/agent.ts";
 import { OBJECT, uniquePinDir } from "../support/bpf.ts";
@@ -129,14 +129,29 @@ describe("self-attestation against bpftool", () => {
     }
   });
 
-  test("the flow map's pin removed, then another map pinned under its name", async () => {
+  test("the flow map's pin removed, then another map moved over it: each time the agent's own map is pinned back, the other kept aside", async () => {
+    const pinned = (path: string) => JSON.parse(bpftool(["-j", "map", "show", "pinned", path])).id as number;
+    const ours = pinned(`${pinDir}/flow_map`);
     rmSync(`${pinDir}/flow_map`);
     await agent!.waitFor(/tamper: map_unpinned/);
-    bpftool(["map", "create", `${pinDir}/flow_map`, "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "flow_map"]);
+    expect(existsSync(`${pinDir}/flow_map`)).toBe(true); // pinned back in the same look that found it gone
+    expect(pinned(`${pinDir}/flow_map`)).toBe(ours);
+    // Another map put under the name in one step (a rename over the pin), as someone hiding the real one would.
+    const foreignPin = `${pinDir}/foreign_map`;
+    bpftool(["map", "create", foreignPin, "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "flow_map"]);
+    const foreign = pinned(foreignPin);
+    renameSync(foreignPin, `${pinDir}/flow_map`);
     await agent!.waitFor(/tamper: map_swapped/);
     const t = (await tampers()).slice(-2);
     expect(t.map((x) => x.tamper)).toEqual(["map_unpinned", "map_swapped"]);
-    expect(t[1].found.id).not.toBe(t[1].expected.id);
+    expect(t[0].action).toBe(`re-pinned the agent's own map (id ${ours})`);
+    expect(t[1]).toMatchObject({ expected: { id: ours }, found: { id: foreign } });
+    expect(t[1].action).toContain(`moved aside to ${pinDir}/flow_map_displaced_${foreign}, not deleted`);
+    expect(pinned(`${pinDir}/flow_map`)).toBe(ours);
+    expect(pinned(`${pinDir}/flow_map_displaced_${foreign}`)).toBe(foreign);
+    // put back: the next intervals have nothing new to say
+    await Bun.sleep(600);
+    expect((await tampers()).slice(-2)).toEqual(t);
   });
 
   test("the findings are counted in /metrics, are events of the run's bundle, and the log still verifies", async () => {
