@@ -17,7 +17,7 @@
  * appendLeaf's), for the checkpoints and segment headers that compare or reset it. The
  * tests pin both paths against src/tree (test/verify/stream-tree.test.ts, native*.test.ts).
  */
-import { nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
+import { hashPath, nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { NODE_HASH_PREFIX, LEAF_HASH_PREFIX, type Hash } from "../tree/index.ts";
 
 const LEVELS = 53; // a tree size is a safe integer: at most 53 set bits
@@ -144,6 +144,12 @@ export class StreamTree {
     let i = 0;
     for (let k = LEVELS - 1; k >= 0 && i < f.length; k--) if (bit(this.#size, k)) this.left[k]!.set(f[i++]!);
   }
+}
+
+/** The hasher verify's tree uses here, for `ato version`: "sha-ni", or "bun (why the native one cannot run)". */
+export function verifyHashPath(): string {
+  const p = hashPath();
+  return p.path === "sha-ni" ? "sha-ni" : `bun (${p.why})`;
 }
 
 function bit(n: number, k: number): boolean {
