@@ -307,7 +307,7 @@ ato_sha256_path:
         movdqu  xmm0, [rsi + 32]
         movdqu  [rbp + %1 + L_PAD + 33], xmm0
         movdqu  xmm0, [rsi + 48]
-        movdqu  [rbp + %1 + L_PAD + 49], xmm0   ; bytes 49..64: right[15:31] and right[31] as byte 64
+        movdqu  [rbp + %1 + L_PAD + 49], xmm0   ; bytes 49..64: right[16:32], its last byte alone in the second block
         mov     byte [rbp + %1 + L_PAD], 0x01
         mov     byte [rbp + %1 + L_PAD + 65], 0x80
         mov     word [rbp + %1 + L_PAD + 126], 0x0802   ; 520 = 0x0208, big-endian
