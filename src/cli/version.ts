@@ -20,6 +20,7 @@ export default defineCommand({
       bpf_object_sha256: bpfObjectSha256(bpfObjectPath(s.get("bpfObject"))),
       ...(compat ? { bpf_compat_sha256: bpfObjectSha256(compat) } : {}),
       bpf_object_runs: await runningObject(SETTINGS.pinDir.default, s.get("bpfObject")),
+      verify_hash: (await import("../verify/index.ts")).verifyHashPath(),
     };
     if (s.get("json")) console.log(JSON.stringify(info));
     else console.log(Object.entries(info).map(([k, v]) => `${k.padEnd(18)} ${v}`).join("\n"));

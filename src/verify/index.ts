@@ -57,3 +57,4 @@ export { renderText } from "./text.ts";
 export { EXIT, type Finding, type Severity } from "./findings.ts";
 export type { SegmentReport, VerifyReport } from "./report.ts";
 export type { ExportResult } from "./export.ts";
+export { verifyHashPath } from "./stream-tree.ts";

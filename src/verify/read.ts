@@ -1,10 +1,20 @@
-/** Reading a segment's lines for the verifier: its line limit, and its errors by kind. */
+/**
+ * Reading a segment's lines for the verifier: its line limit, its errors by kind, and the
+ * running tree's batches. The loop is src/log/lines.ts's forEachLine (a fixed buffer, each
+ * line a range of it with a free byte before it, valid during the callback only), with one
+ * addition: before the buffer is reused, the tree hashes the lines it noted in it
+ * (StreamTree.flush), so the native hasher can take a whole chunk of lines in one call.
+ */
+import { readSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { MAX_LINE_BYTES } from "../evidence/index.ts";
-import { forEachLine } from "../log/lines.ts";
+import type { LineHandler } from "../log/lines.ts";
 import { usageFromErrno } from "./files.ts";
 import type { InputFile } from "./inputs.ts";
 import type { RunState } from "./state.ts";
+
+const NEWLINE = 0x0a;
+const CHUNK = 1 << 20;
 
 export interface ReadEnd {
   partialLength: number;
@@ -13,28 +23,54 @@ export interface ReadEnd {
 }
 
 /**
- * forEachLine with verify's line limit. A line over it is a finding, not an error: the file
- * is not a log from there on. A read that fails (EIO, a file that is not readable after all)
- * is a usage error naming the file.
+ * Every line of the file from `from` (the start of a line). A line over the limit is a finding,
+ * not an error: the file is not a log from there on. A read that fails (EIO, a file that is not
+ * readable after all) is a usage error naming the file. Errors from onLine pass through as they are.
  */
-export function readLines(s: RunState | undefined, input: InputFile, onLine: Parameters<typeof forEachLine>[2], from = 0): ReadEnd {
-  let inHandler = false;
-  // Four named parameters, not a rest spread: this runs once per line.
-  const handler: typeof onLine = (buf, start, end, offset) => {
-    inHandler = true;
-    const r = onLine(buf, start, end, offset);
-    inHandler = false;
-    return r;
+export function readLines(s: RunState | undefined, input: InputFile, onLine: LineHandler, from = 0): ReadEnd {
+  let buf = new Uint8Array(CHUNK + 1);
+  let filled = 1; // buf[0] is the spare byte before the first line
+  let base = from; // file offset of buf[1]
+  let pos = from;
+  const limit = input.size;
+  const cut = (offset: number): ReadEnd => {
+    const message = `the line at byte ${offset} is longer than ${MAX_LINE_BYTES} bytes; this is not an evidence log; the rest of the file was not read`;
+    s?.findings.add({ severity: "tampered", file: input.path, message });
+    return { partialLength: 0, cut: true };
   };
-  try {
-    return { partialLength: forEachLine(input.fd, input.size, handler, { maxLine: MAX_LINE_BYTES, from }).partialLength, cut: false };
-  } catch (e) {
-    if (inHandler) throw e; // the verifier's own, not the reader's
-    if (e instanceof AtoError && e.code === "CORRUPT") {
-      s?.findings.add({ severity: "tampered", file: input.path, message: `${e.message}; the rest of the file was not read` });
-      return { partialLength: 0, cut: true };
+  while (pos < limit) {
+    if (filled === buf.length) buf = grow(buf, filled);
+    const n = read(input, buf, filled, Math.min(buf.length - filled, limit - pos), pos);
+    if (n === 0) break; // the file shrank since its size was taken
+    pos += n;
+    const end = filled + n;
+    const view = buf.subarray(0, end);
+    let lineStart = 1;
+    for (let nl = view.indexOf(NEWLINE, filled); nl !== -1; nl = view.indexOf(NEWLINE, nl + 1)) {
+      if (nl - lineStart > MAX_LINE_BYTES) return cut(base + lineStart - 1);
+      if (onLine(buf, lineStart, nl, base + lineStart - 1) === true) return { partialLength: 0, cut: false };
+      lineStart = nl + 1;
     }
+    s?.tree?.flush(); // the lines it noted are about to be overwritten
+    filled = end;
+    buf.copyWithin(1, lineStart, filled);
+    base += lineStart - 1;
+    filled -= lineStart - 1;
+    if (filled - 1 > MAX_LINE_BYTES) return cut(base); // checked as it streams, not once it is whole
+  }
+  return { partialLength: filled - 1, cut: false };
+}
+
+function read(input: InputFile, buf: Uint8Array, at: number, length: number, position: number): number {
+  try {
+    return readSync(input.fd, buf, at, length, position);
+  } catch (e) {
     throw usageFromErrno(e, `cannot read ${input.path}`);
   }
 }
 
+function grow(buf: Uint8Array, filled: number): Uint8Array {
+  const bigger = new Uint8Array(buf.length * 2);
+  bigger.set(buf.subarray(0, filled));
+  return bigger;
+}

@@ -14,6 +14,7 @@ export function importGraph(entry: string): Set<string> {
     seen.add(file);
     for (const imp of transpiler.scanImports(readFileSync(file, "utf8"))) {
       if (imp.path.endsWith(".json")) continue; // package.json (the version), not code
+      if (imp.path.endsWith(".so")) { seen.add(imp.path); continue; } // a shared object embedded as a file, not code
       if (imp.path.startsWith(".")) visit(resolve(dirname(file), imp.path));
       else seen.add(imp.path);
     }

@@ -96,4 +96,28 @@ describe("fast path and oracle", () => {
       expect(parseLine(b, 1, b.length).rec?.seq).toBe(want);
     }
   });
+  test("a change to any fixed byte of the envelope's head or tail makes the fast path decline the line", () => {
+    const parts = ['{"class":"', 'internal","data":{"a":1}', ',"kind":"', "flow", '","seq":', "12345", ',"ts":"', "2025-06-01T12:00:00.000Z", '","v":1}'];
+    const fixed = [true, false, true, false, true, false, true, false, true];
+    const line = parts.join("");
+    const positions: number[] = [];
+    let at = 0;
+    parts.forEach((p, i) => {
+      if (fixed[i]) for (let j = 0; j < p.length; j++) positions.push(at + j);
+      at += p.length;
+    });
+    const intact = new TextEncoder().encode(`\n${line}`);
+    expect(quickHead(intact, 1, intact.length)).toEqual({ seq: 12345, kind: "record" });
+    const accepted: string[] = [];
+    for (const pos of positions) {
+      for (const c of [0x20, 0x22, 0x2c, 0x30, 0x3a, 0x5c, 0x78, 0x7d]) {
+        const b = intact.slice();
+        if (b[1 + pos] === c) continue;
+        b[1 + pos] = c;
+        if (quickHead(b, 1, b.length) !== undefined) accepted.push(new TextDecoder().decode(b.subarray(1)));
+      }
+    }
+    expect(positions.length).toBe(10 + 9 + 8 + 7 + 8);
+    expect(accepted).toEqual([]);
+  });
 });

@@ -1,0 +1,65 @@
+/**
+ * Both hash paths give the same verdicts: the report of `verify` with the native hasher equals,
+ * field for field, the one with Bun.SHA256 (forced through ffi's test hook) on a signed log and
+ * on damaged copies of it; and the compiled binary with no native library at hand (ATO_LIB_DIR
+ * pointing at an empty directory) verifies as usual.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { forceSha256PathForTests, nativeSha256 } from "../../ffi/sha256.ts";
+import { verify } from "../../src/verify/index.ts";
+import { signedLog, type Fixture } from "./_fixture.ts";
+import { Mutator, prng } from "./_mutations.ts";
+
+let fx: Fixture;
+let pem: string;
+beforeAll(async () => {
+  fx = await signedLog({ records: 400, checkpointEvery: 16, rotateLines: 90 });
+  pem = fx.h.pubkeyPath;
+});
+afterAll(() => fx?.cleanup());
+afterEach(() => forceSha256PathForTests(undefined));
+
+function report(dir: string, path: "native" | "bun") {
+  forceSha256PathForTests(path === "bun" ? false : undefined);
+  try {
+    return JSON.stringify(verify({ paths: [dir], pubkeys: [pem] }).report);
+  } finally {
+    forceSha256PathForTests(undefined);
+  }
+}
+
+describe("the native and the portable hash path", () => {
+  test.skipIf(nativeSha256() === undefined)("give identical reports on the intact log and on 24 damaged copies", () => {
+    const intact = report(fx.base, "native");
+    expect(JSON.parse(intact).result).toBe("verified");
+    expect(report(fx.base, "bun")).toBe(intact);
+    const verdicts = new Set<string>();
+    for (let seed = 1; seed <= 24; seed++) {
+      const dir = fx.copy();
+      const m = new Mutator(dir, prng(seed));
+      for (let i = 0; i < 1 + (seed % 3); i++) m.one();
+      const r = report(dir, "native");
+      expect(report(dir, "bun")).toBe(r);
+      verdicts.add(JSON.parse(r).result);
+    }
+    expect(verdicts.size).toBeGreaterThan(1); // the copies were damaged in more than one way
+  });
+
+  const dist = resolve(import.meta.dir, "../../dist/ato");
+  test.skipIf(!existsSync(dist))("the compiled binary with no native library verifies the same log the same way", () => {
+    const empty = mkdtempSync(join(tmpdir(), "ato-nolib-"));
+    try {
+      const run = (env: Record<string, string>) => Bun.spawnSync([dist, "verify", fx.base, "--pubkey", pem, "--json"], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+      const withLib = run({});
+      const without = run({ ATO_LIB_DIR: empty });
+      expect(without.exitCode).toBe(0);
+      expect(withLib.exitCode).toBe(0);
+      expect(without.stdout.toString()).toBe(withLib.stdout.toString());
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
