@@ -7,7 +7,7 @@
  *   - `ato verify` on the NDJSON export of the same log: wall, CPU and peak RSS.
  * Rounds interleave ours and the peer's. Not one of scripts/bench's sections: run on its own.
  *
- *   bun scripts/bench-collect.ts [LINES] [--peer DIR] [--rounds N]   # DIR: a checkout with src/main.ts
+ *   bun scripts/bench-collect.ts [LINES] [--peer DIR] [--rounds N] [--only collect|verify] [--every 0,600]   # DIR: a checkout with src/main.ts
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +23,9 @@ const opt = (name: string) => {
 };
 const peer = opt("peer");
 const rounds = Number(opt("rounds") ?? 1);
+/** "collect" or "verify": one half only (the peer's verify-every-0 drain is quadratic in LINES). */
+const only = opt("only");
+const everies = (opt("every") ?? "0,600").split(",");
 const lines = Number(argv[0] ?? 100_000);
 const builds: [string, string][] = [["ours", resolve(import.meta.dir, "../src/main.ts")], ...(peer ? [["peer", resolve(peer, "src/main.ts")] as [string, string]] : [])];
 const dir = mkdtempSync(join(tmpdir(), "bench-collect-"));
@@ -61,7 +64,7 @@ async function main() {
     console.log(`${lines} lines; load average ${load()}`);
     for (let r = 0; r < rounds; r++) {
       for (const [name, main] of builds) {
-        for (const every of ["0", "600"]) {
+        for (const every of only === "verify" ? [] : everies) {
           const out = join(dir, `out-${name}-${every}-${r}`);
           mkdirSync(out);
           const c = await run(["bun", main, "collect", "--nats", nats.urls[0]!, "--stream", "BENCH", "--out", out, "--pubkey", key.pubkeyPath, "--durable", `d_${name}_${every}_${r}`, "--verify-every", every, "--once"]);
@@ -69,6 +72,7 @@ async function main() {
           console.log(`${name.padEnd(4)} collect --verify-every ${every.padEnd(3)}: ${(lines / c.wall).toFixed(0).padStart(7)} lines/s, wall ${c.wall.toFixed(2)} s, CPU ${c.cpu.toFixed(2)} s, peak RSS ${c.rss.toFixed(0)} MiB (${s.result}, tree ${s.tree_size}); load ${load()}`);
           rmSync(out, { recursive: true, force: true });
         }
+        if (only === "collect") continue;
         const v = await run(["bun", main, "verify", exportPath, "--pubkey", key.pubkeyPath, "--json"]);
         console.log(`${name.padEnd(4)} verify export.ndjson     : wall ${v.wall.toFixed(2)} s, CPU ${v.cpu.toFixed(2)} s, peak RSS ${v.rss.toFixed(0)} MiB (${JSON.parse(v.out).result}); load ${load()}`);
       }

@@ -4,7 +4,7 @@
  * by the line's bytes and a newline: the line is taken as bytes, whatever it holds. The merge
  * reads every run through a buffer of its own and yields the events in (seq, src, n) order.
  */
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 
 export interface ExportEvent {
@@ -20,7 +20,7 @@ export function byPlace(a: ExportEvent, b: ExportEvent): number {
   return a.seq - b.seq || a.src - b.src || a.n - b.n;
 }
 
-export function writeRun(path: string, events: ExportEvent[]): void {
+export function writeRun(path: string, events: Iterable<ExportEvent>): void {
   const fd = openSync(path, "w", 0o600);
   const chunk = Buffer.allocUnsafe(1 << 20);
   let used = 0;
@@ -49,7 +49,7 @@ export function writeRun(path: string, events: ExportEvent[]): void {
 
 /** One run read back in order, through a buffer that grows only for a line longer than it. */
 class RunReader {
-  private buf = Buffer.allocUnsafe(256 << 10);
+  private buf = Buffer.allocUnsafe(64 << 10);
   private pos = 0;
   private end = 0;
   private fileOffset = 0;
@@ -104,6 +104,26 @@ class RunReader {
   private broken(): AtoError {
     return new AtoError(`the temporary run ${this.path} is cut short (was the temporary directory changed?)`, "IO");
   }
+}
+
+/** Runs merged at once: the merge holds one reader buffer per run, so this bounds its memory. */
+export const FAN_IN = 64;
+
+/**
+ * Merges runs FAN_IN at a time into longer ones (removing what was merged) until at most
+ * FAN_IN are left: memory stays the same whatever the number of runs; each extra level reads
+ * and writes the events once more.
+ */
+export function narrowRuns(paths: string[]): string[] {
+  const runs = [...paths];
+  for (let level = 0; runs.length > FAN_IN; level++) {
+    const group = runs.splice(0, FAN_IN);
+    const merged = `${group[0]}.m${level}`;
+    writeRun(merged, mergeRuns(group));
+    for (const p of group) rmSync(p, { force: true });
+    runs.push(merged);
+  }
+  return runs;
 }
 
 /** The events of every run in (seq, src, n) order: a binary heap over the runs' heads. */

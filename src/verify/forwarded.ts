@@ -8,8 +8,8 @@
  *
  * Memory is bounded whatever the export's size: events are gathered up to RUN_BYTES, sorted
  * by seq and, when there is more, spilled as a sorted run to the temporary directory; the runs
- * are then merged (forwarded-runs.ts) straight into the segment files. An export that fits in
- * one run never touches the disk twice.
+ * are then merged (forwarded-runs.ts, at most FAN_IN at a time) straight into the segment
+ * files. An export that fits in one run never touches the disk twice.
  */
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +18,7 @@ import { AtoError } from "../errors.ts";
 import { segmentNumberOf } from "../evidence/index.ts";
 import { forEachLine } from "../log/lines.ts";
 import { ACTIVE_LOG_NAME, rotatedName } from "../log/paths.ts";
-import { byPlace, mergeRuns, writeRun, type ExportEvent } from "./forwarded-runs.ts";
+import { byPlace, mergeRuns, narrowRuns, writeRun, type ExportEvent } from "./forwarded-runs.ts";
 
 export interface Forwarded {
   /** The paths to verify: the input's, with each export replaced by a directory of segments. */
@@ -30,7 +30,7 @@ export interface Forwarded {
 const EXPORT_NAME = /\.(ndjson|jsonl)$/;
 const decoder = new TextDecoder("utf-8", { fatal: true });
 /** Line bytes held in memory before a sorted run is spilled (the peak is a small multiple of it). */
-export const RUN_BYTES = 16 << 20;
+export const RUN_BYTES = 8 << 20;
 
 export function reassembleForwarded(paths: string[], o: { runBytes?: number } = {}): Forwarded {
   const exports = paths.filter(isExport);
@@ -40,7 +40,7 @@ export function reassembleForwarded(paths: string[], o: { runBytes?: number } = 
     const g = new Gather(join(dir, ".runs"), o.runBytes ?? RUN_BYTES);
     exports.forEach((p, i) => readExport(p, i, g));
     if (g.origin === undefined) throw new AtoError(`${exports.join(", ")}: no forwarded events in the export`, "USAGE");
-    const events = g.runs.length === 0 ? g.sorted() : mergeRuns(g.spill());
+    const events = g.runs.length === 0 ? g.sorted() : mergeRuns(narrowRuns(g.spill()));
     writeSegments(dir, g.origin, events, exports);
     rmSync(join(dir, ".runs"), { recursive: true, force: true });
   } catch (e) {
