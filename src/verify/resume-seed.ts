@@ -22,9 +22,10 @@ export interface ResumePoint {
   /** Tree size and frontier once the checkpoint line itself is a leaf. */
   treeSize: number;
   frontier: Hash[];
-  /** The checkpoint's seq, the tree size it signs, and the SPKI SHA-256 of the key that signed it. */
+  /** The checkpoint's seq, the tree size and root it signs, and the SPKI SHA-256 of the key that signed it. */
   seq: number;
   checkpointSize: number;
+  checkpointRoot: string;
   key: string;
 }
 

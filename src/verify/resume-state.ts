@@ -26,9 +26,10 @@ export interface ResumeState {
   /** The tree once the checkpoint line is a leaf: its size and frontier (base64). */
   tree_size: number;
   frontier: string[];
-  /** Seq of the checkpoint line, and the tree size it signs. */
+  /** Seq of the checkpoint line, and the tree size and root (base64) it signs. */
   last_seq: number;
   checkpoint_tree_size: number;
+  checkpoint_root: string;
   /** The segment holding the checkpoint, the byte offset just past it, the number of the line after it. */
   segment: number;
   offset: number;
@@ -66,7 +67,7 @@ export function removeResumeState(path: string): void {
 const int = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
 
 function wellFormed(st: ResumeState): boolean {
-  if (st?.v !== 1 || typeof st.origin !== "string" || typeof st.log_id !== "string" || typeof st.key !== "string" || typeof st.prefix_sha256 !== "string") return false;
+  if (st?.v !== 1 || typeof st.origin !== "string" || typeof st.log_id !== "string" || typeof st.key !== "string" || typeof st.prefix_sha256 !== "string" || typeof st.checkpoint_root !== "string") return false;
   if (![st.tree_size, st.last_seq, st.checkpoint_tree_size, st.segment, st.offset, st.line].every(int) || st.line < 2) return false;
   if (!Array.isArray(st.frontier) || !st.frontier.every((h) => typeof h === "string" && Buffer.from(h, "base64").length === 32)) return false;
   if (!fitsSize(st.frontier.map((h) => new Uint8Array(Buffer.from(h, "base64"))), st.tree_size)) return false;

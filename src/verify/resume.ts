@@ -69,7 +69,7 @@ export function verifyResumable(req: ResumableRequest): ResumableResult {
       const earlier = inputs.files.slice(0, index).map((x, i) => markOf(x, stats[i]!));
       saveResumeState(req.statePath, {
         v: 1, origin: s.origin, log_id: s.logId, key: point.key, tree_size: point.treeSize, frontier: point.frontier.map((h) => Buffer.from(h).toString("base64")),
-        last_seq: point.seq, checkpoint_tree_size: point.checkpointSize, segment: point.segment, offset: point.offset, line: point.line,
+        last_seq: point.seq, checkpoint_tree_size: point.checkpointSize, checkpoint_root: point.checkpointRoot, segment: point.segment, offset: point.offset, line: point.line,
         prefix_sha256: hasher.digest("hex"), earlier,
       });
     } else if (mismatch && saved) removeResumeState(req.statePath);
@@ -104,7 +104,7 @@ function matchState(st: ResumeState, files: InputFile[], stats: BigIntStats[], k
   const hasher = new Bun.CryptoHasher("sha256");
   const prefixBytes = hashRange(f, hasher, 0, st.offset);
   if (hasher.copy().digest("hex") !== st.prefix_sha256) return `the first ${st.offset} bytes of segment ${st.segment} (${basename(f.path)}) changed since they were verified`;
-  const point = { segment: st.segment, offset: st.offset, line: st.line, treeSize: st.tree_size, frontier: st.frontier.map((h) => new Uint8Array(Buffer.from(h, "base64"))), seq: st.last_seq, checkpointSize: st.checkpoint_tree_size, key: st.key };
+  const point = { segment: st.segment, offset: st.offset, line: st.line, treeSize: st.tree_size, frontier: st.frontier.map((h) => new Uint8Array(Buffer.from(h, "base64"))), seq: st.last_seq, checkpointSize: st.checkpoint_tree_size, checkpointRoot: st.checkpoint_root, key: st.key };
   return { index, seed: { origin: st.origin, logId: st.log_id, point, file: f.path }, hasher, prefixBytes };
 }
 

@@ -45,7 +45,7 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
   const end = readLines(s, input, (buf, start, stop, offset) => {
     if (skip) return true;
     lineNo++;
-    let good: string | undefined; // a checkpoint that became the last good one: a point to resume from
+    let good: { key: string; root: string } | undefined; // a checkpoint that became the last good one: a point to resume from
     let head: { seq: number; kind: string } | undefined = quickHead(buf, start, stop);
     let rec: EvidenceRecord | undefined;
     let problem: string | undefined;
@@ -84,11 +84,11 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
       const verdict = checkCheckpoint(s, rec, { file, line: lineNo, leaf: here, lineOfLeaf: (l) => (l >= seg.start_leaf ? lineNo - (here - l) : undefined) });
       if (verdict.good && verdict.matched) captureCheckpoint(s, verdict, rec, file, lineNo);
       if (s.lastGood !== before) s.tailFrom = { fileIndex: index, offset: offset + (stop - start) + 1, line: lineNo + 1 };
-      if (s.lastGood !== before && verdict.good) good = verdict.key.fingerprint;
+      if (s.lastGood !== before && verdict.good) good = { key: verdict.key.fingerprint, root: (rec.data as { root: string }).root };
     }
     if (s.opts.exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
     tree.appendLine(buf, start, stop);
-    if (good) markResumePoint(s, { fileIndex: index, segment: seg.segment ?? -1, offset: offset + (stop - start) + 1, line: lineNo + 1, treeSize: tree.size, frontier: tree.frontier, seq: head!.seq, checkpointSize: tree.size - 1, key: good });
+    if (good) markResumePoint(s, { fileIndex: index, segment: seg.segment ?? -1, offset: offset + (stop - start) + 1, line: lineNo + 1, treeSize: tree.size, frontier: tree.frontier, seq: head!.seq, checkpointSize: tree.size - 1, checkpointRoot: good.root, key: good.key });
     if (s.opts.trusted?.size === tree.size) checkTrusted(s, file, lineNo);
     if (s.opts.from?.size === tree.size) checkFrom(s, file, lineNo);
     seg.lines = lineNo;

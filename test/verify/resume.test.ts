@@ -81,6 +81,12 @@ test("after each appended batch the resumed pass gives what a full verify gives,
   expect(segmentFiles(audit).length).toBeGreaterThan(3);
   const st = JSON.parse(readFileSync(statePath, "utf8"));
   expect(st).toMatchObject({ v: 1, origin: "ato/resume" });
+  // The last batch ended with a checkpoint: the saved point is just past it, with the tree it signs.
+  const last = full(audit).total.last_signed!;
+  expect(st.checkpoint_tree_size).toBe(last.tree_size);
+  expect(st.tree_size).toBe(last.tree_size + 1);
+  const cpLine = readFileSync(last.file, "utf8").split("\n")[last.line - 1]!;
+  expect(st.checkpoint_root).toBe(JSON.parse(cpLine).data.root);
   expect(st.earlier.length).toBeGreaterThan(2);
 });
 
