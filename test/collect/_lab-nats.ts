@@ -48,8 +48,17 @@ export async function startLabNats(ns: string, address: string, dir: string, nod
   }
 }
 
+function inNs(ns: string, args: string[]): void {
+  const r = Bun.spawnSync(["nsenter", `--net=/run/netns/${ns}`, "bun", join(import.meta.dir, "_lab-stream.ts"), ...args], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`_lab-stream.ts ${args[0]} in ${ns}: ${r.stderr.toString()}`);
+}
+
 /** Makes the stream from inside the namespace (retrying while the cluster elects its leader). */
 export function createLabStream(ns: string, urls: string[], stream: string, replicas: number): void {
-  const r = Bun.spawnSync(["nsenter", `--net=/run/netns/${ns}`, "bun", join(import.meta.dir, "_lab-stream.ts"), urls.join(","), stream, String(replicas)], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`cannot make stream ${stream} in ${ns}: ${r.stderr.toString()}`);
+  inNs(ns, ["create", urls.join(","), stream, String(replicas)]);
+}
+
+/** Removes the stream message that carries `origin`'s line `seq`: a gap for the collector. */
+export function deleteFromLabStream(ns: string, urls: string[], stream: string, origin: string, seq: number): void {
+  inNs(ns, ["delete", urls.join(","), stream, origin, String(seq)]);
 }

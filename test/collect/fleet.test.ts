@@ -4,7 +4,8 @@
  * JetStream stream replicated on a three-node nats-server cluster (R3, inside the lab) and to an
  * NDJSON export. Traffic goes through both hosts' XDP programs; then `ato collect` rebuilds one
  * audit directory per origin, and `ato verify` gives each rebuilt directory the tree size and
- * root of that host's own log and of its export.
+ * root of that host's own log and of its export. A line of one origin removed from the stream
+ * is a gap reported for that origin only.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +14,7 @@ import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, agentSetup, atoIn, ATO } from "../support/agent.ts";
 import { uniquePinDir } from "../support/bpf.ts";
 import { dirNameOf } from "../../src/collect/index.ts";
-import { createLabStream, startLabNats, type LabNats } from "./_lab-nats.ts";
+import { createLabStream, deleteFromLabStream, startLabNats, type LabNats } from "./_lab-nats.ts";
 
 type Setup = Awaited<ReturnType<typeof agentSetup>>;
 interface Host { side: "server" | "client"; setup: Setup; pinDir: string; pubkey: string; config: string; exportPath: string; agent?: Agent }
@@ -81,11 +82,10 @@ test("two agents on two lab hosts forward to one R3 stream; the collector rebuil
   for (const h of hosts) expect(h.agent!.output).toMatch(/final checkpoint at tree size \d+ signature_status=ok/);
 
   const out = join(tmp, "fleet");
-  const c = Bun.spawnSync(["nsenter", `--net=/run/netns/${lab.server.ns}`, ...ATO, "collect", "--nats", nats!.urls[0]!, "--stream", stream, "--out", out,
-    ...hosts.flatMap((h) => ["--pubkey", h.pubkey]), "--ack-wait", "2", "--once"], { stdout: "pipe", stderr: "pipe" });
-  expect(c.stderr.toString()).toBe("");
-  expect(c.exitCode).toBe(0);
-  const status = c.stdout.toString().trim().split("\n").map((l) => JSON.parse(l));
+  const c = collect(out, "fleet");
+  expect(c.stderr).toBe("");
+  expect(c.code).toBe(0);
+  const status = c.status;
   expect(status.length).toBe(2);
 
   const origins = new Set<string>();
@@ -108,10 +108,22 @@ test("two agents on two lab hosts forward to one R3 stream; the collector rebuil
     expect((await h.setup.records()).some((r) => r.kind === "flow")).toBe(true);
   }
   expect(origins.size).toBe(2); // two tokens, two logs: two origins
+  const [a, b] = hosts.map((h) => verify(h.setup.auditDir, h.pubkey).report.origin as string) as [string, string];
   // Each origin checks only against its own key: the other host's key does not verify it.
-  expect(verify(join(out, dirNameOf(verifyOrigin(hosts[0]!))), hosts[1]!.pubkey).code).toBe(3);
+  expect(verify(join(out, dirNameOf(a)), hosts[1]!.pubkey).code).toBe(3);
+
+  // A line of b's missing from the stream: a second collector (its own durable and directory)
+  // reports the gap for b only, and a still verifies.
+  deleteFromLabStream(lab.server.ns, nats!.urls, stream, b, 5);
+  const g = collect(join(tmp, "fleet-gap"), "gap");
+  expect(g.code).not.toBe(0);
+  expect(g.status.find((x) => x.origin === a)).toMatchObject({ result: "verified", missing: 0, findings: [] });
+  expect(g.status.find((x) => x.origin === b)).toMatchObject({ missing: 1, gaps: [[5, 5]] });
+  expect(g.status.find((x) => x.origin === b).result).not.toBe("verified");
 }, 120_000);
 
-function verifyOrigin(h: Host): string {
-  return verify(h.setup.auditDir, h.pubkey).report.origin;
+function collect(out: string, durable: string) {
+  const c = Bun.spawnSync(["nsenter", `--net=/run/netns/${lab.server.ns}`, ...ATO, "collect", "--nats", nats!.urls[0]!, "--stream", stream, "--out", out, "--durable", durable,
+    ...hosts.flatMap((h) => ["--pubkey", h.pubkey]), "--ack-wait", "2", "--once"], { stdout: "pipe", stderr: "pipe" });
+  return { code: c.exitCode, stderr: c.stderr.toString(), status: c.stdout.toString().trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
 }
