@@ -11,7 +11,7 @@ import { subjectFor } from "../forward/nats/sink.ts";
 import { checkOrigin, type OriginStatus } from "./check.ts";
 import { createCollectMetrics, exportStatus } from "./metrics.ts";
 import { OriginDir, originOfDirName } from "./origin.ts";
-import { PullConsumer, type PulledMessage } from "./pull.ts";
+import { PullConsumer, type PulledMessage, type PullOptions } from "./pull.ts";
 
 export interface CollectOptions {
   url: string;
@@ -25,6 +25,8 @@ export interface CollectOptions {
   /** How long a delivered message may stay unacked before JetStream delivers it again. */
   ackWaitMs: number;
   once: boolean;
+  token?: string;
+  tls?: PullOptions["tls"];
   onStatus?: (s: OriginStatus) => void;
 }
 
@@ -45,7 +47,7 @@ export class Collector {
     for (const [what, v] of [["--stream", o.stream], ["--durable", o.durable]]) {
       if (!/^[A-Za-z0-9_-]+$/.test(v!)) throw new AtoError(`${what} may hold only letters, digits, _ and -: ${v}`, "USAGE");
     }
-    const pull = await PullConsumer.open({ url: o.url, stream: o.stream, durable: o.durable, filterSubject: `${o.subjectPrefix}.>`, ackWaitMs: o.ackWaitMs, timeoutMs: 5000 });
+    const pull = await PullConsumer.open({ url: o.url, stream: o.stream, durable: o.durable, filterSubject: `${o.subjectPrefix}.>`, ackWaitMs: o.ackWaitMs, timeoutMs: 5000, token: o.token, tls: o.tls });
     return new Collector(o, pull);
   }
 

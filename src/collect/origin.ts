@@ -7,13 +7,23 @@
  * that jumped are the gaps; a line for a seq that arrives after a later one was written
  * cannot be put back into an append-only file, so it is kept aside too and reported.
  * Nothing is durable until sync(): the collector acks only after it.
+ *
+ * Memory does not grow with the log: the hashes of the last HELD_WINDOW seqs are kept (far
+ * more than JetStream can redeliver at once: max_ack_pending plus a batch); a copy of an older
+ * seq is compared with the line in the file, found by scanning the one segment that holds it.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ACTIVE_LOG_NAME, listLogFiles, rotatedName } from "../log/paths.ts";
 import { AtoError } from "../errors.ts";
 import { segmentNumberOf } from "../evidence/index.ts";
+import { forEachLine } from "../log/lines.ts";
+
+/** Seqs whose line hashes stay in memory (a copy of an older one is checked against the file). */
+export const HELD_WINDOW = 100_000;
+/** Checkpoint timestamps kept, newest last (the last signed one is what the fleet watches). */
+const CHECKPOINT_TS_KEPT = 1_000;
 
 export interface CollectFinding {
   origin: string;
@@ -31,7 +41,7 @@ export function originOfDirName(name: string): string {
   return decodeURIComponent(name);
 }
 
-const digest = (line: string) => createHash("sha256").update(line).digest("base64").slice(0, 22);
+const digest = (line: string | Uint8Array) => createHash("sha256").update(line).digest("base64").slice(0, 22);
 
 export class OriginDir {
   readonly dir: string;
@@ -44,12 +54,14 @@ export class OriginDir {
   /** ts of each checkpoint line by its tree_size, for the age of the last signed one. */
   readonly checkpointTs = new Map<number, string>();
   written = 0;
+  /** The first seq of each segment file, in order: where an old seq is looked up. */
+  private readonly files: { segment: number; firstSeq: number }[] = [];
   private fd: number | undefined;
   private segment: number | undefined;
   private dirty = false;
   private dirDirty = false;
 
-  constructor(readonly origin: string, readonly out: string) {
+  constructor(readonly origin: string, readonly out: string, private readonly window = HELD_WINDOW) {
     this.dir = join(out, dirNameOf(origin));
     mkdirSync(this.dir, { recursive: true });
     this.load();
@@ -61,7 +73,7 @@ export class OriginDir {
 
   /** Adds one forwarded line; false when it was already held. */
   add(seq: number, line: string): boolean {
-    const had = this.held.get(seq);
+    const had = this.held.get(seq) ?? (seq < this.next ? this.lineDigestOnDisk(seq) : undefined);
     if (had !== undefined) {
       if (had !== digest(line)) this.aside("conflict", seq, line, `a different line for seq ${seq}, which the rebuilt log already holds: one of the two copies was altered`);
       return false;
@@ -73,7 +85,7 @@ export class OriginDir {
     }
     if (seq > this.next) this.gaps.push([this.next, seq - 1]);
     const segment = segmentNumberOf(line);
-    if (segment !== undefined) this.rotate(segment);
+    if (segment !== undefined) this.rotate(segment, seq);
     if (this.fd === undefined) this.openActive();
     writeSync(this.fd!, line + "\n");
     this.note(seq, line);
@@ -109,21 +121,47 @@ export class OriginDir {
     this.findingsDirty = true;
   }
 
-  private note(seq: number, line: string): void {
-    this.held.set(seq, digest(line));
+  private note(seq: number, line: string | Uint8Array, hash = digest(line)): void {
+    this.held.set(seq, hash);
+    if (this.held.size > this.window) this.held.delete(this.held.keys().next().value!); // the oldest: Maps keep insertion order
     this.next = seq + 1;
-    if (line.includes('"kind":"checkpoint"')) {
+    const isCheckpoint = typeof line === "string" ? line.includes('"kind":"checkpoint"') : Buffer.from(line.buffer, line.byteOffset, line.length).includes(CHECKPOINT_MARK);
+    if (isCheckpoint) {
       try {
-        const o = JSON.parse(line);
+        const o = JSON.parse(typeof line === "string" ? line : Buffer.from(line).toString("utf8"));
         if (o.kind === "checkpoint") this.checkpointTs.set(o.data.tree_size, o.ts);
+        if (this.checkpointTs.size > CHECKPOINT_TS_KEPT) this.checkpointTs.delete(this.checkpointTs.keys().next().value!);
       } catch {
         // not ours to judge: verify reports the line
       }
     }
   }
 
+  /** The hash of the line the files hold for an old seq (beyond the window), or undefined when none is there (a gap). */
+  private lineDigestOnDisk(seq: number): string | undefined {
+    const i = this.files.findLastIndex((f) => f.firstSeq <= seq);
+    if (i < 0) return undefined;
+    const f = this.files[i]!;
+    const path = i === this.files.length - 1 ? join(this.dir, ACTIVE_LOG_NAME) : join(this.dir, rotatedName(f.segment));
+    const fd = openSync(path, "r");
+    let found: string | undefined;
+    try {
+      forEachLine(fd, fstatSync(fd).size, (buf, start, end) => {
+        const line = buf.subarray(start, end);
+        const s = seqOfBytes(line, path);
+        if (s < seq) return false;
+        if (s === seq) found = digest(line);
+        return true;
+      });
+    } finally {
+      closeSync(fd);
+    }
+    return found;
+  }
+
   /** A new segment begins: the active file (of the previous segment) takes its rotated name. */
-  private rotate(segment: number): void {
+  private rotate(segment: number, firstSeq: number): void {
+    this.files.push({ segment, firstSeq });
     const active = join(this.dir, ACTIVE_LOG_NAME);
     if (this.fd !== undefined) {
       fsyncSync(this.fd);
@@ -149,20 +187,26 @@ export class OriginDir {
     const files = listLogFiles(this.dir);
     const paths = [...files.rotated.map((f) => f.path), ...(files.active ? [files.active] : [])];
     for (const p of paths) {
-      const text = readFileSync(p, "utf8");
-      const end = text.lastIndexOf("\n") + 1;
-      if (end < text.length) {
-        const fd = openSync(p, "r+");
-        ftruncateSync(fd, Buffer.byteLength(text.slice(0, end)));
-        fsyncSync(fd);
+      // Streamed through one buffer: a restart reads the directory once, and holds none of it.
+      const fd = openSync(p, "r+");
+      try {
+        const end = forEachLine(fd, fstatSync(fd).size, (buf, start, stop) => {
+          const line = buf.subarray(start, stop);
+          const seq = seqOfBytes(line, p);
+          if (seq > this.next) this.gaps.push([this.next, seq - 1]);
+          const segment = Buffer.from(line.buffer, line.byteOffset, line.length).includes(SEGMENT_MARK) ? segmentNumberOf(Buffer.from(line).toString("utf8")) : undefined;
+          if (segment !== undefined) {
+            this.segment = segment;
+            this.files.push({ segment, firstSeq: seq });
+          }
+          this.note(seq, line);
+        });
+        if (end.partialLength > 0) {
+          ftruncateSync(fd, end.partialOffset);
+          fsyncSync(fd);
+        }
+      } finally {
         closeSync(fd);
-      }
-      for (const line of text.slice(0, end).split("\n").slice(0, -1)) {
-        const seq = seqOf(line, p);
-        if (seq > this.next) this.gaps.push([this.next, seq - 1]);
-        const segment = segmentNumberOf(line);
-        if (segment !== undefined) this.segment = segment;
-        this.note(seq, line);
       }
     }
     if (files.active) this.fd = openSync(files.active, "a");
@@ -177,8 +221,14 @@ export class OriginDir {
   }
 }
 
-function seqOf(line: string, path: string): number {
-  const m = /"seq":(\d+)/.exec(line.slice(line.lastIndexOf('"seq":')));
+const SEGMENT_MARK = Buffer.from('"kind":"segment"');
+const CHECKPOINT_MARK = Buffer.from('"kind":"checkpoint"');
+
+/** The seq of a canonical line: its last "seq" key (the envelope's keys are sorted: seq comes after data). */
+function seqOfBytes(line: Uint8Array, path: string): number {
+  const b = Buffer.from(line.buffer, line.byteOffset, line.length);
+  const at = b.lastIndexOf('"seq":');
+  const m = at < 0 ? null : /^"seq":(\d+)/.exec(b.toString("latin1", at, Math.min(b.length, at + 30)));
   if (!m) throw new AtoError(`${path}: a line without a seq in the rebuilt log (was it edited?)`, "CORRUPT");
   return Number(m[1]);
 }

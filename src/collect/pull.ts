@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { AtoError } from "../errors.ts";
-import { NatsConnection, NatsError } from "../forward/nats/connection.ts";
+import { NatsConnection, NatsError, type ConnectOptions } from "../forward/nats/connection.ts";
 
 export interface PulledMessage {
   subject: string;
@@ -27,6 +27,9 @@ export interface PullOptions {
   filterSubject: string;
   ackWaitMs: number;
   timeoutMs: number;
+  /** authorization { token } of the server; the connection sends it in CONNECT, nothing prints it. */
+  token?: string;
+  tls?: ConnectOptions["tls"];
 }
 
 export class PullConsumer {
@@ -54,7 +57,7 @@ export class PullConsumer {
   static async open(o: PullOptions): Promise<PullConsumer> {
     let conn: NatsConnection;
     try {
-      conn = await NatsConnection.connect({ url: o.url, timeoutMs: o.timeoutMs });
+      conn = await NatsConnection.connect({ url: o.url, timeoutMs: o.timeoutMs, token: o.token, tls: o.tls });
     } catch (e) {
       if (e instanceof NatsError) throw new AtoError(`cannot reach JetStream at ${o.url}: ${e.message}`, e.kind === "auth" ? "PERMISSION" : "IO", { cause: e });
       throw e;

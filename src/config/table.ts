@@ -59,6 +59,8 @@ export interface Setting<T = unknown> {
 
 /** A 32-byte key: 64 hex digits or base64 in the variable; the same text or 32 raw bytes in the file. */
 const KEY = v.secret("32-byte key", decodeKey);
+/** A token: the variable's text, or the file's first line (a trailing newline is not part of it). */
+const TOKEN = v.secret("token", (input) => (typeof input === "string" ? input : input.toString("utf8").replace(/\r?\n$/, "")));
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
 const AGENT: CommandName[] = ["run", "doctor"];
@@ -242,6 +244,16 @@ export const SETTINGS = {
   // --- the fleet collector (ato collect)
   collectNats: setting({ flag: "nats", env: ["ATO_COLLECT_NATS"], parse: v.natsUrl, required: true, commands: ["collect"],
     description: "the NATS server whose JetStream stream `ato forward` publishes to" }),
+  collectNatsToken: setting({ env: ["ATO_COLLECT_NATS_TOKEN"], secret: TOKEN, commands: ["collect"],
+    description: "token the NATS server wants (authorization { token }); never printed" }),
+  collectNatsCa: setting({ flag: "nats-ca", env: ["ATO_COLLECT_NATS_CA"], parse: v.path, defaultText: "none (plain TCP)", commands: ["collect"],
+    description: "PEM CA to verify the NATS server's certificate with; given, the connection is upgraded to TLS after the server's INFO" }),
+  collectNatsCert: setting({ flag: "nats-cert", env: ["ATO_COLLECT_NATS_CERT"], parse: v.path, defaultText: "none", commands: ["collect"],
+    description: "PEM client certificate for mutual TLS with the NATS server (with --nats-key)" }),
+  collectNatsKey: setting({ flag: "nats-key", env: ["ATO_COLLECT_NATS_KEY"], parse: v.path, defaultText: "none", commands: ["collect"],
+    description: "PEM private key file of the client certificate (a path: the key itself is never on the command line)" }),
+  collectNatsServerName: setting({ flag: "nats-server-name", env: ["ATO_COLLECT_NATS_SERVER_NAME"], parse: v.label(253), defaultText: "the host of --nats", commands: ["collect"],
+    description: "name the NATS server's certificate must carry" }),
   collectStream: setting({ flag: "stream", env: ["ATO_COLLECT_STREAM"], parse: v.label(64), required: true, commands: ["collect"],
     description: "the JetStream stream to consume" }),
   collectOut: setting({ flag: "out", env: ["ATO_COLLECT_OUT"], parse: v.path, required: true, commands: ["collect"],

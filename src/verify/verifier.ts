@@ -16,29 +16,37 @@ import { checkHeader } from "./header.ts";
 import type { InputFile } from "./inputs.ts";
 import { quickHead } from "./quick.ts";
 import { readLines, type ReadEnd } from "./read.ts";
+import { beginResumed, markResumePoint, seedState, type ResumeSeed } from "./resume-seed.ts";
 import type { SegmentReport } from "./report.ts";
 import { coverRetired, isRetireLine, noteRetire, noteSegmentEnd } from "./retired.ts";
 import { checkFrom } from "./start.ts";
 import { RunState, type VerifyOptions } from "./state.ts";
 import { checkTail } from "./tail.ts";
 
-export function verifyFiles(files: InputFile[], opts: VerifyOptions): RunState {
+/** `resume` (resume.ts): go on from a point an earlier pass left in files[0], instead of from its first line. */
+export function verifyFiles(files: InputFile[], opts: VerifyOptions, resume?: ResumeSeed): RunState {
   const s = new RunState(opts);
-  files.forEach((file, i) => verifyFile(s, file, i, i === files.length - 1));
+  if (resume) seedState(s, resume);
+  files.forEach((file, i) => verifyFile(s, file, i, i === files.length - 1, i === 0 ? resume : undefined));
   checkTail(s, files);
   return s;
 }
 
-function verifyFile(s: RunState, input: InputFile, index: number, last: boolean): void {
+function verifyFile(s: RunState, input: InputFile, index: number, last: boolean, resume?: ResumeSeed): void {
   const file = input.path;
   const seg = newSegment(file, input.size, s.tree?.size ?? 0);
   s.segments.push(seg);
   let lineNo = 0;
   let skip = false;
   let fileStart = { size: 0, frontier: [] as Uint8Array[], run: -1 };
+  if (resume) {
+    lineNo = resume.point.line - 1;
+    fileStart = beginResumed(s, resume, seg);
+  }
   const end = readLines(s, input, (buf, start, stop, offset) => {
     if (skip) return true;
     lineNo++;
+    let good: { key: string; root: string } | undefined; // a checkpoint that became the last good one: a point to resume from
     let head: { seq: number; kind: string } | undefined = quickHead(buf, start, stop);
     let rec: EvidenceRecord | undefined;
     let problem: string | undefined;
@@ -79,16 +87,18 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean)
       if (verdict.good && verdict.matched) captureCheckpoint(s, verdict, rec, file, lineNo);
       if (verdict.good && verdict.matched) coverRetired(s, here);
       if (s.lastGood !== before) s.tailFrom = { fileIndex: index, offset: offset + (stop - start) + 1, line: lineNo + 1 };
+      if (s.lastGood !== before && verdict.good) good = { key: verdict.key.fingerprint, root: (rec.data as { root: string }).root };
     }
     if (s.opts.exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
     tree.appendLine(buf, start, stop);
+    if (good) markResumePoint(s, { fileIndex: index, segment: seg.segment ?? -1, offset: offset + (stop - start) + 1, line: lineNo + 1, treeSize: tree.size, frontier: tree.frontier, seq: head!.seq, checkpointSize: tree.size - 1, checkpointRoot: good.root, key: good.key });
     if (s.opts.trusted?.size === tree.size) checkTrusted(s, file, lineNo);
     if (s.opts.from?.size === tree.size) checkFrom(s, file, lineNo);
     seg.lines = lineNo;
     seg.bytes = offset + (stop - start) + 1;
     seg.first_seq ??= head?.seq ?? null;
     seg.last_seq = head?.seq ?? seg.last_seq;
-  });
+  }, resume?.point.offset ?? 0);
   seg.lines = lineNo;
   seg.end_leaf = s.tree?.size ?? 0;
   if (skip) {

@@ -7,7 +7,7 @@
  * seq is a finding and is never written into the log.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hsm, openLog, runVerify, type Hsm } from "../log/_helpers.ts";
 import { ATO_MAIN, appendFlows, closeLogs, forward, freePort, removeDir, tempDir, waitFor, writeConfig } from "../forward/_helpers.ts";
@@ -138,9 +138,18 @@ describe("ato collect", () => {
     await forwardAll(a);
     const again = await collectOnce(out);
     expect(again.code).toBe(0);
-    expect(again.status.get(a.origin)).toMatchObject({ result: "verified", missing: 0 });
+    expect(again.status.get(a.origin)).toMatchObject({ result: "verified", missing: 0, verify_mode: "incremental" });
     expectSameFiles(a, out);
     expectSameFiles(b, out);
+    // A byte of b's rebuilt log changed behind the collector's back: its saved point no longer
+    // matches, the full pass that follows finds the change, for b only.
+    const seg1 = join(out, dirNameOf(b.origin), "signed_evidence.000001.log");
+    writeFileSync(seg1, readFileSync(seg1, "utf8").replace(/"packets":(\d)/, (_m, d) => `"packets":${d === "7" ? 8 : 7}`));
+    const third = await collectOnce(out);
+    expect(third.code).toBe(1);
+    expect(third.status.get(a.origin)).toMatchObject({ result: "verified", verify_mode: "incremental" });
+    expect(third.status.get(b.origin)).toMatchObject({ result: "tampered", verify_mode: "full" });
+    expect(third.status.get(b.origin).findings).toEqual([expect.objectContaining({ kind: "state_mismatch", message: expect.stringMatching(/segment 1 .*written to since it was verified/) })]);
   }, 120_000);
 
   test("a line deleted from the stream is a gap of that origin only, in the status and the metrics", async () => {
