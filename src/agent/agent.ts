@@ -8,7 +8,7 @@ import { AtoError } from "../errors.ts";
 import { openSigner, type CheckpointSigner } from "../signer/index.ts";
 import { EvidenceLog, type CheckpointResult } from "../log/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
-import { createMetrics, createServer, type MetricsServer } from "../metrics/index.ts";
+import { createMetrics, createPublishedServer, type PublishedServer } from "../metrics/index.ts";
 import { Collector, type ExportHook } from "../collector/index.ts";
 import { bpfCompatPath, bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent } from "../kernel/index.ts";
 import type { AgentConfig } from "../config/index.ts";
@@ -33,7 +33,7 @@ export class Agent {
     private readonly evidence: EvidenceLog,
     private readonly masker: Masker,
     private readonly collector: Collector,
-    private readonly server: MetricsServer,
+    private readonly server: PublishedServer,
     private readonly sync: MetricsSync,
     private readonly submitter?: Submitter,
     private readonly analytics?: Analytics,
@@ -51,13 +51,16 @@ export class Agent {
     const cleanups: (() => unknown)[] = [];
     let analytics: Analytics | undefined;
     try {
-      const metrics = createMetrics({ build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
+      // Served by the metrics worker from published snapshots (src/metrics/published.ts): scrapes never wait for a cycle.
+      const metrics = createMetrics({ liveElsewhere: true, build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
+      let server: PublishedServer | undefined;
       // The one moment a checkpoint line is durable: metrics count it here, and this is where a
       // submission to witnesses belongs.
       const onCheckpoint = (c: CheckpointResult) => {
         metrics.recordCheckpoint({ treeSize: c.treeSize, signed: c.status === "ok" });
         submitter?.onCheckpoint(c);
         analytics?.onCheckpoint(c);
+        void server?.publish();
       };
       const evidence = EvidenceLog.open({
         auditDir: cfg.auditDir,
@@ -89,9 +92,10 @@ export class Agent {
         log(`submitting checkpoints to ${witnessTargets.length} witness(es)`, { witnesses: witnessTargets.map((t) => t.key.name).join(",") });
       }
       let agent: Agent | undefined;
-      const server = createServer({
+      server = createPublishedServer({
         metrics,
         listen: cfg.listen,
+        onError: (m) => log(m),
         health: () => {
           const st = evidence.status();
           const witnesses = submitter?.silent(cfg.witnessMaxSilenceSeconds);
@@ -104,7 +108,7 @@ export class Agent {
         },
         checkpoint: () => evidence.latestCheckpoint()?.note ?? null,
       });
-      cleanups.push(() => server.stop());
+      cleanups.push(() => server?.stop());
       log(`metrics on ${server.url}/metrics`);
 
       let collector: Collector | undefined;
@@ -141,6 +145,7 @@ export class Agent {
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics);
       agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path) }, log);
+      void server.publish(); // attached now
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
@@ -171,6 +176,7 @@ export class Agent {
       // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
       // which runs after the agent detached its own program on purpose.
       if (!this.stopped) this.operation?.interval(this.evidence);
+      void this.server.publish();
     } catch (e) {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so
       // the next good cycle reports them; nothing is lost, the operator is told (and /readyz,
@@ -189,6 +195,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
+    void this.server.publish(); // /readyz: no longer attached
     await this.running; // a cycle under way finishes first
     try {
       this.kernel.detach();
