@@ -39,7 +39,7 @@ interface Wrk { p50: number; p99: number; max: number; requests: number; cpuMsPe
  * without preallocation refills its per-CPU entry cache asynchronously (irq_work), so inserting from user space
  * faster than that refill gets ENOMEM now and then: such an insert is retried after a millisecond.
  */
-async function fill(fd: number, n: number, ifindex: number): void {
+async function fill(fd: number, n: number, ifindex: number): Promise<void> {
   const value = new Uint8Array(percpuStride(FLOW_VALUE.size) * possibleCpus());
   const v = new DataView(value.buffer);
   const now = monotonicNs();

@@ -87,7 +87,7 @@ export class Agent {
 
       const objectPath = bpfObjectPath(cfg.bpfObject);
       if (witnessTargets.length) {
-        submitter = new Submitter({ auditDir: cfg.auditDir, witnesses: witnessTargets, registry: metrics.registry, append: (k, d) => evidence.appendRecord(k, d as unknown as Record<string, unknown>), warn: (m) => log(m) });
+        submitter = new Submitter({ auditDir: cfg.auditDir, witnesses: witnessTargets, registry: metrics.registry, append: (k, d) => evidence.appendRecord(k, d as unknown as Record<string, unknown>), warn: (m) => log(m), tracer: analytics.tracer });
         cleanups.push(() => submitter?.stop());
         log(`submitting checkpoints to ${witnessTargets.length} witness(es)`, { witnesses: witnessTargets.map((t) => t.key.name).join(",") });
       }

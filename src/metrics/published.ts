@@ -51,7 +51,7 @@ export function createPublishedServer(o: PublishedOptions): PublishedServer {
   const addr = parseListen(o.listen ?? DEFAULT_LISTEN);
   const worker = new Worker(workerUrl());
   worker.onerror = (e) => o.onError?.(`metrics worker: ${e.message}`);
-  worker.unref(); // the agent's own timers keep the process alive, never the worker
+  (worker as unknown as { unref(): void }).unref(); // the agent's own timers keep the process alive, never the worker
   const state = new SharedArrayBuffer(STATE_BYTES);
   const st = new Int32Array(state, 0, 4);
   worker.postMessage({ init: { hostname: addr.hostname, port: addr.port, state } });

@@ -12,7 +12,7 @@ import { BIND_CODES, BIND_FAILED, BIND_OK, type Snapshot, type WorkerInit } from
 declare const self: Worker;
 
 let last: Snapshot | undefined;
-let body: Uint8Array = new Uint8Array(0);
+let body = new Uint8Array(0);
 const live = new Registry();
 liveMetrics(live, () => last?.checkpointSince ?? Date.now());
 let server: ReturnType<typeof Bun.serve> | undefined;
