@@ -82,7 +82,7 @@ export class Agent {
         tokenKey: cfg.masking.tokenKey, sealKey: cfg.masking.sealKey,
       });
       cleanups.push(() => masker.close());
-      analytics = new Analytics(cfg.analytics, { registry: metrics.registry, masker, masking: cfg.masking, append: (k, d) => evidence.appendRecord(k, d), ifaceName, intervalMs: cfg.intervalMs, version: VERSION, log, onExport: hooks.onExport });
+      analytics = new Analytics(cfg.analytics, { registry: metrics.registry, masking: cfg.masking, append: (k, d) => evidence.appendRecord(k, d), ifaceName, intervalMs: cfg.intervalMs, version: VERSION, log, onExport: hooks.onExport });
       cleanups.push(() => analytics?.close());
 
       const objectPath = bpfObjectPath(cfg.bpfObject);
@@ -134,7 +134,7 @@ export class Agent {
       collector = new Collector({
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
-        onExport: analytics.onExport, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
+        onExport: analytics.onExport, onRead: analytics.onRead, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({
         version: VERSION, bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path), simd: masker.simdPath,

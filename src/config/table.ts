@@ -177,7 +177,7 @@ export const SETTINGS = {
 
   // --- anomaly detection on flows (src/detect)
   detect: setting({ flag: "detect", env: ["ATO_DETECT"], parse: v.bool, default: false, commands: ["run"],
-    description: "detect anomalies in the flow records each cycle writes (new connections/s, bytes/s, failed TCP share, scans) and record them as evidence; a live flow's growth reaches the detectors when its record does, so --active-timeout 0 (a record every interval) detects within a cycle" }),
+    description: "detect anomalies in each cycle's map reading (new connections/s, bytes/s, failed TCP share, scans) and record them as evidence; a live flow's growth is judged within an interval, whatever the active timeout" }),
   detectWarmupCycles: setting({ flag: "detect-warmup-cycles", env: ["ATO_DETECT_WARMUP_CYCLES"], parse: v.int(1, 1_000_000), default: DEFAULT_DETECT.warmupCycles, commands: ["run"],
     description: "collection cycles the detectors only learn before any anomaly may fire" }),
   detectBaselineCycles: setting({ flag: "detect-baseline-cycles", env: ["ATO_DETECT_BASELINE_CYCLES"], parse: v.int(1, 1_000_000), default: 39, commands: ["run"],
