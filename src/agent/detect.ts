@@ -29,11 +29,11 @@ export class LiveDetectFeed {
   readonly onRead: ReadHook = (b, i, grown, isNew, counts) => {
     const w = b.keyWords, at = i * KEY_WORDS;
     const fp = w[at + 11]!, family = fp & 0xff, proto = (fp >>> 8) & 0xff, ports = w[at + 9]!;
-    let src: string, dst: string, dstId: string;
+    let src: string, dst: string, dstId: string | number;
     if (family === 4) {
       src = this.masked4(w[at]!);
       dst = this.masked4(w[at + 4]!);
-      dstId = String(w[at + 4]!);
+      dstId = w[at + 4]!;
     } else {
       src = this.masked6(b.keys, i * 48);
       dst = this.masked6(b.keys, i * 48 + 16);
