@@ -13,10 +13,9 @@
  *   tracing overhead      CPU nanoseconds per traced unit of work (a span with four attributes, as a collection
  *                         cycle has), with tracing on (OTLP/HTTP protobuf to a loopback receiver, batches of 512)
  *                         and off (the no-op tracer), beside the untraced work itself (a loop that sums 1 000
- *                         numbers): many short rounds, the three interleaved. --callgrind adds instruction counts
- *                         (valgrind), which do not depend on the machine's load.
+ *                         numbers): many short rounds, the three interleaved, CPU time (getrusage).
  *
- *   bun scripts/bench-analytics.ts [--quick] [--json PATH] [--callgrind]
+ *   bun scripts/bench-analytics.ts [--quick] [--json PATH]
  */
 import { IpfixStream } from "../src/ipfix/stream.ts";
 import { IpfixExporter, parseTarget, type FlowExport } from "../src/ipfix/index.ts";
@@ -226,7 +225,6 @@ async function main() {
     measurements: [measurement("tracing on (OTLP/HTTP)", "ns/unit", on), measurement("tracing off (no-op)", "ns/unit", off), measurement("untraced", "ns/unit", bare)],
   }));
   s.notes.push(`tracing: a span costs about ${Math.round(mOn - mBare)} ns of CPU when on (encoding and sending included) and ${Math.round(mOff - mBare)} ns when off (the no-op call site); the agent makes one per cycle, checkpoint, witness submission and forward batch.`);
-  if (process.argv.includes("--callgrind")) s.results.push(await callgrind());
   return s.finish();
 }
 
@@ -250,42 +248,6 @@ async function traced(t: Tracer | null, units: number): Promise<number> {
   await t?.flush();
   const c = process.cpuUsage(c0);
   return ((c.user + c.system) * 1000) / units;
-}
-
-/**
- * --callgrind: instructions per unit, counted by valgrind's callgrind (repeatable where CPU time is not): each
- * contender is run as its own process twice, with FEW and MANY units; the difference over (MANY − FEW) units
- * is the cost of one, start-up cancelled. The traced process sends its spans at the end to a closed loopback
- * port (encoding counted; the refused connection is all that is left of sending).
- */
-const FEW = 200, MANY = 2200;
-async function callgrind() {
-  const count = (mode: string, n: number) => {
-    const out = `/tmp/ato-bench-callgrind-${process.pid}-${mode}-${n}.out`;
-    const r = Bun.spawnSync(["valgrind", "--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, import.meta.path, "--callgrind-child", mode, String(n)], { stdout: "pipe", stderr: "pipe" });
-    Bun.spawnSync(["rm", "-f", out]);
-    const m = r.stderr.toString().match(/Collected : (\d+)/);
-    if (!m) throw new Error(`callgrind ${mode} ${n}: ${r.stderr.toString().slice(-500)}`);
-    return Number(m[1]);
-  };
-  const per: Record<string, number> = {};
-  for (const mode of ["on", "off", "bare"]) per[mode] = (count(mode, MANY) - count(mode, FEW)) / (MANY - FEW);
-  console.log(`  tracing (callgrind): ${per.on!.toFixed(0)} instructions per unit on, ${per.off!.toFixed(0)} off, ${per.bare!.toFixed(0)} untraced: on ${(per.on! / per.bare!).toFixed(3)}×, off ${(per.off! / per.bare!).toFixed(3)}×`);
-  return result({
-    id: "tracing-instructions", title: "instructions per unit of work (callgrind), tracing on, off and not built in", better: "lower",
-    command: `valgrind --tool=callgrind bun scripts/bench-analytics.ts --callgrind-child MODE N, (I(${MANY}) − I(${FEW})) / ${MANY - FEW}`,
-    inputs: { few: FEW, many: MANY },
-    measurements: [measurement("tracing on (OTLP/HTTP)", "instructions/unit", [per.on!]), measurement("tracing off (no-op)", "instructions/unit", [per.off!]), measurement("untraced", "instructions/unit", [per.bare!])],
-  });
-}
-
-if (process.argv[2] === "--callgrind-child") {
-  const mode = process.argv[3]!, n = Number(process.argv[4]);
-  const t = mode === "on" ? new OtlpTracer({ endpoint: "http://127.0.0.1:9", serviceName: "ato-bench", serviceVersion: "0", maxBatch: 1 << 30, flushMs: 1e9 }) : mode === "off" ? NOOP_TRACER : null;
-  for (let i = 0; i < n; i++) unit(t, i);
-  await t?.flush();
-  if (sink < 0) console.log(sink);
-  process.exit(0);
 }
 
 await runSection("analytics", TITLE, main, async () => {
