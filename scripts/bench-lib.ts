@@ -39,7 +39,7 @@ import { cpus, release } from "node:os";
 
 export const SCHEMA = "ato-bench/1";
 
-export const SECTIONS = ["kernel", "peers", "evidence", "verify", "mask", "map-reading", "agent", "witness", "analytics"] as const;
+export const SECTIONS = ["kernel", "peers", "evidence", "verify", "mask", "map-reading", "agent", "metrics", "witness", "analytics"] as const;
 export type SectionId = (typeof SECTIONS)[number];
 
 export interface Measurement { contender: string; unit: string; median: number; samples: number[] }

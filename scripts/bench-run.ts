@@ -29,6 +29,7 @@ const STEPS: Step[] = [
   { script: "bench-verify.ts", sections: ["verify"], titles: ["Verification: ato verify beside sha256sum and openssl dgst"], limitS: 300, quickLimitS: 60 },
   { script: "bench-peers.ts", sections: ["peers"], titles: ["Capture completeness against peers (trafgen over a veth)"], limitS: 480, quickLimitS: 120 },
   { script: "bench-agent.ts", sections: ["map-reading", "agent"], titles: ["Map reading: batch lookups beside key-by-key", "Agent footprint"], limitS: 480, quickLimitS: 150 },
+  { script: "bench-metrics.ts", sections: ["metrics"], titles: ["/metrics under wrk: the agent beside a static Bun.serve floor"], limitS: 180, quickLimitS: 90 },
   { script: "bench-witness.ts", sections: ["witness"], titles: ["Witnesses: cosignature latency, witness throughput, agent CPU"], limitS: 240, quickLimitS: 90 },
   { script: "bench-analytics.ts", sections: ["analytics"], titles: ["Analytics: IPFIX export rate and nfcapd's share, detector CPU, tracing overhead"], limitS: 240, quickLimitS: 90 },
 ];

@@ -9,7 +9,7 @@ import { openSigner, type CheckpointSigner } from "../signer/index.ts";
 import { EvidenceLog, type CheckpointResult } from "../log/index.ts";
 import { Retainer, RetentionTask, policyFrom } from "../retain/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
-import { createMetrics, createServer, type MetricsServer } from "../metrics/index.ts";
+import { createMetrics, createPublishedServer, type PublishedServer } from "../metrics/index.ts";
 import { Collector, type ExportHook } from "../collector/index.ts";
 import { bpfCompatPath, bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent } from "../kernel/index.ts";
 import type { AgentConfig } from "../config/index.ts";
@@ -34,7 +34,7 @@ export class Agent {
     private readonly evidence: EvidenceLog,
     private readonly masker: Masker,
     private readonly collector: Collector,
-    private readonly server: MetricsServer,
+    private readonly server: PublishedServer,
     private readonly sync: MetricsSync,
     private readonly submitter?: Submitter,
     private readonly analytics?: Analytics,
@@ -54,7 +54,9 @@ export class Agent {
     let analytics: Analytics | undefined;
     let retention: RetentionTask | undefined;
     try {
-      const metrics = createMetrics({ build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
+      // Served by the metrics worker from published snapshots (src/metrics/published.ts): scrapes never wait for a cycle.
+      const metrics = createMetrics({ liveElsewhere: true, build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
+      let server: PublishedServer | undefined;
       // The one moment a checkpoint line is durable: metrics count it here, and this is where a
       // submission to witnesses belongs.
       const onCheckpoint = (c: CheckpointResult) => {
@@ -62,6 +64,7 @@ export class Agent {
         submitter?.onCheckpoint(c);
         analytics?.onCheckpoint(c);
         retention?.afterCheckpoint();
+        void server?.publish();
       };
       const evidence = EvidenceLog.open({
         auditDir: cfg.auditDir,
@@ -85,19 +88,20 @@ export class Agent {
         tokenKey: cfg.masking.tokenKey, sealKey: cfg.masking.sealKey,
       });
       cleanups.push(() => masker.close());
-      analytics = new Analytics(cfg.analytics, { registry: metrics.registry, masker, masking: cfg.masking, append: (k, d) => evidence.appendRecord(k, d), ifaceName, intervalMs: cfg.intervalMs, version: VERSION, log, onExport: hooks.onExport });
+      analytics = new Analytics(cfg.analytics, { registry: metrics.registry, masking: cfg.masking, append: (k, d) => evidence.appendRecord(k, d), ifaceName, intervalMs: cfg.intervalMs, version: VERSION, log, onExport: hooks.onExport });
       cleanups.push(() => analytics?.close());
 
       const objectPath = bpfObjectPath(cfg.bpfObject);
       if (witnessTargets.length) {
-        submitter = new Submitter({ auditDir: cfg.auditDir, witnesses: witnessTargets, registry: metrics.registry, append: (k, d) => evidence.appendRecord(k, d as unknown as Record<string, unknown>), warn: (m) => log(m) });
+        submitter = new Submitter({ auditDir: cfg.auditDir, witnesses: witnessTargets, registry: metrics.registry, append: (k, d) => evidence.appendRecord(k, d as unknown as Record<string, unknown>), warn: (m) => log(m), tracer: analytics.tracer });
         cleanups.push(() => submitter?.stop());
         log(`submitting checkpoints to ${witnessTargets.length} witness(es)`, { witnesses: witnessTargets.map((t) => t.key.name).join(",") });
       }
       let agent: Agent | undefined;
-      const server = createServer({
+      server = createPublishedServer({
         metrics,
         listen: cfg.listen,
+        onError: (m) => log(m),
         health: () => {
           const st = evidence.status();
           const witnesses = submitter?.silent(cfg.witnessMaxSilenceSeconds);
@@ -110,7 +114,7 @@ export class Agent {
         },
         checkpoint: () => evidence.latestCheckpoint()?.note ?? null,
       });
-      cleanups.push(() => server.stop());
+      cleanups.push(() => server?.stop());
       log(`metrics on ${server.url}/metrics`);
 
       let collector: Collector | undefined;
@@ -136,7 +140,7 @@ export class Agent {
       collector = new Collector({
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
-        onExport: analytics.onExport, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
+        onExport: analytics.onExport, onRead: analytics.onRead, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({
         version: VERSION, bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path), simd: masker.simdPath,
@@ -147,6 +151,7 @@ export class Agent {
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics, retention);
       agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path) }, log);
+      void server.publish(); // attached now
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;
     } catch (e) {
@@ -177,6 +182,7 @@ export class Agent {
       // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
       // which runs after the agent detached its own program on purpose.
       if (!this.stopped) this.operation?.interval(this.evidence);
+      void this.server.publish();
     } catch (e) {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so
       // the next good cycle reports them; nothing is lost, the operator is told (and /readyz,
@@ -195,6 +201,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
+    void this.server.publish(); // /readyz: no longer attached
     await this.running; // a cycle under way finishes first
     await this.retention?.stop(); // a retention pass under way finishes (or fails) before the final checkpoint
     try {

@@ -1,23 +1,23 @@
 /**
- * What `ato run` does with its exported flows besides the evidence: IPFIX export (--ipfix), anomaly detection
- * (--detect) and tracing (--otlp-endpoint). All three are fed by the collector's one hook (onExport), after the
- * records are on disk, so they see exactly what the log holds. Each is off unless configured, and then costs
- * nothing. None can harm the evidence: an exporter that cannot open or send is logged, never fatal.
+ * What `ato run` does with its flows besides the evidence: IPFIX export (--ipfix), anomaly detection (--detect)
+ * and tracing (--otlp-endpoint). IPFIX is fed by the collector's onExport hook, after the records are on disk,
+ * so it exports exactly what the log holds. The detectors are fed by its onRead hook, the map reading of every
+ * cycle, so a live flow's growth is judged within an interval, not when its record leaves at the active timeout.
+ * Each is off unless configured, and then costs nothing (no hook is installed). None can harm the evidence: an
+ * exporter that cannot open or send is logged, never fatal.
  */
 import type { Registry } from "prom-client";
 import type { CheckpointResult } from "../log/index.ts";
-import type { Masker } from "../mask/index.ts";
-import type { CycleSummary, ExportHook, ExportedFlow } from "../collector/index.ts";
+import type { CycleSummary, ExportHook, ExportedFlow, ReadHook } from "../collector/index.ts";
 import type { AgentConfig } from "../config/index.ts";
 import { IpfixExporter } from "../ipfix/index.ts";
-import { AnomalyDetector, anomalyCounter, anomalyRecord, ANOMALY_RECORD_KIND, type DetectFlow } from "../detect/index.ts";
+import { AnomalyDetector, anomalyCounter, anomalyRecord, ANOMALY_RECORD_KIND } from "../detect/index.ts";
 import { createTracer, type Tracer } from "../trace/index.ts";
-import { detectFlows } from "./detect.ts";
+import { LiveDetectFeed } from "./detect.ts";
 import { ipfixFlow } from "./ipfix.ts";
 
 export interface AnalyticsDeps {
   registry: Registry;
-  masker: Masker;
   masking: { ipv4Prefix: number; ipv6Prefix: number };
   append: (kind: string, data: Record<string, unknown>) => void;
   ifaceName: (ifindex: number) => string;
@@ -33,7 +33,7 @@ export class Analytics {
   private readonly opening?: Promise<unknown>;
   private readonly detector?: AnomalyDetector;
   private readonly count?: ReturnType<typeof anomalyCounter>;
-  private cycleFlows: DetectFlow[] = [];
+  private readonly feed?: LiveDetectFeed;
   private lastCycle = 0;
   readonly tracer: Tracer;
 
@@ -48,6 +48,7 @@ export class Analytics {
     if (a.detect) {
       this.detector = new AnomalyDetector(a.detect);
       this.count = anomalyCounter(d.registry);
+      this.feed = new LiveDetectFeed(d.masking.ipv4Prefix, d.masking.ipv6Prefix);
     }
     this.tracer = createTracer({ endpoint: a.otlpEndpoint, serviceVersion: d.version });
   }
@@ -59,9 +60,13 @@ export class Analytics {
       if (this.exporter) this.exporter.export(out);
       else void this.opening.then(() => this.exporter?.export(out)); // in order, once the sockets are open
     }
-    if (this.detector) for (const f of detectFlows(flows, this.d.masker)) this.cycleFlows.push(f);
     this.d.onExport?.(flows);
   };
+
+  /** The collector's onRead when detecting (undefined otherwise: no per-flow call at all). */
+  get onRead(): ReadHook | undefined {
+    return this.feed?.onRead;
+  }
 
   /** One collection cycle, as a span when tracing is on. */
   async cycle(run: () => Promise<CycleSummary>, final: boolean): Promise<CycleSummary> {
@@ -78,7 +83,7 @@ export class Analytics {
   }
 
   /**
-   * After each cycle: the detector observes the flows the cycle exported, over the time since the previous
+   * After each cycle: the detector observes the flows that grew in the cycle's map reading, over the time since the previous
    * cycle; each anomaly becomes an `anomaly` evidence record and counts in ato_anomalies_total.
    */
   afterCycle(): void {
@@ -86,9 +91,7 @@ export class Analytics {
     const now = performance.now();
     const seconds = this.lastCycle ? (now - this.lastCycle) / 1000 : this.d.intervalMs / 1000;
     this.lastCycle = now;
-    const flows = this.cycleFlows;
-    this.cycleFlows = [];
-    const found = this.detector.observe(flows, seconds);
+    const found = this.detector.observe(this.feed!.take(), seconds);
     const at = new Date();
     for (const a of found) this.d.append(ANOMALY_RECORD_KIND, anomalyRecord(a, this.d.ifaceName, at));
     this.count!(found);

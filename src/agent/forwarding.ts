@@ -22,6 +22,8 @@ export interface ForwardingOptions {
   configFile: string;
   sinks: string[];
   log: (message: string, fields?: Record<string, unknown>) => void;
+  /** The agent's --otlp-endpoint, passed on so the forwarder's batch spans reach the same receiver. */
+  otlpEndpoint?: string;
 }
 
 /** How to start this same program: the compiled binary, or Bun with the entry script. */
@@ -47,7 +49,7 @@ export class Forwarding {
   }
 
   private argv(extra: string[] = []): string[] {
-    return [...selfCommand(), "forward", "--audit-dir", this.o.auditDir, "--config", this.o.configFile, ...this.o.sinks.flatMap((s) => ["--sink", s]), ...extra];
+    return [...selfCommand(), "forward", "--audit-dir", this.o.auditDir, "--config", this.o.configFile, ...this.o.sinks.flatMap((s) => ["--sink", s]), ...(this.o.otlpEndpoint ? ["--otlp-endpoint", this.o.otlpEndpoint] : []), ...extra];
   }
 
   private spawn(): void {

@@ -17,15 +17,20 @@ export default defineCommand({
     config: { type: "string", description: "the forward config file (JSON: state_dir, sinks, batch, retry, listen)", required: true },
     once: { type: "boolean", description: "send what the log holds now, then exit" },
     sink: { type: "string", description: "forward only to this sink of the config (repeatable; default: every sink)" },
+    "otlp-endpoint": { type: "string", description: `${SETTINGS.otlpEndpoint.description}; env ${SETTINGS.otlpEndpoint.env.join(", ")}` },
   },
   async run({ args, rawArgs }) {
     if (!args.config) throw new AtoError("--config FILE is required", "USAGE");
     // The audit directory is the agent's setting (flag, ATO_AUDIT_DIR, default); --config here is the
     // forwarder's own sink file (JSON), not the agent's NAME=VALUE configuration.
-    const auditDir = readSettings({ flags: { "audit-dir": args["audit-dir"] || undefined }, env: { ...process.env, ATO_CONFIG: undefined } }).get("auditDir")!;
+    const settings = readSettings({ flags: { "audit-dir": args["audit-dir"] || undefined, "otlp-endpoint": args["otlp-endpoint"] || undefined }, env: { ...process.env, ATO_CONFIG: undefined } });
+    const auditDir = settings.get("auditDir")!;
+    const { createTracer } = await import("../trace/index.ts");
+    const { VERSION } = await import("../version.ts");
+    const tracer = createTracer({ endpoint: settings.get("otlpEndpoint"), serviceVersion: VERSION });
     const { Forwarder, readForwardConfig, serveForwarder } = await import("../forward/index.ts");
     const config = onlySinks(readForwardConfig(args.config), repeated(rawArgs, "sink"), args.config);
-    const f = await Forwarder.create({ auditDir, config, once: args.once === true });
+    const f = await Forwarder.create({ auditDir, config, once: args.once === true, tracer });
     const server = config.listen ? serveForwarder(f, config.listen) : undefined;
     if (server) console.error(`ato forward: metrics on ${server.url}/metrics`);
     const stop = () => f.stop();
@@ -35,6 +40,7 @@ export default defineCommand({
       await f.run();
     } finally {
       server?.stop();
+      await tracer.close(); // the last batches' spans leave before the exit
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     }

@@ -26,7 +26,7 @@ export default defineCommand({
     const agent = Agent.start(cfg);
     const { Forwarding } = await import("../agent/forwarding.ts");
     const forwarding = cfg.forward.sinks.length
-      ? Forwarding.start({ auditDir: cfg.auditDir, configFile: cfg.forward.configFile!, sinks: cfg.forward.sinks, log })
+      ? Forwarding.start({ auditDir: cfg.auditDir, configFile: cfg.forward.configFile!, sinks: cfg.forward.sinks, log, otlpEndpoint: cfg.analytics.otlpEndpoint })
       : undefined;
     await new Promise<void>((resolve, reject) => {
       const stop = (sig: string) => {

@@ -25,7 +25,7 @@ import type { Masker, FlowAddresses } from "../mask/index.ts";
 import { FLOW_KEY, flowNumbers, type AuditEvent, type Flow, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
 import { Baseline, type Growth } from "./baseline.ts";
 import { KernelClock } from "./clock.ts";
-import { exported, type ExportHook } from "./export.ts";
+import { exported, type ExportHook, type ReadHook } from "./export.ts";
 import { dueReason, type ExportPolicy } from "./policy.ts";
 import { IsoTimes, StringCache, writeFlowData } from "./flow-line.ts";
 import { eventRecord } from "./records.ts";
@@ -50,6 +50,8 @@ export interface CollectorOptions {
   ifaceName: (ifindex: number) => string;
   /** Every exported flow, a chunk at a time, once its record is on disk (see export.ts). */
   onExport?: ExportHook;
+  /** Every changed flow as the map is read, each cycle (see export.ts). */
+  onRead?: ReadHook;
   /** What an onExport hook threw (its own bug, never the evidence's). */
   onHookError?: (e: unknown) => void;
 }
@@ -139,7 +141,9 @@ export class Collector {
         const slot = this.baseline.seen(b.keyWords, i * KEY_WORDS);
         const inserted = this.baseline.inserted;
         if (inserted || !this.baseline.unchanged(slot, b.packets(i), lastSeen)) {
-          grow(summary, b.proto(i), this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld));
+          const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
+          grow(summary, b.proto(i), grown);
+          this.o.onRead?.(b, i, grown, inserted, counts);
         }
         const reason = dueReason(this.policy, this.baseline.pending(slot), this.baseline.exportedAt(slot), this.nowNs, final);
         if (!reason) continue;

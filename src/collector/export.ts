@@ -7,7 +7,7 @@
  * consumer that sends flows off the host decides what to mask. Times are the kernel's clock
  * (CLOCK_MONOTONIC ns) and, as in the record, wall-clock milliseconds.
  */
-import type { FlowKey } from "../kernel/index.ts";
+import type { FlowBatch, FlowKey, FlowNumbers } from "../kernel/index.ts";
 import type { Growth } from "./baseline.ts";
 import type { KernelClock } from "./clock.ts";
 import type { ExportReason } from "./policy.ts";
@@ -36,6 +36,15 @@ export interface ExportedFlow {
 }
 
 export type ExportHook = (flows: ExportedFlow[]) => void;
+
+/**
+ * The map reading, flow by flow, before any record: called in every cycle for each flow whose counts changed
+ * since the last read (live detection sees growth within an interval, not at the active timeout). `b`/`i` is
+ * the flow as read (its key at b.keys[i * 48..], valid only during the call), `grown` its growth since the
+ * previous read, `isNew` whether the collector had not seen the entry before (a new flow, or one made anew),
+ * `counts` its totals (reused for the next flow). Called on the cycle's hot path: a consumer keeps it cheap.
+ */
+export type ReadHook = (b: FlowBatch, i: number, grown: { packets: number; bytes: number }, isNew: boolean, counts: FlowNumbers) => void;
 
 export function exported(part: Growth[], firstSeq: number, iface: (ifindex: number) => string, clock: KernelClock): ExportedFlow[] {
   return part.map(({ f, d, reason }, i) => ({

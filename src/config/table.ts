@@ -25,7 +25,7 @@ import { DEFAULT_DETECT } from "../detect/options.ts";
 import * as v from "./_values.ts";
 
 /** Commands by the name their help shows. */
-export type CommandName = "run" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify" | "collect" | "retire";
+export type CommandName = "run" | "forward" | "doctor" | "flows" | "hsm init" | "hsm pubkey" | "hsm info" | "reveal" | "version" | "attest run" | "attest verify" | "collect" | "retire";
 
 /** The masking routine's choices (the setting's list; ffi/mask.ts's type is checked against it). Kept here, not
  * imported from ffi/, so that commands that never mask (ato verify) do not load bun:ffi through their settings. */
@@ -191,7 +191,7 @@ export const SETTINGS = {
 
   // --- anomaly detection on flows (src/detect)
   detect: setting({ flag: "detect", env: ["ATO_DETECT"], parse: v.bool, default: false, commands: ["run"],
-    description: "detect anomalies in the flow records each cycle writes (new connections/s, bytes/s, failed TCP share, scans) and record them as evidence; a live flow's growth reaches the detectors when its record does, so --active-timeout 0 (a record every interval) detects within a cycle" }),
+    description: "detect anomalies in each cycle's map reading (new connections/s, bytes/s, failed TCP share, scans) and record them as evidence; a live flow's growth is judged within an interval, whatever the active timeout" }),
   detectWarmupCycles: setting({ flag: "detect-warmup-cycles", env: ["ATO_DETECT_WARMUP_CYCLES"], parse: v.int(1, 1_000_000), default: DEFAULT_DETECT.warmupCycles, commands: ["run"],
     description: "collection cycles the detectors only learn before any anomaly may fire" }),
   detectBaselineCycles: setting({ flag: "detect-baseline-cycles", env: ["ATO_DETECT_BASELINE_CYCLES"], parse: v.int(1, 1_000_000), default: 39, commands: ["run"],
@@ -214,8 +214,8 @@ export const SETTINGS = {
     description: "baselines kept (services and sources times measures); the least recently seen go first" }),
 
   // --- tracing (src/trace)
-  otlpEndpoint: setting({ flag: "otlp-endpoint", env: ["ATO_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], parse: v.httpUrl, defaultText: "none: tracing off, at no cost", commands: ["run"],
-    description: "OTLP/HTTP receiver (base URL, e.g. http://127.0.0.1:4318) to send a span per collection cycle and per checkpoint to, as protobuf (witness submissions and forward batches are not traced yet)" }),
+  otlpEndpoint: setting({ flag: "otlp-endpoint", env: ["ATO_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], parse: v.httpUrl, defaultText: "none: tracing off, at no cost", commands: ["run", "forward"],
+    description: "OTLP/HTTP receiver (base URL, e.g. http://127.0.0.1:4318) to send spans to, as protobuf: one per collection cycle, checkpoint, witness submission and forward batch (`ato run --forward` passes it to its forwarder)" }),
 
   // --- output and one-off options
   printConfig: setting({ flag: "print-config", env: [], parse: v.bool, default: false, commands: ["run"],

@@ -30,7 +30,7 @@ export interface Anomaly {
 
 interface Series { ewma: Ewma; lastCycle: number; quietUntil: number }
 
-interface Tally { ifindex?: number; proto?: number; port?: number; src?: string; attempts: number; failed: number; bytes: number; targets?: Set<string> }
+interface Tally { ifindex?: number; proto?: number; port?: number; src?: string; attempts: number; failed: number; bytes: number; targets?: Set<string | number> }
 
 export class AnomalyDetector {
   private readonly o: DetectOptions;
@@ -44,25 +44,29 @@ export class AnomalyDetector {
 
   /** One cycle: `seconds` is its length. Returns the anomalies it found (after the warm-up only). */
   observe(flows: Iterable<DetectFlow>, seconds: number): Anomaly[] {
-    const services = new Map<string, Tally>();
+    // Services keyed by one number (interface, protocol, port: exact for ifindex below 2^29), sources by their
+    // masked text: no string is built per flow, except a target's for a connection attempt.
+    const services = new Map<number, Tally>();
     const sources = new Map<string, Tally>();
     for (const f of flows) {
       const a = attempt(f);
       // A refusal seen in reply belongs to the service at its source port, and to the host that asked.
       const reply = a === "refused-reply";
-      const sk = reply ? `${f.ifindex}/${f.proto}/${f.sport}` : `${f.ifindex}/${f.proto}/${f.dport}`;
-      const svc = tally(services, sk, () => ({ ifindex: f.ifindex, proto: f.proto, port: reply ? f.sport : f.dport }));
-      const src = tally(sources, reply ? f.dst : f.src, () => ({ src: reply ? f.dst : f.src, targets: new Set() }));
-      for (const t of [svc, src]) {
-        t.bytes += f.bytes;
-        if (a !== "none") t.attempts++;
-        if (a === "failed" || reply) t.failed++;
-      }
-      if (!reply && a !== "none") src.targets!.add(`${f.dstId}/${f.proto}/${f.dport}`);
+      const port = reply ? f.sport : f.dport;
+      const sk = (f.ifindex * 256 + f.proto) * 65536 + port;
+      let svc = services.get(sk);
+      if (!svc) services.set(sk, (svc = { ifindex: f.ifindex, proto: f.proto, port, attempts: 0, failed: 0, bytes: 0 }));
+      const who = reply ? f.dst : f.src;
+      let src = sources.get(who);
+      if (!src) sources.set(who, (src = { src: who, targets: new Set(), attempts: 0, failed: 0, bytes: 0 }));
+      const attempted = a !== "none" ? 1 : 0, failed = a === "failed" || reply ? 1 : 0;
+      svc.bytes += f.bytes; svc.attempts += attempted; svc.failed += failed;
+      src.bytes += f.bytes; src.attempts += attempted; src.failed += failed;
+      if (!reply && attempted) src.targets!.add(typeof f.dstId === "number" ? (f.dstId * 65536 + f.dport) * 4 + protoCode(f.proto) : `${f.dstId}/${f.proto}/${f.dport}`);
     }
     this.cycle++;
     const out: Anomaly[] = [];
-    for (const [k, t] of services) this.judge(`s${k}`, "service", t, seconds, out);
+    for (const t of services.values()) this.judge(`s${t.ifindex}/${t.proto}/${t.port}`, "service", t, seconds, out);
     for (const [k, t] of sources) this.judge(`h${k}`, "source", t, seconds, out);
     this.trim();
     for (const a of out) this.counts.set(a.kind, this.counts.get(a.kind)! + 1);
@@ -117,10 +121,7 @@ export class AnomalyDetector {
   }
 }
 
-function tally(m: Map<string, Tally>, key: string, init: () => Partial<Tally>): Tally {
-  let t = m.get(key);
-  if (!t) m.set(key, (t = { attempts: 0, failed: 0, bytes: 0, ...init() }));
-  return t;
-}
+/** A target's protocol in two bits (TCP, UDP, ICMP, the rest), so a numeric target key stays exact (< 2^50). */
+const protoCode = (p: number) => (p === 6 ? 0 : p === 17 ? 1 : p === 1 || p === 58 ? 2 : 3);
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -20,8 +20,8 @@ export interface DetectFlow {
   src: string;
   /** The destination as evidence shows it (masked), for a reply's refused service. */
   dst: string;
-  /** Any identifier of the destination address, only counted (distinct targets), never kept or shown. */
-  dstId: string;
+  /** Any identifier of the destination address, only counted (distinct targets), never kept or shown: an IPv4 address as its 32-bit number, else any text. */
+  dstId: string | number;
   sport: number;
   dport: number;
   /** Growth in this cycle. */

@@ -9,6 +9,7 @@ import { createForwardMetrics, type ForwardMetrics } from "./metrics.ts";
 import { SinkPipeline, type SinkStatus } from "./pipeline.ts";
 import type { Sink } from "./sink.ts";
 import { createSink } from "./sinks/index.ts";
+import type { Tracer } from "../trace/index.ts";
 
 export interface ForwarderOptions {
   auditDir: string;
@@ -17,6 +18,8 @@ export interface ForwarderOptions {
   log?: (message: string) => void;
   /** Sinks made by the caller (tests, `ato run`); default: from the config. */
   sinks?: Sink[];
+  /** A span per delivered batch when tracing is on. */
+  tracer?: Tracer;
 }
 
 export class Forwarder {
@@ -41,7 +44,7 @@ export class Forwarder {
     f.pipelines = sinks.map((sink) => {
       const settings = o.config.sinks.find((s) => s.name === sink.name);
       const batch = settings?.batch ?? { records: 1000, bytes: 1 << 20, lingerMs: 200 };
-      return new SinkPipeline(sink, { auditDir: o.auditDir, stateDir: o.config.stateDir, batch, retry: o.config.retry, pollMs: o.config.pollMs, once: o.once ?? false, metrics: f.metrics, log });
+      return new SinkPipeline(sink, { auditDir: o.auditDir, stateDir: o.config.stateDir, batch, retry: o.config.retry, pollMs: o.config.pollMs, once: o.once ?? false, metrics: f.metrics, log, tracer: o.tracer });
     });
     return f;
   }

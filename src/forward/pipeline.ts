@@ -11,6 +11,7 @@ import type { ForwardMetrics } from "./metrics.ts";
 import { LogReader, type Batch } from "./reader.ts";
 import { backoffMs, sleep, type RetryPolicy } from "./retry.ts";
 import type { Sink } from "./sink.ts";
+import { traced, type Tracer } from "../trace/index.ts";
 
 export interface BatchLimits {
   records: number;
@@ -29,6 +30,8 @@ export interface PipelineOptions {
   once: boolean;
   metrics: ForwardMetrics;
   log: (message: string) => void;
+  /** A span per delivered batch (src/trace) when tracing is on. */
+  tracer?: Tracer;
 }
 
 export interface SinkStatus {
@@ -98,7 +101,8 @@ export class SinkPipeline {
         }
       }
       lingerSince = undefined;
-      await deliver(ctx, batch.events);
+      await traced(this.o.tracer, "ato.forward.batch", { sink: this.sink.name, records: batch.events.length, first_seq: batch.events[0]!.seq }, () => deliver(ctx, batch.events),
+        () => ({ bytes: batch.events.reduce((n, e) => n + Buffer.byteLength(e.line) + 1, 0) })); // the log lines' bytes, counted only when traced
       await this.save(batch.next, signal);
       cursor = this.cursor = batch.next;
       this.progressAt = Date.now();

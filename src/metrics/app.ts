@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import type { AtoMetrics } from "./metrics.ts";
+import { NOT_FOUND, readiness } from "./ready.ts";
 
 export interface Health {
   /** The XDP program is attached to every configured interface. */
@@ -29,8 +30,6 @@ export interface AppOptions {
   checkpoint: () => string | null | Promise<string | null>;
 }
 
-const CHECKS = ["attached", "hsm", "logWritable", "witnesses"] as const;
-
 export function createApp({ metrics, health, checkpoint }: AppOptions): Hono {
   const app = new Hono();
   const { registry } = metrics;
@@ -47,11 +46,8 @@ export function createApp({ metrics, health, checkpoint }: AppOptions): Hono {
     } catch (e) {
       return c.json({ ready: false, failed: ["health"], error: e instanceof Error ? e.message : String(e) }, 503);
     }
-    const asked = CHECKS.filter((k) => h[k] !== undefined || k !== "witnesses");
-    const checks = Object.fromEntries(asked.map((k) => [k, h[k] === true]));
-    const failed = asked.filter((k) => !checks[k]);
-    const body = { ready: failed.length === 0, failed, checks, ...(h.details ? { details: h.details } : {}) };
-    return c.json(body, failed.length === 0 ? 200 : 503);
+    const r = readiness(h);
+    return c.json(r.body, r.status);
   });
 
   app.get("/checkpoint", async (c) => {
@@ -61,6 +57,6 @@ export function createApp({ metrics, health, checkpoint }: AppOptions): Hono {
     return c.text(note);
   });
 
-  app.notFound((c) => c.text("not found: try /metrics, /healthz, /readyz or /checkpoint\n", 404));
+  app.notFound((c) => c.text(NOT_FOUND, 404));
   return app;
 }

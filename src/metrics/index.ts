@@ -5,3 +5,4 @@ export { createServer, type MetricsServer, type ServerOptions } from "./server.t
 export { parseListen, readListen, bindError, DEFAULT_LISTEN, LISTEN_FORMAT, type ListenAddress } from "./listen.ts";
 export { setTotal } from "./total.ts";
 export { protoLabel, PROTOS, DIRECTIONS, EVENT_KINDS, type ProtoLabel, type Direction, type EventKind } from "./labels.ts";
+export { createPublishedServer, type PublishedOptions, type PublishedServer } from "./published.ts";

@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { DIRECTIONS, EVENT_KINDS, PROTOS, protoLabel, type Direction, type EventKind } from "./labels.ts";
-import { processMetrics } from "./_process.ts";
+import { liveMetrics } from "./_live.ts";
 import { setTotal } from "./total.ts";
 import { commit, VERSION } from "../version.ts";
 
@@ -21,6 +21,11 @@ export interface MetricsOptions {
   build?: Partial<BuildInfo>;
   /** When the agent started (ms since the epoch): checkpoint age counts from here until the first signed one. */
   startedAt?: number;
+  /**
+   * The scrape-time series (process_*, ato_checkpoint_age_seconds) are rendered by whoever serves the scrape,
+   * from `checkpointSince()`, not in this registry: the metrics worker (published.ts) does this.
+   */
+  liveElsewhere?: boolean;
 }
 
 /** The kernel's program-wide counters, as src/kernel's readCounters() returns them (bigint or number). */
@@ -55,12 +60,6 @@ export function createMetrics(options: MetricsOptions = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     }),
     checkpointTreeSize: new Gauge({ name: "ato_checkpoint_tree_size", help: "Records in the Merkle tree at the last checkpoint.", registers: r }),
-    checkpointAge: new Gauge({
-      name: "ato_checkpoint_age_seconds", help: "Seconds since the last signed checkpoint (since agent start while there is none).", registers: r,
-      collect() {
-        this.set((Date.now() - (lastSignedAt ?? startedAt)) / 1000);
-      },
-    }),
     evidenceLogBytes: new Gauge({ name: "ato_evidence_log_bytes", help: "Size of the evidence log on disk: the bytes of all its segment files in the audit directory, read at each collector cycle.", registers: r }),
     hsmErrors: new Counter({ name: "ato_hsm_errors_total", help: "Failed PKCS#11 operations of the checkpoint signer (session, login, signing, closing); a checkpoint without a signer is not one.", registers: r }),
     logWriteErrors: new Counter({ name: "ato_log_write_errors_total", help: "Failed writes, syncs or rotations of the evidence log.", registers: r }),
@@ -69,6 +68,9 @@ export function createMetrics(options: MetricsOptions = {}) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     buildInfo: new Gauge({ name: "ato_build_info", help: "Always 1; the labels say which ato is running.", labelNames: ["version", "commit", "bun", "libbpf"] as const, registers: r }),
+
+    /** Ms since the epoch of the last signed checkpoint, or of the start before one (ato_checkpoint_age_seconds counts from it). */
+    checkpointSince: (): number => lastSignedAt ?? startedAt,
 
     /** Adds a flow's packet and byte deltas under its protocol's label (IP protocol number). */
     addTraffic(proto: number, packets: number | bigint, bytes: number | bigint, direction: Direction = "ingress"): void {
@@ -119,7 +121,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     m.bytes.inc({ proto, direction }, 0);
   }
   m.buildInfo.set(buildLabels(options.build), 1);
-  processMetrics(registry);
+  if (!options.liveElsewhere) liveMetrics(registry, m.checkpointSince);
   return m;
 }
 

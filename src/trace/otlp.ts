@@ -3,7 +3,7 @@
  * by hand: one ResourceSpans with the service's resource, one ScopeSpans for ato, the spans. Field numbers are
  * the published schema's; test/trace decodes what this writes with the generated decoders of that schema.
  */
-import { ProtoWriter } from "./protobuf.ts";
+import { ProtoWriter, utf8 } from "./protobuf.ts";
 
 export type AttrValue = string | number | boolean;
 
@@ -22,14 +22,12 @@ export interface SpanData {
 /** Span.SpanKind: ato's spans are its own work, not requests served or made. */
 const SPAN_KIND_INTERNAL = 1;
 
-const utf8 = new TextEncoder();
-
 function keyValue(w: ProtoWriter, field: number, key: string, v: AttrValue): void {
   const kv = w.fork(field);
   w.string(1, key);
   // AnyValue is a oneof: a zero, false or empty value is still written, so the receiver knows which field it is.
   const any = w.fork(2);
-  if (typeof v === "string") w.bytes(1, utf8.encode(v));
+  if (typeof v === "string") w.bytes(1, utf8(v));
   else if (typeof v === "boolean") w.varintField(2, v ? 1 : 0);
   else if (Number.isInteger(v)) w.varintField(3, v >= 0 && v < 0x80000000 ? v : BigInt(v));
   else w.double(4, v);

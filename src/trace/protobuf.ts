@@ -7,6 +7,19 @@
 
 const enc = new TextEncoder();
 
+/** Span names, attribute keys and most values repeat from span to span: their UTF-8 is kept (a bounded cache). */
+const encoded = new Map<string, Uint8Array>();
+export function utf8(s: string): Uint8Array {
+  let b = encoded.get(s);
+  if (b) return b;
+  b = enc.encode(s);
+  if (s.length <= 64) {
+    if (encoded.size >= 1024) encoded.clear();
+    encoded.set(s, b);
+  }
+  return b;
+}
+
 export class ProtoWriter {
   private buf = new Uint8Array(64);
   private view = new DataView(this.buf.buffer);
@@ -84,7 +97,7 @@ export class ProtoWriter {
   }
 
   string(field: number, s: string): this {
-    return s ? this.bytes(field, enc.encode(s)) : this;
+    return s ? this.bytes(field, utf8(s)) : this;
   }
 
   /** Opens a nested message (length-delimited field); returns where its content starts, for join(). */

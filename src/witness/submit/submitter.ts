@@ -11,6 +11,7 @@ import { WitnessProgress } from "./progress.ts";
 import type { WitnessTarget } from "./targets.ts";
 import { WitnessWorker, type WorkerContext } from "./worker.ts";
 import type { Registry } from "prom-client";
+import type { Tracer } from "../../trace/index.ts";
 
 export interface SubmitterOptions {
   auditDir: string;
@@ -18,6 +19,7 @@ export interface SubmitterOptions {
   registry: Registry;
   append: WorkerContext["append"];
   warn: (m: string) => void;
+  tracer?: Tracer;
 }
 
 export class Submitter {
@@ -32,7 +34,7 @@ export class Submitter {
     this.leaves = new LeafSource(o.auditDir, this.smallestCosigned(o.witnesses));
     const metrics = submitterMetrics(o.registry, () => new Map(this.workers.map((w) => [w.name, (Date.now() - (w.lastCosignedAt ?? this.startedAt)) / 1000])));
     const ctx: WorkerContext = {
-      leaves: this.leaves, progress: this.progress, metrics, warn: o.warn,
+      leaves: this.leaves, progress: this.progress, metrics, warn: o.warn, tracer: o.tracer,
       append: (kind, data) => {
         if (this.stopped) return;
         o.append(kind, data);

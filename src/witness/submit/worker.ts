@@ -16,6 +16,7 @@ import type { LeafSource } from "./leaves.ts";
 import type { SubmitterMetrics } from "./metrics.ts";
 import type { WitnessProgress } from "./progress.ts";
 import type { WitnessTarget } from "./targets.ts";
+import { traced, type Tracer } from "../../trace/index.ts";
 
 export interface SignedCheckpoint {
   seq: number;
@@ -32,6 +33,8 @@ export interface WorkerContext {
   metrics: SubmitterMetrics;
   append: (kind: "cosignature" | "witness_refusal", data: CosignatureData | WitnessRefusalData) => void;
   warn: (m: string) => void;
+  /** A span per submission (src/trace) when tracing is on. */
+  tracer?: Tracer;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -80,7 +83,8 @@ export class WitnessWorker {
   private async loop(): Promise<void> {
     while (!this.stopped && this.latest && this.handledSeq < this.latest.seq) {
       const cp = this.latest;
-      const outcome = await this.submit(cp);
+      const outcome = await traced(this.ctx.tracer, "ato.witness.submit", { witness: this.name, tree_size: cp.treeSize, from_size: this.ctx.progress.get(this.target.vkey).size },
+        () => this.submit(cp), (o) => ({ outcome: o === "retry" ? "retry" : this.lastRefusal === undefined ? "cosigned" : `refused: ${this.lastRefusal}` }));
       if (outcome === "retry") return this.retryLater();
       this.backoffMs = 0;
       this.handledSeq = cp.seq;
