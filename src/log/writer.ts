@@ -13,6 +13,14 @@
  * and at close. All calls are synchronous: a record is on disk (in the page cache, fsync'd at
  * each checkpoint) when appendRecord returns.
  *
+ * A checkpoint line is written only once the lines it covers are durable: their fdatasync is
+ * started on the thread pool before the signature, so the two overlap, and the line waits for
+ * what is left of it. onCheckpoint hears of a checkpoint once its own line is durable too (a
+ * background sync for count and interval checkpoints, at once for the others). With
+ * `groupCommit`, a count checkpoint does not wait at all: it is signed, and its line is
+ * written when that sync returns or together with the next records (one write), whichever
+ * comes first (see commit.ts).
+ *
  * A record that was written stays written: when the checkpoint due after it cannot be written,
  * synced or rotated (a full disk), the append still succeeds, the failure goes to onError and
  * status().writable, and the checkpoint is tried again after the next piece of records.
@@ -35,6 +43,7 @@ import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from ".
 import { ACTIVE_LOG_NAME } from "./paths.ts";
 import { renameActive, rotationBlocked } from "./rotation.ts";
 import { CheckpointSigning } from "./signing.ts";
+import { AnnounceQueue, type HeldCheckpoint } from "./commit.ts";
 import { segmentBytes } from "./size.ts";
 import { recover } from "./startup.ts";
 import type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
@@ -65,6 +74,10 @@ export class EvidenceLog {
   private lastCheckpointOk = false;
   private writable: EvidenceLogStatus["writable"] = { ok: true };
   private closed = false;
+  /** groupCommit: the count checkpoint signed and waiting for the sync of the lines it covers. */
+  private held: HeldCheckpoint | undefined;
+  /** Checkpoints written, told to onCheckpoint once durable. */
+  private readonly announced = new AnnounceQueue((c) => this.announce(c));
 
   private constructor(options: EvidenceLogOptions) {
     this.o = resolveOptions(options);
@@ -179,22 +192,97 @@ export class EvidenceLog {
   }
 
   private writeCheckpoint(trigger: CheckpointTrigger): CheckpointResult {
+    this.commitHeld(); // a held one first: it comes before this one
+    const file = this.file ?? this.reopenAfterFailedRotation();
+    const c = this.signCheckpoint(trigger, file);
+    if (this.o.groupCommit && trigger === "count" && !this.rotationDueAfter(c)) {
+      this.held = c;
+      this.sinceCheckpoint = 0;
+      // Written as soon as the sync returns, unless the next records take it along first.
+      file.syncSoon(() => { if (this.held === c) this.autoCommit(); });
+      return c.result;
+    }
+    file.sync(); // what is left of the sync signCheckpoint started: the lines it covers are durable first
+    this.writeCheckpointLine(c, file);
+    this.afterCheckpoint(c, file);
+    return c.result;
+  }
+
+  /**
+   * Starts the sync of the lines before it, then signs the tree of those lines while that runs and
+   * encodes the checkpoint line (seq = tree size), not yet written.
+   */
+  private signCheckpoint(trigger: CheckpointTrigger, file: AppendFile): HeldCheckpoint {
+    file.syncSoon();
     const root = frontierRoot(this.frontier);
     const text = checkpointBody({ origin: this.origin, size: this.size, root });
     const signed = this.signing.sign(new TextEncoder().encode(text));
     const data = checkpointData({ text, signed, origin: this.origin, frontier: this.frontier, root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
-    const [line] = this.writeLines("checkpoint", [data as unknown as RecordData], this.o.classification, () => this.counts.checkpoint(signed.ok, signed.seconds));
-    this.file!.sync();
+    const { text: line, leaves } = encodeLines("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
+    const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
+    return { line: line.subarray(1), leaf: leaves[0]!, data, signed, result, sinceBefore: this.sinceCheckpoint };
+  }
+
+  /** Appends the checkpoint line (and `more`, the records after it, in the same write) and takes it into the tree and the counters. */
+  private writeCheckpointLine(c: HeldCheckpoint, file: AppendFile, more?: Uint8Array): void {
+    file.append(c.line, more);
+    this.appendLeaf(c.leaf);
+    this.counts.checkpoint(c.signed.ok, c.signed.seconds);
+    this.counts.appended("checkpoint", 1, c.line.length);
+    this.segmentLines++;
     this.sinceCheckpoint = 0;
-    this.lastCheckpointOk = signed.ok;
-    if (signed.ok) this.latest = { seq: line!.seq, treeSize: data.tree_size, root: data.root, note: data.note };
-    if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${line!.seq} on: ${signed.reason}`);
-    if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${line!.seq} on`);
+    this.lastCheckpointOk = c.signed.ok;
+    const { signed, result } = c;
+    if (signed.ok) this.latest = { seq: result.seq, treeSize: result.treeSize, root: result.root, note: result.note };
+    if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${result.seq} on: ${signed.reason}`);
+    if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${result.seq} on`);
     this.signWarned = signed.ok ? undefined : signed.reason;
-    const result: CheckpointResult = { seq: line!.seq, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
-    this.announce(result);
-    if (trigger !== "shutdown" && this.shouldRotate()) this.rotate();
-    return result;
+  }
+
+  /** Makes the written checkpoint durable (at once unless count or interval), tells onCheckpoint then, and rotates if due. */
+  private afterCheckpoint(c: HeldCheckpoint, file: AppendFile, mayRotate = true): void {
+    const trigger = c.result.trigger;
+    this.announced.push(c.result, file.size);
+    if (trigger === "count" || trigger === "interval") file.syncSoon(() => this.announced.upTo(file.durable));
+    else this.syncAndAnnounce(file);
+    if (mayRotate && trigger !== "shutdown" && this.shouldRotate()) this.rotate();
+  }
+
+  /** Syncs everything written and tells onCheckpoint of every checkpoint that is now durable. */
+  private syncAndAnnounce(file: AppendFile): void {
+    file.sync();
+    this.announced.upTo(file.durable);
+  }
+
+  /** Writes the held checkpoint line alone (its sync returned, or someone needs it written now). */
+  private commitHeld(): void {
+    const c = this.held;
+    if (!c) return;
+    const file = this.file!;
+    this.held = undefined;
+    try {
+      file.sync();
+      this.writeCheckpointLine(c, file);
+    } catch (e) {
+      this.sinceCheckpoint = c.sinceBefore; // not written: it is due again after the next piece
+      throw e;
+    }
+    this.afterCheckpoint(c, file);
+  }
+
+  /** The held checkpoint committed from the event loop: a failure has no caller, it goes to onError. */
+  private autoCommit(): void {
+    try {
+      this.written(() => this.commitHeld());
+    } catch (e) {
+      if (!(e instanceof AtoError && e.code === "IO")) throw e;
+      this.o.onError(e);
+    }
+  }
+
+  /** Whether writing this checkpoint line makes the segment due for rotation (then it is not held: a segment ends in a checkpoint). */
+  private rotationDueAfter(c: HeldCheckpoint): boolean {
+    return this.rotation.enabled && (this.file!.size + c.line.length >= this.o.rotateBytes || this.segmentLines + 1 >= this.o.rotateLines);
   }
 
   /** The newest checkpoint with a good signature (what the agent serves at /checkpoint). */
@@ -243,7 +331,9 @@ export class EvidenceLog {
     this.stopTimer?.();
     try {
       if (!this.file && this.pendingSegment) this.written(() => this.reopenAfterFailedRotation());
+      if (this.held) this.written(() => this.commitHeld());
       if (this.file && !(this.sinceCheckpoint === 0 && this.lastCheckpointOk)) this.checkpoint("shutdown");
+      else if (this.file) this.written(() => this.syncAndAnnounce(this.file!));
     } finally {
       this.closed = true;
       this.file?.close();
@@ -252,26 +342,40 @@ export class EvidenceLog {
     }
   }
 
-  private writeLines(kind: string, data: RecordData[], cls: string, beforeCount?: () => void): { seq: number; ts: string }[] {
-    return this.writeEncoded(kind, (seq, ts) => encodeLines(kind, data, cls, seq, ts), beforeCount);
+  private writeLines(kind: string, data: RecordData[], cls: string): { seq: number; ts: string }[] {
+    return this.writeEncoded(kind, (seq, ts) => encodeLines(kind, data, cls, seq, ts));
   }
 
-  /** Writes lines `encode` made (a spare byte, then each line with its newline) in one write, then takes their leaves into the tree. */
-  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }, beforeCount?: () => void): { seq: number; ts: string }[] {
+  /**
+   * Writes lines `encode` made (a spare byte, then each line with its newline) in one write, then
+   * takes their leaves into the tree. A held checkpoint goes first, in the same write, once the
+   * lines it covers are durable; if that write fails, neither is written.
+   */
+  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }): { seq: number; ts: string }[] {
     if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
     const file = this.file ?? this.reopenAfterFailedRotation();
+    const held = this.held;
     const ts = rfc3339(this.o.now());
-    const { text, leaves } = encode(this.size, ts);
-    file.append(text.subarray(1));
+    const { text, leaves } = encode(this.size + (held ? 1 : 0), ts); // encoded while the held checkpoint's sync runs
+    if (held) {
+      this.held = undefined;
+      try {
+        file.sync();
+        this.writeCheckpointLine(held, file, text.subarray(1));
+      } catch (e) {
+        this.sinceCheckpoint = held.sinceBefore;
+        throw e;
+      }
+    } else file.append(text.subarray(1));
     const out = leaves.map((leaf) => {
       const seq = this.size;
       this.appendLeaf(leaf);
       return { seq, ts };
     });
-    beforeCount?.();
     this.counts.appended(kind, leaves.length, text.length - 1);
     this.segmentLines += leaves.length;
     this.sinceCheckpoint += leaves.length;
+    if (held) this.afterCheckpoint(held, file, false); // records follow it: the segment rotates after the next checkpoint
     return out;
   }
 
@@ -332,6 +436,7 @@ export class EvidenceLog {
   private rotate(): void {
     const blocked = rotationBlocked(this.o.auditDir, this.segment);
     if (blocked) return this.disableRotation(blocked);
+    this.syncAndAnnounce(this.file!); // the segment's last checkpoint is durable and told before its file is closed
     this.file!.close();
     this.file = undefined;
     const renamed = renameActive(this.o.auditDir, this.segment, this.o.appendOnly);
