@@ -32,37 +32,53 @@ const CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
 /** One buffer per process, reused: a chunk's lines are hashed and written before the next is encoded. */
 const shared = new JsonBytes(1 << 20);
 
+/** The envelope's constant parts per kind and class, and its tail per ts: made once, not per chunk. */
+const heads = new Map<string, { head: Uint8Array; mid: Uint8Array }>();
+let tailTs = "";
+let tailBytes = new Uint8Array(0);
+
+function envelope(kind: string, cls: string): { head: Uint8Array; mid: Uint8Array } {
+  const key = `${kind}\n${cls}`;
+  let e = heads.get(key);
+  if (e) return e;
+  if (!KIND.test(kind)) throw new AtoError(`record kind must match ${KIND}; got '${kind}'`, "CORRUPT");
+  if (!CLASS.test(cls)) throw new AtoError(`classification label must match ${CLASS}; got '${cls}'`, "CORRUPT");
+  e = { head: asciiBytes(`{"class":"${cls}","data":`), mid: asciiBytes(`,"kind":"${kind}","seq":`) };
+  if (heads.size < 256) heads.set(key, e);
+  return e;
+}
+
+function tail(ts: string): Uint8Array {
+  if (ts !== tailTs) {
+    tailBytes = asciiBytes(`,"ts":${JSON.stringify(ts)},"v":1}`);
+    tailTs = ts;
+  }
+  return tailBytes;
+}
+
 /**
  * The same lines as encodeLines, with each record's data written as bytes by `body`: the
  * envelope's members are already in canonical order (class, data, kind, seq, ts, v).
  * `text` is valid until the next call.
  */
 export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): { text: Uint8Array; leaves: Hash[] } {
-  if (!KIND.test(kind)) throw new AtoError(`record kind must match ${KIND}; got '${kind}'`, "CORRUPT");
-  if (!CLASS.test(cls)) throw new AtoError(`classification label must match ${CLASS}; got '${cls}'`, "CORRUPT");
-  const head = asciiBytes(`{"class":"${cls}","data":`);
-  const mid = asciiBytes(`,"kind":"${kind}","seq":`);
-  const tail = asciiBytes(`,"ts":${JSON.stringify(ts)},"v":1}`);
+  const { head, mid } = envelope(kind, cls);
+  const end = tail(ts);
   const w = shared;
   w.pos = 0;
   w.byte(0x0a); // the spare byte before the first line
-  const ends = new Int32Array(n);
+  const leaves: Hash[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const start = w.pos;
     w.bytes(head);
     body(i, w);
     w.bytes(mid);
     w.number(firstSeq + i);
-    w.bytes(tail);
+    w.bytes(end);
+    if (w.pos - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${w.pos - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
+    // Hashed while the line is fresh in the cache; the newline goes after (the byte before a line is the free one).
+    leaves[i] = leafHashInPlace(w.buf, start, w.pos);
     w.byte(0x0a);
-    if (w.pos - 1 - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${w.pos - 1 - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
-    ends[i] = w.pos - 1;
   }
-  const text = w.buf.subarray(0, w.pos);
-  const leaves: Hash[] = new Array(n);
-  for (let i = 0, start = 1; i < n; i++) {
-    leaves[i] = leafHashInPlace(text, start, ends[i]!);
-    start = ends[i]! + 1;
-  }
-  return { text, leaves };
+  return { text: w.buf.subarray(0, w.pos), leaves };
 }

@@ -168,9 +168,9 @@ export class EvidenceLog {
     if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
     if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`appendBodies takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
     const cls = opts.class ?? this.o.classification;
-    const [first] = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeBodies(kind, n, body, cls, seq, ts)));
+    const first = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeBodies(kind, n, body, cls, seq, ts)));
     if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
-    return first!;
+    return first;
   }
 
   /**
@@ -343,7 +343,8 @@ export class EvidenceLog {
   }
 
   private writeLines(kind: string, data: RecordData[], cls: string): { seq: number; ts: string }[] {
-    return this.writeEncoded(kind, (seq, ts) => encodeLines(kind, data, cls, seq, ts));
+    const { seq, ts } = this.writeEncoded(kind, (first, at) => encodeLines(kind, data, cls, first, at));
+    return data.map((_, i) => ({ seq: seq + i, ts }));
   }
 
   /**
@@ -351,7 +352,7 @@ export class EvidenceLog {
    * takes their leaves into the tree. A held checkpoint goes first, in the same write, once the
    * lines it covers are durable; if that write fails, neither is written.
    */
-  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }): { seq: number; ts: string }[] {
+  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }): { seq: number; ts: string } {
     if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
     const file = this.file ?? this.reopenAfterFailedRotation();
     const held = this.held;
@@ -367,16 +368,13 @@ export class EvidenceLog {
         throw e;
       }
     } else file.append(text.subarray(1));
-    const out = leaves.map((leaf) => {
-      const seq = this.size;
-      this.appendLeaf(leaf);
-      return { seq, ts };
-    });
+    const first = { seq: this.size, ts };
+    for (let i = 0; i < leaves.length; i++) this.appendLeaf(leaves[i]!);
     this.counts.appended(kind, leaves.length, text.length - 1);
     this.segmentLines += leaves.length;
     this.sinceCheckpoint += leaves.length;
     if (held) this.afterCheckpoint(held, file, false); // records follow it: the segment rotates after the next checkpoint
-    return out;
+    return first;
   }
 
   /**
