@@ -67,13 +67,18 @@ function inputFlows(n: number): { addrs: FlowAddresses[]; growth: Growth[] } {
 
 interface Run { rate: number; cpuPerM: number; dir: string }
 
-function timed(dir: string, body: () => void): Run {
+function timed(dir: string, body: () => void): Run;
+function timed(dir: string, body: () => Promise<void>): Promise<Run>;
+function timed(dir: string, body: () => void | Promise<void>): Run | Promise<Run> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  body();
-  const s = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  return { rate: records / s, cpuPerM: ((c.user + c.system) / 1e6) * (1e6 / records), dir };
+  const done = (): Run => {
+    const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { rate: records / s, cpuPerM: ((c.user + c.system) / 1e6) * (1e6 / records), dir };
+  };
+  const r = body();
+  return r instanceof Promise ? r.then(done) : done();
 }
 
 function newDir(): string {
@@ -82,21 +87,24 @@ function newDir(): string {
   return dir;
 }
 
-/** The collector's path (src/collector/collector.ts write()): chunks up to the next checkpoint, masked, written as bytes. */
-function runAto(input: ReturnType<typeof inputFlows>, groupCommit: boolean): Run {
+/**
+ * The collector's path (src/collector/collector.ts flush() and write()): chunks up to the next
+ * checkpoint, masked, written as bytes, a yield to the event loop after each chunk.
+ */
+async function runAto(input: ReturnType<typeof inputFlows>, groupCommit: boolean): Promise<Run> {
   const dir = newDir();
   const log = EvidenceLog.open({ auditDir: dir, signer: openSigner(signerOpts), checkpointEvery: EVERY, checkpointIntervalMs: 0, appendOnly: false, groupCommit });
   const times = new IsoTimes(new KernelClock()), strings = new StringCache();
-  const r = timed(dir, () => {
+  return timed(dir, async () => {
     for (let done = 0, n = 0; done < records; done += n) {
       n = Math.min(CHUNK, log.roomBeforeCheckpoint(), records - done);
       const masked = masker!.maskFlows(input.addrs.slice(done, done + n));
       const at = done;
       log.appendBodies("flow", n, (i, w) => writeFlowData(w, input.growth[at + i]!, masked[i]!, "eth0", times, strings));
+      await new Promise((r) => setImmediate(r));
     }
     log.close(); // the shutdown checkpoint, synced
   });
-  return r;
 }
 
 function body(m: { src: string; dst: string }, g: Growth) {
@@ -166,12 +174,12 @@ async function main() {
   const perRecordN = Math.min(records, args.quick ? 2_000 : 5_000); // 2.5 k/s: a bounded sample
   const load = { start: loadavg()[0]!, end: 0 };
   const runs: Record<"gc" | "sync" | "objects" | "perRecord" | "floor", Run[]> = { gc: [], sync: [], objects: [], perRecord: [], floor: [] };
-  runAto(input, true); // warm-up (JIT), not counted
+  await runAto(input, true); // warm-up (JIT), not counted
   for (let r = 0; r < rounds; r++) {
-    const gc = runAto(input, true);
+    const gc = await runAto(input, true);
     runs.gc.push(gc);
     runs.floor.push(runFloor(readFileSync(join(gc.dir, "signed_evidence.log"))));
-    runs.sync.push(runAto(input, false));
+    runs.sync.push(await runAto(input, false));
     runs.objects.push(runObjects(input));
     runs.perRecord.push(runPerRecord(input, perRecordN));
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
