@@ -4,24 +4,33 @@
  */
 import { AtoError } from "../errors.ts";
 import { encodeRecord, type RecordData } from "../evidence/index.ts";
-import type { Hash } from "../tree/index.ts";
 import { asciiBytes, JsonBytes } from "./bytes.ts";
-import { leafHashInPlace } from "./lines.ts";
+import { hashLeaves, leafScratch } from "./leaves.ts";
+
+/** Encoded lines: `text` starts with one spare byte; leaves[32i : 32i+32] is line i's leaf hash. Valid until the next encode. */
+export interface Encoded {
+  text: Uint8Array;
+  leaves: Uint8Array;
+  count: number;
+}
 
 export const MAX_LINE_BYTES = 1 << 20;
 
 /** `text` starts with one spare byte (the leaf hash's prefix goes there): write text.subarray(1). */
-export function encodeLines(kind: string, data: RecordData[], cls: string, firstSeq: number, ts: string): { text: Buffer; leaves: Hash[] } {
+export function encodeLines(kind: string, data: RecordData[], cls: string, firstSeq: number, ts: string): Encoded {
   const lines = data.map((d, i) => encodeRecord({ v: 1, seq: firstSeq + i, ts, kind, class: cls, data: d }));
   const text = Buffer.from(`\n${lines.join("\n")}\n`);
-  const leaves: Hash[] = [];
-  for (let start = 1; start < text.length; ) {
+  const { spans, leaves } = leafScratch(data.length);
+  let count = 0;
+  for (let start = 1; start < text.length; count++) {
     const end = text.indexOf(0x0a, start);
     if (end - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${end - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
-    leaves.push(leafHashInPlace(text, start, end));
+    spans[2 * count] = start;
+    spans[2 * count + 1] = end - start;
     start = end + 1;
   }
-  return { text, leaves };
+  hashLeaves(text, spans, count, leaves);
+  return { text, leaves, count };
 }
 
 /** Writes the data object of record i (canonical JSON, see JsonBytes) at w.pos. */
@@ -35,7 +44,7 @@ const shared = new JsonBytes(1 << 20);
 /** The envelope's constant parts per kind and class, and its tail per ts: made once, not per chunk. */
 const heads = new Map<string, { head: Uint8Array; mid: Uint8Array }>();
 let tailTs = "";
-let tailBytes = new Uint8Array(0);
+let tailBytes: Uint8Array = new Uint8Array(0);
 
 function envelope(kind: string, cls: string): { head: Uint8Array; mid: Uint8Array } {
   const key = `${kind}\n${cls}`;
@@ -61,13 +70,13 @@ function tail(ts: string): Uint8Array {
  * envelope's members are already in canonical order (class, data, kind, seq, ts, v).
  * `text` is valid until the next call.
  */
-export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): { text: Uint8Array; leaves: Hash[] } {
+export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): Encoded {
   const { head, mid } = envelope(kind, cls);
   const end = tail(ts);
   const w = shared;
   w.pos = 0;
   w.byte(0x0a); // the spare byte before the first line
-  const leaves: Hash[] = new Array(n);
+  const { spans, leaves } = leafScratch(n);
   for (let i = 0; i < n; i++) {
     const start = w.pos;
     w.bytes(head);
@@ -76,9 +85,11 @@ export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: str
     w.number(firstSeq + i);
     w.bytes(end);
     if (w.pos - start > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${w.pos - start} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
-    // Hashed while the line is fresh in the cache; the newline goes after (the byte before a line is the free one).
-    leaves[i] = leafHashInPlace(w.buf, start, w.pos);
+    spans[2 * i] = start;
+    spans[2 * i + 1] = w.pos - start;
     w.byte(0x0a);
   }
-  return { text: w.buf.subarray(0, w.pos), leaves };
+  const text = w.buf.subarray(0, w.pos); // the buffer may have grown while encoding: hashed only now
+  hashLeaves(text, spans, n, leaves);
+  return { text, leaves, count: n };
 }

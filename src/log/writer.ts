@@ -30,14 +30,14 @@ import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { checkpointBody, rfc3339, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { base64, frontierRoot, hashChildren, type Hash } from "../tree/index.ts";
+import { CompactFrontier, base64 } from "../tree/index.ts";
 import { VERSION } from "../version.ts";
 import { setAppendOnly } from "./attr.ts";
 import { checkNames, checkpointData } from "./checkpoint-line.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
 import { AppendFile, syncDir } from "./file.ts";
-import { encodeBodies, encodeLines, type BodyWriter } from "./encode.ts";
+import { encodeBodies, encodeLines, type BodyWriter, type Encoded } from "./encode.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
 import { ACTIVE_LOG_NAME } from "./paths.ts";
@@ -56,8 +56,8 @@ export class EvidenceLog {
   private readonly lock: DirLock;
   private file: AppendFile | undefined;
   private stopTimer: (() => void) | undefined;
-  private size = 0;
-  private frontier: Hash[] = [];
+  /** The tree of every line written: its frontier and size (the next seq). */
+  private tree = new CompactFrontier();
   private logId = "";
   private origin = "";
   private segment = 1;
@@ -105,8 +105,7 @@ export class EvidenceLog {
 
   private start(options: EvidenceLogOptions): void {
     const r = recover(this.o.auditDir);
-    this.size = r.size;
-    this.frontier = r.frontier.slice(); // appended to in place
+    this.tree = new CompactFrontier(r.frontier, r.size);
     this.logId = r.logId;
     this.segment = r.segment;
     this.prev = r.prev;
@@ -214,19 +213,19 @@ export class EvidenceLog {
    */
   private signCheckpoint(trigger: CheckpointTrigger, file: AppendFile): HeldCheckpoint {
     file.syncSoon();
-    const root = frontierRoot(this.frontier);
+    const root = this.tree.root();
     const text = checkpointBody({ origin: this.origin, size: this.size, root });
     const signed = this.signing.sign(new TextEncoder().encode(text));
-    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.frontier, root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
+    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.tree.hashes(), root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
     const { text: line, leaves } = encodeLines("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
     const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
-    return { line: line.subarray(1), leaf: leaves[0]!, data, signed, result, sinceBefore: this.sinceCheckpoint };
+    return { line: line.subarray(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
   }
 
   /** Appends the checkpoint line (and `more`, the records after it, in the same write) and takes it into the tree and the counters. */
   private writeCheckpointLine(c: HeldCheckpoint, file: AppendFile, more?: Uint8Array): void {
     file.append(c.line, more);
-    this.appendLeaf(c.leaf);
+    this.tree.append(c.leaf);
     this.counts.checkpoint(c.signed.ok, c.signed.seconds);
     this.counts.appended("checkpoint", 1, c.line.length);
     this.segmentLines++;
@@ -352,12 +351,12 @@ export class EvidenceLog {
    * takes their leaves into the tree. A held checkpoint goes first, in the same write, once the
    * lines it covers are durable; if that write fails, neither is written.
    */
-  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }): { seq: number; ts: string } {
+  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => Encoded): { seq: number; ts: string } {
     if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
     const file = this.file ?? this.reopenAfterFailedRotation();
     const held = this.held;
     const ts = rfc3339(this.o.now());
-    const { text, leaves } = encode(this.size + (held ? 1 : 0), ts); // encoded while the held checkpoint's sync runs
+    const { text, leaves, count } = encode(this.size + (held ? 1 : 0), ts); // encoded while the held checkpoint's sync runs
     if (held) {
       this.held = undefined;
       try {
@@ -369,23 +368,17 @@ export class EvidenceLog {
       }
     } else file.append(text.subarray(1));
     const first = { seq: this.size, ts };
-    for (let i = 0; i < leaves.length; i++) this.appendLeaf(leaves[i]!);
-    this.counts.appended(kind, leaves.length, text.length - 1);
-    this.segmentLines += leaves.length;
-    this.sinceCheckpoint += leaves.length;
+    for (let i = 0; i < count; i++) this.tree.append(leaves, 32 * i);
+    this.counts.appended(kind, count, text.length - 1);
+    this.segmentLines += count;
+    this.sinceCheckpoint += count;
     if (held) this.afterCheckpoint(held, file, false); // records follow it: the segment rotates after the next checkpoint
     return first;
   }
 
-  /**
-   * Takes a leaf into the frontier in place (RFC 9162 §2.1: the same as tree's appendLeaf,
-   * without copying the frontier per leaf): the log owns its frontier array.
-   */
-  private appendLeaf(leaf: Hash): void {
-    let node = leaf;
-    for (let s = this.size; s % 2 === 1; s = (s - 1) / 2) node = hashChildren(this.frontier.pop()!, node);
-    this.frontier.push(node);
-    this.size++;
+  /** Lines in the log: the next seq. */
+  private get size(): number {
+    return this.tree.size;
   }
 
   /**
@@ -442,7 +435,7 @@ export class EvidenceLog {
       this.openActive();
       return this.disableRotation(renamed.reason);
     }
-    this.pendingSegment = { file: renamed.name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
+    this.pendingSegment = { file: renamed.name, segment: this.segment, tree_size: this.size, root: base64(this.tree.root()) };
     this.startSegment(this.segment + 1, this.pendingSegment);
     this.pendingSegment = undefined;
   }
@@ -458,7 +451,7 @@ export class EvidenceLog {
   /** Creates the active file and writes its segment line; the segment number changes only if that worked. */
   private startSegment(segment: number, prev: PrevSegment | null): void {
     const file = AppendFile.open(this.activePath);
-    const header: SegmentData = { frontier: this.frontier.map(base64), log_id: this.logId, origin: this.origin, prev, segment, tree_size: this.size, writer: `ato ${VERSION}` };
+    const header: SegmentData = { frontier: this.tree.hashes().map(base64), log_id: this.logId, origin: this.origin, prev, segment, tree_size: this.size, writer: `ato ${VERSION}` };
     this.file = file;
     this.segmentLines = 0;
     try {
