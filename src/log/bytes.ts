@@ -48,6 +48,12 @@ export class JsonBytes {
     this.pos = p;
   }
 
+  /** Any string's UTF-8 bytes as they are (JSON text already made, e.g. by canonicalize). */
+  utf8(s: string): void {
+    this.ensure(3 * s.length); // UTF-8 needs at most 3 bytes per UTF-16 code unit
+    this.pos += encoder.encodeInto(s, this.buf.subarray(this.pos)).written;
+  }
+
   /** A string known to be plain ASCII (no escapes needed), without quotes. */
   ascii(s: string): void {
     const n = s.length;

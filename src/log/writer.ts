@@ -219,7 +219,8 @@ export class EvidenceLog {
     const data = checkpointData({ text, signed, origin: this.origin, frontier: this.tree.hashes(), root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
     const { text: line, leaves } = encodeLines("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
     const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
-    return { line: line.subarray(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
+    // Copies: the encoder's buffers are reused by the next records, which may be encoded before this line is written.
+    return { line: line.slice(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
   }
 
   /** Appends the checkpoint line (and `more`, the records after it, in the same write) and takes it into the tree and the counters. */

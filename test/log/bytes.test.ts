@@ -4,8 +4,10 @@
  * years, century rules and the ends of the supported range.
  */
 import { describe, expect, test } from "bun:test";
-import { canonicalize } from "../../src/evidence/index.ts";
+import { canonicalize, encodeRecord } from "../../src/evidence/index.ts";
+import { encodeLines } from "../../src/log/encode.ts";
 import { JsonBytes } from "../../src/log/index.ts";
+import { hashLeaf } from "../../src/tree/index.ts";
 
 const decoder = new TextDecoder();
 function written(f: (w: JsonBytes) => void): string {
@@ -34,5 +36,28 @@ describe("JsonBytes", () => {
     const numbers = [0, 1, 9, 10, 4_294_967_295, 4_294_967_296, 2 ** 53 - 1, -1, 0.5, 1e21, 1e-7, -0];
     for (const n of numbers) expect(written((w) => w.number(n))).toBe(canonicalize(n));
     expect(() => written((w) => w.string("\ud800"))).toThrow(/lone surrogate/);
+  });
+});
+
+describe("encodeLines", () => {
+  test("writes, line for line, what encodeRecord writes, and each line's leaf hash", () => {
+    const data = [
+      { src: "198.18.0.0/24", packets: 3, nested: { z: [1, "two", null, true], a: { "é": 1, "\u0001": "x" } } },
+      { s: "😀 \u2028 \"q\" \\", big: 2n ** 40n, n: -0.5, e: 1e21, skip: undefined },
+      {},
+    ];
+    const { text, leaves, count } = encodeLines("flow", data, "internal", 41, "2026-12-01T12:00:00.000Z");
+    const lines = decoder.decode(text.subarray(1)).split("\n").slice(0, -1);
+    expect(count).toBe(3);
+    expect(lines).toEqual(data.map((d, i) => encodeRecord({ v: 1, seq: 41 + i, ts: "2026-12-01T12:00:00.000Z", kind: "flow", class: "internal", data: d })));
+    for (let i = 0; i < count; i++) expect(leaves.slice(32 * i, 32 * i + 32)).toEqual(hashLeaf(new TextEncoder().encode(lines[i]!)));
+  });
+
+  test("refuses what encodeRecord refuses: a bad kind or class, data that is not an object, a line over 1 MiB", () => {
+    const ts = "2026-12-01T12:00:00.000Z";
+    expect(() => encodeLines("Flow", [{}], "internal", 0, ts)).toThrow(/record kind/);
+    expect(() => encodeLines("flow", [{}], "has space", 0, ts)).toThrow(/classification/);
+    expect(() => encodeLines("flow", [[] as unknown as Record<string, unknown>], "internal", 0, ts)).toThrow(/JSON object/);
+    expect(() => encodeLines("flow", [{ pad: "x".repeat(1 << 20) }], "internal", 0, ts)).toThrow(/larger than the 1048576-byte limit/);
   });
 });
