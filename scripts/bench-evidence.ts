@@ -175,15 +175,19 @@ async function main() {
   const load = { start: loadavg()[0]!, end: 0 };
   const runs: Record<"gc" | "sync" | "objects" | "perRecord" | "floor", Run[]> = { gc: [], sync: [], objects: [], perRecord: [], floor: [] };
   await runAto(input, true); // warm-up (JIT), not counted
-  for (let r = 0; r < rounds; r++) {
-    const gc = await runAto(input, true);
-    runs.gc.push(gc);
-    runs.floor.push(runFloor(readFileSync(join(gc.dir, "signed_evidence.log"))));
-    runs.sync.push(await runAto(input, false));
-    runs.objects.push(runObjects(input));
-    runs.perRecord.push(runPerRecord(input, perRecordN));
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  }
+  // Each round runs every contender once, starting one further along each time, so none always
+  // follows the same neighbour (a fresh file's first syncs, another run's freed blocks).
+  const contenders: (() => Promise<void>)[] = [
+    async () => {
+      const gc = await runAto(input, true);
+      runs.gc.push(gc);
+      runs.floor.push(runFloor(readFileSync(join(gc.dir, "signed_evidence.log"))));
+    },
+    async () => void runs.sync.push(await runAto(input, false)),
+    async () => void runs.objects.push(runObjects(input)),
+    async () => void runs.perRecord.push(runPerRecord(input, perRecordN)),
+  ];
+  for (let r = 0; r < rounds; r++) for (let k = 0; k < contenders.length; k++) await contenders[(r + k) % contenders.length]!();
   load.end = loadavg()[0]!;
   const rate = (k: keyof typeof runs) => median(runs[k].map((x) => x.rate));
   const cpu = (k: keyof typeof runs) => median(runs[k].map((x) => x.cpuPerM));
