@@ -243,7 +243,12 @@ export class EvidenceLog {
   private afterCheckpoint(c: HeldCheckpoint, file: AppendFile, mayRotate = true): void {
     const trigger = c.result.trigger;
     this.announced.push(c.result, file.size);
-    if (trigger === "count" || trigger === "interval") file.syncSoon(() => this.announced.upTo(file.durable));
+    if (trigger === "count" || trigger === "interval") {
+      file.syncSoon((e) => {
+        if (e) this.o.onError(e); // not told yet: the next sync (at the latest the next checkpoint's) tries again, and throws
+        this.announced.upTo(file.durable);
+      });
+    }
     else this.syncAndAnnounce(file);
     if (mayRotate && trigger !== "shutdown" && this.shouldRotate()) this.rotate();
   }
