@@ -4,6 +4,7 @@
  */
 import { AtoError } from "../errors.ts";
 import { canonicalize, type RecordData } from "../evidence/index.ts";
+import type { Hash } from "../tree/index.ts";
 import { asciiBytes, JsonBytes } from "./bytes.ts";
 import { hashLeaves, leafScratch } from "./leaves.ts";
 
@@ -18,12 +19,18 @@ export const MAX_LINE_BYTES = 1 << 20;
 
 /**
  * Records as objects: each record's data through canonicalize(), written with the envelope
- * into the one reused buffer (no join of the lines, no second copy): the same bytes as
- * encodeRecord() per line (test/log/bytes.test.ts).
+ * into a reused buffer of their own (no join of the lines, no second copy): the same bytes as
+ * encodeRecord() per line (test/log/bytes.test.ts). Valid until the next call.
  */
-export function encodeLines(kind: string, data: RecordData[], cls: string, firstSeq: number, ts: string): Encoded {
+export function encodeObjects(kind: string, data: RecordData[], cls: string, firstSeq: number, ts: string): Encoded {
   for (const d of data) if (d === null || typeof d !== "object" || Array.isArray(d)) throw new AtoError("record data must be a JSON object", "CORRUPT");
-  return encodeBodies(kind, data.length, (i, w) => w.utf8(canonicalize(data[i])), cls, firstSeq, ts);
+  return encodeInto(objectBuffer, kind, data.length, (i, w) => w.utf8(canonicalize(data[i])), cls, firstSeq, ts);
+}
+
+/** encodeObjects with its own copies: `text` starts with one spare byte; one hash per line. */
+export function encodeLines(kind: string, data: RecordData[], cls: string, firstSeq: number, ts: string): { text: Buffer; leaves: Hash[] } {
+  const e = encodeObjects(kind, data, cls, firstSeq, ts);
+  return { text: Buffer.from(e.text), leaves: split(e) };
 }
 
 /** Writes the data object of record i (canonical JSON, see JsonBytes) at w.pos. */
@@ -31,8 +38,9 @@ export type BodyWriter = (i: number, w: JsonBytes) => void;
 
 const KIND = /^[a-z][a-z0-9_]{0,31}$/;
 const CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
-/** One buffer per process, reused: a chunk's lines are hashed and written before the next is encoded. */
+/** Buffers per process, reused: a chunk's lines are hashed and written before the next is encoded. */
 const shared = new JsonBytes(1 << 20);
+const objectBuffer = new JsonBytes(1 << 16);
 
 /** The envelope's constant parts per kind and class, and its tail per ts: made once, not per chunk. */
 const heads = new Map<string, { head: Uint8Array; mid: Uint8Array }>();
@@ -61,12 +69,25 @@ function tail(ts: string): Uint8Array {
 /**
  * The same lines as encodeLines, with each record's data written as bytes by `body`: the
  * envelope's members are already in canonical order (class, data, kind, seq, ts, v).
- * `text` is valid until the next call.
+ * `text` and `leaves` are valid until the next call.
  */
-export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): Encoded {
+export function encodeChunk(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): Encoded {
+  return encodeInto(shared, kind, n, body, cls, firstSeq, ts);
+}
+
+/** encodeChunk with one hash per line (`text` is still valid only until the next call). */
+export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): { text: Uint8Array; leaves: Hash[] } {
+  const e = encodeChunk(kind, n, body, cls, firstSeq, ts);
+  return { text: e.text, leaves: split(e) };
+}
+
+function split(e: Encoded): Hash[] {
+  return Array.from({ length: e.count }, (_, i) => e.leaves.slice(32 * i, 32 * i + 32));
+}
+
+function encodeInto(w: JsonBytes, kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): Encoded {
   const { head, mid } = envelope(kind, cls);
   const end = tail(ts);
-  const w = shared;
   w.pos = 0;
   w.byte(0x0a); // the spare byte before the first line
   const { spans, leaves } = leafScratch(n);

@@ -37,7 +37,7 @@ import { checkNames, checkpointData } from "./checkpoint-line.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
 import { AppendFile, syncDir } from "./file.ts";
-import { encodeBodies, encodeLines, type BodyWriter, type Encoded } from "./encode.ts";
+import { encodeChunk, encodeObjects, type BodyWriter, type Encoded } from "./encode.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
 import { ACTIVE_LOG_NAME } from "./paths.ts";
@@ -167,7 +167,7 @@ export class EvidenceLog {
     if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
     if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`appendBodies takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
     const cls = opts.class ?? this.o.classification;
-    const first = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeBodies(kind, n, body, cls, seq, ts)));
+    const first = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeChunk(kind, n, body, cls, seq, ts)));
     if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
     return first;
   }
@@ -217,7 +217,7 @@ export class EvidenceLog {
     const text = checkpointBody({ origin: this.origin, size: this.size, root });
     const signed = this.signing.sign(new TextEncoder().encode(text));
     const data = checkpointData({ text, signed, origin: this.origin, frontier: this.tree.hashes(), root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
-    const { text: line, leaves } = encodeLines("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
+    const { text: line, leaves } = encodeObjects("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
     const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
     // Copies: the encoder's buffers are reused by the next records, which may be encoded before this line is written.
     return { line: line.slice(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
@@ -348,7 +348,7 @@ export class EvidenceLog {
   }
 
   private writeLines(kind: string, data: RecordData[], cls: string): { seq: number; ts: string }[] {
-    const { seq, ts } = this.writeEncoded(kind, (first, at) => encodeLines(kind, data, cls, first, at));
+    const { seq, ts } = this.writeEncoded(kind, (first, at) => encodeObjects(kind, data, cls, first, at));
     return data.map((_, i) => ({ seq: seq + i, ts }));
   }
 
