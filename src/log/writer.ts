@@ -195,10 +195,8 @@ export class EvidenceLog {
     const file = this.file ?? this.reopenAfterFailedRotation();
     const c = this.signCheckpoint(trigger, file);
     if (this.o.groupCommit && trigger === "count" && !this.rotationDueAfter(c)) {
-      this.held = c;
+      this.held = c; // written when the sync signCheckpoint started returns, unless the next records take it along first
       this.sinceCheckpoint = 0;
-      // Written as soon as the sync returns, unless the next records take it along first.
-      file.syncSoon(() => { if (this.held === c) this.autoCommit(); });
       return c.result;
     }
     file.sync(); // what is left of the sync signCheckpoint started: the lines it covers are durable first
@@ -212,7 +210,8 @@ export class EvidenceLog {
    * encodes the checkpoint line (seq = tree size), not yet written.
    */
   private signCheckpoint(trigger: CheckpointTrigger, file: AppendFile): HeldCheckpoint {
-    file.syncSoon();
+    let c: HeldCheckpoint | undefined; // set below, before the callback can run (it runs from the event loop)
+    file.syncSoon(() => { if (c && this.held === c) this.autoCommit(); });
     const root = this.tree.root();
     const text = checkpointBody({ origin: this.origin, size: this.size, root });
     const signed = this.signing.sign(new TextEncoder().encode(text));
@@ -220,7 +219,8 @@ export class EvidenceLog {
     const { text: line, leaves } = encodeObjects("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
     const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
     // Copies: the encoder's buffers are reused by the next records, which may be encoded before this line is written.
-    return { line: line.slice(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
+    c = { line: line.slice(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
+    return c;
   }
 
   /** Appends the checkpoint line (and `more`, the records after it, in the same write) and takes it into the tree and the counters. */
