@@ -1,21 +1,31 @@
 #!/usr/bin/env bun
 /**
- * Evidence throughput, side by side in one run on the same SoftHSM token:
+ * Evidence throughput, side by side in one run on the same SoftHSM token, interleaved round
+ * by round (so the machine's load falls on all of them alike):
  *
- *   ato      flow records through masking (one NASM call per batch), canonical JSON, the
- *            Merkle tree and the append-only log, with one signed checkpoint per 1000 records
- *            (synced at each checkpoint): written as bytes from the key-sorted template, what
- *            `ato run`'s collector does; and as objects through canonicalize(), as other records are;
- *   per-record  each record hashed and signed through PKCS#11 on its own, the signature
- *            appended with it.
+ *   ato          the collector's path: flows masked per chunk (one NASM call), each record's
+ *                bytes written from the key-sorted template into one buffer, leaf hashes, the
+ *                Merkle frontier, one append per chunk, a signed checkpoint per 1000 records
+ *                whose line follows the fdatasync of what it covers (group commit: the sync
+ *                runs on the thread pool while the next chunk is encoded);
+ *   ato, sync    the same without group commit: each count checkpoint waits for its sync;
+ *   ato, objects records as objects through canonicalize() (appendRecords), as non-flow records go;
+ *   per-record   each record hashed and signed through PKCS#11 on its own (the peer);
+ *   floor        the bytes ato wrote, written in the same chunks with one SHA-256 per chunk and
+ *                one fdatasync per 1000 records: no masking, no JSON, no tree, no signature.
+ *
+ * The input flows (as the collector holds them) are built before the clock starts. For each:
+ * records/s over wall time, and CPU seconds (user + system of the whole process, the thread
+ * pool's syncs included) per million records. Load average at the start and the end.
  *
  *   bun scripts/bench-evidence.ts [RECORDS] [--rounds N] [--quick] [--json PATH]
- * Reports records/s for each (median of the rounds, alternating) and the ratio.
  */
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
 import { EvidenceLog } from "../src/log/index.ts";
-import { Masker } from "../src/mask/index.ts";
+import { Masker, type FlowAddresses } from "../src/mask/index.ts";
 import { openSigner } from "../src/signer/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
 import { KernelClock } from "../src/collector/index.ts";
@@ -24,88 +34,135 @@ import { IsoTimes, StringCache, writeFlowData } from "../src/collector/flow-line
 import { benchArgs, runSection, measurement, median, result, section } from "./bench-lib.ts";
 
 const args = benchArgs();
-const records = Number(args.positional[0] ?? (args.quick ? 5_000 : 50_000));
-const rounds = args.number("rounds", 3);
-const BATCH = 1000;
-const TITLE = "Evidence throughput: checkpointed log beside signing every record";
+const records = Number(args.positional[0] ?? (args.quick ? 20_000 : 100_000));
+const rounds = args.number("rounds", args.quick ? 3 : 5);
+const EVERY = 1000;
+const CHUNK = 256; // the collector's chunk (src/collector/collector.ts)
+const TITLE = "Evidence throughput: mask, record, hash, append, checkpoint, beside signing every record and a floor";
 
 const dirs: string[] = [];
 let token: Awaited<ReturnType<typeof createToken>> | undefined;
 let masker: Masker | undefined;
 let signerOpts: Parameters<typeof openSigner>[0];
 
-function flows(n: number, base: number) {
-  return Array.from({ length: n }, (_, i) => {
-    const src = new Uint8Array(16), dst = new Uint8Array(16);
-    src.set([198, 18, (base + i) >> 8 & 255, (base + i) & 255]);
-    dst.set([198, 19, i >> 8 & 255, i & 255]);
-    return { family: 4 as const, src, dst, proto: 6, sport: 40000 + (i % 20000), dport: 443 };
-  });
-}
-
-function body(m: { src: string; dst: string }, i: number) {
-  return { family: 4, proto: 6, ...m, iface: "eth0", packets: 10 + (i % 7), bytes: 1500 * (i % 9), packets_total: 100, bytes_total: 9000, first_seen: "2026-11-23T00:00:00.000Z", last_seen: "2026-11-23T00:00:01.000Z", tcp_flags: 0x18 };
-}
-
-function runAto(): number {
-  const dir = mkdtempSync("/tmp/ato-bench-evidence-");
-  dirs.push(dir);
-  const log = EvidenceLog.open({ auditDir: dir, signer: openSigner(signerOpts), checkpointEvery: BATCH, checkpointIntervalMs: 0, appendOnly: false });
-  const t0 = performance.now();
-  for (let done = 0; done < records; done += BATCH) {
-    const masked = masker!.maskFlows(flows(Math.min(BATCH, records - done), done));
-    log.appendRecords("flow", masked.map(body));
-  }
-  log.checkpoint("shutdown");
-  const s = (performance.now() - t0) / 1000;
-  log.close();
-  return records / s;
-}
-
-/** The collector's path: the same flows as runAto (in pieces up to each checkpoint), each record's bytes written from the key-sorted template (EvidenceLog.appendBodies). */
-function runAtoBytes(): number {
-  const dir = mkdtempSync("/tmp/ato-bench-evidence-");
-  dirs.push(dir);
-  const log = EvidenceLog.open({ auditDir: dir, signer: openSigner(signerOpts), checkpointEvery: BATCH, checkpointIntervalMs: 0, appendOnly: false });
-  const clock = new KernelClock();
-  const times = new IsoTimes(clock), strings = new StringCache();
-  const t0 = performance.now();
-  for (let done = 0, n = 0; done < records; done += n) {
-    n = Math.min(log.roomBeforeCheckpoint(), records - done); // the collector's chunks end at the next checkpoint
-    const fs = flows(n, done);
-    const masked = masker!.maskFlows(fs);
-    const part: Growth[] = fs.map((f, i) => ({
-      f: { key: { ...f, vlan: 0, vlanInner: 0, ifindex: 1 }, rawKey: EMPTY_KEY, counts: { packets: 100n, bytes: 9000n, firstSeenNs: BEGAN, lastSeenNs: BEGAN + 1_000_000_000n, tcpFlags: 0x18, fragments: 0, timingFlags: 0, spikes: 0 } },
-      d: { packets: 10 + (i % 7), bytes: 1500 * (i % 9), fragments: 0 }, reason: "active",
-    }));
-    log.appendBodies("flow", part.length, (i, w) => writeFlowData(w, part[i]!, masked[i]!, "eth0", times, strings));
-  }
-  log.checkpoint("shutdown");
-  const s = (performance.now() - t0) / 1000;
-  log.close();
-  return records / s;
-}
 const EMPTY_KEY = new Uint8Array(48);
 const BEGAN = 1_000_000_000_000n;
 
-function runPerRecord(): number {
+/** The flows as the collector holds them when it writes records: addresses, key, counts, growth. */
+function inputFlows(n: number): { addrs: FlowAddresses[]; growth: Growth[] } {
+  const addrs: FlowAddresses[] = [], growth: Growth[] = [];
+  for (let i = 0; i < n; i++) {
+    const src = new Uint8Array(16), dst = new Uint8Array(16);
+    src.set([198, 18, (i >> 8) & 255, i & 255]);
+    dst.set([198, 19, (i >> 16) & 255, (i >> 4) & 255]);
+    const a = { family: 4 as const, src, dst, proto: 6, sport: 40000 + (i % 20000), dport: 443 };
+    addrs.push(a);
+    growth.push({
+      f: { key: { ...a, vlan: 0, vlanInner: 0, ifindex: 1 }, rawKey: EMPTY_KEY, counts: { packets: 100n, bytes: 9000n, firstSeenNs: BEGAN + BigInt(i % 1000) * 1_000_000n, lastSeenNs: BEGAN + 1_000_000_000n, tcpFlags: 0x18, fragments: 0, timingFlags: 0, spikes: 0 } },
+      d: { packets: 10 + (i % 7), bytes: 1500 * (i % 9), fragments: 0 }, reason: "active",
+    } as Growth);
+  }
+  return { addrs, growth };
+}
+
+interface Run { rate: number; cpuPerM: number; dir: string }
+
+function timed(dir: string, body: () => void): Run;
+function timed(dir: string, body: () => Promise<void>): Promise<Run>;
+function timed(dir: string, body: () => void | Promise<void>): Run | Promise<Run> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const done = (): Run => {
+    const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { rate: records / s, cpuPerM: ((c.user + c.system) / 1e6) * (1e6 / records), dir };
+  };
+  const r = body();
+  return r instanceof Promise ? r.then(done) : done();
+}
+
+function newDir(): string {
   const dir = mkdtempSync("/tmp/ato-bench-evidence-");
   dirs.push(dir);
+  return dir;
+}
+
+/**
+ * The collector's path (src/collector/collector.ts flush() and write()): chunks up to the next
+ * checkpoint, masked, written as bytes, a yield to the event loop after each chunk.
+ */
+async function runAto(input: ReturnType<typeof inputFlows>, groupCommit: boolean): Promise<Run> {
+  const dir = newDir();
+  const log = EvidenceLog.open({ auditDir: dir, signer: openSigner(signerOpts), checkpointEvery: EVERY, checkpointIntervalMs: 0, appendOnly: false, groupCommit });
+  const times = new IsoTimes(new KernelClock()), strings = new StringCache();
+  return timed(dir, async () => {
+    for (let done = 0, n = 0; done < records; done += n) {
+      n = Math.min(CHUNK, log.roomBeforeCheckpoint(), records - done);
+      const masked = masker!.maskFlows(input.addrs.slice(done, done + n));
+      const at = done;
+      log.appendBodies("flow", n, (i, w) => writeFlowData(w, input.growth[at + i]!, masked[i]!, "eth0", times, strings));
+      await new Promise((r) => setImmediate(r));
+    }
+    log.close(); // the shutdown checkpoint, synced
+  });
+}
+
+function body(m: { src: string; dst: string }, g: Growth) {
+  return { family: 4, proto: 6, ...m, iface: "eth0", packets: g.d.packets, bytes: g.d.bytes, packets_total: 100, bytes_total: 9000, first_seen: "2026-11-23T00:00:00.000Z", last_seen: "2026-11-23T00:00:01.000Z", reason: "active", tcp_flags: 0x18 };
+}
+
+/** Records as objects through canonicalize (EvidenceLog.appendRecords), one batch per checkpoint. */
+function runObjects(input: ReturnType<typeof inputFlows>): Run {
+  const dir = newDir();
+  const log = EvidenceLog.open({ auditDir: dir, signer: openSigner(signerOpts), checkpointEvery: EVERY, checkpointIntervalMs: 0, appendOnly: false, groupCommit: true });
+  return timed(dir, () => {
+    for (let done = 0; done < records; done += EVERY) {
+      const masked = masker!.maskFlows(input.addrs.slice(done, done + EVERY));
+      log.appendRecords("flow", masked.map((m, i) => body(m, input.growth[done + i]!)));
+    }
+    log.close();
+  });
+}
+
+function runPerRecord(input: ReturnType<typeof inputFlows>, n: number): Run {
+  const dir = newDir();
   const signer = openSigner(signerOpts);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let done = 0; done < records; done += BATCH) {
-    const masked = masker!.maskFlows(flows(Math.min(BATCH, records - done), done));
+  for (let done = 0; done < n; done += EVERY) {
+    const masked = masker!.maskFlows(input.addrs.slice(done, Math.min(n, done + EVERY)));
     let out = "";
     masked.forEach((m, i) => {
-      const line = JSON.stringify(body(m, i));
+      const line = JSON.stringify(body(m, input.growth[done + i]!));
       const sig = signer.sign(createHash("sha256").update(line).digest());
       out += `${line} ${Buffer.from(sig).toString("base64")}\n`;
     });
     appendFileSync(`${dir}/signed_evidence.log`, out);
   }
   const s = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
   signer.close();
-  return records / s;
+  return { rate: n / s, cpuPerM: ((c.user + c.system) / 1e6) * (1e6 / n), dir };
+}
+
+/** The bytes of an ato run, written again in its chunks: one SHA-256 per chunk, one fdatasync per 1000 records. */
+function runFloor(bytes: Uint8Array): Run {
+  const dir = newDir();
+  const ends: number[] = [];
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) ends.push(at + 1);
+  return timed(dir, () => {
+    const fd = openSync(join(dir, "floor.log"), "a");
+    let start = 0;
+    for (let line = CHUNK; line - CHUNK < ends.length; line += CHUNK) {
+      const end = ends[Math.min(line, ends.length) - 1]!;
+      const chunk = bytes.subarray(start, end);
+      Bun.SHA256.hash(chunk);
+      writeSync(fd, chunk);
+      if (line % EVERY < CHUNK || line >= ends.length) fdatasyncSync(fd);
+      start = end;
+    }
+    closeSync(fd);
+  });
 }
 
 async function main() {
@@ -113,27 +170,59 @@ async function main() {
   token = await createToken({ keyType: "ed25519" });
   signerOpts = { modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel };
   masker = Masker.open({});
-  const a: number[] = [], b: number[] = [], p: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    a.push(runAto());
-    b.push(runAtoBytes());
-    p.push(runPerRecord());
-  }
-  console.log(`evidence throughput, ${records} flow records, median of ${rounds} alternating rounds, SoftHSM ed25519`);
-  console.log(`  ato (batch mask, Merkle tree, checkpoint per ${BATCH}): ${Math.round(median(a)).toLocaleString()} records/s (records as objects, canonicalize)`);
-  console.log(`  ato, the collector's path (records written as bytes):    ${Math.round(median(b)).toLocaleString()} records/s`);
-  console.log(`  sign every record through PKCS#11:              ${Math.round(median(p)).toLocaleString()} records/s`);
-  console.log(`  ratio: ${(median(a) / median(p)).toFixed(1)}x (objects), ${(median(b) / median(p)).toFixed(1)}x (bytes)`);
+  const input = inputFlows(records);
+  const perRecordN = Math.min(records, args.quick ? 2_000 : 5_000); // 2.5 k/s: a bounded sample
+  const load = { start: loadavg()[0]!, end: 0 };
+  const runs: Record<"gc" | "sync" | "objects" | "perRecord" | "floor", Run[]> = { gc: [], sync: [], objects: [], perRecord: [], floor: [] };
+  await runAto(input, true); // warm-up (JIT), not counted
+  // Each round runs every contender once, starting one further along each time, so none always
+  // follows the same neighbour (a fresh file's first syncs, another run's freed blocks).
+  const contenders: (() => Promise<void>)[] = [
+    async () => {
+      const gc = await runAto(input, true);
+      runs.gc.push(gc);
+      runs.floor.push(runFloor(readFileSync(join(gc.dir, "signed_evidence.log"))));
+    },
+    async () => void runs.sync.push(await runAto(input, false)),
+    async () => void runs.objects.push(runObjects(input)),
+    async () => void runs.perRecord.push(runPerRecord(input, perRecordN)),
+  ];
+  for (let r = 0; r < rounds; r++) for (let k = 0; k < contenders.length; k++) await contenders[(r + k) % contenders.length]!();
+  load.end = loadavg()[0]!;
+  const rate = (k: keyof typeof runs) => median(runs[k].map((x) => x.rate));
+  const cpu = (k: keyof typeof runs) => median(runs[k].map((x) => x.cpuPerM));
+  const row = (label: string, k: keyof typeof runs) => console.log(`  ${label.padEnd(58)} ${Math.round(rate(k)).toLocaleString().padStart(9)} records/s  ${cpu(k).toFixed(2).padStart(6)} CPU s per M records`);
+  console.log(`evidence throughput, ${records.toLocaleString()} flow records (per-record signing: ${perRecordN.toLocaleString()}), median of ${rounds} interleaved rounds, SoftHSM Ed25519, load average ${load.start.toFixed(2)} -> ${load.end.toFixed(2)}`);
+  row(`ato (bytes, group commit, checkpoint per ${EVERY})`, "gc");
+  row("ato (bytes, each count checkpoint waits for its sync)", "sync");
+  row("ato (records as objects through canonicalize)", "objects");
+  row("sign every record through PKCS#11 (peer)", "perRecord");
+  row(`floor (same bytes, SHA-256 per chunk, fdatasync per ${EVERY})`, "floor");
+  console.log(`  ratios: ato / per-record ${(rate("gc") / rate("perRecord")).toFixed(1)}x, ato / floor ${(rate("gc") / rate("floor")).toFixed(2)}x; CPU per record ato / floor ${(cpu("gc") / cpu("floor")).toFixed(1)}x`);
   s.results.push(result({
     id: "records-per-s",
     title: "flow records/s to a signed, synced log",
     better: "higher",
-    command: `ato: Masker.maskFlows + EvidenceLog.appendRecords per ${BATCH}, checkpoint signed and synced per ${BATCH}; per-record: SHA-256 + C_Sign per record, appended per ${BATCH}`,
-    inputs: { records, batch: BATCH, token: "SoftHSM Ed25519", rounds },
+    command: `ato: Masker.maskFlows + EvidenceLog.appendBodies per ${CHUNK}-record chunk (group commit), checkpoint signed per ${EVERY} after the fdatasync of what it covers; per-record: SHA-256 + C_Sign per record; floor: the same bytes, SHA-256 per chunk, fdatasync per ${EVERY}`,
+    inputs: { records, perRecordRecords: perRecordN, checkpointEvery: EVERY, chunk: CHUNK, token: "SoftHSM Ed25519", rounds, loadStart: Number(load.start.toFixed(2)), loadEnd: Number(load.end.toFixed(2)) },
     measurements: [
-      measurement(`ato, records as bytes (the collector's path; checkpoint per ${BATCH})`, "records/s", b),
-      measurement(`ato, records as objects through canonicalize (checkpoint per ${BATCH})`, "records/s", a),
-      measurement("sign every record (per-record HSM signing)", "records/s", p),
+      measurement("ato, records as bytes, group commit (the collector's path)", "records/s", runs.gc.map((x) => x.rate)),
+      measurement("sign every record (per-record HSM signing)", "records/s", runs.perRecord.map((x) => x.rate)),
+      measurement("floor: same bytes, SHA-256 + fdatasync, no structure", "records/s", runs.floor.map((x) => x.rate)),
+      measurement("ato, records as bytes, count checkpoints wait for their sync", "records/s", runs.sync.map((x) => x.rate)),
+      measurement("ato, records as objects through canonicalize", "records/s", runs.objects.map((x) => x.rate)),
+    ],
+  }));
+  s.results.push(result({
+    id: "cpu-per-m-records",
+    title: "CPU seconds (user + system, whole process) per million flow records",
+    better: "lower",
+    command: "process.cpuUsage() around each run",
+    inputs: { records, rounds },
+    measurements: [
+      measurement("ato, records as bytes, group commit", "CPU s / M records", runs.gc.map((x) => x.cpuPerM)),
+      measurement("sign every record (per-record HSM signing)", "CPU s / M records", runs.perRecord.map((x) => x.cpuPerM)),
+      measurement("floor: same bytes, SHA-256 + fdatasync", "CPU s / M records", runs.floor.map((x) => x.cpuPerM)),
     ],
   }));
   s.results.push(await signingLatency());

@@ -10,8 +10,8 @@ APT_PACKAGES=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool nasm make g++ python3 pkg-config
   # kernel and lab
   iproute2 iputils-ping ethtool tcpdump tshark netsniff-ng python3-scapy ncat e2fsprogs
-  # HSM and outside verifiers
-  softhsm2 opensc openssl
+  # HSM and outside verifiers; strace watches the log's write/fdatasync order (test/log/sync-order.test.ts)
+  softhsm2 opensc openssl strace
   # node (npm brings Bun), headers for the pkcs11js addon
   nodejs npm
   # test peers and services

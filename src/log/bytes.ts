@@ -48,6 +48,12 @@ export class JsonBytes {
     this.pos = p;
   }
 
+  /** Any string's UTF-8 bytes as they are (JSON text already made, e.g. by canonicalize). */
+  utf8(s: string): void {
+    this.ensure(3 * s.length); // UTF-8 needs at most 3 bytes per UTF-16 code unit
+    this.pos += encoder.encodeInto(s, this.buf.subarray(this.pos)).written;
+  }
+
   /** A string known to be plain ASCII (no escapes needed), without quotes. */
   ascii(s: string): void {
     const n = s.length;
@@ -87,6 +93,46 @@ export class JsonBytes {
     if (n >= 0 && n <= 0xffffffff && Number.isInteger(n)) return this.uint(n);
     if (!Number.isFinite(n)) throw new AtoError(`evidence must be plain JSON; found the number ${n} (JSON has no NaN or Infinity)`, "CORRUPT");
     this.ascii(String(n));
+  }
+
+  /**
+   * Unix milliseconds as a quoted RFC 3339 UTC time, "2026-12-01T12:00:00.000Z", exactly as
+   * `new Date(ms).toISOString()` writes it for years 0 to 9999, by arithmetic (Howard Hinnant's
+   * civil_from_days): no Date, no string, no cache to miss when consecutive times fall in
+   * different seconds (a flow record's first_seen and last_seen).
+   */
+  isoTime(ms: number): void {
+    if (!(Number.isInteger(ms) && ms >= -62167219200000 && ms <= 253402300799999)) throw new AtoError(`a time of ${ms} ms is outside years 0 to 9999`, "CORRUPT");
+    const days = Math.floor(ms / 86_400_000);
+    let rest = ms - days * 86_400_000;
+    const z = days + 719_468;
+    const era = Math.floor(z / 146_097);
+    const doe = z - era * 146_097;
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+    const mp = Math.floor((5 * doy + 2) / 153);
+    const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+    const month = mp < 10 ? mp + 3 : mp - 9;
+    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    const hour = Math.floor(rest / 3_600_000);
+    rest -= hour * 3_600_000;
+    const minute = Math.floor(rest / 60_000);
+    rest -= minute * 60_000;
+    const second = Math.floor(rest / 1000);
+    const milli = rest - second * 1000;
+    this.ensure(26);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = QUOTE;
+    b[p++] = 48 + Math.floor(year / 1000); b[p++] = 48 + (Math.floor(year / 100) % 10); b[p++] = 48 + (Math.floor(year / 10) % 10); b[p++] = 48 + (year % 10);
+    b[p++] = 0x2d; b[p++] = 48 + Math.floor(month / 10); b[p++] = 48 + (month % 10);
+    b[p++] = 0x2d; b[p++] = 48 + Math.floor(day / 10); b[p++] = 48 + (day % 10);
+    b[p++] = 0x54; b[p++] = 48 + Math.floor(hour / 10); b[p++] = 48 + (hour % 10);
+    b[p++] = 0x3a; b[p++] = 48 + Math.floor(minute / 10); b[p++] = 48 + (minute % 10);
+    b[p++] = 0x3a; b[p++] = 48 + Math.floor(second / 10); b[p++] = 48 + (second % 10);
+    b[p++] = 0x2e; b[p++] = 48 + Math.floor(milli / 100); b[p++] = 48 + (Math.floor(milli / 10) % 10); b[p++] = 48 + (milli % 10);
+    b[p++] = 0x5a; b[p++] = QUOTE;
+    this.pos = p;
   }
 
   /** A whole number 0 ≤ n < 2^32, digit by digit. */

@@ -4,7 +4,7 @@
  * crash); then the partial bytes are cut off at once, or at the next start-up if even that
  * fails, and the caller gets AtoError("IO") naming the file. Nothing is lost silently.
  */
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, writevSync, writeSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { withoutAppendOnly } from "./attr.ts";
 import { describeErrno } from "./errno.ts";
@@ -15,6 +15,10 @@ export class AppendFile {
   size: number;
   /** Set when a failed write left partial bytes that could not be removed. */
   private damaged: string | undefined;
+  /** Bytes known to be on stable storage: a data sync that started with the file this long has returned. */
+  durable = 0;
+  /** Bumped on every close: a background sync of an earlier descriptor reports nothing. */
+  private generation = 0;
 
   private constructor(readonly path: string, fd: number) {
     this.fd = fd;
@@ -30,35 +34,58 @@ export class AppendFile {
     }
   }
 
-  /** Appends `bytes` (whole lines, each ending in \n) with one write call. */
-  append(bytes: Uint8Array): void {
+  /** Appends `bytes` (whole lines, each ending in \n) with one write call; `more`, when given, in the same call (writev). */
+  append(bytes: Uint8Array, more?: Uint8Array): void {
     if (this.damaged) throw new AtoError(`the evidence log ${this.path} is not writable: ${this.damaged}`, "IO");
+    const length = bytes.length + (more?.length ?? 0);
     let written = 0;
     let cause: unknown;
     try {
-      written = writeSync(this.fd, bytes);
+      written = more ? writevSync(this.fd, [bytes, more]) : writeSync(this.fd, bytes);
     } catch (e) {
       cause = e;
     }
-    if (written === bytes.length) {
+    if (written === length) {
       this.size += written;
       return;
     }
-    const what = cause ? describeErrno(cause) : `only ${written} of ${bytes.length} bytes were written (disk full?)`;
+    const what = cause ? describeErrno(cause) : `only ${written} of ${length} bytes were written (disk full?)`;
     this.rollBack();
     throw new AtoError(`cannot append to the evidence log ${this.path}: ${what}; nothing of this write was kept`, "IO", { cause });
   }
 
+  /** Makes every byte written so far durable; returns at once when a background sync already did. */
   sync(): void {
+    const size = this.size;
+    if (this.durable >= size) return;
     try {
       fdatasyncSync(this.fd); // the data and the size of an appended file: all a reader needs after a crash
     } catch (e) {
       throw new AtoError(`cannot sync the evidence log ${this.path}: ${describeErrno(e)}`, "IO", { cause: e });
     }
+    this.durable = size;
+  }
+
+  /**
+   * Starts a data sync of what is written so far on the thread pool and returns at once; `done`
+   * runs on the event loop once it returned (with the error, if any; never after close). A
+   * sync() meanwhile waits only for what is left of it: the kernel writes each page once and
+   * both wait for the same journal commit. This is how a checkpoint's fsync overlaps its
+   * signature and the encoding of the next records.
+   */
+  syncSoon(done?: (error: AtoError | undefined) => void): void {
+    const size = this.size, generation = this.generation;
+    if (this.durable >= size) return void (done && queueMicrotask(() => done(undefined)));
+    fdatasync(this.fd, (e) => {
+      if (generation !== this.generation) return;
+      if (!e && size > this.durable) this.durable = size;
+      done?.(e ? new AtoError(`cannot sync the evidence log ${this.path}: ${describeErrno(e)}`, "IO", { cause: e }) : undefined);
+    });
   }
 
   close(): void {
     if (this.fd < 0) return;
+    this.generation++;
     closeSync(this.fd);
     this.fd = -1;
   }

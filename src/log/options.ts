@@ -29,6 +29,14 @@ export interface EvidenceLogOptions {
   rotateBytes?: number;
   /** … or holds this many lines. Default 1,000,000. */
   rotateLines?: number;
+  /**
+   * Group commit: a count checkpoint is signed at once and its line written when the sync of the
+   * lines it covers returns (in the background) or with the next records, in one write, so
+   * appends never wait for that sync. Default false: each count checkpoint is written before the
+   * append that made it due returns. Either way a checkpoint line follows the durability of
+   * what it covers, at the same seq (the `checkpointEvery` cadence is the same).
+   */
+  groupCommit?: boolean;
   /** Set the append-only attribute (chattr +a) on segments. Default true. */
   appendOnly?: boolean;
   /** Told about problems that do not stop the log (attribute not supported, checkpoint mismatch on disk). */
@@ -78,6 +86,7 @@ export function resolveOptions(o: EvidenceLogOptions): ResolvedOptions {
     rotateBytes: o.rotateBytes ?? 64 << 20,
     rotateLines: o.rotateLines ?? 1_000_000,
     appendOnly: o.appendOnly ?? true,
+    groupCommit: o.groupCommit ?? false,
     onWarning: o.onWarning ?? ((m) => process.stderr.write(`ato: evidence log: ${m}\n`)),
     onError: o.onError ?? ((e) => process.stderr.write(`ato: evidence log: ${e.message}\n`)),
     onCheckpoint: o.onCheckpoint,

@@ -13,6 +13,14 @@
  * and at close. All calls are synchronous: a record is on disk (in the page cache, fsync'd at
  * each checkpoint) when appendRecord returns.
  *
+ * A checkpoint line is written only once the lines it covers are durable: their fdatasync is
+ * started on the thread pool before the signature, so the two overlap, and the line waits for
+ * what is left of it. onCheckpoint hears of a checkpoint once its own line is durable too (a
+ * background sync for count and interval checkpoints, at once for the others). With
+ * `groupCommit`, a count checkpoint does not wait at all: it is signed, and its line is
+ * written when that sync returns or together with the next records (one write), whichever
+ * comes first (see commit.ts).
+ *
  * A record that was written stays written: when the checkpoint due after it cannot be written,
  * synced or rotated (a full disk), the append still succeeds, the failure goes to onError and
  * status().writable, and the checkpoint is tried again after the next piece of records.
@@ -22,19 +30,20 @@ import { join } from "node:path";
 import { AtoError } from "../errors.ts";
 import { checkpointBody, rfc3339, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
-import { base64, frontierRoot, hashChildren, type Hash } from "../tree/index.ts";
+import { CompactFrontier, base64 } from "../tree/index.ts";
 import { VERSION } from "../version.ts";
 import { setAppendOnly } from "./attr.ts";
 import { checkNames, checkpointData } from "./checkpoint-line.ts";
 import { Counters, type EvidenceCounters } from "./counters.ts";
 import { describeErrno } from "./errno.ts";
 import { AppendFile, syncDir } from "./file.ts";
-import { encodeBodies, encodeLines, type BodyWriter } from "./encode.ts";
+import { encodeChunk, encodeObjects, type BodyWriter, type Encoded } from "./encode.ts";
 import { DirLock } from "./lock.ts";
 import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
 import { ACTIVE_LOG_NAME } from "./paths.ts";
 import { renameActive, rotationBlocked } from "./rotation.ts";
 import { CheckpointSigning } from "./signing.ts";
+import { AnnounceQueue, type HeldCheckpoint } from "./commit.ts";
 import { segmentBytes } from "./size.ts";
 import { recover } from "./startup.ts";
 import type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
@@ -47,8 +56,8 @@ export class EvidenceLog {
   private readonly lock: DirLock;
   private file: AppendFile | undefined;
   private stopTimer: (() => void) | undefined;
-  private size = 0;
-  private frontier: Hash[] = [];
+  /** The tree of every line written: its frontier and size (the next seq). */
+  private tree = new CompactFrontier();
   private logId = "";
   private origin = "";
   private segment = 1;
@@ -65,6 +74,10 @@ export class EvidenceLog {
   private lastCheckpointOk = false;
   private writable: EvidenceLogStatus["writable"] = { ok: true };
   private closed = false;
+  /** groupCommit: the count checkpoint signed and waiting for the sync of the lines it covers. */
+  private held: HeldCheckpoint | undefined;
+  /** Checkpoints written, told to onCheckpoint once durable. */
+  private readonly announced = new AnnounceQueue((c) => this.announce(c));
 
   private constructor(options: EvidenceLogOptions) {
     this.o = resolveOptions(options);
@@ -92,8 +105,7 @@ export class EvidenceLog {
 
   private start(options: EvidenceLogOptions): void {
     const r = recover(this.o.auditDir);
-    this.size = r.size;
-    this.frontier = r.frontier.slice(); // appended to in place
+    this.tree = new CompactFrontier(r.frontier, r.size);
     this.logId = r.logId;
     this.segment = r.segment;
     this.prev = r.prev;
@@ -155,9 +167,9 @@ export class EvidenceLog {
     if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
     if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`appendBodies takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
     const cls = opts.class ?? this.o.classification;
-    const [first] = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeBodies(kind, n, body, cls, seq, ts)));
+    const first = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeChunk(kind, n, body, cls, seq, ts)));
     if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
-    return first!;
+    return first;
   }
 
   /**
@@ -179,22 +191,103 @@ export class EvidenceLog {
   }
 
   private writeCheckpoint(trigger: CheckpointTrigger): CheckpointResult {
-    const root = frontierRoot(this.frontier);
+    this.commitHeld(); // a held one first: it comes before this one
+    const file = this.file ?? this.reopenAfterFailedRotation();
+    const c = this.signCheckpoint(trigger, file);
+    if (this.o.groupCommit && trigger === "count" && !this.rotationDueAfter(c)) {
+      this.held = c; // written when the sync signCheckpoint started returns, unless the next records take it along first
+      this.sinceCheckpoint = 0;
+      return c.result;
+    }
+    file.sync(); // what is left of the sync signCheckpoint started: the lines it covers are durable first
+    this.writeCheckpointLine(c, file);
+    this.afterCheckpoint(c, file);
+    return c.result;
+  }
+
+  /**
+   * Starts the sync of the lines before it, then signs the tree of those lines while that runs and
+   * encodes the checkpoint line (seq = tree size), not yet written.
+   */
+  private signCheckpoint(trigger: CheckpointTrigger, file: AppendFile): HeldCheckpoint {
+    let c: HeldCheckpoint | undefined; // set below, before the callback can run (it runs from the event loop)
+    file.syncSoon(() => { if (c && this.held === c) this.autoCommit(); });
+    const root = this.tree.root();
     const text = checkpointBody({ origin: this.origin, size: this.size, root });
     const signed = this.signing.sign(new TextEncoder().encode(text));
-    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.frontier, root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
-    const [line] = this.writeLines("checkpoint", [data as unknown as RecordData], this.o.classification, () => this.counts.checkpoint(signed.ok, signed.seconds));
-    this.file!.sync();
+    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.tree.hashes(), root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
+    const { text: line, leaves } = encodeObjects("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
+    const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
+    // Copies: the encoder's buffers are reused by the next records, which may be encoded before this line is written.
+    c = { line: line.slice(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
+    return c;
+  }
+
+  /** Appends the checkpoint line (and `more`, the records after it, in the same write) and takes it into the tree and the counters. */
+  private writeCheckpointLine(c: HeldCheckpoint, file: AppendFile, more?: Uint8Array): void {
+    file.append(c.line, more);
+    this.tree.append(c.leaf);
+    this.counts.checkpoint(c.signed.ok, c.signed.seconds);
+    this.counts.appended("checkpoint", 1, c.line.length);
+    this.segmentLines++;
     this.sinceCheckpoint = 0;
-    this.lastCheckpointOk = signed.ok;
-    if (signed.ok) this.latest = { seq: line!.seq, treeSize: data.tree_size, root: data.root, note: data.note };
-    if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${line!.seq} on: ${signed.reason}`);
-    if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${line!.seq} on`);
+    this.lastCheckpointOk = c.signed.ok;
+    const { signed, result } = c;
+    if (signed.ok) this.latest = { seq: result.seq, treeSize: result.treeSize, root: result.root, note: result.note };
+    if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${result.seq} on: ${signed.reason}`);
+    if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${result.seq} on`);
     this.signWarned = signed.ok ? undefined : signed.reason;
-    const result: CheckpointResult = { seq: line!.seq, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
-    this.announce(result);
-    if (trigger !== "shutdown" && this.shouldRotate()) this.rotate();
-    return result;
+  }
+
+  /** Makes the written checkpoint durable (at once unless count or interval), tells onCheckpoint then, and rotates if due. */
+  private afterCheckpoint(c: HeldCheckpoint, file: AppendFile, mayRotate = true): void {
+    const trigger = c.result.trigger;
+    this.announced.push(c.result, file.size);
+    if (trigger === "count" || trigger === "interval") {
+      file.syncSoon((e) => {
+        if (e) this.o.onError(e); // not told yet: the next sync (at the latest the next checkpoint's) tries again, and throws
+        this.announced.upTo(file.durable);
+      });
+    }
+    else this.syncAndAnnounce(file);
+    if (mayRotate && trigger !== "shutdown" && this.shouldRotate()) this.rotate();
+  }
+
+  /** Syncs everything written and tells onCheckpoint of every checkpoint that is now durable. */
+  private syncAndAnnounce(file: AppendFile): void {
+    file.sync();
+    this.announced.upTo(file.durable);
+  }
+
+  /** Writes the held checkpoint line alone (its sync returned, or someone needs it written now). */
+  private commitHeld(): void {
+    const c = this.held;
+    if (!c) return;
+    const file = this.file!;
+    this.held = undefined;
+    try {
+      file.sync();
+      this.writeCheckpointLine(c, file);
+    } catch (e) {
+      this.sinceCheckpoint = c.sinceBefore; // not written: it is due again after the next piece
+      throw e;
+    }
+    this.afterCheckpoint(c, file);
+  }
+
+  /** The held checkpoint committed from the event loop: a failure has no caller, it goes to onError. */
+  private autoCommit(): void {
+    try {
+      this.written(() => this.commitHeld());
+    } catch (e) {
+      if (!(e instanceof AtoError && e.code === "IO")) throw e;
+      this.o.onError(e);
+    }
+  }
+
+  /** Whether writing this checkpoint line makes the segment due for rotation (then it is not held: a segment ends in a checkpoint). */
+  private rotationDueAfter(c: HeldCheckpoint): boolean {
+    return this.rotation.enabled && (this.file!.size + c.line.length >= this.o.rotateBytes || this.segmentLines + 1 >= this.o.rotateLines);
   }
 
   /** The newest checkpoint with a good signature (what the agent serves at /checkpoint). */
@@ -243,7 +336,9 @@ export class EvidenceLog {
     this.stopTimer?.();
     try {
       if (!this.file && this.pendingSegment) this.written(() => this.reopenAfterFailedRotation());
+      if (this.held) this.written(() => this.commitHeld());
       if (this.file && !(this.sinceCheckpoint === 0 && this.lastCheckpointOk)) this.checkpoint("shutdown");
+      else if (this.file) this.written(() => this.syncAndAnnounce(this.file!));
     } finally {
       this.closed = true;
       this.file?.close();
@@ -252,38 +347,44 @@ export class EvidenceLog {
     }
   }
 
-  private writeLines(kind: string, data: RecordData[], cls: string, beforeCount?: () => void): { seq: number; ts: string }[] {
-    return this.writeEncoded(kind, (seq, ts) => encodeLines(kind, data, cls, seq, ts), beforeCount);
-  }
-
-  /** Writes lines `encode` made (a spare byte, then each line with its newline) in one write, then takes their leaves into the tree. */
-  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => { text: Uint8Array; leaves: Hash[] }, beforeCount?: () => void): { seq: number; ts: string }[] {
-    if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
-    const file = this.file ?? this.reopenAfterFailedRotation();
-    const ts = rfc3339(this.o.now());
-    const { text, leaves } = encode(this.size, ts);
-    file.append(text.subarray(1));
-    const out = leaves.map((leaf) => {
-      const seq = this.size;
-      this.appendLeaf(leaf);
-      return { seq, ts };
-    });
-    beforeCount?.();
-    this.counts.appended(kind, leaves.length, text.length - 1);
-    this.segmentLines += leaves.length;
-    this.sinceCheckpoint += leaves.length;
-    return out;
+  private writeLines(kind: string, data: RecordData[], cls: string): { seq: number; ts: string }[] {
+    const { seq, ts } = this.writeEncoded(kind, (first, at) => encodeObjects(kind, data, cls, first, at));
+    return data.map((_, i) => ({ seq: seq + i, ts }));
   }
 
   /**
-   * Takes a leaf into the frontier in place (RFC 9162 §2.1: the same as tree's appendLeaf,
-   * without copying the frontier per leaf): the log owns its frontier array.
+   * Writes lines `encode` made (a spare byte, then each line with its newline) in one write, then
+   * takes their leaves into the tree. A held checkpoint goes first, in the same write, once the
+   * lines it covers are durable; if that write fails, neither is written.
    */
-  private appendLeaf(leaf: Hash): void {
-    let node = leaf;
-    for (let s = this.size; s % 2 === 1; s = (s - 1) / 2) node = hashChildren(this.frontier.pop()!, node);
-    this.frontier.push(node);
-    this.size++;
+  private writeEncoded(kind: string, encode: (firstSeq: number, ts: string) => Encoded): { seq: number; ts: string } {
+    if (this.closed) throw new AtoError(`the evidence log ${this.activePath} is closed`, "INTERNAL");
+    const file = this.file ?? this.reopenAfterFailedRotation();
+    const held = this.held;
+    const ts = rfc3339(this.o.now());
+    const { text, leaves, count } = encode(this.size + (held ? 1 : 0), ts); // encoded while the held checkpoint's sync runs
+    if (held) {
+      this.held = undefined;
+      try {
+        file.sync();
+        this.writeCheckpointLine(held, file, text.subarray(1));
+      } catch (e) {
+        this.sinceCheckpoint = held.sinceBefore;
+        throw e;
+      }
+    } else file.append(text.subarray(1));
+    const first = { seq: this.size, ts };
+    for (let i = 0; i < count; i++) this.tree.append(leaves, 32 * i);
+    this.counts.appended(kind, count, text.length - 1);
+    this.segmentLines += count;
+    this.sinceCheckpoint += count;
+    if (held) this.afterCheckpoint(held, file, false); // records follow it: the segment rotates after the next checkpoint
+    return first;
+  }
+
+  /** Lines in the log: the next seq. */
+  private get size(): number {
+    return this.tree.size;
   }
 
   /**
@@ -332,6 +433,7 @@ export class EvidenceLog {
   private rotate(): void {
     const blocked = rotationBlocked(this.o.auditDir, this.segment);
     if (blocked) return this.disableRotation(blocked);
+    this.syncAndAnnounce(this.file!); // the segment's last checkpoint is durable and told before its file is closed
     this.file!.close();
     this.file = undefined;
     const renamed = renameActive(this.o.auditDir, this.segment, this.o.appendOnly);
@@ -339,7 +441,7 @@ export class EvidenceLog {
       this.openActive();
       return this.disableRotation(renamed.reason);
     }
-    this.pendingSegment = { file: renamed.name, segment: this.segment, tree_size: this.size, root: base64(frontierRoot(this.frontier)) };
+    this.pendingSegment = { file: renamed.name, segment: this.segment, tree_size: this.size, root: base64(this.tree.root()) };
     this.startSegment(this.segment + 1, this.pendingSegment);
     this.pendingSegment = undefined;
   }
@@ -355,7 +457,7 @@ export class EvidenceLog {
   /** Creates the active file and writes its segment line; the segment number changes only if that worked. */
   private startSegment(segment: number, prev: PrevSegment | null): void {
     const file = AppendFile.open(this.activePath);
-    const header: SegmentData = { frontier: this.frontier.map(base64), log_id: this.logId, origin: this.origin, prev, segment, tree_size: this.size, writer: `ato ${VERSION}` };
+    const header: SegmentData = { frontier: this.tree.hashes().map(base64), log_id: this.logId, origin: this.origin, prev, segment, tree_size: this.size, writer: `ato ${VERSION}` };
     this.file = file;
     this.segmentLines = 0;
     try {

@@ -46,6 +46,11 @@ export class Masker {
   readonly #table: Uint8Array;
   readonly #tokens?: Tokenizer;
   readonly #sealer?: Sealer;
+  /** Masked addresses as text, by their masked bits: a /24 or /48 repeats across many flows, its text is made once. */
+  readonly #texts = new AddressTexts();
+  /** Reused across batches: the slots and selectors handed to the routine. */
+  #slots = new Uint8Array(0);
+  #sel = new Uint8Array(0);
 
   private constructor(lib: MaskLibrary, options: MaskOptions) {
     this.#lib = lib;
@@ -86,16 +91,23 @@ export class Masker {
     if (this.#sealer && identities?.length !== flows.length) {
       throw new AtoError(`sealing needs one record identity per flow: ${flows.length} flows, ${identities?.length ?? 0} identities`, "INTERNAL");
     }
-    const slots = new Uint8Array(2 * flows.length * SLOT_BYTES);
-    const sel = new Uint8Array(2 * flows.length);
-    flows.forEach((flow, i) => {
+    const n = flows.length;
+    if (this.#sel.length < 2 * n) {
+      this.#slots = new Uint8Array(2 * n * SLOT_BYTES);
+      this.#sel = new Uint8Array(2 * n);
+    }
+    const slots = this.#slots, sel = this.#sel;
+    for (let i = 0; i < n; i++) {
+      const flow = flows[i]!;
       checkFlow(flow, i);
-      slots.set(flow.src.subarray(0, SLOT_BYTES), 2 * i * SLOT_BYTES);
-      slots.set(flow.dst.subarray(0, SLOT_BYTES), (2 * i + 1) * SLOT_BYTES);
-      sel.fill(selectorOf(flow.family), 2 * i, 2 * i + 2);
-    });
-    this.maskSlots(slots, sel);
-    return flows.map((flow, i) => this.#record(flow, slots.subarray(2 * i * SLOT_BYTES, (2 * i + 2) * SLOT_BYTES), identities?.[i]));
+      copySlot(flow.src, slots, 2 * i * SLOT_BYTES);
+      copySlot(flow.dst, slots, (2 * i + 1) * SLOT_BYTES);
+      sel[2 * i] = sel[2 * i + 1] = selectorOf(flow.family);
+    }
+    this.maskSlots(slots.subarray(0, 2 * n * SLOT_BYTES), sel.subarray(0, 2 * n));
+    const out: MaskedFlow[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#record(flows[i]!, slots, 2 * i * SLOT_BYTES, identities?.[i]);
+    return out;
   }
 
   /** The unmasked fields sealed in a record (see Sealer.unseal for the errors). */
@@ -109,11 +121,11 @@ export class Masker {
     this.#lib.close();
   }
 
-  #record(flow: FlowAddresses, masked: Uint8Array, identity: string | undefined): MaskedFlow {
+  #record(flow: FlowAddresses, slots: Uint8Array, at: number, identity: string | undefined): MaskedFlow {
     const prefix = flow.family === 4 ? this.options.ipv4Prefix : this.options.ipv6Prefix;
     const out: MaskedFlow = {
-      src: formatAddress(flow.family, masked.subarray(0, SLOT_BYTES), prefix),
-      dst: formatAddress(flow.family, masked.subarray(SLOT_BYTES), prefix),
+      src: this.#texts.text(flow.family, slots, at, prefix),
+      dst: this.#texts.text(flow.family, slots, at + SLOT_BYTES, prefix),
     };
     const { keepPorts } = this.options;
     if (keepPorts.keeps(flow.proto, flow.sport)) out.sport = flow.sport;
@@ -134,6 +146,39 @@ function fullFields(flow: FlowAddresses): FlowFields {
     fields.dport = flow.dport;
   }
   return fields;
+}
+
+/** The first 16 bytes of `from` into `to` at `at` (a loop: cheaper than subarray + set for 16 bytes). */
+function copySlot(from: Uint8Array, to: Uint8Array, at: number): void {
+  for (let b = 0; b < SLOT_BYTES; b++) to[at + b] = from[b]!;
+}
+
+/**
+ * Text of masked addresses, cached by the address's bits when they fit a number exactly (IPv4;
+ * IPv6 whose bytes past the sixth are zero, as a /48 or shorter mask leaves them); others are
+ * formatted each time. Bounded: cleared when it holds 65,536 texts.
+ */
+class AddressTexts {
+  readonly #cache = new Map<number, string>();
+
+  text(family: AddressFamily, slots: Uint8Array, at: number, prefix: number): string {
+    const key = cacheKey(family, slots, at);
+    if (key === undefined) return formatAddress(family, slots.subarray(at, at + SLOT_BYTES), prefix);
+    let t = this.#cache.get(key);
+    if (t === undefined) {
+      if (this.#cache.size >= 65_536) this.#cache.clear();
+      t = formatAddress(family, slots.subarray(at, at + SLOT_BYTES), prefix);
+      this.#cache.set(key, t);
+    }
+    return t;
+  }
+}
+
+/** IPv4: the 32 bits, plus 2^52 so no IPv6 key equals it; IPv6: its first 48 bits when the rest is zero. */
+function cacheKey(family: AddressFamily, s: Uint8Array, at: number): number | undefined {
+  if (family === 4) return 2 ** 52 + (((s[at]! << 24) | (s[at + 1]! << 16) | (s[at + 2]! << 8) | s[at + 3]!) >>> 0);
+  for (let b = 6; b < SLOT_BYTES; b++) if (s[at + b] !== 0) return undefined;
+  return (s[at]! * 2 ** 40) + (s[at + 1]! * 2 ** 32) + (((s[at + 2]! << 24) | (s[at + 3]! << 16) | (s[at + 4]! << 8) | s[at + 5]!) >>> 0);
 }
 
 function checkFlow(flow: FlowAddresses, i: number): void {

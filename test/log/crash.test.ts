@@ -20,8 +20,8 @@ afterEach(() => {
   if (dir) removeDir(dir);
 });
 
-async function runUntilKilled(lines: number): Promise<Map<number, number>> {
-  const child = Bun.spawn(["bun", join(import.meta.dir, "_writer-child.ts"), dir], { env: { ...process.env, ...h.token.env }, stdout: "pipe", stderr: "pipe" });
+async function runUntilKilled(lines: number, mode: string): Promise<Map<number, number>> {
+  const child = Bun.spawn(["bun", join(import.meta.dir, "_writer-child.ts"), dir, mode], { env: { ...process.env, ...h.token.env }, stdout: "pipe", stderr: "pipe" });
   const reported = new Map<number, number>();
   let buffered = "";
   const reader = child.stdout.getReader();
@@ -45,10 +45,10 @@ async function runUntilKilled(lines: number): Promise<Map<number, number>> {
 }
 
 describe("crash safety", () => {
-  test("SIGKILL mid-stream (three times) loses no reported record, and the restarted log verifies", async () => {
+  for (const mode of ["records", "group"]) test(`SIGKILL mid-stream (three times) loses no reported record, and the restarted log verifies${mode === "group" ? " (group commit: killed with checkpoints held and syncs running)" : ""}`, async () => {
     dir = tempDir();
     const reported = new Map<number, number>();
-    for (let round = 0; round < 3; round++) for (const [seq, i] of await runUntilKilled(1500)) reported.set(seq, i);
+    for (let round = 0; round < 3; round++) for (const [seq, i] of await runUntilKilled(1500, mode)) reported.set(seq, i);
     const restarted = openLog(dir, h, { appendOnly: true });
     restarted.close();
 

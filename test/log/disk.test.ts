@@ -33,10 +33,10 @@ function mountTmpfs(size: string, more = ""): string {
 }
 
 describe("full disk", () => {
-  for (const appendOnly of [false, true]) {
-    test(`is an AtoError("IO") naming the file, never a partial line${appendOnly ? " (append-only segment)" : ""}; writing resumes when space is back`, () => {
+  for (const [appendOnly, groupCommit] of [[false, false], [true, false], [false, true]]) {
+    test(`is an AtoError("IO") naming the file, never a partial line${appendOnly ? " (append-only segment)" : ""}${groupCommit ? " (group commit)" : ""}; writing resumes when space is back`, () => {
       dir = mountTmpfs("64k");
-      const log = openLog(dir, h, { checkpointEvery: 25, appendOnly });
+      const log = openLog(dir, h, { checkpointEvery: 25, appendOnly, groupCommit });
       const pad = "x".repeat(700);
       let written = 0;
       let error: unknown;
