@@ -9,6 +9,7 @@
 import { decodeKey, flowNumbers, type Flow, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
 import { FlowTable, KEY_WORDS } from "./table.ts";
 import type { ExportReason } from "./policy.ts";
+import type { DueChunk } from "./chunk.ts";
 
 /** Growth of a flow that one record carries. */
 export interface Reported {
@@ -106,13 +107,21 @@ export class Baseline {
     return { packets: t.readPackets[slot]! - t.packets[slot]!, bytes: t.readBytes[slot]! - t.bytes[slot]!, fragments: t.readFragments[slot]! - t.fragments[slot]! };
   }
 
-  /** The record of a flow up to `c` is on disk. */
-  recorded(rawKey: Uint8Array, c: FlowCounts, nowNs: number, slot = -1): void {
-    const t = this.table, s = t.findFrom(slot, words(rawKey), 0);
-    if (s < 0) return; // removed from the map since (idle): its final record follows
-    t.packets[s] = Number(c.packets);
-    t.bytes[s] = Number(c.bytes);
-    t.fragments[s] = c.fragments;
+  /** Adds the flow in `slot`, as last read, to `chunk` as a record due for `reason`. */
+  due(chunk: DueChunk, slot: number, reason: ExportReason): void {
+    chunk.addSlot(this.table, slot, reason);
+  }
+
+  /**
+   * Record i of `chunk` is on disk: the flow (looked up at its slot first) now has a record of
+   * the counts the chunk holds. A flow gone from the table since (idle) is left alone.
+   */
+  recordedFrom(chunk: DueChunk, i: number, nowNs: number): void {
+    const t = this.table, s = t.findFrom(chunk.slot[i]!, chunk.keyWords, i * KEY_WORDS);
+    if (s < 0) return;
+    t.packets[s] = chunk.packets[i]!;
+    t.bytes[s] = chunk.bytes[i]!;
+    t.fragments[s] = chunk.fragments[i]!;
     t.exportedAt[s] = nowNs;
   }
 

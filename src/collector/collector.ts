@@ -22,12 +22,14 @@
 import { randomBytes } from "node:crypto";
 import type { EvidenceLog } from "../log/index.ts";
 import type { Masker, FlowAddresses } from "../mask/index.ts";
-import { FLOW_KEY, flowNumbers, type AuditEvent, type Flow, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
+import { FLOW_KEY, flowNumbers, type AuditEvent, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
 import { Baseline, type Growth } from "./baseline.ts";
+import { DueChunk } from "./chunk.ts";
+import { ChunkWriter } from "./chunk-line.ts";
 import { KernelClock } from "./clock.ts";
 import { exported, type ExportHook } from "./export.ts";
 import { dueReason, type ExportPolicy } from "./policy.ts";
-import { IsoTimes, StringCache, writeFlowData } from "./flow-line.ts";
+import { IsoTimes, StringCache } from "./flow-line.ts";
 import { eventRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
 
@@ -71,6 +73,9 @@ export class Collector {
   private readonly clock = new KernelClock();
   private readonly times = new IsoTimes(this.clock);
   private readonly strings = new StringCache();
+  /** The due flows of the chunk being filled, as columns; written whole (see chunkLimit). */
+  private readonly chunk = new DueChunk(CHUNK);
+  private readonly writer: ChunkWriter;
   /** Flows removed from the map whose final records are not written yet. */
   private ended: Growth[] = [];
   private readonly policy: ExportPolicy;
@@ -81,6 +86,7 @@ export class Collector {
 
   constructor(private readonly o: CollectorOptions) {
     this.policy = { activeTimeoutNs: Number(o.activeTimeoutNs) };
+    this.writer = new ChunkWriter(o.masker, CHUNK, this.times, this.strings);
   }
 
   /** Takes what a previous run left in a reused map as already accounted, and says so in the log. */
@@ -118,13 +124,15 @@ export class Collector {
     this.baseline.beginCollection();
     this.ifaces.clear();
 
-    // Flows a failed cycle took out of the map come first.
-    await this.flush(this.ended, summary, true);
+    // Flows a failed cycle took out of the map come first; a chunk a failed write left is read again below.
+    this.chunk.n = 0;
+    await this.flushEnded(summary);
 
     const closeOld = (g: Growth) => this.ended.push(g);
     const counts = flowNumbers(ZERO); // reused for every flow read
     const idle: Uint8Array[] = [];
-    const due: Growth[] = [];
+    const chunk = this.chunk;
+    let limit = this.chunkLimit();
     let held = performance.now();
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
@@ -143,13 +151,17 @@ export class Collector {
         }
         const reason = dueReason(this.policy, this.baseline.pending(slot), this.baseline.exportedAt(slot), this.nowNs, final);
         if (!reason) continue;
-        due.push({ f: b.flow(i), d: this.baseline.delta(slot), reason, slot }); // decoded only when it becomes a record
-        if (due.length >= this.chunkLimit()) { await this.flush(due, summary, false); held = performance.now(); }
+        this.baseline.due(chunk, slot, reason); // copied as columns: no object per flow
+        if (chunk.n >= limit) {
+          await this.flushChunk(summary);
+          limit = this.chunkLimit();
+          held = performance.now();
+        }
       }
       await yieldToEventLoop();
       held = performance.now();
     }
-    await this.flush(due, summary, true);
+    if (chunk.n > 0) await this.flushChunk(summary);
 
     for (let n = 0; n < idle.length; n++) {
       const rawKey = idle[n]!;
@@ -162,7 +174,7 @@ export class Collector {
       summary.removed++;
     }
     this.ended.push(...this.baseline.endCollection());
-    await this.flush(this.ended, summary, true);
+    await this.flushEnded(summary);
     summary.seconds = (performance.now() - t0) / 1000;
     return summary;
   }
@@ -179,34 +191,54 @@ export class Collector {
     return Math.min(CHUNK, this.o.log.roomBeforeCheckpoint());
   }
 
+  /** Writes the chunk being filled; it is empty after, also when the write failed (its flows stay unrecorded, so due again). */
+  private async flushChunk(summary: CycleSummary): Promise<void> {
+    try {
+      this.write(summary);
+    } finally {
+      this.chunk.n = 0;
+    }
+    await yieldToEventLoop();
+  }
+
   /**
-   * Writes the front of `list` chunk by chunk and takes each chunk off it once written: whole
-   * chunks only, or everything when `all`. A failed write throws with the list still holding
-   * what was not written.
+   * Writes the records of entries gone from the map, a chunk at a time, taking each chunk off
+   * `ended` once written: a failed write throws with `ended` still holding what was not written.
    */
-  private async flush(list: Growth[], summary: CycleSummary, all: boolean): Promise<void> {
-    for (let limit = this.chunkLimit(); list.length >= limit || (all && list.length > 0); limit = this.chunkLimit()) {
-      const part = list.length <= limit ? list.slice() : list.slice(0, limit);
-      this.write(part, summary);
-      list.splice(0, part.length);
-      await yieldToEventLoop();
+  private async flushEnded(summary: CycleSummary): Promise<void> {
+    while (this.ended.length > 0) {
+      const n = Math.min(this.chunkLimit(), this.ended.length, CHUNK);
+      this.chunk.n = 0;
+      for (let i = 0; i < n; i++) this.chunk.addGrowth(this.ended[i]!);
+      await this.flushChunk(summary);
+      this.ended.splice(0, n);
     }
   }
 
-  /** Masks and appends one chunk (within the room before a checkpoint: all or nothing); then moves the baselines of its live flows. */
-  private write(part: Growth[], summary: CycleSummary): void {
-    const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
-    const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
-    // The records flowRecord (records.ts) describes, written as bytes (flow-line.ts).
-    const first = this.o.log.appendBodies("flow", part.length, (i, w) =>
-      writeFlowData(w, part[i]!, masked[i]!, this.iface(part[i]!.f.key.ifindex), this.times, this.strings, rids?.[i]));
-    summary.records += part.length;
-    for (const { f, reason, slot } of part) {
-      // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
-      if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recorded(f.rawKey, f.counts, this.nowNs, slot);
-      summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
+  /**
+   * Masks and appends the chunk, then moves the baselines of its live flows. Each append stays
+   * within the room before the log's next checkpoint (all or nothing); the room can shrink while
+   * a chunk fills (the witness's and the detectors' records), so the chunk is written in as many
+   * appends as it needs, each flow's baseline moving once its own append is on disk.
+   */
+  private write(summary: CycleSummary): void {
+    const c = this.chunk;
+    const rids = this.o.masker.seals ? Array.from({ length: c.n }, () => randomBytes(9).toString("base64url")) : undefined;
+    this.writer.mask(c, rids);
+    for (let at = 0; at < c.n; ) {
+      const n = Math.min(c.n - at, this.chunkLimit());
+      // The records flowRecord (records.ts) describes, written as bytes (chunk-line.ts).
+      const first = this.o.log.appendBodies("flow", n, (i, w) => this.writer.write(w, c, at + i, this.iface(c.ifindex(at + i)), rids?.[at + i]));
+      summary.records += n;
+      for (let i = at; i < at + n; i++) {
+        const reason = c.reason[i]!;
+        // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
+        if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recordedFrom(c, i, this.nowNs);
+        summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
+      }
+      if (this.o.onExport) this.announce(exported(c, at, n, first.seq, (i) => this.iface(i), this.clock));
+      at += n;
     }
-    if (this.o.onExport) this.announce(exported(part, first.seq, (i) => this.iface(i), this.clock));
   }
 
   /** Hands a written chunk to the export hook; what the hook throws is its own bug, reported, never the evidence's. */
@@ -224,10 +256,6 @@ export class Collector {
     if (name === undefined) this.ifaces.set(ifindex, (name = this.o.ifaceName(ifindex)));
     return name;
   }
-}
-
-function addresses(f: Flow): FlowAddresses {
-  return { family: f.key.family, src: f.key.src, dst: f.key.dst, proto: f.key.proto, sport: f.key.sport, dport: f.key.dport };
 }
 
 function grow(summary: CycleSummary, proto: number, g: { packets: number; bytes: number }): void {
