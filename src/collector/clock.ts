@@ -57,8 +57,9 @@ export class KernelClock {
   /**
    * toMs of a kernel timestamp held as a Number (the collector's columns), without a BigInt:
    * the same result as toMs(BigInt(monoNs)) for every whole monoNs below 2^53. Computed as
-   * offsetMs + floor((monoNs + rest) / 1e6) with the quotient corrected by its remainder, so a
-   * floating-point division that rounds up at a millisecond's edge cannot move a record.
+   * offsetMs + floor((monoNs + rest) / 1e6): below 2^53 a correctly rounded division never
+   * crosses a whole number, and the remainder check keeps the result exact for the last
+   * million nanoseconds above it.
    */
   msOf(monoNs: number): number {
     if (this.offsetNs === undefined) this.sync();
