@@ -3,7 +3,7 @@
  * written as tightly as Bun allows and nothing else — read the map with the same batch
  * lookups, find each flow once in a flat open-addressing table (packets compared as Numbers),
  * mask IPv4 to /24 in place, write the same record shape (canonical member order, seq, ts)
- * into one buffer, a leaf hash per line (Bun.CryptoHasher SHA-256) folded into a Merkle
+ * into one buffer, a leaf hash per line (Bun.SHA256, in place) folded into a Merkle
  * frontier, one write(2) per 256 records, and every 1,000 records a checkpoint: the root
  * signed by the same HSM signer, then fdatasync. No masking policy, ports, tokens, seals,
  * interface names, IPv6, export hook, metrics or error paths: what the product adds is the
@@ -24,11 +24,10 @@ export class TightCycle {
   private used = new Uint8Array(this.cap);
   private packets = new Float64Array(this.cap);
   private readonly buf = new Uint8Array(1 << 20);
-  private pos = 0;
+  private pos = 1;
   private frontier: Uint8Array[] = [];
   private size = 0;
   private readonly fd: number;
-  private readonly hasher = new Bun.CryptoHasher("sha256");
 
   /** `checkpoints` false: the floor without signing and syncing (to split the cost; the product always checkpoints). */
   constructor(private readonly reader: FlowMapReader, path: string, private readonly signer: CheckpointSigner, private readonly checkpoints = true) {
@@ -79,9 +78,10 @@ export class TightCycle {
     return records;
   }
 
+  /** buf[0] is a spare byte: a line's leaf-hash prefix goes in the byte before it (as the product's encoder does). */
   private flush(): void {
-    if (this.pos) writeSync(this.fd, this.buf, 0, this.pos);
-    this.pos = 0;
+    if (this.pos > 1) writeSync(this.fd, this.buf, 1, this.pos - 1);
+    this.pos = 1;
   }
 
   private checkpoint(): void {
@@ -93,19 +93,21 @@ export class TightCycle {
     fdatasyncSync(this.fd);
   }
 
-  /** RFC 9162 leaf hash of buf[start, end) folded into the frontier. */
+  /** RFC 9162 leaf hash of buf[start, end) (Bun.SHA256, the 0x00 prefix in the byte before) folded into the frontier. */
   private leaf(start: number, end: number): void {
-    this.hasher.update(LEAF);
-    this.hasher.update(this.buf.subarray(start, end));
-    let node = this.hasher.digest() as Uint8Array;
+    const saved = this.buf[start - 1]!;
+    this.buf[start - 1] = 0;
+    let node = Bun.SHA256.hash(this.buf.subarray(start - 1, end)) as Uint8Array;
+    this.buf[start - 1] = saved;
     for (let s = this.size; s % 2 === 1; s = (s - 1) / 2) node = this.node(this.frontier.pop()!, node);
     this.frontier.push(node);
     this.size++;
   }
 
   private node(l: Uint8Array, r: Uint8Array): Uint8Array {
-    this.hasher.update(NODE); this.hasher.update(l); this.hasher.update(r);
-    return this.hasher.digest() as Uint8Array;
+    NODE_IN.set(l, 1);
+    NODE_IN.set(r, 33);
+    return Bun.SHA256.hash(NODE_IN) as Uint8Array;
   }
 
   private slot(w: Uint32Array, at: number): number {
@@ -157,5 +159,5 @@ export class TightCycle {
   }
 }
 
-const LEAF = new Uint8Array([0]);
-const NODE = new Uint8Array([1]);
+const NODE_IN = new Uint8Array(65);
+NODE_IN[0] = 1;

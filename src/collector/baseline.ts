@@ -57,6 +57,19 @@ export class Baseline {
     return s;
   }
 
+  /**
+   * `seen`, trying slot `hint` first (where the flow was at this position of the last read: a
+   * map that did not change is read in the same order, so most flows cost a key comparison
+   * and no hash).
+   */
+  seenAt(hint: number, words: Uint32Array, at: number): number {
+    const t = this.table;
+    if (!t.holds(hint, words, at)) return this.seen(words, at);
+    t.inserted = false;
+    t.gen[hint] = this.generation;
+    return hint;
+  }
+
   /** Whether the last `seen` inserted its flow. */
   get inserted(): boolean {
     return this.table.inserted;

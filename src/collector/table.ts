@@ -82,6 +82,11 @@ export class FlowTable implements Columns {
     }
   }
 
+  /** Whether slot `s` holds the key at words[at..] (a slot kept from an earlier read). */
+  holds(s: number, words: Uint32Array, at: number): boolean {
+    return s >= 0 && s < this.capacity && this.state[s] === USED && this.sameKey(s, words, at);
+  }
+
   /** The slot holding the key, trying `hint` first (a slot it had earlier in the cycle: a rebuild may have moved it), or -1. */
   findFrom(hint: number, words: Uint32Array, at: number): number {
     if (hint >= 0 && hint < this.capacity && this.state[hint] === USED && this.sameKey(hint, words, at)) return hint;
