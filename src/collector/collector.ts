@@ -10,9 +10,12 @@
  * it. Counts already in a reused pinned map when the agent starts are not attributed to flow
  * records; the `agent` start record states them, so nothing is silently counted twice.
  *
- * Cost is linear in the flows in the map: a flow that did not change costs one hash lookup on
- * the kernel's own buffer (no object, no string); only changed flows are decoded, and due ones
- * are written in chunks as the map is read, so memory stays bounded by the chunk, not the map.
+ * Cost is linear in the flows in the map: a flow that did not change costs a key comparison at
+ * the table slot it had at the same position of the last read (a hash lookup when that misses),
+ * on the kernel's own buffer (no object, no string); due flows are copied as columns into a
+ * chunk (chunk.ts) and written as bytes (chunk-line.ts) as the map is read, so memory stays
+ * bounded by the chunk, not the map. A map in which the kernel counted no frame since the last
+ * read, with no timeout due, is not read at all (`packetsSeen`).
  * A chunk never reaches past the log's next count checkpoint, so `--checkpoint-every` is
  * honoured to the line and every append is all or nothing: a flow's record baseline moves
  * exactly when its record is on disk.
