@@ -40,10 +40,10 @@ export class Baseline {
     this.generation = (this.generation + 1) >>> 0 || 1;
   }
 
-  /** A flow already in the map at start: counted before this run, so recorded and read as it is. */
-  preexisting(f: Flow, nowNs: number): void {
-    const t = this.table, s = t.upsert(words(f.rawKey), 0);
-    this.read(s, flowNumbers(f.counts));
+  /** A flow already in the map at start (its key at words[at..], its counts read): counted before this run, so recorded and read as it is. */
+  preexisting(words: Uint32Array, at: number, c: FlowNumbers, nowNs: number): void {
+    const t = this.table, s = t.upsert(words, at);
+    this.read(s, c);
     t.packets[s] = t.readPackets[s]!;
     t.bytes[s] = t.readBytes[s]!;
     t.fragments[s] = t.readFragments[s]!;

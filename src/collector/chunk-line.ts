@@ -12,7 +12,7 @@
  */
 import { FLOW_KEY } from "../kernel/index.ts";
 import { JsonBytes } from "../log/index.ts";
-import { formatAddress, SLOT_BYTES, type FlowAddresses, type Masker, type MaskedFlow } from "../mask/index.ts";
+import { formatAddress, SLOT_BYTES, type FlowAddresses, type Masker, type MaskedFlow, type PortPolicy } from "../mask/index.ts";
 import type { DueChunk } from "./chunk.ts";
 import { IsoTimes, StringCache } from "./flow-line.ts";
 import { KEY_WORDS } from "./table.ts";
@@ -38,6 +38,8 @@ export class ChunkWriter {
   private readonly prefix6: number;
   /** Tokens or seals configured: the masker's object path (maskFlows). */
   private readonly general: boolean;
+  /** The ports policy, undefined when it keeps none (the default): no call per port then. */
+  private readonly keep?: PortPolicy;
   /** The chunk's masked flows on the object path; undefined on the fast path. */
   private masked?: MaskedFlow[];
 
@@ -48,6 +50,7 @@ export class ChunkWriter {
     this.prefix4 = masker.options.ipv4Prefix;
     this.prefix6 = masker.options.ipv6Prefix;
     this.general = masker.seals || masker.options.tokenKey !== undefined;
+    this.keep = masker.options.keepPorts.spec === "none" ? undefined : masker.options.keepPorts;
   }
 
   /** Masks the chunk's addresses (call before write). `rids`: the records' identities, when the masker seals. */
@@ -77,10 +80,10 @@ export class ChunkWriter {
   write(w: JsonBytes, c: DueChunk, i: number, iface: string, rid?: string): void {
     const m = this.masked?.[i];
     const proto = c.proto(i), family = c.family(i), dport = c.dport(i);
-    const keep = this.masker.options.keepPorts;
+    const keep = this.keep;
     w.bytes(BYTES); w.number(c.dBytes[i]!);
     w.bytes(BYTES_TOTAL); w.number(c.bytes[i]!);
-    if (m ? m.dport !== undefined : keep.keeps(proto, dport)) { w.bytes(DPORT); w.number(dport); }
+    if (m ? m.dport !== undefined : keep !== undefined && keep.keeps(proto, dport)) { w.bytes(DPORT); w.number(dport); }
     w.bytes(DST); if (m) w.string(m.dst); else this.address(w, i, 1, family);
     if (m?.dst_token !== undefined) { w.bytes(DST_TOKEN); w.string(m.dst_token); }
     w.bytes(FAMILY); w.number(family);
@@ -97,7 +100,7 @@ export class ChunkWriter {
     if (m?.sealed !== undefined) { w.bytes(SEALED); w.string(m.sealed); }
     if (c.spikes[i]) { w.bytes(SPIKES_TOTAL); w.number(c.spikes[i]!); }
     const sport = c.sport(i);
-    if (m ? m.sport !== undefined : keep.keeps(proto, sport)) { w.bytes(SPORT); w.number(sport); }
+    if (m ? m.sport !== undefined : keep !== undefined && keep.keeps(proto, sport)) { w.bytes(SPORT); w.number(sport); }
     w.bytes(SRC); if (m) w.string(m.src); else this.address(w, i, 0, family);
     if (m?.src_token !== undefined) { w.bytes(SRC_TOKEN); w.string(m.src_token); }
     if (proto === TCP) { w.bytes(TCP_FLAGS); w.number(c.tcpFlags[i]!); }

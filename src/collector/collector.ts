@@ -94,7 +94,7 @@ export class Collector {
   /** Interface names by ifindex, looked up once per cycle (if_indextoname is a syscall per call). */
   private ifaces = new Map<number, string>();
   /** The table slot of the flow at each position of the last read of the map (tried first at the same position). */
-  private order = new Int32Array(1024).fill(-1);
+  private order: Int32Array = new Int32Array(1024).fill(-1);
   /** What the last full read left: the kernel's packet count then, the earliest timeout to come, the flows read. */
   private lastRead?: { packets: bigint; nextDueNs: number; flows: number };
 
@@ -108,13 +108,14 @@ export class Collector {
     let flows = 0, packets = 0, bytes = 0;
     const now = Number(this.clock.sync());
     this.baseline.beginCollection();
+    const c = flowNumbers(ZERO); // reused: a reused map of a million flows makes no object per flow
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
-        const f = b.flow(i);
-        this.baseline.preexisting(f, now);
+        b.countsInto(i, c);
+        this.baseline.preexisting(b.keyWords, i * KEY_WORDS, c, now);
         flows++;
-        packets += Number(f.counts.packets);
-        bytes += Number(f.counts.bytes);
+        packets += c.packets;
+        bytes += c.bytes;
       }
     }
     this.o.log.appendRecord("agent", { event: "start", ...extra, preexisting_flows: flows, preexisting_packets: packets, preexisting_bytes: bytes });
