@@ -12,7 +12,7 @@
 import { decodeKey, FLOW_KEY, type Flow, type FlowKey } from "../kernel/index.ts";
 import type { Growth } from "./baseline.ts";
 import type { ExportReason } from "./policy.ts";
-import { KEY_WORDS, type FlowTable } from "./table.ts";
+import { KEY_WORDS, ROW, R_BYTES, R_FIRST_SEEN, R_FRAGMENTS, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
 export class DueChunk {
   n = 0;
@@ -62,17 +62,17 @@ export class DueChunk {
     t.copyKey(s, this.keyWords, i * KEY_WORDS);
     this.slot[i] = s;
     this.reason[i] = reason;
-    this.dPackets[i] = t.readPackets[s]! - t.packets[s]!;
-    this.dBytes[i] = t.readBytes[s]! - t.bytes[s]!;
-    this.dFragments[i] = t.readFragments[s]! - t.fragments[s]!;
-    this.packets[i] = t.readPackets[s]!;
-    this.bytes[i] = t.readBytes[s]!;
-    this.fragments[i] = t.readFragments[s]!;
-    this.firstSeen[i] = t.firstSeen[s]!;
-    this.lastSeen[i] = t.lastSeen[s]!;
-    this.tcpFlags[i] = t.tcpFlags[s]!;
-    this.timingFlags[i] = t.timingFlags[s]!;
-    this.spikes[i] = t.spikes[s]!;
+    this.dPackets[i] = t.row[s * ROW + R_READ_PACKETS]! - t.row[s * ROW + R_PACKETS]!;
+    this.dBytes[i] = t.row[s * ROW + R_READ_BYTES]! - t.row[s * ROW + R_BYTES]!;
+    this.dFragments[i] = t.row[s * ROW + R_READ_FRAGMENTS]! - t.row[s * ROW + R_FRAGMENTS]!;
+    this.packets[i] = t.row[s * ROW + R_READ_PACKETS]!;
+    this.bytes[i] = t.row[s * ROW + R_READ_BYTES]!;
+    this.fragments[i] = t.row[s * ROW + R_READ_FRAGMENTS]!;
+    this.firstSeen[i] = t.row[s * ROW + R_FIRST_SEEN]!;
+    this.lastSeen[i] = t.row[s * ROW + R_LAST_SEEN]!;
+    this.tcpFlags[i] = t.row[s * ROW + R_TCP_FLAGS]!;
+    this.timingFlags[i] = t.row[s * ROW + R_TIMING_FLAGS]!;
+    this.spikes[i] = t.row[s * ROW + R_SPIKES]!;
   }
 
   /** A record already made as an object (an entry gone from the map: idle, recreated, evicted). */
