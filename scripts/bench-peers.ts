@@ -14,7 +14,7 @@
  * burst is the first it sees) and warm ("ato-warm": one burst of the same flows before). Watchers take turns within each repetition, the order rotating, so drift hits
  * each alike; one at a time so that none competes with another for the 2 cores.
  *
- *   bun scripts/bench-peers.ts [--quick] [--reps N] [--json PATH]
+ *   bun scripts/bench-peers.ts [--quick] [--reps N] [--json PATH] [--rates 25000,0] [--watchers ato,ato-warm,softflowd]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { benchArgs, runSection, measurement, median, result, section, type Result } from "./bench-lib.ts";
@@ -30,7 +30,10 @@ import { createToken } from "../test/support/softhsm.ts";
 const args = benchArgs();
 const reps = args.number("reps", args.quick ? 1 : 3);
 /** Requested packets/s; 0 is "as fast as trafgen can on one CPU". */
-const RATES = args.quick ? [25_000, 0] : [25_000, 50_000, 100_000, 200_000, 0];
+const listArg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1]!.split(",") : undefined; };
+const RATES = listArg("rates")?.map(Number) ?? (args.quick ? [25_000, 0] : [25_000, 50_000, 100_000, 200_000, 0]);
+/** --watchers ato,softflowd: only these (for a quick look; the bench's figures run them all). */
+const ONLY = listArg("watchers");
 const packetsAt = (pps: number) => (args.quick ? 50_000 : pps ? pps * 2 : 600_000); // about 2 s per run
 const TITLE = "Capture completeness against peers (trafgen over a veth)";
 
@@ -99,7 +102,7 @@ async function main() {
   cleanups.push(() => token.cleanup());
   const tokenEnv = { ...token.env, PKCS11_PIN: token.pin, HSM_KEY_LABEL: token.keyLabel, HSM_TOKEN_LABEL: token.tokenLabel };
 
-  const all = [atoWatcher(tokenEnv), atoWatcher(tokenEnv, true), softflowd, pmacctd];
+  const all = [atoWatcher(tokenEnv), atoWatcher(tokenEnv, true), softflowd, pmacctd].filter((w) => !ONLY || w.name === "ato" || ONLY.includes(w.name));
   const unavailable = new Map<string, string>();
   for (const w of all) { const why = w.missing(); if (why) unavailable.set(w.name, why); }
   if (unavailable.has("ato")) throw new Error(unavailable.get("ato"));

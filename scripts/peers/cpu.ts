@@ -35,12 +35,18 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-/** utime + stime in seconds of the process tree under `root` (processes alive now). */
+/**
+ * CPU seconds of the process tree under `root` so far: each live process's utime + stime and
+ * what it already reaped of its children (cutime + cstime). The same account as the rusage
+ * wait4 gives at the root's exit, so "at exit less now" is only what ran in between: a tool
+ * that ran short-lived helpers at its start (ato: lsattr, chattr, git) is not charged for
+ * them in a later window.
+ */
 export function treeCpuSeconds(root: number): number {
   let ticks = 0;
   for (const pid of processTree(root)) {
     const f = statFields(pid);
-    if (f) ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15 of stat: utime, stime
+    if (f) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // stat fields 14-17: utime, stime, cutime, cstime
   }
   return ticks / TICK;
 }

@@ -141,6 +141,7 @@ export class Agent {
       collector = new Collector({
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
+        packetsSeen: () => readCounters(kernel.auditor.mapFd("counters")).packets, // a quiet map is not read (collector.ts)
         onExport: analytics.onExport, onRead: analytics.onRead, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({

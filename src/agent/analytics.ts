@@ -53,8 +53,14 @@ export class Analytics {
     this.tracer = createTracer({ endpoint: a.otlpEndpoint, serviceVersion: d.version });
   }
 
-  /** The collector's hook: every written chunk of flows. */
-  readonly onExport = (flows: ExportedFlow[]): void => {
+  /** The collector's onExport when something listens (IPFIX or another consumer); undefined otherwise, so the
+   * collector decodes no exported flows for nobody. */
+  get onExport(): ExportHook | undefined {
+    return this.opening || this.d.onExport ? this.exportFlows : undefined;
+  }
+
+  /** Every written chunk of flows. */
+  private readonly exportFlows = (flows: ExportedFlow[]): void => {
     if (this.opening) {
       const out = flows.map(ipfixFlow);
       if (this.exporter) this.exporter.export(out);

@@ -7,8 +7,9 @@
  * shutdown, or every interval.
  */
 import { decodeKey, flowNumbers, type Flow, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
-import { FlowTable, KEY_WORDS } from "./table.ts";
+import { FlowTable, KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS } from "./table.ts";
 import type { ExportReason } from "./policy.ts";
+import type { DueChunk } from "./chunk.ts";
 
 /** Growth of a flow that one record carries. */
 export interface Reported {
@@ -39,21 +40,34 @@ export class Baseline {
     this.generation = (this.generation + 1) >>> 0 || 1;
   }
 
-  /** A flow already in the map at start: counted before this run, so recorded and read as it is. */
-  preexisting(f: Flow, nowNs: number): void {
-    const t = this.table, s = t.upsert(words(f.rawKey), 0);
-    this.read(s, flowNumbers(f.counts));
-    t.packets[s] = t.readPackets[s]!;
-    t.bytes[s] = t.readBytes[s]!;
-    t.fragments[s] = t.readFragments[s]!;
-    t.exportedAt[s] = nowNs;
+  /** A flow already in the map at start (its key at words[at..], its counts read): counted before this run, so recorded and read as it is. */
+  preexisting(words: Uint32Array, at: number, c: FlowNumbers, nowNs: number): void {
+    const t = this.table, s = t.upsert(words, at);
+    this.read(s, c);
+    t.row[s * ROW + R_PACKETS] = t.row[s * ROW + R_READ_PACKETS]!;
+    t.row[s * ROW + R_BYTES] = t.row[s * ROW + R_READ_BYTES]!;
+    t.row[s * ROW + R_FRAGMENTS] = t.row[s * ROW + R_READ_FRAGMENTS]!;
+    t.row[s * ROW + R_EXPORTED_AT] = nowNs;
   }
 
   /** The slot of the flow at words[at..] (inserted when new), marked seen in this collection. */
   seen(words: Uint32Array, at: number): number {
     const s = this.table.upsert(words, at);
-    this.table.gen[s] = this.generation;
+    this.table.row[s * ROW + R_GEN] = this.generation;
     return s;
+  }
+
+  /**
+   * `seen`, trying slot `hint` first (where the flow was at this position of the last read: a
+   * map that did not change is read in the same order, so most flows cost a key comparison
+   * and no hash).
+   */
+  seenAt(hint: number, words: Uint32Array, at: number): number {
+    const t = this.table;
+    if (!t.holds(hint, words, at)) return this.seen(words, at);
+    t.inserted = false;
+    t.row[hint * ROW + R_GEN] = this.generation;
+    return hint;
   }
 
   /** Whether the last `seen` inserted its flow. */
@@ -63,7 +77,7 @@ export class Baseline {
 
   /** Whether the flow is exactly as read last time: the same packets and the same last packet (so the same entry). */
   unchanged(slot: number, packets: number, lastSeenNs: number): boolean {
-    return this.table.readPackets[slot] === packets && this.table.lastSeen[slot] === lastSeenNs;
+    return this.table.row[slot * ROW + R_READ_PACKETS] === packets && this.table.row[slot * ROW + R_LAST_SEEN] === lastSeenNs;
   }
 
   /**
@@ -76,44 +90,52 @@ export class Baseline {
   observe(slot: number, inserted: boolean, c: FlowNumbers, closeOld: (g: Growth) => void): { packets: number; bytes: number } {
     const t = this.table;
     const packets = c.packets, bytes = c.bytes, first = c.firstSeenNs;
-    if (!inserted && (packets < t.readPackets[slot]! || first !== t.firstSeen[slot])) {
+    if (!inserted && (packets < t.row[slot * ROW + R_READ_PACKETS]! || first !== t.row[slot * ROW + R_FIRST_SEEN])) {
       const old = this.unrecorded(slot, "recreated");
       if (old) closeOld(old);
       t.clear(slot);
-      t.gen[slot] = this.generation;
-      t.exportedAt[slot] = first;
+      t.row[slot * ROW + R_GEN] = this.generation;
+      t.row[slot * ROW + R_EXPORTED_AT] = first;
     } else if (inserted) {
-      t.exportedAt[slot] = first; // the active timeout runs from the flow's start
+      t.row[slot * ROW + R_EXPORTED_AT] = first; // the active timeout runs from the flow's start
     }
-    const grown = { packets: packets - t.readPackets[slot]!, bytes: bytes - t.readBytes[slot]! };
+    const grown = { packets: packets - t.row[slot * ROW + R_READ_PACKETS]!, bytes: bytes - t.row[slot * ROW + R_READ_BYTES]! };
     this.read(slot, c);
     return grown;
   }
 
   /** Packets read of the flow but in no record yet. */
   pending(slot: number): number {
-    return this.table.readPackets[slot]! - this.table.packets[slot]!;
+    return this.table.row[slot * ROW + R_READ_PACKETS]! - this.table.row[slot * ROW + R_PACKETS]!;
   }
 
   /** Kernel ns of the flow's last record (its first_seen before one). */
   exportedAt(slot: number): number {
-    return this.table.exportedAt[slot]!;
+    return this.table.row[slot * ROW + R_EXPORTED_AT]!;
   }
 
   /** The growth since the last record, up to the last read. */
   delta(slot: number): Reported {
     const t = this.table;
-    return { packets: t.readPackets[slot]! - t.packets[slot]!, bytes: t.readBytes[slot]! - t.bytes[slot]!, fragments: t.readFragments[slot]! - t.fragments[slot]! };
+    return { packets: t.row[slot * ROW + R_READ_PACKETS]! - t.row[slot * ROW + R_PACKETS]!, bytes: t.row[slot * ROW + R_READ_BYTES]! - t.row[slot * ROW + R_BYTES]!, fragments: t.row[slot * ROW + R_READ_FRAGMENTS]! - t.row[slot * ROW + R_FRAGMENTS]! };
   }
 
-  /** The record of a flow up to `c` is on disk. */
-  recorded(rawKey: Uint8Array, c: FlowCounts, nowNs: number, slot = -1): void {
-    const t = this.table, s = t.findFrom(slot, words(rawKey), 0);
-    if (s < 0) return; // removed from the map since (idle): its final record follows
-    t.packets[s] = Number(c.packets);
-    t.bytes[s] = Number(c.bytes);
-    t.fragments[s] = c.fragments;
-    t.exportedAt[s] = nowNs;
+  /** Adds the flow in `slot`, as last read, to `chunk` as a record due for `reason`. */
+  due(chunk: DueChunk, slot: number, reason: ExportReason): void {
+    chunk.addSlot(this.table, slot, reason);
+  }
+
+  /**
+   * Record i of `chunk` is on disk: the flow (looked up at its slot first) now has a record of
+   * the counts the chunk holds. A flow gone from the table since (idle) is left alone.
+   */
+  recordedFrom(chunk: DueChunk, i: number, nowNs: number): void {
+    const t = this.table, s = t.findFrom(chunk.slot[i]!, chunk.keyWords, i * KEY_WORDS);
+    if (s < 0) return;
+    t.row[s * ROW + R_PACKETS] = chunk.packets[i]!;
+    t.row[s * ROW + R_BYTES] = chunk.bytes[i]!;
+    t.row[s * ROW + R_FRAGMENTS] = chunk.fragments[i]!;
+    t.row[s * ROW + R_EXPORTED_AT] = nowNs;
   }
 
   /**
@@ -154,26 +176,26 @@ export class Baseline {
   /** The record of the growth of slot's entry as last read, if any is unrecorded. */
   private unrecorded(s: number, reason: ExportReason): Growth | undefined {
     const t = this.table;
-    if (t.readPackets[s]! <= t.packets[s]!) return undefined;
+    if (t.row[s * ROW + R_READ_PACKETS]! <= t.row[s * ROW + R_PACKETS]!) return undefined;
     const rawKey = t.keyBytes(s);
     const counts: FlowCounts = {
-      packets: BigInt(t.readPackets[s]!), bytes: BigInt(t.readBytes[s]!), firstSeenNs: BigInt(t.firstSeen[s]!), lastSeenNs: BigInt(t.lastSeen[s]!),
-      tcpFlags: t.tcpFlags[s]!, fragments: t.readFragments[s]!, timingFlags: t.timingFlags[s]!, spikes: t.spikes[s]!,
+      packets: BigInt(t.row[s * ROW + R_READ_PACKETS]!), bytes: BigInt(t.row[s * ROW + R_READ_BYTES]!), firstSeenNs: BigInt(t.row[s * ROW + R_FIRST_SEEN]!), lastSeenNs: BigInt(t.row[s * ROW + R_LAST_SEEN]!),
+      tcpFlags: t.row[s * ROW + R_TCP_FLAGS]!, fragments: t.row[s * ROW + R_READ_FRAGMENTS]!, timingFlags: t.row[s * ROW + R_TIMING_FLAGS]!, spikes: t.row[s * ROW + R_SPIKES]!,
     };
     return { f: { key: decodeKey(rawKey, 0), rawKey, counts }, d: this.delta(s), reason };
   }
 
   private read(s: number, c: FlowNumbers): void {
     const t = this.table;
-    t.readPackets[s] = c.packets;
-    t.readBytes[s] = c.bytes;
-    t.readFragments[s] = c.fragments;
-    t.firstSeen[s] = c.firstSeenNs;
-    t.lastSeen[s] = c.lastSeenNs;
-    t.tcpFlags[s] = c.tcpFlags;
-    t.timingFlags[s] = c.timingFlags;
-    t.spikes[s] = c.spikes;
-    t.gen[s] = this.generation;
+    t.row[s * ROW + R_READ_PACKETS] = c.packets;
+    t.row[s * ROW + R_READ_BYTES] = c.bytes;
+    t.row[s * ROW + R_READ_FRAGMENTS] = c.fragments;
+    t.row[s * ROW + R_FIRST_SEEN] = c.firstSeenNs;
+    t.row[s * ROW + R_LAST_SEEN] = c.lastSeenNs;
+    t.row[s * ROW + R_TCP_FLAGS] = c.tcpFlags;
+    t.row[s * ROW + R_TIMING_FLAGS] = c.timingFlags;
+    t.row[s * ROW + R_SPIKES] = c.spikes;
+    t.row[s * ROW + R_GEN] = this.generation;
   }
 }
 

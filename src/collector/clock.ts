@@ -22,6 +22,9 @@ export interface Clocks {
 
 export class KernelClock {
   private offsetNs: bigint | undefined;
+  /** The offset split as floor(offset / 1 ms) and the rest (0 to 999,999 ns), for msOf's exact Number arithmetic. */
+  private offsetMs = 0;
+  private offsetRestNs = 0;
 
   /** The clocks are the system's; a test may pass its own to step the wall clock. */
   constructor(private readonly clocks: Clocks = { monotonicNs, realtimeNs }) {}
@@ -41,7 +44,7 @@ export class KernelClock {
     }
     const drift = this.offsetNs === undefined ? STEP_NS + 1n : best!.offset - this.offsetNs;
     // A reading looser than TIGHT_NS cannot tell a step from its own error: the offset stays.
-    if ((drift > STEP_NS || drift < -STEP_NS) && (this.offsetNs === undefined || best!.window < TIGHT_NS)) this.offsetNs = best!.offset;
+    if ((drift > STEP_NS || drift < -STEP_NS) && (this.offsetNs === undefined || best!.window < TIGHT_NS)) this.setOffset(best!.offset);
     return best!.after;
   }
 
@@ -49,6 +52,31 @@ export class KernelClock {
   toMs(monoNs: bigint): number {
     if (this.offsetNs === undefined) this.sync();
     return Number((monoNs + this.offsetNs!) / 1_000_000n);
+  }
+
+  /**
+   * toMs of a kernel timestamp held as a Number (the collector's columns), without a BigInt:
+   * the same result as toMs(BigInt(monoNs)) for every whole monoNs below 2^53. Computed as
+   * offsetMs + floor((monoNs + rest) / 1e6): below 2^53 a correctly rounded division never
+   * crosses a whole number, and the remainder check keeps the result exact for the last
+   * million nanoseconds above it.
+   */
+  msOf(monoNs: number): number {
+    if (this.offsetNs === undefined) this.sync();
+    const x = monoNs + this.offsetRestNs; // below 2^53 + 1e6: exact for timestamps of 104 days of uptime
+    let q = Math.floor(x / 1e6);
+    const r = x - q * 1e6;
+    if (r < 0) q--;
+    else if (r >= 1e6) q++;
+    return this.offsetMs + q; // toMs truncates toward zero: the same as floor for wall times after 1970
+  }
+
+  private setOffset(offset: bigint): void {
+    this.offsetNs = offset;
+    let ms = offset / 1_000_000n, rest = offset % 1_000_000n;
+    if (rest < 0n) { ms -= 1n; rest += 1_000_000n; }
+    this.offsetMs = Number(ms);
+    this.offsetRestNs = Number(rest);
   }
 
   /** RFC 3339 UTC, millisecond precision (truncated, as Date does). */

@@ -10,9 +10,12 @@
  * it. Counts already in a reused pinned map when the agent starts are not attributed to flow
  * records; the `agent` start record states them, so nothing is silently counted twice.
  *
- * Cost is linear in the flows in the map: a flow that did not change costs one hash lookup on
- * the kernel's own buffer (no object, no string); only changed flows are decoded, and due ones
- * are written in chunks as the map is read, so memory stays bounded by the chunk, not the map.
+ * Cost is linear in the flows in the map: a flow that did not change costs a key comparison at
+ * the table slot it had at the same position of the last read (a hash lookup when that misses),
+ * on the kernel's own buffer (no object, no string); due flows are copied as columns into a
+ * chunk (chunk.ts) and written as bytes (chunk-line.ts) as the map is read, so memory stays
+ * bounded by the chunk, not the map. A map in which the kernel counted no frame since the last
+ * read, with no timeout due, is not read at all (`packetsSeen`).
  * A chunk never reaches past the log's next count checkpoint, so `--checkpoint-every` is
  * honoured to the line and every append is all or nothing: a flow's record baseline moves
  * exactly when its record is on disk.
@@ -22,12 +25,14 @@
 import { randomBytes } from "node:crypto";
 import type { EvidenceLog } from "../log/index.ts";
 import type { Masker, FlowAddresses } from "../mask/index.ts";
-import { FLOW_KEY, flowNumbers, type AuditEvent, type Flow, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
+import { FLOW_KEY, flowNumbers, type AuditEvent, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
 import { Baseline, type Growth } from "./baseline.ts";
+import { DueChunk } from "./chunk.ts";
+import { ChunkWriter } from "./chunk-line.ts";
 import { KernelClock } from "./clock.ts";
 import { exported, type ExportHook, type ReadHook } from "./export.ts";
 import { dueReason, type ExportPolicy } from "./policy.ts";
-import { IsoTimes, StringCache, writeFlowData } from "./flow-line.ts";
+import { IsoTimes, StringCache } from "./flow-line.ts";
 import { eventRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
 
@@ -52,6 +57,13 @@ export interface CollectorOptions {
   onExport?: ExportHook;
   /** Every changed flow as the map is read, each cycle (see export.ts). */
   onRead?: ReadHook;
+  /**
+   * The kernel's count of every frame its program saw (counters.packets). When it has not
+   * moved since the last read of the map and no flow's idle or active timeout has come, no
+   * flow can have changed: the cycle skips reading the map (a quiet host costs a counter read
+   * a second, not a read of every flow). Without it, every cycle reads the map.
+   */
+  packetsSeen?: () => bigint;
   /** What an onExport hook threw (its own bug, never the evidence's). */
   onHookError?: (e: unknown) => void;
 }
@@ -73,6 +85,9 @@ export class Collector {
   private readonly clock = new KernelClock();
   private readonly times = new IsoTimes(this.clock);
   private readonly strings = new StringCache();
+  /** The due flows of the chunk being filled, as columns; written whole (see chunkLimit). */
+  private readonly chunk = new DueChunk(CHUNK);
+  private readonly writer: ChunkWriter;
   /** Flows removed from the map whose final records are not written yet. */
   private ended: Growth[] = [];
   private readonly policy: ExportPolicy;
@@ -80,9 +95,14 @@ export class Collector {
   private nowNs = 0;
   /** Interface names by ifindex, looked up once per cycle (if_indextoname is a syscall per call). */
   private ifaces = new Map<number, string>();
+  /** The table slot of the flow at each position of the last read of the map (tried first at the same position). */
+  private order: Int32Array = new Int32Array(1024).fill(-1);
+  /** What the last full read left: the kernel's packet count then, the earliest timeout to come, the flows read. */
+  private lastRead?: { packets: bigint; nextDueNs: number; flows: number };
 
   constructor(private readonly o: CollectorOptions) {
     this.policy = { activeTimeoutNs: Number(o.activeTimeoutNs) };
+    this.writer = new ChunkWriter(o.masker, CHUNK, this.times, this.strings);
   }
 
   /** Takes what a previous run left in a reused map as already accounted, and says so in the log. */
@@ -90,13 +110,14 @@ export class Collector {
     let flows = 0, packets = 0, bytes = 0;
     const now = Number(this.clock.sync());
     this.baseline.beginCollection();
+    const c = flowNumbers(ZERO); // reused: a reused map of a million flows makes no object per flow
     for (const b of this.o.reader.batches()) {
       for (let i = 0; i < b.n; i++) {
-        const f = b.flow(i);
-        this.baseline.preexisting(f, now);
+        b.countsInto(i, c);
+        this.baseline.preexisting(b.keyWords, i * KEY_WORDS, c, now);
         flows++;
-        packets += Number(f.counts.packets);
-        bytes += Number(f.counts.bytes);
+        packets += c.packets;
+        bytes += c.bytes;
       }
     }
     this.o.log.appendRecord("agent", { event: "start", ...extra, preexisting_flows: flows, preexisting_packets: packets, preexisting_bytes: bytes });
@@ -116,21 +137,35 @@ export class Collector {
     const final = opts.final ?? false;
     const summary: CycleSummary = { flows: 0, records: 0, reasons: {}, removed: 0, byProto: new Map(), seconds: 0 };
     this.nowNs = Number(this.clock.sync());
-    const idleBefore = this.nowNs - Number(this.o.idleTimeoutNs);
+    const idleNs = Number(this.o.idleTimeoutNs), activeNs = this.policy.activeTimeoutNs;
+    const idleBefore = this.nowNs - idleNs;
+    const packetsSeen = this.o.packetsSeen?.();
+    const last = this.lastRead;
+    this.lastRead = undefined; // set again only by a read that completes
+    if (!final && last && packetsSeen === last.packets && this.nowNs < last.nextDueNs && this.ended.length === 0) {
+      summary.flows = last.flows;
+      this.lastRead = last;
+      summary.seconds = (performance.now() - t0) / 1000;
+      return summary;
+    }
     this.baseline.beginCollection();
     this.ifaces.clear();
 
-    // Flows a failed cycle took out of the map come first.
-    await this.flush(this.ended, summary, true);
+    // Flows a failed cycle took out of the map come first; a chunk a failed write left is read again below.
+    this.chunk.n = 0;
+    await this.flushEnded(summary);
 
     const closeOld = (g: Growth) => this.ended.push(g);
     const counts = flowNumbers(ZERO); // reused for every flow read
     const idle: Uint8Array[] = [];
-    const due: Growth[] = [];
+    const chunk = this.chunk;
+    let limit = this.chunkLimit();
     let held = performance.now();
+    let nextDueNs = Infinity;
     for (const b of this.o.reader.batches()) {
+      if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
       for (let i = 0; i < b.n; i++) {
-        summary.flows++;
+        const position = summary.flows++;
         // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
         if (i % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
         const lastSeen = b.lastSeenNs(i);
@@ -138,22 +173,34 @@ export class Collector {
           idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
           continue;
         }
-        const slot = this.baseline.seen(b.keyWords, i * KEY_WORDS);
+        const slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
+        this.order[position] = slot;
         const inserted = this.baseline.inserted;
         if (inserted || !this.baseline.unchanged(slot, b.packets(i), lastSeen)) {
           const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
           grow(summary, b.proto(i), grown);
           this.o.onRead?.(b, i, grown, inserted, counts);
         }
-        const reason = dueReason(this.policy, this.baseline.pending(slot), this.baseline.exportedAt(slot), this.nowNs, final);
-        if (!reason) continue;
-        due.push({ f: b.flow(i), d: this.baseline.delta(slot), reason, slot }); // decoded only when it becomes a record
-        if (due.length >= this.chunkLimit()) { await this.flush(due, summary, false); held = performance.now(); }
+        // When this flow could next need the collector without a packet: its idle timeout, or (growth
+        // waiting for a record) its active one; a flow recorded now is next due a whole period on.
+        if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
+        const pending = this.baseline.pending(slot), exportedAt = this.baseline.exportedAt(slot);
+        const reason = dueReason(this.policy, pending, exportedAt, this.nowNs, final);
+        if (!reason) {
+          if (pending > 0 && exportedAt + activeNs < nextDueNs) nextDueNs = exportedAt + activeNs;
+          continue;
+        }
+        this.baseline.due(chunk, slot, reason); // copied as columns: no object per flow
+        if (chunk.n >= limit) {
+          await this.flushChunk(summary);
+          limit = this.chunkLimit();
+          held = performance.now();
+        }
       }
       await yieldToEventLoop();
       held = performance.now();
     }
-    await this.flush(due, summary, true);
+    if (chunk.n > 0) await this.flushChunk(summary);
 
     for (let n = 0; n < idle.length; n++) {
       const rawKey = idle[n]!;
@@ -166,7 +213,9 @@ export class Collector {
       summary.removed++;
     }
     this.ended.push(...this.baseline.endCollection());
-    await this.flush(this.ended, summary, true);
+    await this.flushEnded(summary);
+    // Due flows were written (their next timeouts are a full period away); a failed write threw before this.
+    if (packetsSeen !== undefined) this.lastRead = { packets: packetsSeen, nextDueNs: Math.min(nextDueNs, this.nowNs + Math.min(idleNs, activeNs || idleNs)), flows: summary.flows - summary.removed };
     summary.seconds = (performance.now() - t0) / 1000;
     return summary;
   }
@@ -183,34 +232,54 @@ export class Collector {
     return Math.min(CHUNK, this.o.log.roomBeforeCheckpoint());
   }
 
+  /** Writes the chunk being filled; it is empty after, also when the write failed (its flows stay unrecorded, so due again). */
+  private async flushChunk(summary: CycleSummary): Promise<void> {
+    try {
+      this.write(summary);
+    } finally {
+      this.chunk.n = 0;
+    }
+    await yieldToEventLoop();
+  }
+
   /**
-   * Writes the front of `list` chunk by chunk and takes each chunk off it once written: whole
-   * chunks only, or everything when `all`. A failed write throws with the list still holding
-   * what was not written.
+   * Writes the records of entries gone from the map, a chunk at a time, taking each chunk off
+   * `ended` once written: a failed write throws with `ended` still holding what was not written.
    */
-  private async flush(list: Growth[], summary: CycleSummary, all: boolean): Promise<void> {
-    for (let limit = this.chunkLimit(); list.length >= limit || (all && list.length > 0); limit = this.chunkLimit()) {
-      const part = list.length <= limit ? list.slice() : list.slice(0, limit);
-      this.write(part, summary);
-      list.splice(0, part.length);
-      await yieldToEventLoop();
+  private async flushEnded(summary: CycleSummary): Promise<void> {
+    while (this.ended.length > 0) {
+      const n = Math.min(this.chunkLimit(), this.ended.length, CHUNK);
+      this.chunk.n = 0;
+      for (let i = 0; i < n; i++) this.chunk.addGrowth(this.ended[i]!);
+      await this.flushChunk(summary);
+      this.ended.splice(0, n);
     }
   }
 
-  /** Masks and appends one chunk (within the room before a checkpoint: all or nothing); then moves the baselines of its live flows. */
-  private write(part: Growth[], summary: CycleSummary): void {
-    const rids = this.o.masker.seals ? part.map(() => randomBytes(9).toString("base64url")) : undefined;
-    const masked = this.o.masker.maskFlows(part.map(({ f }) => addresses(f)), rids);
-    // The records flowRecord (records.ts) describes, written as bytes (flow-line.ts).
-    const first = this.o.log.appendBodies("flow", part.length, (i, w) =>
-      writeFlowData(w, part[i]!, masked[i]!, this.iface(part[i]!.f.key.ifindex), this.times, this.strings, rids?.[i]));
-    summary.records += part.length;
-    for (const { f, reason, slot } of part) {
-      // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
-      if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recorded(f.rawKey, f.counts, this.nowNs, slot);
-      summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
+  /**
+   * Masks and appends the chunk, then moves the baselines of its live flows. Each append stays
+   * within the room before the log's next checkpoint (all or nothing); the room can shrink while
+   * a chunk fills (the witness's and the detectors' records), so the chunk is written in as many
+   * appends as it needs, each flow's baseline moving once its own append is on disk.
+   */
+  private write(summary: CycleSummary): void {
+    const c = this.chunk;
+    const rids = this.o.masker.seals ? Array.from({ length: c.n }, () => randomBytes(9).toString("base64url")) : undefined;
+    this.writer.mask(c, rids);
+    for (let at = 0; at < c.n; ) {
+      const n = Math.min(c.n - at, this.chunkLimit());
+      // The records flowRecord (records.ts) describes, written as bytes (chunk-line.ts).
+      const first = this.o.log.appendBodies("flow", n, (i, w) => this.writer.write(w, c, at + i, this.iface(c.ifindex(at + i)), rids?.[at + i]));
+      summary.records += n;
+      for (let i = at; i < at + n; i++) {
+        const reason = c.reason[i]!;
+        // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
+        if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recordedFrom(c, i, this.nowNs);
+        summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
+      }
+      if (this.o.onExport) this.announce(exported(c, at, n, first.seq, (i) => this.iface(i), this.clock));
+      at += n;
     }
-    if (this.o.onExport) this.announce(exported(part, first.seq, (i) => this.iface(i), this.clock));
   }
 
   /** Hands a written chunk to the export hook; what the hook throws is its own bug, reported, never the evidence's. */
@@ -230,16 +299,18 @@ export class Collector {
   }
 }
 
-function addresses(f: Flow): FlowAddresses {
-  return { family: f.key.family, src: f.key.src, dst: f.key.dst, proto: f.key.proto, sport: f.key.sport, dport: f.key.dport };
-}
-
 function grow(summary: CycleSummary, proto: number, g: { packets: number; bytes: number }): void {
   if (g.packets === 0 && g.bytes === 0) return;
   const p = summary.byProto.get(proto) ?? { packets: 0, bytes: 0 };
   p.packets += g.packets;
   p.bytes += g.bytes;
   summary.byProto.set(proto, p);
+}
+
+function grown(a: Int32Array, n: number): Int32Array {
+  const b = new Int32Array(Math.max(n, a.length * 2)).fill(-1);
+  b.set(a);
+  return b;
 }
 
 /** Lets timers and sockets (the metrics server, signals) run between steps of a long cycle. */

@@ -8,7 +8,7 @@
  * (CLOCK_MONOTONIC ns) and, as in the record, wall-clock milliseconds.
  */
 import type { FlowBatch, FlowKey, FlowNumbers } from "../kernel/index.ts";
-import type { Growth } from "./baseline.ts";
+import type { DueChunk } from "./chunk.ts";
 import type { KernelClock } from "./clock.ts";
 import type { ExportReason } from "./policy.ts";
 
@@ -46,13 +46,19 @@ export type ExportHook = (flows: ExportedFlow[]) => void;
  */
 export type ReadHook = (b: FlowBatch, i: number, grown: { packets: number; bytes: number }, isNew: boolean, counts: FlowNumbers) => void;
 
-export function exported(part: Growth[], firstSeq: number, iface: (ifindex: number) => string, clock: KernelClock): ExportedFlow[] {
-  return part.map(({ f, d, reason }, i) => ({
-    key: f.key, iface: iface(f.key.ifindex),
-    packets: d.packets, bytes: d.bytes, fragments: d.fragments,
-    packetsTotal: Number(f.counts.packets), bytesTotal: Number(f.counts.bytes),
-    startMs: clock.toMs(f.counts.firstSeenNs), endMs: clock.toMs(f.counts.lastSeenNs),
-    firstSeenNs: f.counts.firstSeenNs, lastSeenNs: f.counts.lastSeenNs,
-    tcpFlags: f.counts.tcpFlags, reason, seq: firstSeq + i,
-  }));
+/** The chunk's flows as the hook sees them (decoded here, only when a hook is set). */
+export function exported(c: DueChunk, from: number, n: number, firstSeq: number, iface: (ifindex: number) => string, clock: KernelClock): ExportedFlow[] {
+  const out: ExportedFlow[] = [];
+  for (let i = from; i < from + n; i++) {
+    const key = c.key(i);
+    out.push({
+      key, iface: iface(key.ifindex),
+      packets: c.dPackets[i]!, bytes: c.dBytes[i]!, fragments: c.dFragments[i]!,
+      packetsTotal: c.packets[i]!, bytesTotal: c.bytes[i]!,
+      startMs: clock.msOf(c.firstSeen[i]!), endMs: clock.msOf(c.lastSeen[i]!),
+      firstSeenNs: BigInt(c.firstSeen[i]!), lastSeenNs: BigInt(c.lastSeen[i]!),
+      tcpFlags: c.tcpFlags[i]!, reason: c.reason[i]!, seq: firstSeq + i - from,
+    });
+  }
+  return out;
 }

@@ -27,7 +27,15 @@ export class IsoTimes {
   constructor(private readonly clock: KernelClock) {}
 
   write(w: JsonBytes, monoNs: bigint): void {
-    const ms = this.clock.toMs(monoNs);
+    this.writeMs(w, this.clock.toMs(monoNs));
+  }
+
+  /** The same for a kernel timestamp held as a Number (KernelClock.msOf). */
+  writeNs(w: JsonBytes, monoNs: number): void {
+    this.writeMs(w, this.clock.msOf(monoNs));
+  }
+
+  private writeMs(w: JsonBytes, ms: number): void {
     const second = Math.floor(ms / 1000);
     if (second !== this.second) {
       this.second = second;

@@ -5,7 +5,7 @@
  * Why not a Map<string, …>: at a million flows, a hex key string and a counts object per flow
  * per cycle made the collector's cost grow faster than the flow count (garbage collection over
  * a large heap) and its memory ~2 KiB per flow. Here a cycle allocates nothing per flow, the
- * table costs 129 bytes per slot (184 to 369 bytes per flow, by how full it is), and every
+ * table costs 153 bytes per slot (219 to 437 bytes per flow, by how full it is), and every
  * lookup compares the whole key, so two flows can never share a baseline by a hash collision.
  *
  * Counts are Numbers: exact up to 2^53 packets or bytes per flow (9 PB), far beyond a flow.
@@ -20,44 +20,30 @@ const EMPTY = 0, USED = 1, DELETED = 2;
 /** Grow (or rebuild without tombstones) beyond this share of slots taken. */
 const MAX_LOAD = 0.7;
 
-type Columns = {
-  packets: Float64Array; bytes: Float64Array; fragments: Uint32Array;
-  readPackets: Float64Array; readBytes: Float64Array; readFragments: Uint32Array;
-  firstSeen: Float64Array; lastSeen: Float64Array; exportedAt: Float64Array;
-  tcpFlags: Uint32Array; timingFlags: Uint32Array; spikes: Uint32Array; gen: Uint32Array;
-};
-const F64 = ["packets", "bytes", "readPackets", "readBytes", "firstSeen", "lastSeen", "exportedAt"] as const;
-const U32 = ["fragments", "readFragments", "tcpFlags", "timingFlags", "spikes", "gen"] as const;
+/**
+ * A slot's values, one row of ROW Numbers in `row` (all exact as doubles: counts below 2^53,
+ * flags and generations below 2^32). One row per flow, not one array per field: a cycle
+ * touches most fields of each flow it reads, and at a million flows a field per array was a
+ * cache miss per field.
+ */
+export const R_PACKETS = 0, R_BYTES = 1, R_FRAGMENTS = 2, R_READ_PACKETS = 3, R_READ_BYTES = 4, R_READ_FRAGMENTS = 5;
+export const R_FIRST_SEEN = 6, R_LAST_SEEN = 7, R_EXPORTED_AT = 8, R_TCP_FLAGS = 9, R_TIMING_FLAGS = 10, R_SPIKES = 11, R_GEN = 12;
+export const ROW = 13;
 
-function columns(capacity: number): Columns {
-  const c = {} as Record<string, Float64Array | Uint32Array>;
-  for (const n of F64) c[n] = new Float64Array(capacity);
-  for (const n of U32) c[n] = new Uint32Array(capacity);
-  return c as Columns;
-}
-
-export class FlowTable implements Columns {
+export class FlowTable {
   private capacity: number;
   private keys: Uint32Array;
   private state: Uint8Array;
-  /** Counts of the flow's last record (what the evidence holds of it). */
-  packets!: Float64Array;
-  bytes!: Float64Array;
-  fragments!: Uint32Array;
-  /** Counts when the map was last read (what the metrics hold of it): at or above the recorded ones. */
-  readPackets!: Float64Array;
-  readBytes!: Float64Array;
-  readFragments!: Uint32Array;
-  /** The entry's first_seen and last_seen (kernel ns) when it was last read: a new first_seen is a new entry. */
-  firstSeen!: Float64Array;
-  lastSeen!: Float64Array;
-  /** Kernel ns of the flow's last record (its first_seen before one): the active timeout runs from here. */
-  exportedAt!: Float64Array;
-  tcpFlags!: Uint32Array;
-  timingFlags!: Uint32Array;
-  spikes!: Uint32Array;
-  /** The collection generation that last saw the flow in the map (see sweep). */
-  gen!: Uint32Array;
+  /**
+   * Per slot (at slot * ROW): the counts of the flow's last record (R_PACKETS, R_BYTES,
+   * R_FRAGMENTS: what the evidence holds of it); the counts when the map was last read
+   * (R_READ_*: what the metrics hold, at or above the recorded ones); the entry's first_seen
+   * and last_seen (kernel ns) when last read (a new first_seen is a new entry); R_EXPORTED_AT,
+   * kernel ns of its last record (its first_seen before one: the active timeout runs from
+   * here); its TCP flags, timing flags and spikes; R_GEN, the collection generation that last
+   * saw it in the map (see sweep).
+   */
+  row: Float64Array;
   private live = 0;
   private tombstones = 0;
 
@@ -65,7 +51,7 @@ export class FlowTable implements Columns {
     this.capacity = 1 << Math.max(4, Math.ceil(Math.log2(initialCapacity)));
     this.keys = new Uint32Array(this.capacity * KEY_WORDS);
     this.state = new Uint8Array(this.capacity);
-    Object.assign(this, columns(this.capacity));
+    this.row = new Float64Array(this.capacity * ROW);
   }
 
   get size(): number {
@@ -82,9 +68,14 @@ export class FlowTable implements Columns {
     }
   }
 
+  /** Whether slot `s` holds the key at words[at..] (a slot kept from an earlier read). */
+  holds(s: number, words: Uint32Array, at: number): boolean {
+    return s >= 0 && s < this.capacity && this.state[s] === USED && this.sameKey(s, words, at);
+  }
+
   /** The slot holding the key, trying `hint` first (a slot it had earlier in the cycle: a rebuild may have moved it), or -1. */
   findFrom(hint: number, words: Uint32Array, at: number): number {
-    if (hint >= 0 && hint < this.capacity && this.state[hint] === USED && this.sameKey(hint, words, at)) return hint;
+    if (this.holds(hint, words, at)) return hint;
     return this.find(words, at);
   }
 
@@ -116,8 +107,13 @@ export class FlowTable implements Columns {
 
   /** Zero counts and times in a slot (a new flow, or an entry the kernel made anew). */
   clear(s: number): void {
-    for (const n of F64) this[n][s] = 0;
-    for (const n of U32) this[n][s] = 0;
+    this.row.fill(0, s * ROW, s * ROW + ROW);
+  }
+
+  /** Copies the raw flow_key of a slot into out[at..at+12). */
+  copyKey(slot: number, out: Uint32Array, at: number): void {
+    const k = this.keys, o = slot * KEY_WORDS;
+    for (let i = 0; i < KEY_WORDS; i++) out[at + i] = k[o + i]!;
   }
 
   /** The raw flow_key of a slot, as bytes (a copy). */
@@ -135,7 +131,7 @@ export class FlowTable implements Columns {
   /** Slots of flows not seen in generation `gen` (gone from the map, removed by someone else). */
   unseen(gen: number): number[] {
     const out: number[] = [];
-    for (let s = 0; s < this.capacity; s++) if (this.state[s] === USED && this.gen[s] !== gen) out.push(s);
+    for (let s = 0; s < this.capacity; s++) if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) out.push(s);
     return out;
   }
 
@@ -143,7 +139,7 @@ export class FlowTable implements Columns {
   sweep(gen: number): number {
     let removed = 0;
     for (let s = 0; s < this.capacity; s++) {
-      if (this.state[s] === USED && this.gen[s] !== gen) { this.remove(s); removed++; }
+      if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) { this.remove(s); removed++; }
     }
     // Shrinks a table that a burst of flows grew, once most of them are gone.
     if (this.capacity > 1024 && this.live < this.capacity * MAX_LOAD / 8) this.rebuild();
@@ -158,28 +154,20 @@ export class FlowTable implements Columns {
 
   /** Re-inserts the live flows into a table they fill to at most two thirds of MAX_LOAD: a full table doubles. */
   private rebuild(): void {
-    const old: Columns = { ...this.snapshot() };
-    const oldCapacity = this.capacity, oldKeys = this.keys, oldState = this.state;
+    const oldCapacity = this.capacity, oldKeys = this.keys, oldState = this.state, oldRow = this.row;
     let capacity = 16;
     while (capacity * MAX_LOAD < (this.live + 1) * 1.5) capacity *= 2;
     this.capacity = capacity;
     this.keys = new Uint32Array(capacity * KEY_WORDS);
     this.state = new Uint8Array(capacity);
-    Object.assign(this, columns(capacity));
+    this.row = new Float64Array(capacity * ROW);
     this.live = 0;
     this.tombstones = 0;
     for (let s = 0; s < oldCapacity; s++) {
       if (oldState[s] !== USED) continue;
       const n = this.upsert(oldKeys, s * KEY_WORDS);
-      for (const c of F64) this[c][n] = old[c][s]!;
-      for (const c of U32) this[c][n] = old[c][s]!;
+      this.row.set(oldRow.subarray(s * ROW, s * ROW + ROW), n * ROW);
     }
-  }
-
-  private snapshot(): Columns {
-    const c = {} as Record<string, Float64Array | Uint32Array>;
-    for (const n of [...F64, ...U32]) c[n] = this[n];
-    return c as Columns;
   }
 }
 

@@ -1,0 +1,139 @@
+/**
+ * The collector's record writer (a DueChunk masked in one SIMD call, written as bytes from its
+ * columns) writes what canonicalize(flowRecord(...)) writes for the same flows through
+ * Masker.maskFlows, byte for byte: over random flows (IPv4, IPv6, IPv4-mapped, ICMP, TCP,
+ * VLANs, counts and kernel times near 2^53, interface names that need escaping, every reason)
+ * under several masking policies (prefixes, kept ports, keyed tokens, seals). Needs the built
+ * masking library (bash scripts/build.sh), no kernel.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { createSecretKey, randomBytes } from "node:crypto";
+import { KernelClock, type ExportReason } from "../../src/collector/index.ts";
+import { DueChunk } from "../../src/collector/chunk.ts";
+import { ChunkWriter } from "../../src/collector/chunk-line.ts";
+import { IsoTimes } from "../../src/collector/flow-line.ts";
+import { flowRecord } from "../../src/collector/records.ts";
+import type { Growth } from "../../src/collector/baseline.ts";
+import { canonicalize } from "../../src/evidence/index.ts";
+import { encodeKey, type FlowKey } from "../../src/kernel/index.ts";
+import { JsonBytes } from "../../src/log/index.ts";
+import { Masker, PortPolicy, type MaskOptions } from "../../src/mask/index.ts";
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+}
+
+const IFACES = ["lo", "eth0", "veth-ato\"q", "wan\\0", "tab\there", "ünï", "ctl\u0001", "emoji😀", "x".repeat(15)];
+const REASONS: ExportReason[] = ["idle", "active", "shutdown", "interval", "recreated", "evicted"];
+const PROTOS = [1, 6, 17, 58, 47, 132, 33];
+const MAX = Number.MAX_SAFE_INTEGER;
+
+function randomGrowth(next: () => number): Growth {
+  const pick = <T>(a: T[]) => a[Math.floor(next() * a.length)]!;
+  const int = (n: number) => Math.floor(next() * n);
+  const big = () => (next() < 0.1 ? MAX - int(1000) : next() < 0.2 ? 2 ** 32 + int(1000) : int(100_000));
+  const family = next() < 0.5 ? 4 : 6;
+  const src = new Uint8Array(16), dst = new Uint8Array(16);
+  if (family === 4) { src.set([int(256), int(256), int(256), int(256)]); dst.set([198, 19, int(4), int(256)]); }
+  else {
+    for (let i = 0; i < 16; i++) { src[i] = next() < 0.4 ? 0 : int(256); dst[i] = next() < 0.6 ? 0 : int(256); }
+    if (next() < 0.2) { src.fill(0, 0, 10); src[10] = src[11] = 0xff; } // IPv4-mapped
+  }
+  const key: FlowKey = { family, proto: pick(PROTOS), src, dst, sport: int(65536), dport: int(65536),
+    vlan: next() < 0.3 ? int(4095) : 0, vlanInner: next() < 0.2 ? 1 + int(4094) : 0, ifindex: 1 + int(IFACES.length) };
+  const packets = big(), bytes = big();
+  // Kernel ns up to 2^53 (104 days of uptime), a good share within a nanosecond of a millisecond's edge.
+  const first = next() < 0.3 ? int(2 ** 40) * 1e6 - int(2) : next() < 0.1 ? MAX - int(1e9) : int(2 ** 52);
+  const last = Math.min(MAX, first + int(1e12));
+  return {
+    f: { key, rawKey: encodeKey(key), counts: { packets: BigInt(packets), bytes: BigInt(bytes), firstSeenNs: BigInt(first), lastSeenNs: BigInt(last),
+      tcpFlags: next() < 0.5 ? int(256) : 0, fragments: next() < 0.3 ? int(1000) : 0, timingFlags: next() < 0.2 ? int(9) : 0, spikes: next() < 0.2 ? int(9) : 0 } },
+    d: { packets: Math.min(packets, big()), bytes: Math.min(bytes, big()), fragments: next() < 0.2 ? int(99) : 0 },
+    reason: pick(REASONS),
+  };
+}
+
+const maskers: Masker[] = [];
+afterAll(() => maskers.forEach((m) => m.close()));
+function masker(o: Partial<MaskOptions>): Masker {
+  const m = Masker.open(o);
+  maskers.push(m);
+  return m;
+}
+
+const POLICIES: [string, Partial<MaskOptions>][] = [
+  ["the defaults (/24, /48, no ports)", {}],
+  ["other prefixes, well-known ports and 8080 kept", { ipv4Prefix: 16, ipv6Prefix: 64, keepPorts: PortPolicy.parse("well-known,8080") }],
+  ["every port kept, full addresses", { ipv4Prefix: 32, ipv6Prefix: 128, keepPorts: PortPolicy.parse("all") }],
+  ["keyed tokens", { tokenKey: createSecretKey(randomBytes(32)) }],
+  ["sealed fields", { sealKey: createSecretKey(randomBytes(32)), keepPorts: PortPolicy.parse("443") }],
+];
+
+describe("flow records written from a chunk", () => {
+  for (const [name, options] of POLICIES) {
+    test(`are canonicalize(flowRecord(...)) byte for byte: ${name}`, () => {
+      const m = masker(options);
+      const next = rng(name.length * 7919);
+      const clock = new KernelClock();
+      const chunk = new DueChunk(256);
+      const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
+      const w = new JsonBytes(64), dec = new TextDecoder();
+      let compared = 0;
+      for (let round = 0; round < 12; round++) {
+        const flows = Array.from({ length: 1 + Math.floor(next() * 256) }, () => randomGrowth(next));
+        chunk.n = 0;
+        flows.forEach((g) => chunk.addGrowth(g));
+        const rids = m.seals ? flows.map(() => randomBytes(9).toString("base64url")) : undefined;
+        writer.mask(chunk, rids);
+        flows.forEach((g, i) => {
+          const iface = IFACES[g.f.key.ifindex - 1]!;
+          w.pos = 0;
+          writer.write(w, chunk, i, iface, rids?.[i]);
+          const got = dec.decode(w.buf.subarray(0, w.pos));
+          const masked = m.maskFlows([g.f.key], rids && [rids[i]!])[0]!;
+          if (masked.sealed !== undefined) {
+            // A seal has a random nonce: the one written must open to this flow's full fields, and the rest must match.
+            const sealed = JSON.parse(got).sealed as string;
+            expect(m.reveal(sealed, rids![i]!)).toEqual(m.reveal(masked.sealed, rids![i]!));
+            masked.sealed = sealed;
+          }
+          const expected = canonicalize(flowRecord(chunk.flow(i), masked, g.d, g.reason, iface, clock, rids?.[i]));
+          if (got !== expected) expect({ round, i, got }).toEqual({ round, i, got: expected });
+          compared++;
+        });
+      }
+      expect(compared).toBeGreaterThan(500);
+    });
+  }
+
+  test("a chunk holds the flow it was given: key, counts and growth come back unchanged", () => {
+    const next = rng(3);
+    const chunk = new DueChunk(64);
+    const flows = Array.from({ length: 64 }, () => randomGrowth(next));
+    flows.forEach((g) => chunk.addGrowth(g));
+    expect(chunk.full).toBe(true);
+    flows.forEach((g, i) => {
+      expect(chunk.flow(i)).toEqual({ key: g.f.key, rawKey: g.f.rawKey, counts: g.f.counts });
+      expect([chunk.dPackets[i], chunk.dBytes[i], chunk.dFragments[i], chunk.reason[i]]).toEqual([g.d.packets, g.d.bytes, g.d.fragments, g.reason]);
+    });
+  });
+});
+
+describe("KernelClock.msOf", () => {
+  test("is toMs of the same timestamp as a BigInt, at millisecond edges and up to 2^53 ns, whatever the offset", () => {
+    const next = rng(11);
+    for (const offset of [0n, 1n, 999_999n, 1_000_000n, 1_764_000_000_123_456_789n, 1_764_000_000_999_999_999n]) {
+      const mono = 5_000_000_000n;
+      const clock = new KernelClock({ monotonicNs: () => mono, realtimeNs: () => mono + offset });
+      clock.sync();
+      for (let n = 0; n < 20_000; n++) {
+        const ms = Math.floor(next() * 9e9);
+        const ns = n % 3 === 0 ? ms * 1e6 - Math.floor(next() * 3) + Number(-offset % 1_000_000n) : Math.floor(next() * Number.MAX_SAFE_INTEGER);
+        if (ns < 0 || ns > Number.MAX_SAFE_INTEGER) continue;
+        const want = clock.toMs(BigInt(ns));
+        if (clock.msOf(ns) !== want) expect({ offset, ns, ms: clock.msOf(ns) }).toEqual({ offset, ns, ms: want });
+      }
+    }
+  });
+});
