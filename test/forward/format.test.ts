@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { octetFrame, syslogMessage } from "../../src/forward/syslog/format.ts";
 import { ProtocolParser } from "../../src/forward/nats/protocol.ts";
+import { eventJson } from "../../src/forward/event.ts";
 
 const event = { origin: 'ato/h"x]/1', seq: 41, kind: "flow", class: "internal", ts: "2025-06-01T12:00:00.000Z", line: '{"class":"internal","data":{"n":"é"},"kind":"flow","seq":41,"ts":"2025-06-01T12:00:00.000Z","v":1}' };
 
@@ -20,7 +21,7 @@ describe("syslog", () => {
 describe("NATS protocol parser", () => {
   test("ops split anywhere across reads, HMSG headers with a status, payload counted in bytes", () => {
     const wire = Buffer.from('INFO {"max_payload":1048576}\r\nPING\r\nMSG _INBOX.a.1 1 3\r\né!\r\nHMSG _INBOX.a.2 1 30 30\r\nNATS/1.0 503 No Responders\r\n\r\n\r\n-ERR \'Authorization Violation\'\r\n');
-    for (let cut = 1; cut < wire.length; cut += 7) {
+    for (let cut = 1; cut < wire.length; cut++) {
       const p = new ProtocolParser();
       const ops = [...p.feed(wire.subarray(0, cut)), ...p.feed(wire.subarray(cut))];
       expect(ops.map((o) => o.op)).toEqual(["INFO", "PING", "MSG", "MSG", "ERR"]);
@@ -30,6 +31,16 @@ describe("NATS protocol parser", () => {
       expect(hmsg.headers.status).toBe(503);
       expect(hmsg.payload.length).toBe(0);
       expect(err.message).toBe("Authorization Violation");
+    }
+  });
+});
+
+describe("forwarded event", () => {
+  test("the hand-written JSON is byte for byte what JSON.stringify gives, escapes included", () => {
+    const odd = { ...event, kind: "fl\\ow", class: "in\u0001ternal", ts: "2025-06-01T12:00:00.000Z\u2028", line: event.line.replace("é", '\\"\\u0000😀') };
+    for (const e of [event, odd]) {
+      expect(eventJson(e)).toBe(JSON.stringify({ class: e.class, id: `${e.origin}/${e.seq}`, kind: e.kind, line: e.line, origin: e.origin, seq: e.seq, ts: e.ts }));
+      expect(JSON.parse(eventJson(e)).line).toBe(e.line);
     }
   });
 });

@@ -17,8 +17,16 @@ export function syslogTlsSink(s: SinkSettings): Sink {
   let sock: TLSSocket | undefined;
   let broken: SinkError | undefined;
 
-  async function socket(): Promise<TLSSocket> {
-    if (sock && !broken && !sock.destroyed) return sock;
+  let dialing: Promise<TLSSocket> | undefined;
+
+  /** The open connection, or one dial shared by every batch in flight that asks meanwhile. */
+  function socket(): Promise<TLSSocket> {
+    if (sock && !broken && !sock.destroyed) return Promise.resolve(sock);
+    dialing ??= dial().finally(() => (dialing = undefined));
+    return dialing;
+  }
+
+  async function dial(): Promise<TLSSocket> {
     sock?.destroy();
     broken = undefined;
     const s2 = await openTls(target);
@@ -32,13 +40,23 @@ export function syslogTlsSink(s: SinkSettings): Sink {
   return {
     name: s.name,
     type: "syslog-tls",
+    // One TLS stream keeps the order of the writes; a window lets TLS work while the next batch is cut.
+    window: 8,
     async send(events: ForwardEvent[]) {
-      const frames = events.map((e) => octetFrame(syslogMessage(e, format)));
-      const big = frames.findIndex((f) => f.length > maxMessage);
-      if (big >= 0) throw new SinkError(`the message of seq ${events[big]!.seq} is ${frames[big]!.length} bytes, over max_message ${maxMessage}`, "too-large");
+      // Every frame into one string, one buffer, one write: no per-record buffers or awaits.
+      let wire = "";
+      for (const e of events) {
+        const msg = syslogMessage(e, format);
+        const len = Buffer.byteLength(msg);
+        if (len + 12 > maxMessage) {
+          const frame = octetFrame(msg).length;
+          if (frame > maxMessage) throw new SinkError(`the message of seq ${e.seq} is ${frame} bytes, over max_message ${maxMessage}`, "too-large");
+        }
+        wire += `${len} ${msg}`;
+      }
       const s2 = await socket();
       await new Promise<void>((resolve, reject) => {
-        s2.write(Buffer.concat(frames), (err) => {
+        s2.write(wire, (err) => {
           if (err || broken) reject(broken ?? new SinkError(`writing to ${target.host}:${target.port} failed: ${err!.message}`, "unreachable"));
           else resolve();
         });
