@@ -14,6 +14,8 @@ export interface ForwardEvent {
   ts: string;
   /** The line without its newline, exactly as on disk. */
   line: string;
+  /** Its size in bytes (UTF-8), when the reader knows it. */
+  bytes?: number;
 }
 
 export function eventId(e: Pick<ForwardEvent, "origin" | "seq">): string {

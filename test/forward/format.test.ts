@@ -1,6 +1,6 @@
 /** The wire formats written by hand: RFC 5424/5425 syslog and the NATS protocol parser. */
 import { describe, expect, test } from "bun:test";
-import { octetFrame, syslogMessage } from "../../src/forward/syslog/format.ts";
+import { octetFrame, syslogFramer, syslogMessage } from "../../src/forward/syslog/format.ts";
 import { ProtocolParser } from "../../src/forward/nats/protocol.ts";
 import { eventJson } from "../../src/forward/event.ts";
 
@@ -15,6 +15,17 @@ describe("syslog", () => {
   test("RFC 5425 octet counting counts bytes, not characters", () => {
     const f = octetFrame("é");
     expect(f.toString()).toBe("2 é");
+  });
+
+  test("the batch framer gives the same bytes as framing each message on its own, with or without the reader's byte count", () => {
+    const format = { facility: 16, hostname: "host one", appName: "ato", enterpriseId: 32473 };
+    const frame = syslogFramer(format);
+    for (const e of [event, { ...event, bytes: Buffer.byteLength(event.line) }, { ...event, seq: 42, origin: "ato/é" }, event]) {
+      const want = octetFrame(syslogMessage(e, format));
+      const got = frame(e);
+      expect(Buffer.from(got.frame)).toEqual(want);
+      expect(got.bytes + String(got.bytes).length + 1).toBe(want.length);
+    }
   });
 });
 

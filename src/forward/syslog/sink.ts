@@ -8,12 +8,13 @@ import type { TLSSocket } from "node:tls";
 import type { SinkSettings } from "../config.ts";
 import type { ForwardEvent } from "../event.ts";
 import { SinkError, type Sink } from "../sink.ts";
-import { octetFrame, syslogMessage } from "./format.ts";
+import { syslogFramer } from "./format.ts";
 import { readSyslogSettings } from "./settings.ts";
 import { openTls } from "./tls.ts";
 
 export function syslogTlsSink(s: SinkSettings): Sink {
   const { target, format, maxMessage } = readSyslogSettings(s);
+  const framer = syslogFramer(format);
   let sock: TLSSocket | undefined;
   let broken: SinkError | undefined;
 
@@ -46,13 +47,10 @@ export function syslogTlsSink(s: SinkSettings): Sink {
       // Every frame into one string, one buffer, one write: no per-record buffers or awaits.
       let wire = "";
       for (const e of events) {
-        const msg = syslogMessage(e, format);
-        const len = Buffer.byteLength(msg);
-        if (len + 12 > maxMessage) {
-          const frame = octetFrame(msg).length;
-          if (frame > maxMessage) throw new SinkError(`the message of seq ${e.seq} is ${frame} bytes, over max_message ${maxMessage}`, "too-large");
-        }
-        wire += `${len} ${msg}`;
+        const { frame, bytes } = framer(e);
+        const size = bytes + String(bytes).length + 1;
+        if (size > maxMessage) throw new SinkError(`the message of seq ${e.seq} is ${size} bytes, over max_message ${maxMessage}`, "too-large");
+        wire += frame;
       }
       const s2 = await socket();
       await new Promise<void>((resolve, reject) => {
