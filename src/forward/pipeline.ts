@@ -10,7 +10,7 @@
  */
 import { AtoError } from "../errors.ts";
 import { cursorPath, loadCursor, saveCursor, type Cursor } from "./cursor.ts";
-import { deliver, Stopped } from "./deliver.ts";
+import { deliver, Stopped, type DeliverContext } from "./deliver.ts";
 import type { ForwardMetrics } from "./metrics.ts";
 import { LogReader, type Batch } from "./reader.ts";
 import { backoffMs, sleep, type RetryPolicy } from "./retry.ts";
@@ -134,13 +134,18 @@ export class SinkPipeline {
       lingerSince = undefined;
       // A retry waits until every earlier batch is in: after a failure the sink gets the
       // lines again in log order, not in the order their backoffs happen to end.
-      const before = flights.at(-1)?.done;
-      flights.push({ batch, done: deliver(ctx, batch.events, before).then(() => undefined, (e: unknown) => e ?? new Error("undefined rejection")) });
+      const done = this.send(ctx, batch, flights.at(-1)?.done).then(() => undefined, (e: unknown) => e ?? new Error("undefined rejection"));
+      flights.push({ batch, done });
       readAt = batch.next;
     }
     // Stopping: what was acknowledged still moves the cursor, up to the first batch given up
     // (that one and the rest are sent again next time).
     while (flights.length > 0) await this.land(flights);
+  }
+
+  /** Sends one batch until the sink acknowledges it (the one call a trace span goes around). */
+  private send(ctx: DeliverContext, batch: Batch, before: Promise<unknown> | undefined): Promise<void> {
+    return deliver(ctx, batch.events, before);
   }
 
   /** Waits for the oldest batch in flight; its acknowledgement moves the cursor. */

@@ -41,10 +41,12 @@ export class ProtocolParser {
       if (first === 0x6d || first === 0x68) {
         // MSG subject sid [reply] size / HMSG subject sid [reply] hdr-size total-size
         const line = buf.toString("latin1", pos, end);
-        const sp = line.indexOf(" ");
+        const sp = line.search(/[ \t]/);
         const verb = line.slice(0, sp).toUpperCase();
         if (verb === "MSG" || verb === "HMSG") {
-          const a = line.slice(sp + 1).trim().split(" ").filter((x) => x !== "");
+          let a = line.slice(sp + 1).split(" ");
+          // servers send one space; the protocol allows runs of spaces and tabs
+          if (a.includes("") || line.includes("\t")) a = line.slice(sp + 1).trim().split(/[ \t]+/);
           const headed = verb === "HMSG";
           const total = Number(a[a.length - 1]);
           const bodyStart = end + 2;
