@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EvidenceLog } from "../src/log/index.ts";
-import { client, createStream, startNats, streamInfo } from "../test/forward/_nats.ts";
+import { client, createStream, deleteStream, startNats, streamInfo } from "../test/forward/_nats.ts";
 import { startRsyslog } from "../test/forward/_rsyslog.ts";
 import { makeCerts } from "../test/forward/_tls.ts";
 import { freePort, logLines, waitFor } from "../test/forward/_helpers.ts";
@@ -62,6 +62,7 @@ async function main(): Promise<SectionReport> {
     const a = await forwardOnce(audit, `js${r}`, { type: "jetstream", servers: cluster.urls, subject_prefix: `bench${r}`, stream, ack_timeout_ms: 10_000 });
     const got = (await streamInfo(conn, stream)).messages;
     if (got !== lines) throw new Error(`JetStream round ${r}: ${got} messages for ${lines} lines`);
+    await deleteStream(conn, stream); // each node's store is 1 GB: free it for the next runs
     js.push(lines / a.seconds);
     jsCpu.push((a.cpu / lines) * 1e6);
 
@@ -82,12 +83,21 @@ async function main(): Promise<SectionReport> {
     await createStream(conn, stream, [`sustain${r}.>`], 3);
     const servers = () => cluster.nodes.reduce((t, n) => t + cpuOf(n.proc?.pid), 0);
     sustained.push(await sustain(`sjs${r}`, { type: "jetstream", servers: cluster.urls, subject_prefix: `sustain${r}`, stream, ack_timeout_ms: 10_000 }, rate, seconds, servers));
+    await deleteStream(conn, stream);
     const received = rsyslog.messages().length;
     sustained.push(await sustain(`ssl${r}`, { type: "syslog-tls", host: "127.0.0.1", port: rsyslog.port, server_name: "localhost", ca_file: certs.ca, cert_file: certs.clientCert, key_file: certs.clientKey }, rate, seconds, () => 0, (sent) => waitFor("rsyslog to write every message", () => rsyslog.messages().length >= received + sent, 600_000)));
   }
 
   const recovery: number[] = [];
-  for (let r = 0; r < rounds; r++) recovery.push(await leaderKillRecovery(cluster, conn, r));
+  for (let r = 0; r < rounds; r++) {
+    // a fresh client each round: the last round's SIGKILL may have taken the node it was on
+    const rc = await client(cluster.urls);
+    try {
+      recovery.push(await leaderKillRecovery(cluster, rc, r));
+    } finally {
+      rc.close();
+    }
+  }
 
   const cmd = `${display(ATO)} forward --once --audit-dir LOG --config CONFIG`;
   s.results.push(

@@ -5,7 +5,7 @@
  * file and HTTP sinks, more for JetStream, syslog over TLS and RELP.
  *
  *   { "state_dir": "/var/lib/ato/forward", "listen": "127.0.0.1:9401",
- *     "batch": { "records": 1000, "bytes": 1048576, "linger_ms": 200, "window": 8 },
+ *     "batch": { "records": 1000, "bytes": 1048576, "linger_ms": 200, "window": 4 },
  *     "retry": { "base_ms": 200, "max_ms": 30000 },
  *     "sinks": [ { "name": "fleet", "type": "jetstream", "servers": ["nats://127.0.0.1:4222"], … } ] }
  */

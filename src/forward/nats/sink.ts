@@ -70,7 +70,7 @@ export function jetStreamSink(s: SinkSettings): Sink {
     name: s.name,
     type: "jetstream",
     // Acks come per message, matched by inbox: batches overlap their round trips to the quorum.
-    window: 16,
+    window: 4,
     async send(events: ForwardEvent[]) {
       const c = await connection();
       const max = Number(c.info.max_payload ?? 1 << 20);

@@ -45,7 +45,7 @@ export function relpSink(s: SinkSettings): Sink {
     name: s.name,
     type: "syslog-relp",
     // Each message is a numbered transaction answered on its own: batches overlap their answers.
-    window: 8,
+    window: 4,
     async send(events: ForwardEvent[]) {
       const msgs = events.map((e) => syslogMessage(e, format));
       const big = msgs.findIndex((m) => Buffer.byteLength(m) > maxMessage);

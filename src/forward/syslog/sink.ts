@@ -42,7 +42,7 @@ export function syslogTlsSink(s: SinkSettings): Sink {
     name: s.name,
     type: "syslog-tls",
     // One TLS stream keeps the order of the writes; a window lets TLS work while the next batch is cut.
-    window: 8,
+    window: 4,
     async send(events: ForwardEvent[]) {
       // Every frame into one string, one buffer, one write: no per-record buffers or awaits.
       let wire = "";
