@@ -1,9 +1,11 @@
 /**
  * The forwarder's config file (JSON): where cursors live, batching and retry, an optional
  * metrics address, and the sinks. Each sink's own settings are read by its type (sinks/).
+ * batch.window (batches in flight at once) defaults to what the sink can take: 1 for the
+ * file and HTTP sinks, more for JetStream, syslog over TLS and RELP.
  *
  *   { "state_dir": "/var/lib/ato/forward", "listen": "127.0.0.1:9401",
- *     "batch": { "records": 1000, "bytes": 1048576, "linger_ms": 200 },
+ *     "batch": { "records": 1000, "bytes": 1048576, "linger_ms": 200, "window": 4 },
  *     "retry": { "base_ms": 200, "max_ms": 30000 },
  *     "sinks": [ { "name": "fleet", "type": "jetstream", "servers": ["nats://127.0.0.1:4222"], … } ] }
  */
@@ -74,7 +76,8 @@ export function parseForwardConfig(o: Record<string, unknown>, where: string): F
 
 function readBatch(at: string, v: unknown, d: BatchLimits): BatchLimits {
   const b = (v ?? {}) as Record<string, unknown>;
-  return { records: count(`${at}.records`, b.records, d.records), bytes: count(`${at}.bytes`, b.bytes, d.bytes), lingerMs: count(`${at}.linger_ms`, b.linger_ms, d.lingerMs, true) };
+  const window = b.window === undefined ? d.window : count(`${at}.window`, b.window, 1);
+  return { records: count(`${at}.records`, b.records, d.records), bytes: count(`${at}.bytes`, b.bytes, d.bytes), lingerMs: count(`${at}.linger_ms`, b.linger_ms, d.lingerMs, true), ...(window === undefined ? {} : { window }) };
 }
 
 function count(at: string, v: unknown, d: number, zero = false): number {

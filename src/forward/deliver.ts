@@ -23,11 +23,13 @@ export class Stopped extends Error {}
 
 const FATAL: Record<string, AtoErrorCode> = { refused: "PERMISSION", rejected: "CORRUPT", "too-large": "CORRUPT" };
 
-export async function deliver(ctx: DeliverContext, events: ForwardEvent[]): Promise<void> {
+/** `before`: settles once every earlier batch is in; a retry waits for it, so re-sends go out in log order. */
+export async function deliver(ctx: DeliverContext, events: ForwardEvent[], before?: Promise<unknown>): Promise<void> {
   const name = ctx.sink.name;
   let attempt = 0;
   for (;;) {
     try {
+      if (attempt > 0 && before) await before;
       await ctx.sink.send(events);
       if (attempt > 0) ctx.log(`sink ${name}: delivered again after ${attempt} retr${attempt === 1 ? "y" : "ies"}`);
       ctx.metrics.sent.inc({ sink: name }, events.length);
@@ -39,8 +41,8 @@ export async function deliver(ctx: DeliverContext, events: ForwardEvent[]): Prom
       if (e.failure === "too-large" && events.length > 1) {
         ctx.metrics.splits.inc({ sink: name });
         const mid = events.length >> 1;
-        await deliver(ctx, events.slice(0, mid));
-        await deliver(ctx, events.slice(mid));
+        await deliver(ctx, events.slice(0, mid), before);
+        await deliver(ctx, events.slice(mid), before);
         return;
       }
       if (!e.retryable) {

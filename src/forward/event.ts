@@ -14,6 +14,8 @@ export interface ForwardEvent {
   ts: string;
   /** The line without its newline, exactly as on disk. */
   line: string;
+  /** Its size in bytes (UTF-8), when the reader knows it. */
+  bytes?: number;
 }
 
 export function eventId(e: Pick<ForwardEvent, "origin" | "seq">): string {
@@ -22,7 +24,16 @@ export function eventId(e: Pick<ForwardEvent, "origin" | "seq">): string {
 
 /** The NDJSON form of an event (keys sorted, as every other ato JSON line). */
 export function eventJson(e: ForwardEvent): string {
-  return JSON.stringify({ class: e.class, id: eventId(e), kind: e.kind, line: e.line, origin: e.origin, seq: e.seq, ts: e.ts });
+  // Written out by hand (the same bytes JSON.stringify gives for this object): only the line
+  // needs escaping; origin, kind, class and ts are escaped too, as they come from the log.
+  return `{"class":${str(e.class)},"id":${str(eventId(e))},"kind":${str(e.kind)},"line":${JSON.stringify(e.line)},"origin":${str(e.origin)},"seq":${e.seq},"ts":${str(e.ts)}}`;
+}
+
+const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A JSON string: as is when nothing in it needs escaping (the usual case), else JSON.stringify. */
+function str(v: string): string {
+  return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
 }
 
 /** What a batch of events weighs for the byte limits: the line plus the envelope around it. */

@@ -27,7 +27,7 @@ export function cutLines(buf: Uint8Array, origin: string, firstSeq: number, wher
     const rec = line === undefined ? undefined : parseEnvelope(line);
     if (rec === undefined || line === undefined) return { events, used: pos, unparsableAt: pos };
     if (rec.seq !== seq) throw new AtoError(`${where()}: the line at seq ${seq} says seq ${rec.seq}: the log changed under the forwarder's cursor`, "CORRUPT");
-    events.push({ origin, seq, kind: rec.kind, class: rec.class, ts: rec.ts, line });
+    events.push({ origin, seq, kind: rec.kind, class: rec.class, ts: rec.ts, line, bytes: nl - pos });
     seq++;
     pos = nl + 1;
   }

@@ -9,6 +9,11 @@ import type { ForwardEvent } from "./event.ts";
 export interface Sink {
   readonly name: string;
   readonly type: string;
+  /**
+   * How many batches may be in flight at once (default 1). Over 1 only for a sink that
+   * matches each acknowledgement to its message and keeps the order of what it was given.
+   */
+  readonly window?: number;
   send(events: ForwardEvent[]): Promise<void>;
   close(): Promise<void>;
 }

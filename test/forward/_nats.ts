@@ -149,3 +149,9 @@ export async function readStream(c: NatsConnection, name: string, count: number)
   await Bun.sleep(300); // and nothing more than that
   return out;
 }
+
+/** Deletes a stream and its messages (benchmarks free the servers' store between runs). */
+export async function deleteStream(c: NatsConnection, name: string): Promise<void> {
+  const r = await api(c, `$JS.API.STREAM.DELETE.${name}`, {});
+  if (r.error) throw new Error(`cannot delete stream ${name}: ${r.error.description}`);
+}

@@ -4,7 +4,7 @@
  * server that is down when the forwarder starts, and a refused token.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { appendFlows, closeLogs, forward, freePort, logLines, removeDir, spawnForward, tempDir, waitFor, writeConfig, writeLog } from "./_helpers.ts";
 import { client, createStream, readStream, startNats, streamInfo, type Cluster } from "./_nats.ts";
@@ -107,7 +107,8 @@ describe("JetStream sink", () => {
     const cfg = config(cluster.urls, {}, { records: 500, linger_ms: 0 });
     const p = spawnForward(["--audit-dir", audit, "--config", cfg]);
     procs.push(p);
-    await waitFor("some messages in the stream", async () => (await streamInfo(conn!, "ATO")).messages > 3000);
+    // with batches in flight the cursor trails the stream: wait until both moved
+    await waitFor("some messages in the stream and a saved cursor", async () => (await streamInfo(conn!, "ATO")).messages > 3000 && existsSync(join(dir, "state", "fleet.cursor.json")));
     p.kill("SIGKILL");
     await p.exited;
     const sentBefore = (await streamInfo(conn, "ATO")).messages;

@@ -137,37 +137,47 @@ export class NatsConnection {
 
   /**
    * Publishes every message in one write and waits for all replies, with one timer for the
-   * lot: what is unanswered when it fires fails with a timeout.
+   * lot: what is unanswered when it fires fails with a timeout. Replies are matched by their
+   * inbox subject as they come, in any order; several calls may be in flight at once.
    */
-  requestMany(msgs: { subject: string; headers?: Record<string, string>; payload: string | Buffer }[], timeoutMs: number): Promise<PromiseSettledResult<Reply>[]> {
+  requestMany(msgs: { subject: string; headers?: Record<string, string> | string; payload: string | Buffer }[], timeoutMs: number): Promise<PromiseSettledResult<Reply>[]> {
     if (this.dead) return Promise.resolve(msgs.map(() => ({ status: "rejected", reason: this.dead }) as PromiseRejectedResult));
-    const replies: string[] = [];
-    const all = msgs.map((m) => {
-      const reply = `${this.inbox}.${this.nextId++}`;
-      replies.push(reply);
-      return new Promise<Reply>((resolve, reject) => this.waiting.set(reply, { resolve, reject }));
-    });
-    this.socket.cork();
-    msgs.forEach((m, i) => this.publish(m.subject, replies[i], m.headers, m.payload));
-    this.socket.uncork();
-    const timer = setTimeout(() => {
-      for (const r of replies) {
-        const w = this.waiting.get(r);
-        if (!w) continue;
-        this.waiting.delete(r);
-        w.reject(new NatsError(`no reply from ${this.url} within ${timeoutMs} ms`, "timeout"));
+    return new Promise((resolve) => {
+      const results: PromiseSettledResult<Reply>[] = new Array(msgs.length);
+      const replies: string[] = new Array(msgs.length);
+      let left = msgs.length;
+      const timer = setTimeout(() => {
+        for (const r of replies) this.waiting.get(r)?.reject(new NatsError(`no reply from ${this.url} within ${timeoutMs} ms`, "timeout"));
+      }, timeoutMs);
+      const settle = (reply: string, i: number, r: PromiseSettledResult<Reply>) => {
+        if (!this.waiting.delete(reply)) return;
+        results[i] = r;
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve(results);
+        }
+      };
+      let wire = "";
+      const buffers: Buffer[] = [];
+      for (let i = 0; i < msgs.length; i++) {
+        const m = msgs[i]!;
+        const reply = `${this.inbox}.${this.nextId++}`;
+        replies[i] = reply;
+        this.waiting.set(reply, { resolve: (value) => settle(reply, i, { status: "fulfilled", value }), reject: (reason) => settle(reply, i, { status: "rejected", reason }) });
+        if (typeof m.payload === "string") wire += frame(m.subject, reply, m.headers, m.payload);
+        else buffers.push(Buffer.from(wire), frameBuffer(m.subject, reply, m.headers, m.payload)), (wire = "");
       }
-    }, timeoutMs);
-    return Promise.allSettled(all).finally(() => clearTimeout(timer));
+      if (msgs.length === 0) {
+        clearTimeout(timer);
+        return resolve(results);
+      }
+      if (buffers.length > 0) this.socket.write(Buffer.concat([...buffers, Buffer.from(wire)]));
+      else this.socket.write(wire);
+    });
   }
 
   publish(subject: string, reply: string | undefined, headers: Record<string, string> | undefined, payload: string | Buffer): void {
-    const r = reply ? ` ${reply}` : "";
-    const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
-    const h = headers ? formatHeaders(headers) : undefined; // ASCII: its length is its size
-    const op = h ? `HPUB ${subject}${r} ${h.length} ${h.length + size}\r\n${h}` : `PUB ${subject}${r} ${size}\r\n`;
-    if (typeof payload === "string") this.socket.write(`${op}${payload}\r\n`);
-    else this.socket.write(Buffer.concat([Buffer.from(op), payload, CRLF]));
+    this.socket.write(typeof payload === "string" ? frame(subject, reply, headers, payload) : frameBuffer(subject, reply, headers, payload));
   }
 
   /** Messages on `subject` go to `onMsg` (tests read a stream back through a push consumer). */
@@ -192,7 +202,6 @@ export class NatsConnection {
     else if (op.op === "MSG" && op.sid === 1) {
       const w = this.waiting.get(op.subject);
       if (!w) return; // a reply after its timeout
-      this.waiting.delete(op.subject);
       w.resolve({ status: op.headers?.status, description: op.headers?.description ?? "", payload: op.payload });
     } else if (op.op === "MSG") this.subs.get(op.sid)?.(op);
   }
@@ -207,3 +216,18 @@ export class NatsConnection {
 }
 
 const CRLF = Buffer.from("\r\n");
+
+/** PUB, or HPUB when there are headers (given as a map, or already formatted: ASCII, so its length is its size). */
+function frame(subject: string, reply: string | undefined, headers: Record<string, string> | string | undefined, payload: string): string {
+  const r = reply ? ` ${reply}` : "";
+  const size = Buffer.byteLength(payload);
+  const h = typeof headers === "string" ? headers : headers ? formatHeaders(headers) : undefined;
+  return h ? `HPUB ${subject}${r} ${h.length} ${h.length + size}\r\n${h}${payload}\r\n` : `PUB ${subject}${r} ${size}\r\n${payload}\r\n`;
+}
+
+function frameBuffer(subject: string, reply: string | undefined, headers: Record<string, string> | string | undefined, payload: Buffer): Buffer {
+  const r = reply ? ` ${reply}` : "";
+  const h = typeof headers === "string" ? headers : headers ? formatHeaders(headers) : undefined;
+  const op = h ? `HPUB ${subject}${r} ${h.length} ${h.length + payload.length}\r\n${h}` : `PUB ${subject}${r} ${payload.length}\r\n`;
+  return Buffer.concat([Buffer.from(op), payload, CRLF]);
+}

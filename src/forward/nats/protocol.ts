@@ -19,52 +19,63 @@ export interface MsgHeaders {
   values: Map<string, string>;
 }
 
-const CRLF = Buffer.from("\r\n");
+const EMPTY = Buffer.alloc(0);
 
+/**
+ * Parses from an offset into the bytes received, and keeps only the unparsed tail between
+ * feeds: a burst of thousands of small acks is one pass over one buffer, and a payload is a
+ * view of the socket's chunk, not a copy (each chunk is a fresh buffer, never reused).
+ */
 export class ProtocolParser {
-  private buf: Buffer = Buffer.alloc(0);
+  private rest: Buffer = EMPTY;
 
   feed(chunk: Buffer): ServerOp[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const buf = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
     const ops: ServerOp[] = [];
+    let pos = 0;
     for (;;) {
-      const end = this.buf.indexOf(CRLF);
-      if (end < 0) break;
-      const line = this.buf.subarray(0, end).toString("latin1");
+      let end = buf.indexOf(0x0d, pos);
+      while (end >= 0 && end + 1 < buf.length && buf[end + 1] !== 0x0a) end = buf.indexOf(0x0d, end + 1);
+      if (end < 0 || end + 1 >= buf.length) break;
+      const first = buf[pos]! | 0x20; // lower case
+      if (first === 0x6d || first === 0x68) {
+        // MSG subject sid [reply] size / HMSG subject sid [reply] hdr-size total-size
+        const line = buf.toString("latin1", pos, end);
+        const sp = line.search(/[ \t]/);
+        const verb = line.slice(0, sp).toUpperCase();
+        if (verb === "MSG" || verb === "HMSG") {
+          let a = line.slice(sp + 1).split(" ");
+          // servers send one space; the protocol allows runs of spaces and tabs
+          if (a.includes("") || line.includes("\t")) a = line.slice(sp + 1).trim().split(/[ \t]+/);
+          const headed = verb === "HMSG";
+          const total = Number(a[a.length - 1]);
+          const bodyStart = end + 2;
+          if (buf.length < bodyStart + total + 2) break;
+          const hdrLen = headed ? Number(a[a.length - 2]) : 0;
+          ops.push({
+            op: "MSG",
+            subject: a[0]!,
+            sid: Number(a[1]),
+            reply: a.length === (headed ? 5 : 4) ? a[2] : undefined,
+            headers: headed ? parseHeaders(buf.toString("utf8", bodyStart, bodyStart + hdrLen)) : undefined,
+            payload: buf.subarray(bodyStart + hdrLen, bodyStart + total),
+          });
+          pos = bodyStart + total + 2;
+          continue;
+        }
+      }
+      const line = buf.toString("latin1", pos, end);
+      pos = end + 2;
       const sp = line.indexOf(" ");
       const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
-      if (verb === "MSG" || verb === "HMSG") {
-        const m = this.message(verb, line.slice(sp + 1).trim().split(/\s+/), end + 2);
-        if (!m) break;
-        ops.push(m);
-        continue;
-      }
-      this.buf = this.buf.subarray(end + 2);
       if (verb === "PING") ops.push({ op: "PING" });
       else if (verb === "PONG") ops.push({ op: "PONG" });
       else if (verb === "+OK") ops.push({ op: "OK" });
       else if (verb === "-ERR") ops.push({ op: "ERR", message: line.slice(sp + 1).trim().replace(/^'|'$/g, "") });
       else if (verb === "INFO") ops.push({ op: "INFO", info: JSON.parse(line.slice(sp + 1)) });
     }
+    this.rest = pos >= buf.length ? EMPTY : buf.subarray(pos);
     return ops;
-  }
-
-  private message(verb: string, a: string[], bodyStart: number): ServerOp | undefined {
-    const headed = verb === "HMSG";
-    const withReply = a.length === (headed ? 5 : 4);
-    const total = Number(a[a.length - 1]);
-    const hdrLen = headed ? Number(a[a.length - 2]) : 0;
-    if (this.buf.length < bodyStart + total + 2) return undefined;
-    const body = this.buf.subarray(bodyStart, bodyStart + total);
-    this.buf = this.buf.subarray(bodyStart + total + 2);
-    return {
-      op: "MSG",
-      subject: a[0]!,
-      sid: Number(a[1]),
-      reply: withReply ? a[2] : undefined,
-      headers: headed ? parseHeaders(body.subarray(0, hdrLen).toString("utf8")) : undefined,
-      payload: Buffer.from(body.subarray(hdrLen)),
-    };
   }
 }
 

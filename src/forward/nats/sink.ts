@@ -35,9 +35,20 @@ export function jetStreamSink(s: SinkSettings): Sink {
   const tls = s.raw.ca_file === undefined ? undefined : { ca: file(at, s.raw, "ca_file"), cert: file(at, s.raw, "cert_file"), key: file(at, s.raw, "key_file"), serverName: typeof s.raw.server_name === "string" ? s.raw.server_name : undefined };
   let conn: NatsConnection | undefined;
   let next = 0;
+  const expect = stream ? `Nats-Expected-Stream: ${stream}\r\n` : "";
+  const subjects = new Map<string, string>();
+  const subject = (origin: string) => subjects.get(origin) ?? (subjects.set(origin, subjectFor(prefix, origin)), subjects.get(origin)!);
 
-  async function connection(): Promise<NatsConnection> {
-    if (conn && !conn.closed) return conn;
+  let dialing: Promise<NatsConnection> | undefined;
+
+  /** The live connection, or one dial shared by every batch in flight that asks meanwhile. */
+  function connection(): Promise<NatsConnection> {
+    if (conn && !conn.closed) return Promise.resolve(conn);
+    dialing ??= dial().finally(() => (dialing = undefined));
+    return dialing;
+  }
+
+  async function dial(): Promise<NatsConnection> {
     const errors: string[] = [];
     for (let i = 0; i < servers.length; i++) {
       const url = servers[(next + i) % servers.length] as string;
@@ -58,15 +69,27 @@ export function jetStreamSink(s: SinkSettings): Sink {
   return {
     name: s.name,
     type: "jetstream",
+    // Acks come per message, matched by inbox: batches overlap their round trips to the quorum.
+    window: 4,
     async send(events: ForwardEvent[]) {
       const c = await connection();
       const max = Number(c.info.max_payload ?? 1 << 20);
-      const headers = (e: ForwardEvent): Record<string, string> => (stream ? { "Nats-Msg-Id": eventId(e), "Nats-Expected-Stream": stream } : { "Nats-Msg-Id": eventId(e) });
-      const payloads = events.map(eventJson);
-      const big = payloads.findIndex((p) => Buffer.byteLength(p) > max - 256);
-      if (big >= 0) throw new SinkError(`the event of seq ${events[big]!.seq} exceeds the server's max_payload of ${max} bytes`, "too-large");
-      const acks = await c.requestMany(events.map((e, i) => ({ subject: subjectFor(prefix, e.origin), headers: headers(e), payload: payloads[i]! })), ackTimeoutMs);
-      const failures = acks.map((a, i) => (a.status === "rejected" ? fromNatsError(a.reason) : checkAck(a.value, stream, events[i]!))).filter((f): f is SinkError => f !== undefined);
+      const msgs = new Array<{ subject: string; headers: string; payload: string }>(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        const payload = eventJson(e);
+        // JSON text is mostly ASCII: its length is its size unless a line holds other characters
+        if (payload.length > (max - 256) / 3 && Buffer.byteLength(payload) > max - 256) throw new SinkError(`the event of seq ${e.seq} exceeds the server's max_payload of ${max} bytes`, "too-large");
+        msgs[i] = { subject: subject(e.origin), headers: `NATS/1.0\r\nNats-Msg-Id: ${eventId(e)}\r\n${expect}\r\n`, payload };
+      }
+      const acks = await c.requestMany(msgs, ackTimeoutMs);
+      const ackPrefix = stream ? `{"stream":${JSON.stringify(stream)},` : undefined;
+      const failures: SinkError[] = [];
+      for (let i = 0; i < acks.length; i++) {
+        const a = acks[i]!;
+        const f = a.status === "rejected" ? fromNatsError(a.reason) : checkAck(a.value, stream, events[i]!, ackPrefix);
+        if (f) failures.push(f);
+      }
       if (failures.length === 0) return;
       // A timed-out ack may mean a dead peer behind a live socket: start over on a fresh connection.
       if (failures.some((f) => f.failure === "unreachable")) c.close();
@@ -93,7 +116,12 @@ function fromNatsError(e: unknown): SinkError {
   throw e;
 }
 
-function checkAck(r: Reply, stream: string | undefined, e: ForwardEvent): SinkError | undefined {
+function checkAck(r: Reply, stream: string | undefined, e: ForwardEvent, okPrefix?: string): SinkError | undefined {
+  // The usual answer, {"stream":"S","seq":N} (maybe with "duplicate"), is recognised without parsing it.
+  if (r.status === undefined && okPrefix && r.payload.length < 200) {
+    const text = r.payload.toString("latin1");
+    if (text.startsWith(okPrefix) && !text.includes('"error"')) return undefined;
+  }
   if (r.status === 503) return new SinkError("no JetStream stream answered (no leader elected yet, or no stream takes the subject)", "throttled");
   if (r.status !== undefined && r.status >= 400) return new SinkError(`JetStream answered ${r.status} ${r.description}`, "throttled");
   let ack: { stream?: string; seq?: number; error?: { code?: number; err_code?: number; description?: string } };

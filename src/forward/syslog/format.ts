@@ -21,6 +21,32 @@ export function syslogMessage(e: ForwardEvent, f: SyslogFormat): string {
   return `<${f.facility * 8 + 6}>1 ${e.ts} ${header(f.hostname, 255)} ${header(f.appName, 48)} - ${header(e.kind, 32)} ${sd} ${e.line}`;
 }
 
+/**
+ * The same message, framed (RFC 5425 "LEN SP MSG") for a run of events: the parts that
+ * repeat (host, app, kind, origin, class) are escaped once per distinct value, and the
+ * length is counted from the line's own byte count when the reader gave it.
+ */
+export function syslogFramer(f: SyslogFormat): (e: ForwardEvent) => { frame: string; bytes: number } {
+  const pri = `<${f.facility * 8 + 6}>1 `;
+  const hostApp = ` ${header(f.hostname, 255)} ${header(f.appName, 48)} - `;
+  const parts = new Map<string, { head: string; tail: string; bytes: number }>();
+  return (e) => {
+    const key = `${e.kind}\n${e.origin}\n${e.class}`;
+    let p = parts.get(key);
+    if (!p) {
+      const head = `${hostApp}${header(e.kind, 32)} [ato@${f.enterpriseId} origin="${sdValue(e.origin)}" seq="`;
+      const tail = `" class="${sdValue(e.class)}"] `;
+      p = { head, tail, bytes: Buffer.byteLength(pri + head + tail) };
+      parts.set(key, p);
+    }
+    const seq = String(e.seq);
+    const lineBytes = e.bytes ?? Buffer.byteLength(e.line);
+    const ts = e.ts;
+    const bytes = p.bytes + ts.length + seq.length + lineBytes + (ts.length === Buffer.byteLength(ts) ? 0 : Buffer.byteLength(ts) - ts.length);
+    return { frame: `${bytes} ${pri}${ts}${p.head}${seq}${p.tail}${e.line}`, bytes };
+  };
+}
+
 /** RFC 5425 §4.3: MSG-LEN SP SYSLOG-MSG, the length in octets. */
 export function octetFrame(msg: string): Buffer {
   const body = Buffer.from(msg, "utf8");

@@ -19,8 +19,16 @@ export function relpSink(s: SinkSettings): Sink {
   let session: RelpSession | undefined;
   const where = `${target.host}:${target.port}`;
 
-  async function open(): Promise<RelpSession> {
-    if (session && !session.closed) return session;
+  let dialing: Promise<RelpSession> | undefined;
+
+  /** The open session, or one dial shared by every batch in flight that asks meanwhile. */
+  function open(): Promise<RelpSession> {
+    if (session && !session.closed) return Promise.resolve(session);
+    dialing ??= dial().finally(() => (dialing = undefined));
+    return dialing;
+  }
+
+  async function dial(): Promise<RelpSession> {
     const socket = tls ? await openTls(target) : await tcp(target);
     const rs = new RelpSession(socket, where);
     try {
@@ -36,6 +44,8 @@ export function relpSink(s: SinkSettings): Sink {
   return {
     name: s.name,
     type: "syslog-relp",
+    // Each message is a numbered transaction answered on its own: batches overlap their answers.
+    window: 4,
     async send(events: ForwardEvent[]) {
       const msgs = events.map((e) => syslogMessage(e, format));
       const big = msgs.findIndex((m) => Buffer.byteLength(m) > maxMessage);

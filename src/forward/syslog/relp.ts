@@ -48,14 +48,15 @@ export class RelpSession {
   private transact(cmds: [string, string][], timeoutMs: number): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const waits: Promise<void>[] = [];
-    const frames: Buffer[] = [];
+    let wire = "";
     for (const [cmd, data] of cmds) {
       const n = this.txnr;
       this.txnr = this.txnr >= 999_999_999 ? 1 : this.txnr + 1;
       waits.push(new Promise((resolve, reject) => this.pending.set(n, { resolve, reject })));
-      frames.push(this.frame(cmd, data, n));
+      const len = Buffer.byteLength(data);
+      wire += `${n} ${cmd} ${len}${len ? " " : ""}${data}\n`;
     }
-    this.socket.write(Buffer.concat(frames));
+    this.socket.write(wire);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SinkError(`${this.where} did not answer ${cmds.length} RELP transaction(s) within ${timeoutMs} ms`, "unreachable")), timeoutMs);

@@ -8,17 +8,26 @@ import type { TLSSocket } from "node:tls";
 import type { SinkSettings } from "../config.ts";
 import type { ForwardEvent } from "../event.ts";
 import { SinkError, type Sink } from "../sink.ts";
-import { octetFrame, syslogMessage } from "./format.ts";
+import { syslogFramer } from "./format.ts";
 import { readSyslogSettings } from "./settings.ts";
 import { openTls } from "./tls.ts";
 
 export function syslogTlsSink(s: SinkSettings): Sink {
   const { target, format, maxMessage } = readSyslogSettings(s);
+  const framer = syslogFramer(format);
   let sock: TLSSocket | undefined;
   let broken: SinkError | undefined;
 
-  async function socket(): Promise<TLSSocket> {
-    if (sock && !broken && !sock.destroyed) return sock;
+  let dialing: Promise<TLSSocket> | undefined;
+
+  /** The open connection, or one dial shared by every batch in flight that asks meanwhile. */
+  function socket(): Promise<TLSSocket> {
+    if (sock && !broken && !sock.destroyed) return Promise.resolve(sock);
+    dialing ??= dial().finally(() => (dialing = undefined));
+    return dialing;
+  }
+
+  async function dial(): Promise<TLSSocket> {
     sock?.destroy();
     broken = undefined;
     const s2 = await openTls(target);
@@ -32,13 +41,20 @@ export function syslogTlsSink(s: SinkSettings): Sink {
   return {
     name: s.name,
     type: "syslog-tls",
+    // One TLS stream keeps the order of the writes; a window lets TLS work while the next batch is cut.
+    window: 4,
     async send(events: ForwardEvent[]) {
-      const frames = events.map((e) => octetFrame(syslogMessage(e, format)));
-      const big = frames.findIndex((f) => f.length > maxMessage);
-      if (big >= 0) throw new SinkError(`the message of seq ${events[big]!.seq} is ${frames[big]!.length} bytes, over max_message ${maxMessage}`, "too-large");
+      // Every frame into one string, one buffer, one write: no per-record buffers or awaits.
+      let wire = "";
+      for (const e of events) {
+        const { frame, bytes } = framer(e);
+        const size = bytes + String(bytes).length + 1;
+        if (size > maxMessage) throw new SinkError(`the message of seq ${e.seq} is ${size} bytes, over max_message ${maxMessage}`, "too-large");
+        wire += frame;
+      }
       const s2 = await socket();
       await new Promise<void>((resolve, reject) => {
-        s2.write(Buffer.concat(frames), (err) => {
+        s2.write(wire, (err) => {
           if (err || broken) reject(broken ?? new SinkError(`writing to ${target.host}:${target.port} failed: ${err!.message}`, "unreachable"));
           else resolve();
         });
