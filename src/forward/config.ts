@@ -2,7 +2,8 @@
  * The forwarder's config file (JSON): where cursors live, batching and retry, an optional
  * metrics address, and the sinks. Each sink's own settings are read by its type (sinks/).
  * batch.window (batches in flight at once) defaults to what the sink can take: 1 for the
- * file and HTTP sinks, more for JetStream, syslog over TLS and RELP.
+ * file, HTTP and JetStream sinks (JetStream: stream order is what ato collect rebuilds), 4 for
+ * syslog over TLS and RELP.
  *
  *   { "state_dir": "/var/lib/ato/forward", "listen": "127.0.0.1:9401",
  *     "batch": { "records": 1000, "bytes": 1048576, "linger_ms": 200, "window": 4 },
