@@ -15,12 +15,13 @@
  * each alike; one at a time so that none competes with another for the 2 cores.
  *
  *   bun scripts/bench-peers.ts [--quick] [--reps N] [--json PATH] [--rates 25000,0] [--watchers ato,ato-warm,softflowd]
+ *                              [--packets N] [--threads]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { benchArgs, runSection, measurement, median, result, section, type Result } from "./bench-lib.ts";
 import { createLab, type Lab } from "./lab.ts";
 import { ATO_TIMEOUTS, atoWatcher } from "./peers/ato.ts";
-import { softirqSeconds, treeCpuSeconds } from "./peers/cpu.ts";
+import { softirqSeconds, threadCpuSeconds, treeCpuSeconds } from "./peers/cpu.ts";
 import { pmacctd } from "./peers/pmacctd.ts";
 import { softflowd } from "./peers/softflowd.ts";
 import { addresses, FILLER, FLOWS, LARGE, MEASURED_DPORT, SMALL, Traffic, type Sent } from "./peers/traffic.ts";
@@ -34,6 +35,8 @@ const listArg = (name: string) => { const i = process.argv.indexOf(`--${name}`);
 const RATES = listArg("rates")?.map(Number) ?? (args.quick ? [25_000, 0] : [25_000, 50_000, 100_000, 200_000, 0]);
 /** --watchers ato,softflowd: only these (for a quick look; the bench's figures run them all). */
 const ONLY = listArg("watchers");
+/** --threads: print each watcher's CPU per thread over the window (where it goes: main thread, JIT, GC, Worker). */
+const THREADS = process.argv.includes("--threads");
 /**
  * Packets per measured burst. The issue's figure is per million packets, so the full run sends a million at every
  * rate (40 s at 25 k pps): what a running agent costs per Mpkt, with the fixed per-run costs (start, the export at
@@ -83,11 +86,16 @@ async function once(w: Watcher, lab: Lab, traffic: Traffic, work: string, pps: n
     const idle0 = treeCpuSeconds(watching.pid);
     await Bun.sleep(IDLE_MS);
     const cpu0 = treeCpuSeconds(watching.pid), irq0 = softirqSeconds();
+    const threads0 = THREADS ? threadCpuSeconds(watching.pid) : undefined;
     const t0 = performance.now();
     const sent = traffic.send(packetsAt(pps), pps);
     // The same minimum window for every watcher, and longer if one is still working through its backlog.
     await Promise.all([watching.settle(), Bun.sleep(Math.max(0, WINDOW_MS - (performance.now() - t0)))]);
     const cpu = treeCpuSeconds(watching.pid) - cpu0, softirq = softirqSeconds() - irq0;
+    if (threads0) {
+      const by = [...threadCpuSeconds(watching.pid)].map(([t, s]) => [t, s - (threads0.get(t) ?? 0)] as const).filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]);
+      console.log(`  ${w.name} CPU by thread over the window: ${by.map(([t, s]) => `${t} ${s.toFixed(2)} s`).join(", ")}`);
+    }
     const counts = await watching.finish();
     const lifetime = watching.cpuAtExit();
     if (lifetime === undefined) throw new Error(`${w.name}: no CPU time at its exit (it did not exit on finish)`);
