@@ -10,6 +10,11 @@ import { resolve } from "node:path";
 import { exitCpuSeconds, inServer, spawnLogged, until, type Counts, type WatchContext, type Watcher, type Watching } from "./watcher.ts";
 
 const ATO = resolve(import.meta.dir, "../../dist/ato");
+/**
+ * ATO_PEERS_COMMAND: what runs instead of dist/ato, split on spaces, to profile the agent under the bench's
+ * traffic, e.g. "bun --cpu-prof-md --cpu-prof-dir=/tmp/prof src/main.ts" (its CPU figures are then the profiled run's).
+ */
+const COMMAND = process.env.ATO_PEERS_COMMAND?.split(" ").filter(Boolean) ?? [ATO];
 
 /** ato's export policy in the bench: its defaults, which the peers are set to as well. */
 export const ATO_TIMEOUTS = { idleSeconds: 60, activeSeconds: 60 };
@@ -40,7 +45,7 @@ async function start(ctx: WatchContext, tokenEnv: Record<string, string>): Promi
   const pinDir = `/sys/fs/bpf/ato-bench-peers-${ctx.tag}`;
   const auditDir = `${ctx.dir}/audit`;
   mkdirSync(auditDir);
-  const { proc, log } = spawnLogged(inServer(ctx.lab, [ATO, "run", "--iface", ctx.lab.server.dev, "--pin-dir", pinDir, "--audit-dir", auditDir,
+  const { proc, log } = spawnLogged(inServer(ctx.lab, [...COMMAND, "run", "--iface", ctx.lab.server.dev, "--pin-dir", pinDir, "--audit-dir", auditDir,
     "--idle-timeout", String(ATO_TIMEOUTS.idleSeconds), "--active-timeout", String(ATO_TIMEOUTS.activeSeconds)]), `${ctx.dir}/ato.log`, tokenEnv);
   const kill = () => {
     if (proc.exitCode === null) proc.kill("SIGKILL");

@@ -56,3 +56,25 @@ export function softirqSeconds(): number {
   const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
   return Number(cpu[7]) / TICK;
 }
+
+/**
+ * CPU seconds per thread of the process tree under `root`, by "pid/comm user" and "pid/comm sys" (a Bun process: its main JS thread,
+ * JIT and GC helpers, the metrics Worker): where a watcher's CPU goes, for `bench-peers --threads`.
+ */
+export function threadCpuSeconds(root: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of processTree(root)) {
+    let tids: string[];
+    try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      let s: string;
+      try { s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"); } catch { continue; }
+      const comm = s.slice(s.indexOf("(") + 1, s.lastIndexOf(")"));
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      const name = `${pid}/${comm}`;
+      out.set(`${name} user`, (out.get(`${name} user`) ?? 0) + Number(f[11]) / TICK);
+      out.set(`${name} sys`, (out.get(`${name} sys`) ?? 0) + Number(f[12]) / TICK);
+    }
+  }
+  return out;
+}

@@ -153,6 +153,7 @@ export class Agent {
 
       agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics, retention);
       agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path) }, log);
+      collector.mapRead = agent.operation.mapReadHook; // the conservation check sums the collector's own read of the map
       void server.publish(); // attached now
       agent.timer = setInterval(() => void agent!.tick(), cfg.intervalMs);
       return agent;

@@ -12,6 +12,7 @@ import { AtoError } from "../errors.ts";
 import { MAPS, readCounters, type FlowMapReader, type XdpAuditor } from "../kernel/index.ts";
 import { redact, settingFromEnv, type AgentConfig } from "../config/index.ts";
 import type { EvidenceLog } from "../log/index.ts";
+import type { MapReadHook } from "../collector/index.ts";
 import { sbomForAsync, writeBundle } from "./bundle.ts";
 import { appendAttest, attestDir, flushPending } from "./ledger.ts";
 import { Operation } from "./operation.ts";
@@ -57,6 +58,14 @@ export class AgentOperation {
     say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), conservation_every: every });
     const changes = RunChanges.start(cfg, evidence, op, { objectPath: auditor.object.path, sbom, trust, cache }, say);
     return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes);
+  }
+
+  /**
+   * For the collector (Collector.mapRead): its read of the map each cycle hands the conservation check the packet
+   * sum it made anyway, so the check reads the map itself only after a cycle that did not read it (a quiet one).
+   */
+  get mapReadHook(): MapReadHook | undefined {
+    return this.conservation?.check.readHook;
   }
 
   /** Once per collector interval: the kernel still runs our program and our maps are under their pins. */

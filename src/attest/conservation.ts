@@ -8,7 +8,10 @@
  *     +  what was removed before this agent started (taken as the difference at start)
  *
  * The counters are read just before and just after the map, so packets arriving during the read only widen
- * the bracket, never raise a finding. A flow deleted or lowered from outside (bpftool map delete / update)
+ * the bracket, never raise a finding. The map is read once per interval, by the collector: its read of the cycle
+ * hands over the packet sum it made anyway (readHook), bracketed by the counters, before it removes idle flows.
+ * Only when no such read happened since the last check (a quiet cycle, which skips the map; a failed one) does
+ * the check read the map itself, so a tampering on a quiet host is found within an interval too. A flow deleted or lowered from outside (bpftool map delete / update)
  * leaves the map short of the counters: `counts_missing`; a flow raised or invented: `counts_added`. After a
  * finding the difference becomes the new base, so one tampering is one record. Its cost, beside the collector
  * cycle's: scripts/bench-attest.ts (docs/OPERATIONS.md has the figures and the whole list below).
@@ -18,6 +21,7 @@
  * matches the flow map, and packets dropped before XDP saw them.
  */
 import type { CounterName, Flow, FlowMapReader } from "../kernel/index.ts";
+import type { MapReadHook } from "../collector/index.ts";
 import type { TamperFinding } from "./self-check.ts";
 
 export interface ConservationSources {
@@ -27,10 +31,17 @@ export interface ConservationSources {
 
 const flowed = (c: Record<CounterName, bigint>) => c.ipv4 + c.ipv6 - c.map_full;
 
+interface Measure { before: bigint; after: bigint; inMap: bigint; flows: number; removed: bigint }
+
 export class Conservation {
   private removed = 0n;
   private low = 0n;
   private high = 0n;
+  /** The collector's last whole read since the last check, and the counters before it (begin). */
+  private read?: Measure;
+  private readBefore?: bigint;
+  /** Whether the last check used the collector's read (true) or read the map itself (false); for tests and benches. */
+  lastFromCollector = false;
 
   private constructor(private readonly s: ConservationSources) {}
 
@@ -47,11 +58,24 @@ export class Conservation {
     return c;
   }
 
+  /** For the collector (Collector.mapRead): its whole read of the map, bracketed by the kernel's counters. */
+  readonly readHook: MapReadHook = {
+    begin: () => { this.readBefore = flowed(this.s.counters()); },
+    end: (packets, flows) => {
+      if (this.readBefore === undefined) return;
+      // what the collector had removed up to this read: the idle flows it takes after are not in this sum
+      this.read = { before: this.readBefore, after: flowed(this.s.counters()), inMap: BigInt(packets), flows, removed: this.removed };
+      this.readBefore = undefined;
+    },
+  };
+
   /** Must run between two collector cycles (the agent's tick does): the collector removes nothing meanwhile. */
   check(): TamperFinding | null {
-    const m = this.measure();
-    const accounted = m.inMap + this.removed;
-    const facts = { flows: m.flows, in_flow_map: String(m.inMap), removed_by_collector: String(this.removed), kernel_flowed_packets: `${m.before}..${m.after}` };
+    const m = this.read ?? this.measure();
+    this.lastFromCollector = this.read !== undefined;
+    this.read = undefined;
+    const accounted = m.inMap + m.removed;
+    const facts = { flows: m.flows, in_flow_map: String(m.inMap), removed_by_collector: String(m.removed), kernel_flowed_packets: `${m.before}..${m.after}` };
     let finding: TamperFinding | null = null;
     if (accounted + this.high < m.before) {
       finding = { tamper: "counts_missing", subject: "flow_map", expected: { packets_at_least: String(m.before - this.high) }, found: { packets: String(accounted), missing_at_least: String(m.before - this.high - accounted), ...facts }, action: "re-based: later checks count from here" };
@@ -62,21 +86,21 @@ export class Conservation {
     return finding;
   }
 
-  private measure(): { before: bigint; after: bigint; inMap: bigint; flows: number } {
+  private measure(): Measure {
     const before = flowed(this.s.counters());
-    let inMap = 0n;
+    let inMap = 0; // a Number: exact below 2^53 packets
     let flows = 0;
     for (const b of this.s.reader.batches()) {
-      for (let i = 0; i < b.n; i++) inMap += BigInt(b.packets(i));
+      for (let i = 0; i < b.n; i++) inMap += b.packets(i);
       flows += b.n;
     }
     const after = flowed(this.s.counters());
-    return { before, after, inMap, flows };
+    return { before, after, inMap: BigInt(inMap), flows, removed: this.removed };
   }
 
   /** The packets accounted nowhere we can see (removed before this start, or by a tampering already reported). */
-  private rebase(m: { before: bigint; after: bigint; inMap: bigint }): void {
-    this.low = m.before - (m.inMap + this.removed);
-    this.high = m.after - (m.inMap + this.removed);
+  private rebase(m: Measure): void {
+    this.low = m.before - (m.inMap + m.removed);
+    this.high = m.after - (m.inMap + m.removed);
   }
 }

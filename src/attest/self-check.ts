@@ -18,7 +18,7 @@
  */
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { attachedProgram, mapId, pinnedMapId, programIdentity, reattachIfFree, repinMap, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
+import { attachedProgram, attachedProgramId, mapId, pinnedMapId, programIdentity, reattachIfFree, repinMap, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
 
 export interface WatchedKernel {
   progFd: number;
@@ -73,7 +73,14 @@ export class SelfCheck {
     const ours = this.identity.program;
     for (const a of this.identity.interfaces) {
       const subject = `${a.iface} (${a.mode})`;
-      const found = attachedProgram(a.ifindex, a.mode);
+      // the id alone says it is ours (ids are never reused while our fd holds the program); the other
+      // program's tag and name are read only when it is not
+      const id = attachedProgramId(a.ifindex, a.mode);
+      if (id === ours.id) {
+        this.last.set(subject, "ok");
+        continue;
+      }
+      const found = attachedProgram(a.ifindex, a.mode, id);
       if (found?.id === ours.id) {
         this.last.set(subject, "ok");
         continue;

@@ -30,7 +30,7 @@ import { Baseline, type Growth } from "./baseline.ts";
 import { DueChunk } from "./chunk.ts";
 import { ChunkWriter } from "./chunk-line.ts";
 import { KernelClock } from "./clock.ts";
-import { exported, type ExportHook, type ReadHook } from "./export.ts";
+import { exported, type ExportHook, type MapReadHook, type ReadHook } from "./export.ts";
 import { dueReason, type ExportPolicy } from "./policy.ts";
 import { IsoTimes, StringCache } from "./flow-line.ts";
 import { eventRecord } from "./records.ts";
@@ -100,6 +100,9 @@ export class Collector {
   /** What the last full read left: the kernel's packet count then, the earliest timeout to come, the flows read. */
   private lastRead?: { packets: bigint; nextDueNs: number; flows: number };
 
+  /** Told each whole read of the map, with its packet sum (set after the collector is made: the self-attestation starts later). */
+  mapRead?: MapReadHook;
+
   constructor(private readonly o: CollectorOptions) {
     this.policy = { activeTimeoutNs: Number(o.activeTimeoutNs) };
     this.writer = new ChunkWriter(o.masker, CHUNK, this.times, this.strings);
@@ -162,13 +165,17 @@ export class Collector {
     let limit = this.chunkLimit();
     let held = performance.now();
     let nextDueNs = Infinity;
+    const mapRead = this.mapRead;
+    let packetsRead = 0;
+    mapRead?.begin();
     for (const b of this.o.reader.batches()) {
       if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
       for (let i = 0; i < b.n; i++) {
         const position = summary.flows++;
         // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
         if (i % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
-        const lastSeen = b.lastSeenNs(i);
+        const lastSeen = b.lastSeenNs(i), packets = b.packets(i);
+        packetsRead += packets;
         if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
           idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
           continue;
@@ -176,7 +183,7 @@ export class Collector {
         const slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
         this.order[position] = slot;
         const inserted = this.baseline.inserted;
-        if (inserted || !this.baseline.unchanged(slot, b.packets(i), lastSeen)) {
+        if (inserted || !this.baseline.unchanged(slot, packets, lastSeen)) {
           const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
           grow(summary, b.proto(i), grown);
           this.o.onRead?.(b, i, grown, inserted, counts);
@@ -200,6 +207,7 @@ export class Collector {
       await yieldToEventLoop();
       held = performance.now();
     }
+    mapRead?.end(packetsRead, summary.flows); // before the idle flows are taken out below
     if (chunk.n > 0) await this.flushChunk(summary);
 
     for (let n = 0; n < idle.length; n++) {

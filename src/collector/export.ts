@@ -46,6 +46,17 @@ export type ExportHook = (flows: ExportedFlow[]) => void;
  */
 export type ReadHook = (b: FlowBatch, i: number, grown: { packets: number; bytes: number }, isNew: boolean, counts: FlowNumbers) => void;
 
+/**
+ * One whole read of the map, as bracketed sums (the conservation check, src/attest/conservation.ts, takes them
+ * instead of reading the map again): `begin` just before the first batch, `end` after the last, before the cycle
+ * removes any idle flow, with the packets of every entry read (idle ones too) and how many entries. A cycle that
+ * does not read the map (a quiet one) or fails mid-read calls `begin` at most, never `end`.
+ */
+export interface MapReadHook {
+  begin(): void;
+  end(packets: number, flows: number): void;
+}
+
 /** The chunk's flows as the hook sees them (decoded here, only when a hook is set). */
 export function exported(c: DueChunk, from: number, n: number, firstSeq: number, iface: (ifindex: number) => string, clock: KernelClock): ExportedFlow[] {
   const out: ExportedFlow[] = [];

@@ -18,9 +18,14 @@ export function programIdentity(progFd: number): ProgramIdentity {
   return { id: i.id, tag: i.tag, name: i.name };
 }
 
-/** The program attached to `ifindex` in `mode`, or null when none is. */
-export function attachedProgram(ifindex: number, mode: XdpAttachMode): ProgramIdentity | null {
-  const id = xdpQueryId(ifindex, MODE_FLAGS[mode]);
+/** The id of the program attached to `ifindex` in `mode`, 0 when none is (one netlink query, no fd). */
+export function attachedProgramId(ifindex: number, mode: XdpAttachMode): number {
+  return xdpQueryId(ifindex, MODE_FLAGS[mode]);
+}
+
+/** The program attached to `ifindex` in `mode`, or null when none is; `knownId`: the id a query just gave. */
+export function attachedProgram(ifindex: number, mode: XdpAttachMode, knownId?: number): ProgramIdentity | null {
+  const id = knownId ?? xdpQueryId(ifindex, MODE_FLAGS[mode]);
   if (!id) return null;
   let fd: number;
   try {
