@@ -27,7 +27,7 @@ const STEPS: Step[] = [
   { script: "bench-mask.ts", sections: ["mask"], titles: ["Masking: NASM SIMD routine beside the TypeScript path"], limitS: 120, quickLimitS: 60 },
   { script: "bench-evidence.ts", sections: ["evidence"], titles: ["Evidence throughput: checkpointed log beside signing every record"], limitS: 240, quickLimitS: 60 },
   { script: "bench-verify.ts", sections: ["verify"], titles: ["Verification: ato verify beside sha256sum and openssl dgst"], limitS: 300, quickLimitS: 60 },
-  { script: "bench-peers.ts", sections: ["peers"], titles: ["Capture completeness against peers (trafgen over a veth)"], limitS: 480, quickLimitS: 120 },
+  { script: "bench-peers.ts", sections: ["peers"], titles: ["Capture completeness against peers (trafgen over a veth)"], limitS: 2400, quickLimitS: 120 },
   { script: "bench-agent.ts", sections: ["map-reading", "agent"], titles: ["Map reading: batch lookups beside key-by-key", "Agent footprint"], limitS: 480, quickLimitS: 150 },
   { script: "bench-metrics.ts", sections: ["metrics"], titles: ["/metrics under wrk: the agent beside a static Bun.serve floor"], limitS: 180, quickLimitS: 90 },
   { script: "bench-witness.ts", sections: ["witness"], titles: ["Witnesses: cosignature latency, witness throughput, agent CPU"], limitS: 240, quickLimitS: 90 },
