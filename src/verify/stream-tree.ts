@@ -20,6 +20,26 @@
 import { hashPath, nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { NODE_HASH_PREFIX, LEAF_HASH_PREFIX, type Hash } from "../tree/index.ts";
 
+/**
+ * Leaf hashes made ahead of time for one buffer's lines (by the hash worker, hash-worker-pool.ts):
+ * spans in line order, `cursor` the first not yet used; `ready()` waits until `hashes` holds them.
+ */
+export interface LeafSource {
+  buf: Uint8Array;
+  spans: Uint32Array;
+  hashes: Uint8Array;
+  count: number;
+  cursor: number;
+  ready(): void;
+}
+
+let source: LeafSource | undefined;
+
+/** The reader's chunk whose leaves are hashed elsewhere (undefined when there is none): flush() takes them from it. */
+export function provideLeaves(s: LeafSource | undefined): void {
+  source = s;
+}
+
 const LEVELS = 53; // a tree size is a safe integer: at most 53 set bits
 const BLOCK = 65;
 /** Lines per native batch: 4096 x 280 bytes is about a reader chunk; the scratch is 2 x 128 KiB. */
@@ -111,7 +131,8 @@ export class StreamTree {
     const lib = this.lib!;
     this.pending = 0;
     let [src, dst] = this.work;
-    lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
+    const ahead = source !== undefined && source.buf === this.pendingBuf && take(source, this.spans, n, src);
+    if (!ahead) lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
     let s = this.#size - n; // the size before these lines, shifted right by k
     let count = n;
     for (let k = 0; count > 0; k++) {
@@ -150,6 +171,19 @@ export class StreamTree {
 export function verifyHashPath(): string {
   const p = hashPath();
   return p.path === "sha-ni" ? "sha-ni" : `bun (${p.why})`;
+}
+
+/** Copies the leaves of the n noted spans from the source when it has exactly those lines, in order. */
+function take(src: LeafSource, spans: Uint32Array, n: number, out: Uint8Array): boolean {
+  const sp = src.spans;
+  let c = src.cursor;
+  while (c < src.count && sp[2 * c]! < spans[0]!) c++;
+  if (c + n > src.count) return false;
+  for (let i = 0; i < 2 * n; i++) if (sp[2 * c + i] !== spans[i]) return false;
+  src.ready();
+  out.set(src.hashes.subarray(32 * c, 32 * (c + n)), 32);
+  src.cursor = c + n;
+  return true;
 }
 
 function bit(n: number, k: number): boolean {
