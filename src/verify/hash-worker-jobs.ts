@@ -1,6 +1,6 @@
 /**
  * What the verifier's thread and the hash worker share: per slot, one state word (generation x 4 + phase)
- * in `state`, the job's line spans and its leaf hashes. A slot's buffer is posted with each job.
+ * in `state`, the job's line spans, its leaf hashes and the nodes over pairs of them. A slot's buffer is posted with each job.
  */
 export const IDLE = 0;
 export const QUEUED = 1;
@@ -15,6 +15,8 @@ export interface HashPoolInit {
   state: SharedArrayBuffer;
   spans: SharedArrayBuffer[];
   hashes: SharedArrayBuffer[];
+  /** The node over leaves 2i and 2i+1 of the job, for i < count / 2. */
+  pairs: SharedArrayBuffer[];
 }
 
 export interface HashJob {

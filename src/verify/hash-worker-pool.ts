@@ -82,18 +82,22 @@ export class HashPool {
   private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   readonly spans: Uint32Array[] = [];
   readonly hashes: Uint8Array[] = [];
+  readonly pairs: Uint8Array[] = [];
   private readonly bufs: Uint8Array[] = [];
   private readonly gens: number[] = [];
 
   constructor(lib: Sha256Library, worker: Worker | undefined) {
     this.lib = lib;
     this.worker = worker;
-    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [] };
+    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [], pairs: [] };
     for (let i = 0; i < SLOTS; i++) {
       const sp = new SharedArrayBuffer(8 * JOB_LINES);
       const h = new SharedArrayBuffer(32 * JOB_LINES);
       init.spans.push(sp);
       init.hashes.push(h);
+      const pr = new SharedArrayBuffer(16 * JOB_LINES);
+      init.pairs.push(pr);
+      this.pairs.push(new Uint8Array(pr));
       this.spans.push(new Uint32Array(sp));
       this.hashes.push(new Uint8Array(h));
       this.bufs.push(new Uint8Array(0));
@@ -126,7 +130,7 @@ export class HashPool {
   wait(slot: number, count: number): void {
     const g = this.gens[slot]! * 4;
     if (options.takeBack && Atomics.compareExchange(this.state, slot, g + QUEUED, g + WORKER) === g + QUEUED) {
-      this.lib.leaves(this.bufs[slot]!, this.spans[slot]!, count, this.hashes[slot]!, 0);
+      this.hash(slot, count);
       Atomics.store(this.state, slot, g + DONE);
       this.byMain++;
       return;
@@ -136,8 +140,14 @@ export class HashPool {
       return;
     }
     // The worker stopped mid-job (it never should): the same hashes, made here; it gets no more jobs.
-    this.lib.leaves(this.bufs[slot]!, this.spans[slot]!, count, this.hashes[slot]!, 0);
+    this.hash(slot, count);
     this.byMain++;
+  }
+
+  /** The job on this thread: what hash-worker.ts does. */
+  private hash(slot: number, count: number): void {
+    this.lib.leaves(this.bufs[slot]!, this.spans[slot]!, count, this.hashes[slot]!, 0);
+    this.lib.nodes(this.hashes[slot]!, 0, Math.floor(count / 2), this.pairs[slot]!, 0);
   }
 
   /** Before the slot is reused or the read ends: a queued job is withdrawn, a running one waited for. */
@@ -174,6 +184,7 @@ export function leafSource(p: HashPool, slot: number, buf: Uint8Array, count: nu
     buf,
     spans: p.spans[slot]!,
     hashes: p.hashes[slot]!,
+    pairs: p.pairs[slot]!,
     count,
     cursor: 0,
     ready() {
