@@ -8,14 +8,18 @@
  * the worker, only the wall time does.
  *
  * Used only where it pays: the native hasher, at least 2 CPUs, and a file of THREAD_MIN_BYTES or more
- * (a worker costs ~10-50 ms to start). One pool per process, created at its first use.
+ * (a worker costs ~10-50 ms to start; on a 10 MB file that is more than it saves). One pool per process,
+ * created at its first use and then used for files of REUSE_MIN_BYTES or more.
  */
 import { availableParallelism } from "node:os";
 import { nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { DONE, IDLE, JOB_LINES, QUEUED, SLOTS, WORKER, type HashJob, type HashPoolInit } from "./hash-worker-jobs.ts";
 import type { LeafSource } from "./stream-tree.ts";
 
-export const THREAD_MIN_BYTES = 8 << 20;
+/** A file this large starts the worker (measured here: ~40 MB is where a worker's start-up is paid back). */
+export const THREAD_MIN_BYTES = 48 << 20;
+/** Once the worker runs, a file this large uses it too (the next segments of a log of small segments). */
+const REUSE_MIN_BYTES = 8 << 20;
 /** How long this thread waits on a job the worker took before it gives up on the worker (it never should). */
 const STALL_MS = 10_000;
 
@@ -34,7 +38,8 @@ let broken = false;
 
 /** The pool for reading `bytes` of one file, or undefined where one thread is better; release() it after. */
 export function hashPool(bytes: number): HashPool | undefined {
-  if (broken || bytes < options.minBytes || options.cpus() < 2) return undefined;
+  const min = pool ? Math.min(options.minBytes, REUSE_MIN_BYTES) : options.minBytes;
+  if (broken || bytes < min || options.cpus() < 2) return undefined;
   const lib = nativeSha256();
   if (lib === undefined) return undefined;
   pool ??= new HashPool(lib, startWorker());
