@@ -73,7 +73,7 @@ async function main() {
   const binDir = mkdtempSync(join(tmpdir(), "bench-baseline-bin-"));
   const bins = { default: def, baseline: join(binDir, "ato-baseline") };
   const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repo }).stdout.toString().trim() || "unknown";
-  const b = Bun.spawnSync(["bun", "build", "src/main.ts", "src/metrics/worker.ts", "--compile", "--target=bun-linux-x64-baseline", "--outfile", bins.baseline,
+  const b = Bun.spawnSync(["bun", "build", "src/main.ts", "src/metrics/worker.ts", "src/verify/hash-worker.ts", "--compile", "--target=bun-linux-x64-baseline", "--outfile", bins.baseline,
     "--define", `ATO_COMMIT="${commit}"`], { cwd: repo, stdout: "ignore", stderr: "pipe" });
   if (b.exitCode !== 0) {
     rmSync(binDir, { recursive: true, force: true });

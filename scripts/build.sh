@@ -35,6 +35,7 @@ fi
 
 # ATO_COMMIT names the commit where there is no .git (the image build, deploy/ato/Dockerfile).
 commit=${ATO_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
-# src/metrics/worker.ts: the metrics worker's entry point (new Worker in src/metrics/published.ts) goes into the binary too.
-bun build src/main.ts src/metrics/worker.ts --compile --outfile dist/ato --define "ATO_COMMIT=\"$commit\"" >/dev/null
+# Second entry points (new Worker in the code): src/metrics/worker.ts (src/metrics/published.ts) and
+# src/verify/hash-worker.ts (src/verify/hash-worker-pool.ts) go into the binary too.
+bun build src/main.ts src/metrics/worker.ts src/verify/hash-worker.ts --compile --outfile dist/ato --define "ATO_COMMIT=\"$commit\"" >/dev/null
 echo "build: dist/ato dist/xdp_audit.o dist/xdp_audit_compat.o dist/lib/$(ls dist/lib | tr '\n' ' ')"

@@ -38,7 +38,7 @@ cp -r "$p11/package.json" "$p11/index.js" "$tree/$p11/"
 aarch64-linux-gnu-g++ -shared -fPIC -O2 -std=c++17 -DNAPI_DISABLE_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION \
   -I "$p11/includes" -I /usr/include/node "$p11"/src/{dl,common,main}.cpp -o "$tree/$p11/build/Release/pkcs11.node" -ldl
 commit=${ATO_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
-(cd "$tree" && bun build src/main.ts src/metrics/worker.ts --compile --target=bun-linux-arm64 --outfile "$OLDPWD/dist/ato-arm64" \
+(cd "$tree" && bun build src/main.ts src/metrics/worker.ts src/verify/hash-worker.ts --compile --target=bun-linux-arm64 --outfile "$OLDPWD/dist/ato-arm64" \
   --define "ATO_COMMIT=\"$commit\"" >/dev/null 2>"$OLDPWD/build/arm64-bun.log") || { cat build/arm64-bun.log >&2; exit 1; }
 mkdir -p dist/lib-arm64 && cp "$tree"/dist/lib/* dist/lib-arm64/
 rm -rf "$tree"

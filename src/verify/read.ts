@@ -3,13 +3,16 @@
  * running tree's batches. The loop is src/log/lines.ts's forEachLine (a fixed buffer, each
  * line a range of it with a free byte before it, valid during the callback only), with one
  * addition: before the buffer is reused, the tree hashes the lines it noted in it
- * (StreamTree.flush), so the native hasher can take a whole chunk of lines in one call.
+ * (StreamTree.flush), so the native hasher can take a whole chunk of lines in one call. On large
+ * files with a second CPU, read-ahead.ts reads the same lines with the leaves hashed by a worker.
  */
 import { readSync } from "node:fs";
 import { AtoError } from "../errors.ts";
 import { MAX_LINE_BYTES } from "../evidence/index.ts";
 import type { LineHandler } from "../log/lines.ts";
 import { usageFromErrno } from "./files.ts";
+import { readAhead } from "./hash-worker-read.ts";
+import { hashPool } from "./hash-worker-pool.ts";
 import type { InputFile } from "./inputs.ts";
 import type { RunState } from "./state.ts";
 
@@ -28,16 +31,24 @@ export interface ReadEnd {
  * readable after all) is a usage error naming the file. Errors from onLine pass through as they are.
  */
 export function readLines(s: RunState | undefined, input: InputFile, onLine: LineHandler, from = 0): ReadEnd {
-  let buf = new Uint8Array(CHUNK + 1);
-  let filled = 1; // buf[0] is the spare byte before the first line
-  let base = from; // file offset of buf[1]
-  let pos = from;
-  const limit = input.size;
   const cut = (offset: number): ReadEnd => {
     const message = `the line at byte ${offset} is longer than ${MAX_LINE_BYTES} bytes; this is not an evidence log; the rest of the file was not read`;
     s?.findings.add({ severity: "tampered", file: input.path, message });
     return { partialLength: 0, cut: true };
   };
+  const pool = s === undefined ? undefined : hashPool(input.size - from);
+  if (pool !== undefined) {
+    try {
+      return readAhead(s!, input, onLine, from, pool, { read, cut, chunk: CHUNK });
+    } finally {
+      pool.release();
+    }
+  }
+  let buf = new Uint8Array(CHUNK + 1);
+  let filled = 1; // buf[0] is the spare byte before the first line
+  let base = from; // file offset of buf[1]
+  let pos = from;
+  const limit = input.size;
   while (pos < limit) {
     if (filled === buf.length) buf = grow(buf, filled);
     const n = read(input, buf, filled, Math.min(buf.length - filled, limit - pos), pos);

@@ -20,6 +20,30 @@
 import { hashPath, nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { NODE_HASH_PREFIX, LEAF_HASH_PREFIX, type Hash } from "../tree/index.ts";
 
+/**
+ * Leaf hashes made ahead of time for one buffer's lines (by the hash worker, hash-worker-pool.ts):
+ * spans in line order, `cursor` the first not yet used; `ready()` waits until `hashes` and `pairs`
+ * hold them. When the tree's size before line c is even, the source's pairs from c on are the
+ * tree's level-1 nodes, so flush() starts its fold one level up.
+ */
+export interface LeafSource {
+  buf: Uint8Array;
+  spans: Uint32Array;
+  hashes: Uint8Array;
+  /** pairs[32i..]: the node over leaves 2i and 2i+1. */
+  pairs: Uint8Array;
+  count: number;
+  cursor: number;
+  ready(): void;
+}
+
+let source: LeafSource | undefined;
+
+/** The reader's chunk whose leaves are hashed elsewhere (undefined when there is none): flush() takes them from it. */
+export function provideLeaves(s: LeafSource | undefined): void {
+  source = s;
+}
+
 const LEVELS = 53; // a tree size is a safe integer: at most 53 set bits
 const BLOCK = 65;
 /** Lines per native batch: 4096 x 280 bytes is about a reader chunk; the scratch is 2 x 128 KiB. */
@@ -111,10 +135,35 @@ export class StreamTree {
     const lib = this.lib!;
     this.pending = 0;
     let [src, dst] = this.work;
-    lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
     let s = this.#size - n; // the size before these lines, shifted right by k
     let count = n;
-    for (let k = 0; count > 0; k++) {
+    let k = 0;
+    const c = source !== undefined && source.buf === this.pendingBuf ? match(source, this.spans, n) : -1;
+    if (c < 0) lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
+    else if (s % 2 !== c % 2) take(source!, c, n, src);
+    else {
+      // The source's pairs are this tree's level-1 nodes: level 0 is done but for its ends.
+      source!.ready();
+      const leaves = source!.hashes;
+      let first = c;
+      let at = 32;
+      if (s % 2 === 1) {
+        src.set(this.left[0]!, 0);
+        src.set(leaves.subarray(32 * c, 32 * c + 32), 32);
+        lib.nodes(src, 0, 1, dst, 32);
+        first++;
+        at = 64;
+      }
+      const pairs = (c + n - first - ((c + n - first) % 2)) / 2;
+      dst.set(source!.pairs.subarray(16 * first, 16 * first + 32 * pairs), at);
+      if ((c + n - first) % 2 === 1) this.left[0]!.set(leaves.subarray(32 * (c + n - 1), 32 * (c + n)));
+      source!.cursor = c + n;
+      [src, dst] = [dst, src];
+      count = (at - 32) / 32 + pairs;
+      s = Math.floor(s / 2);
+      k = 1;
+    }
+    for (; count > 0; k++) {
       let off = 32;
       if (s % 2 === 1) {
         off = 0;
@@ -150,6 +199,23 @@ export class StreamTree {
 export function verifyHashPath(): string {
   const p = hashPath();
   return p.path === "sha-ni" ? "sha-ni" : `bun (${p.why})`;
+}
+
+/** Where the n noted spans start in the source, when it has exactly those lines in order; else -1. */
+function match(src: LeafSource, spans: Uint32Array, n: number): number {
+  const sp = src.spans;
+  let c = src.cursor;
+  while (c < src.count && sp[2 * c]! < spans[0]!) c++;
+  if (c + n > src.count) return -1;
+  for (let i = 0; i < 2 * n; i++) if (sp[2 * c + i] !== spans[i]) return -1;
+  return c;
+}
+
+/** Copies the source's leaves c..c+n into out (after one hash of room), as lib.leaves would write them. */
+function take(src: LeafSource, c: number, n: number, out: Uint8Array): void {
+  src.ready();
+  out.set(src.hashes.subarray(32 * c, 32 * (c + n)), 32);
+  src.cursor = c + n;
 }
 
 function bit(n: number, k: number): boolean {

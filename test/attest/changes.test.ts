@@ -111,7 +111,7 @@ describe("configuration changes and upgrades as operations", () => {
 
   test("the next start from another build: the change is recorded as applied, and the upgrade with from/to commit and hashes", async () => {
     const built = join(tmp, "ato-next");
-    const b = Bun.spawnSync(["bun", "build", "src/main.ts", "src/metrics/worker.ts", "--compile", "--outfile", built, "--define", 'ATO_COMMIT="upgrade-test"'], { cwd: ROOT, stdout: "ignore", stderr: "pipe" });
+    const b = Bun.spawnSync(["bun", "build", "src/main.ts", "src/metrics/worker.ts", "src/verify/hash-worker.ts", "--compile", "--outfile", built, "--define", 'ATO_COMMIT="upgrade-test"'], { cwd: ROOT, stdout: "ignore", stderr: "pipe" });
     expect(b.exitCode).toBe(0);
     renameSync(built, binary); // replaced in place, as dpkg does
     const run = start(200);

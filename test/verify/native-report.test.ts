@@ -1,6 +1,7 @@
 /**
- * Both hash paths give the same verdicts: the report of `verify` with the native hasher equals,
- * field for field, the one with Bun.SHA256 (forced through ffi's test hook) on a signed log and
+ * Every hash path gives the same verdicts: the report of `verify` with the native hasher equals,
+ * field for field, the one with Bun.SHA256 (forced through ffi's test hook) and the one whose leaves
+ * the hash worker made (src/verify/hash-worker*.ts, forced on for small files) on a signed log and
  * on damaged copies of it; and the compiled binary with no native library at hand (ATO_LIB_DIR
  * pointing at an empty directory) verifies as usual.
  */
@@ -9,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { forceSha256PathForTests, nativeSha256 } from "../../ffi/sha256.ts";
+import { hashWorkerForTests, hashWorkerStats } from "../../src/verify/hash-worker-pool.ts";
 import { verify } from "../../src/verify/index.ts";
 import { signedLog, type Fixture } from "./_fixture.ts";
 import { Mutator, prng } from "./_mutations.ts";
@@ -20,22 +22,31 @@ beforeAll(async () => {
   pem = fx.h.pubkeyPath;
 });
 afterAll(() => fx?.cleanup());
-afterEach(() => forceSha256PathForTests(undefined));
+afterEach(() => {
+  forceSha256PathForTests(undefined);
+  hashWorkerForTests(undefined);
+});
 
-function report(dir: string, path: "native" | "bun") {
+/** "threaded": the hash worker on every file however small, and it alone hashes the leaves (none taken back). */
+function report(dir: string, path: "native" | "bun" | "threaded") {
   forceSha256PathForTests(path === "bun" ? false : undefined);
+  hashWorkerForTests(path === "threaded" ? { minBytes: 0, takeBack: false } : undefined);
   try {
     return JSON.stringify(verify({ paths: [dir], pubkeys: [pem] }).report);
   } finally {
     forceSha256PathForTests(undefined);
+    if (path === "threaded") expect(hashWorkerStats()).toMatchObject({ main: 0 });
+    if (path === "threaded") expect(hashWorkerStats().worker).toBeGreaterThan(0);
+    hashWorkerForTests(undefined);
   }
 }
 
-describe("the native and the portable hash path", () => {
+describe("the native, the threaded and the portable hash path", () => {
   test.skipIf(nativeSha256() === undefined)("give identical reports on the intact log and on 24 damaged copies", () => {
     const intact = report(fx.base, "native");
     expect(JSON.parse(intact).result).toBe("verified");
     expect(report(fx.base, "bun")).toBe(intact);
+    expect(report(fx.base, "threaded")).toBe(intact);
     const verdicts = new Set<string>();
     for (let seed = 1; seed <= 24; seed++) {
       const dir = fx.copy();
@@ -43,6 +54,7 @@ describe("the native and the portable hash path", () => {
       for (let i = 0; i < 1 + (seed % 3); i++) m.one();
       const r = report(dir, "native");
       expect(report(dir, "bun")).toBe(r);
+      expect(report(dir, "threaded")).toBe(r);
       verdicts.add(JSON.parse(r).result);
     }
     expect(verdicts.size).toBeGreaterThan(1); // the copies were damaged in more than one way

@@ -1,0 +1,27 @@
+/**
+ * What the verifier's thread and the hash worker share: per slot, one state word (generation x 4 + phase)
+ * in `state`, the job's line spans, its leaf hashes and the nodes over pairs of them. A slot's buffer is posted with each job.
+ */
+export const IDLE = 0;
+export const QUEUED = 1;
+export const WORKER = 2;
+export const DONE = 3;
+
+/** Lines per job at most (the rest of a chunk's lines are hashed by the verifier's thread as before). */
+export const JOB_LINES = 8192;
+export const SLOTS = 2;
+
+export interface HashPoolInit {
+  state: SharedArrayBuffer;
+  spans: SharedArrayBuffer[];
+  hashes: SharedArrayBuffer[];
+  /** The node over leaves 2i and 2i+1 of the job, for i < count / 2. */
+  pairs: SharedArrayBuffer[];
+}
+
+export interface HashJob {
+  slot: number;
+  gen: number;
+  buf: SharedArrayBuffer;
+  count: number;
+}

@@ -1,0 +1,200 @@
+/**
+ * The verifier's side of the hash worker (hash-worker.ts): two slots, each a reader chunk in shared
+ * memory with its line spans and leaf hashes. The reader (read.ts) fills and submits the next chunk
+ * before it checks the current one, so the worker hashes chunk N+1's leaves while this thread parses
+ * chunk N, folds the tree and checks signatures. Whoever moves a job's state word from QUEUED first
+ * hashes it: when the worker is late, or never started (no Worker, a bad entry point, one CPU busy
+ * elsewhere), this thread hashes the chunk itself with the same routine, so results never depend on
+ * the worker, only the wall time does.
+ *
+ * Used only where it pays: the native hasher, at least 2 CPUs, and a file of THREAD_MIN_BYTES or more
+ * (a worker costs ~10-50 ms to start; on a 10 MB file that is more than it saves). One pool per process,
+ * created at its first use and then used for files of REUSE_MIN_BYTES or more.
+ */
+import { availableParallelism } from "node:os";
+import { nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
+import { DONE, IDLE, JOB_LINES, QUEUED, SLOTS, WORKER, type HashJob, type HashPoolInit } from "./hash-worker-jobs.ts";
+import type { LeafSource } from "./stream-tree.ts";
+
+/** A file this large starts the worker (measured here: ~40 MB is where a worker's start-up is paid back). */
+export const THREAD_MIN_BYTES = 48 << 20;
+/** Once the worker runs, a file this large uses it too (the next segments of a log of small segments). */
+const REUSE_MIN_BYTES = 8 << 20;
+/** How long this thread waits on a job the worker took before it gives up on the worker (it never should). */
+const STALL_MS = 10_000;
+
+interface Options {
+  minBytes: number;
+  /** False (tests only): this thread never takes a job back, so the worker hashes every one. */
+  takeBack: boolean;
+  cpus: () => number;
+  url: () => string;
+}
+
+const defaults: Options = { minBytes: THREAD_MIN_BYTES, takeBack: true, cpus: availableParallelism, url: workerUrl };
+let options = defaults;
+let pool: HashPool | undefined;
+let broken = false;
+
+/** The pool for reading `bytes` of one file, or undefined where one thread is better; release() it after. */
+export function hashPool(bytes: number): HashPool | undefined {
+  const min = pool ? Math.min(options.minBytes, REUSE_MIN_BYTES) : options.minBytes;
+  if (broken || bytes < min || options.cpus() < 2) return undefined;
+  const lib = nativeSha256();
+  if (lib === undefined) return undefined;
+  pool ??= new HashPool(lib, startWorker());
+  if (pool.busy) return undefined; // a nested read (never today) takes the single-thread path
+  pool.busy = true;
+  return pool;
+}
+
+/** Test-only: thresholds, CPU count and entry point (undefined restores the defaults); drops the current pool. */
+export function hashWorkerForTests(o: Partial<Options> | undefined): void {
+  pool?.worker?.terminate();
+  pool = undefined;
+  broken = false;
+  options = o ? { ...defaults, ...o } : defaults;
+}
+
+/** Test-only: how many jobs the worker and this thread hashed since the pool was made. */
+export function hashWorkerStats(): { worker: number; main: number } {
+  return { worker: pool?.byWorker ?? 0, main: pool?.byMain ?? 0 };
+}
+
+function startWorker(): Worker | undefined {
+  try {
+    const w = new Worker(options.url());
+    w.onerror = () => {}; // a worker that fails to load takes no job: this thread hashes them all
+    (w as unknown as { unref(): void }).unref(); // never keeps `ato verify` alive
+    return w;
+  } catch {
+    return undefined; // no Worker here at all: the same, from the start
+  }
+}
+
+/** The worker's module: beside this file from source; under the bundle's root (src/) in the compiled binary. */
+function workerUrl(): string {
+  const compiled = import.meta.path.includes("$bunfs");
+  return new URL(compiled ? "./verify/hash-worker.ts" : "./hash-worker.ts", import.meta.url).href;
+}
+
+export class HashPool {
+  busy = false;
+  byWorker = 0;
+  byMain = 0;
+  readonly worker: Worker | undefined;
+  private readonly lib: Sha256Library;
+  private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
+  readonly spans: Uint32Array[] = [];
+  readonly hashes: Uint8Array[] = [];
+  readonly pairs: Uint8Array[] = [];
+  private readonly bufs: Uint8Array[] = [];
+  private readonly gens: number[] = [];
+
+  constructor(lib: Sha256Library, worker: Worker | undefined) {
+    this.lib = lib;
+    this.worker = worker;
+    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [], pairs: [] };
+    for (let i = 0; i < SLOTS; i++) {
+      const sp = new SharedArrayBuffer(8 * JOB_LINES);
+      const h = new SharedArrayBuffer(32 * JOB_LINES);
+      init.spans.push(sp);
+      init.hashes.push(h);
+      const pr = new SharedArrayBuffer(16 * JOB_LINES);
+      init.pairs.push(pr);
+      this.pairs.push(new Uint8Array(pr));
+      this.spans.push(new Uint32Array(sp));
+      this.hashes.push(new Uint8Array(h));
+      this.bufs.push(new Uint8Array(0));
+      this.gens.push(0);
+    }
+    worker?.postMessage({ init });
+  }
+
+  /** Slot `slot`'s chunk buffer, longer than `need` bytes (its contents are not kept when it grows). */
+  buffer(slot: number, need: number, size: number): Uint8Array {
+    let b = this.bufs[slot]!;
+    if (b.length > need) return b;
+    let n = Math.max(b.length, size);
+    while (n <= need) n *= 2;
+    b = new Uint8Array(new SharedArrayBuffer(n));
+    this.bufs[slot] = b;
+    return b;
+  }
+
+  /** Hands the first `count` spans of the slot to the worker. */
+  submit(slot: number, count: number): void {
+    const gen = (this.gens[slot]! + 1) % (1 << 28);
+    this.gens[slot] = gen;
+    Atomics.store(this.state, slot, gen * 4 + QUEUED);
+    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count };
+    this.worker?.postMessage({ job });
+  }
+
+  /** The slot's leaf hashes are ready once this returns: taken back and hashed here, or waited for. */
+  wait(slot: number, count: number): void {
+    const g = this.gens[slot]! * 4;
+    if (options.takeBack && Atomics.compareExchange(this.state, slot, g + QUEUED, g + WORKER) === g + QUEUED) {
+      this.hash(slot, count);
+      Atomics.store(this.state, slot, g + DONE);
+      this.byMain++;
+      return;
+    }
+    if (this.awaitWorker(slot, g)) {
+      this.byWorker++;
+      return;
+    }
+    // The worker stopped mid-job (it never should): the same hashes, made here; it gets no more jobs.
+    this.hash(slot, count);
+    this.byMain++;
+  }
+
+  /** The job on this thread: what hash-worker.ts does. */
+  private hash(slot: number, count: number): void {
+    this.lib.leaves(this.bufs[slot]!, this.spans[slot]!, count, this.hashes[slot]!, 0);
+    this.lib.nodes(this.hashes[slot]!, 0, Math.floor(count / 2), this.pairs[slot]!, 0);
+  }
+
+  /** Before the slot is reused or the read ends: a queued job is withdrawn, a running one waited for. */
+  cancel(slot: number): void {
+    const g = this.gens[slot]! * 4;
+    if (Atomics.compareExchange(this.state, slot, g + QUEUED, g + IDLE) === g + QUEUED) return;
+    this.awaitWorker(slot, g);
+  }
+
+  release(): void {
+    for (let i = 0; i < SLOTS; i++) this.cancel(i);
+    this.busy = false;
+  }
+
+  /** True once the worker finished the job; false if it stalled (the pool is then dropped for good). */
+  private awaitWorker(slot: number, g: number): boolean {
+    const t0 = Date.now();
+    for (let v = Atomics.load(this.state, slot); v === g + WORKER || v === g + QUEUED; v = Atomics.load(this.state, slot)) {
+      Atomics.wait(this.state, slot, v, 1000);
+      if (Date.now() - t0 > STALL_MS) {
+        broken = true;
+        pool = undefined; // its buffers are left to the worker
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
+/** The leaves of one submitted chunk, for StreamTree.flush (stream-tree.ts). */
+export function leafSource(p: HashPool, slot: number, buf: Uint8Array, count: number): LeafSource {
+  let ready = false;
+  return {
+    buf,
+    spans: p.spans[slot]!,
+    hashes: p.hashes[slot]!,
+    pairs: p.pairs[slot]!,
+    count,
+    cursor: 0,
+    ready() {
+      if (!ready) p.wait(slot, count);
+      ready = true;
+    },
+  };
+}
