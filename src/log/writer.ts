@@ -191,6 +191,9 @@ export class EvidenceLog {
   }
 
   private writeCheckpoint(trigger: CheckpointTrigger): CheckpointResult {
+    // The final checkpoint is the last: the interval timer must not add one after it while the agent
+    // waits for witnesses and exporters before closing.
+    if (trigger === "shutdown") this.stopTimer?.();
     this.commitHeld(); // a held one first: it comes before this one
     const file = this.file ?? this.reopenAfterFailedRotation();
     const c = this.signCheckpoint(trigger, file);

@@ -21,7 +21,14 @@ const text = (t: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(t, { status, headers: { "Content-Type": "text/plain; charset=utf-8", ...headers } });
 const NO_STORE = { "Cache-Control": "no-store" };
 
+/** Scrapes that came before the first snapshot (the agent binds before its first render lands). */
+let waiting: (() => void)[] = [];
+/** How long a scrape during start-up waits for the first snapshot before it is told the agent is starting. */
+const FIRST_SNAPSHOT_WAIT_MS = 5_000;
+
 async function metrics(): Promise<Response> {
+  // A scrape right after start is answered with the first snapshot, not an error: it is milliseconds away.
+  if (!last) await new Promise<void>((resolve) => { waiting.push(resolve); setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS); });
   if (!last) return text("no metrics yet: the agent is starting\n", 503);
   return new Response(new Blob([body, await live.metrics()]), { headers: { "Content-Type": last.contentType } });
 }
@@ -68,6 +75,9 @@ self.onmessage = (ev: MessageEvent) => {
     if (last && m.snapshot.seq <= last.seq) return;
     last = m.snapshot;
     body = new TextEncoder().encode(last.exposition);
+    const woken = waiting;
+    waiting = [];
+    for (const w of woken) w();
   } else if (m.stop) {
     void (server?.stop(true) ?? Promise.resolve()).then(() => postMessage({ stopped: true }));
   }

@@ -22,8 +22,8 @@ test("Grafana provisioning matches compose.yml; the main panel is the verified/u
   }
 });
 
-test("every dashboard metric is one the agent registers (src/metrics/metrics.ts)", async () => {
-  const source = await Bun.file(`${root}/src/metrics/metrics.ts`).text();
+test("every dashboard metric is one the agent registers (src/metrics/metrics.ts, and _live.ts for the scrape-time series)", async () => {
+  const source = (await Promise.all(["metrics.ts", "_live.ts"].map((f) => Bun.file(`${root}/src/metrics/${f}`).text()))).join("\n");
   const registered = new Set([...source.matchAll(/name: "([a-z_]+)"/g)].map((m) => m[1]));
   const { expressions } = await checkProvisioning();
   const used = new Set(expressions.flatMap((e) => [...e.expr.matchAll(/\b((?:ato|xdp_audit)_[a-z_]+)/g)].map((m) => m[1])));

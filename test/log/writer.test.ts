@@ -93,6 +93,20 @@ describe("EvidenceLog", () => {
     expect(recs.map((r) => r.kind === "checkpoint" ? (r.data as any).trigger : r.kind)).toEqual(["segment", "interval", "interval", "interval"]);
   });
 
+  test("the final (shutdown) checkpoint stops the interval timer: no checkpoint follows it while the log stays open", () => {
+    dir = tempDir();
+    let stopped = false;
+    const timer = (_t: () => void, _ms: number) => () => { stopped = true; };
+    const log = openLog(dir, h, { checkpointIntervalMs: 250, timer });
+    log.appendRecord("flow", flow(1));
+    const last = log.checkpoint("shutdown");
+    expect(stopped).toBe(true); // before close: an agent still waits for witnesses and exporters after it
+    log.close();
+    const recs = readLines(join(dir, "signed_evidence.log")).map(parseRecord);
+    expect(recs.at(-1)!.kind).toBe("checkpoint");
+    expect(recs.at(-1)!.seq).toBe(last.seq);
+  });
+
   test("the default interval timer fires: its first checkpoint arrives through onCheckpoint", async () => {
     dir = tempDir();
     let resolve!: (c: CheckpointResult) => void;

@@ -50,6 +50,20 @@ describe("published metrics server (a worker serving snapshots)", () => {
     expect(code).toBe(0);
   });
 
+  test("a scrape that arrives before the first snapshot (the agent just bound) waits for it instead of failing", async () => {
+    const metrics = createMetrics({ liveElsewhere: true, build: { libbpf: "1.5.0" } });
+    metrics.addTraffic(6, 7, 700);
+    // The first render lands late, as when the agent's start-up holds its thread right after binding.
+    const render = metrics.registry.metrics.bind(metrics.registry);
+    let slow = true;
+    metrics.registry.metrics = async () => { if (slow) { slow = false; await Bun.sleep(400); } return render(); };
+    const server = createPublishedServer({ metrics, health: () => ({ attached: true, hsm: true, logWritable: true }), checkpoint: () => null, listen: "127.0.0.1:0" });
+    servers.push(server);
+    const r = await fetch(`${server.url}/metrics`);
+    expect(r.status).toBe(200);
+    expect(value(await r.text(), "ato_packets_total", { proto: "tcp", direction: "ingress" })).toBe(7);
+  });
+
   test("a scrape is answered while the agent's thread is blocked (a cycle, a signature, a GC)", async () => {
     const { metrics, server } = start();
     metrics.addTraffic(17, 3, 300);
