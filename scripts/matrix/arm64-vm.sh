@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The matrix's arm64 leg: Debian bookworm's arm64 kernel under qemu-system-aarch64 (TCG, "virt"
-# machine, -cpu max), dist/ato-arm64 end to end inside with the same guest steps as the x86
+# machine, -cpu neoverse-n1: see CPU below), dist/ato-arm64 end to end inside with the same guest steps as the x86
 # matrix (scripts/matrix/guest.sh). One PASS/FAIL line per step; exit 1 when any fails. It is
 # slow (every instruction emulated, Bun's JIT included), so it is a release check rather than a
 # suite test:
@@ -41,11 +41,17 @@ mkfs.ext4 -q -F -O ^orphan_file,^metadata_csum_seed -d "$work/payload" "$work/pa
 t1=$(date +%s)
 console=$work/arm64.console
 rc=0
-MATRIX_ARCH=arm64 bash scripts/matrix/boot.sh "$kdir" "$root_img" "$work/payload.img" tcg max 1500 "$console" \
+# Neoverse N1, the core of common arm64 servers (Graviton2, Ampere Altra), not "-cpu max": with max,
+# TCG also emulates SVE, pointer authentication and MTE, and Bun 1.4.5's runtime failed at random
+# there at every SIGTERM (a segfault or trap in its main thread, or a JIT-made TypeError), with
+# today's binary and with the one that passed before alike; with neoverse-n1 every step passes, in
+# half the time. ATO_ARM64_CPU=max brings the old model back.
+CPU=${ATO_ARM64_CPU:-neoverse-n1}
+MATRIX_ARCH=arm64 bash scripts/matrix/boot.sh "$kdir" "$root_img" "$work/payload.img" tcg "$CPU" 1500 "$console" \
   "matrix.name=arm64" >"$work/qemu.out" 2>&1 || rc=$?
 t2=$(date +%s)
 name="6.1-arm64"
-echo "== $name: kernel $(cat "$kdir/release") ($meta), qemu-system-aarch64 virt, cpu max, tcg: prepare $((t1 - t0)) s, boot and run $((t2 - t1)) s"
+echo "== $name: kernel $(cat "$kdir/release") ($meta), qemu-system-aarch64 virt, cpu $CPU, tcg: prepare $((t1 - t0)) s, boot and run $((t2 - t1)) s"
 sed -n 's/^MATRIX INFO /  info: /p' "$console" | tr -d '\r'
 grep -aoE '^MATRIX (PASS|FAIL) .*' "$console" | tr -d '\r' | sed "s/^MATRIX \(PASS\|FAIL\) /$name: \1 /"
 if grep -aq '^MATRIX DONE failed=0' "$console"; then echo "arm64: PASS"; exit 0; fi
