@@ -14,16 +14,13 @@ import { FLOW_KEY } from "../kernel/index.ts";
 import { JsonBytes } from "../log/index.ts";
 import { formatAddress, SLOT_BYTES, type FlowAddresses, type Masker, type MaskedFlow, type PortPolicy } from "../mask/index.ts";
 import type { DueChunk } from "./chunk.ts";
-import { IsoTimes, StringCache } from "./flow-line.ts";
+import { CLOSE, IsoTimes, KEYS, StringCache } from "./flow-line.ts";
 import { KEY_WORDS } from "./table.ts";
 
-const N = (name: string, first = false) => new TextEncoder().encode(`${first ? "{" : ","}"${name}":`);
-const BYTES = N("bytes", true), BYTES_TOTAL = N("bytes_total"), DPORT = N("dport"), DST = N("dst"), DST_TOKEN = N("dst_token");
-const FAMILY = N("family"), FIRST_SEEN = N("first_seen"), FRAGMENTS = N("fragments"), ICMP_CODE = N("icmp_code"), ICMP_TYPE = N("icmp_type");
-const IFACE = N("iface"), LAST_SEEN = N("last_seen"), PACKETS = N("packets"), PACKETS_TOTAL = N("packets_total"), PROTO = N("proto");
-const REASON = N("reason"), RID = N("rid"), SEALED = N("sealed"), SPIKES_TOTAL = N("spikes_total"), SPORT = N("sport"), SRC = N("src");
-const SRC_TOKEN = N("src_token"), TCP_FLAGS = N("tcp_flags"), TIMING_FLAGS_TOTAL = N("timing_flags_total"), VLAN = N("vlan"), VLAN_INNER = N("vlan_inner");
-const CLOSE = 0x7d;
+const {
+  BYTES, BYTES_TOTAL, DPORT, DST, DST_TOKEN, FAMILY, FIRST_SEEN, FRAGMENTS, ICMP_CODE, ICMP_TYPE, IFACE, LAST_SEEN, PACKETS,
+  PACKETS_TOTAL, PROTO, REASON, RID, SEALED, SPIKES_TOTAL, SPORT, SRC, SRC_TOKEN, TCP_FLAGS, TIMING_FLAGS_TOTAL, VLAN, VLAN_INNER,
+} = KEYS;
 const TCP = 6;
 /** Masked IPv4 addresses kept as text at most (a /24 policy has at most 2^24; a busy host sees far fewer). */
 const V4_CACHE_MAX = 1 << 16;

@@ -10,13 +10,20 @@ import type { MaskedFlow } from "../mask/index.ts";
 import type { Growth } from "./baseline.ts";
 import type { KernelClock } from "./clock.ts";
 
+/** Each member name of a flow record with its punctuation, encoded once (shared with chunk-line.ts). */
 const N = (name: string, first = false) => asciiBytes(`${first ? "{" : ","}"${name}":`);
-const BYTES = N("bytes", true), BYTES_TOTAL = N("bytes_total"), DPORT = N("dport"), DST = N("dst"), DST_TOKEN = N("dst_token");
-const FAMILY = N("family"), FIRST_SEEN = N("first_seen"), FRAGMENTS = N("fragments"), ICMP_CODE = N("icmp_code"), ICMP_TYPE = N("icmp_type");
-const IFACE = N("iface"), LAST_SEEN = N("last_seen"), PACKETS = N("packets"), PACKETS_TOTAL = N("packets_total"), PROTO = N("proto");
-const REASON = N("reason"), RID = N("rid"), SEALED = N("sealed"), SPIKES_TOTAL = N("spikes_total"), SPORT = N("sport"), SRC = N("src");
-const SRC_TOKEN = N("src_token"), TCP_FLAGS = N("tcp_flags"), TIMING_FLAGS_TOTAL = N("timing_flags_total"), VLAN = N("vlan"), VLAN_INNER = N("vlan_inner");
-const CLOSE = 0x7d;
+export const KEYS = {
+  BYTES: N("bytes", true), BYTES_TOTAL: N("bytes_total"), DPORT: N("dport"), DST: N("dst"), DST_TOKEN: N("dst_token"),
+  FAMILY: N("family"), FIRST_SEEN: N("first_seen"), FRAGMENTS: N("fragments"), ICMP_CODE: N("icmp_code"), ICMP_TYPE: N("icmp_type"),
+  IFACE: N("iface"), LAST_SEEN: N("last_seen"), PACKETS: N("packets"), PACKETS_TOTAL: N("packets_total"), PROTO: N("proto"),
+  REASON: N("reason"), RID: N("rid"), SEALED: N("sealed"), SPIKES_TOTAL: N("spikes_total"), SPORT: N("sport"), SRC: N("src"),
+  SRC_TOKEN: N("src_token"), TCP_FLAGS: N("tcp_flags"), TIMING_FLAGS_TOTAL: N("timing_flags_total"), VLAN: N("vlan"), VLAN_INNER: N("vlan_inner"),
+} as const;
+const {
+  BYTES, BYTES_TOTAL, DPORT, DST, DST_TOKEN, FAMILY, FIRST_SEEN, FRAGMENTS, ICMP_CODE, ICMP_TYPE, IFACE, LAST_SEEN, PACKETS,
+  PACKETS_TOTAL, PROTO, REASON, RID, SEALED, SPIKES_TOTAL, SPORT, SRC, SRC_TOKEN, TCP_FLAGS, TIMING_FLAGS_TOTAL, VLAN, VLAN_INNER,
+} = KEYS;
+export const CLOSE = 0x7d;
 const TCP = 6;
 
 /** RFC 3339 times of kernel timestamps, written from a per-second prefix (toISOString once a second, not twice a record). */
