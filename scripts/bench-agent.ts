@@ -19,17 +19,17 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg as osLoad } from "node:os";
-import { closeFd, mapUpdate, objGet, possibleCpus } from "../ffi/libbpf.ts";
-import { monotonicNs } from "../ffi/libc.ts";
+import { closeFd, objGet, possibleCpus } from "../ffi/libbpf.ts";
 import { Collector } from "../src/collector/index.ts";
 import { EvidenceLog } from "../src/log/index.ts";
 import { Masker } from "../src/mask/index.ts";
 import { openSigner } from "../src/signer/index.ts";
-import { encodeKey, FLOW_VALUE, FlowMapReader, ifaceName, percpuStride, XdpAuditor } from "../src/kernel/index.ts";
+import { FlowMapReader, ifaceName, XdpAuditor } from "../src/kernel/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
 import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile, type SectionReport } from "./bench-lib.ts";
 import { createLab } from "./lab.ts";
 import { TightCycle } from "./bench-agent/tight.ts";
+import { fillFlows } from "./bench-flows.ts";
 
 const args = benchArgs();
 const BIG = args.quick ? 100_000 : 1_000_000;
@@ -41,36 +41,8 @@ const dist = `${import.meta.dir}/../dist`;
 const cleanups: (() => unknown)[] = [];
 const TITLES = { "map-reading": "Map reading: batch lookups beside key-by-key", agent: "Agent footprint" } as const;
 
-/**
- * Writes n distinct IPv4/TCP flows, seen just now, into a flow map (values on CPU 0). A map
- * without preallocation (more than 65,536 flows) takes its entries from a cache the kernel
- * refills in the background: a burst of inserts from user space meets ENOMEM after some
- * tens of thousands, and the same insert succeeds a moment later.
- */
-async function fill(fd: number, n: number, ifindex = 1, packets = 10n): Promise<void> {
-  const value = new Uint8Array(percpuStride(FLOW_VALUE.size) * possibleCpus());
-  const v = new DataView(value.buffer);
-  const now = monotonicNs();
-  v.setBigUint64(FLOW_VALUE.packets, packets, true);
-  v.setBigUint64(FLOW_VALUE.bytes, 5000n, true);
-  v.setBigUint64(FLOW_VALUE.firstSeenNs, now, true);
-  v.setBigUint64(FLOW_VALUE.lastSeenNs, now, true);
-  for (let i = 0; i < n; i++) {
-    const src = new Uint8Array(16), dst = new Uint8Array(16);
-    src.set([198, 18, (i >> 8) & 255, i & 255]);
-    dst.set([198, 19, (i >> 16) & 255, 1]);
-    const key = encodeKey({ family: 4, proto: 6, src, dst, sport: 1024 + (i % 60000), dport: 443, vlan: 0, vlanInner: 0, ifindex });
-    for (let tries = 0; ; tries++) {
-      try {
-        mapUpdate(fd, key, value);
-        break;
-      } catch (e) {
-        if ((e as { errno?: number }).errno !== 12 || tries > 1000) throw e;
-        await Bun.sleep(1);
-      }
-    }
-  }
-}
+/** The bench's flows (scripts/bench-flows.ts): 5,000 bytes each, so a grown cycle changes packets only. */
+const fill = (fd: number, n: number, ifindex = 1, packets = 10n) => fillFlows(fd, n, { ifindex, packets, bytes: 5000n });
 
 /** Reads every flow the way the collector does (counts summed over CPUs, nothing decoded). */
 function countFlows(reader: FlowMapReader, method: "batch" | "keys"): number {

@@ -18,50 +18,24 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { AtoError } from "../src/errors.ts";
-import { mapUpdate, possibleCpus } from "../ffi/libbpf.ts";
-import { monotonicNs } from "../ffi/libc.ts";
+import { possibleCpus } from "../ffi/libbpf.ts";
 import { Conservation } from "../src/attest/conservation.ts";
 import { Collector } from "../src/collector/index.ts";
 import { EvidenceLog } from "../src/log/index.ts";
 import { Masker } from "../src/mask/index.ts";
 import { openSigner } from "../src/signer/index.ts";
-import { encodeKey, FLOW_VALUE, FlowMapReader, ifaceName, percpuStride, readCounters, XdpAuditor } from "../src/kernel/index.ts";
+import { FlowMapReader, ifaceName, readCounters, XdpAuditor } from "../src/kernel/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
 import { benchArgs, median } from "./bench-lib.ts";
+import { fillFlows } from "./bench-flows.ts";
 
 const args = benchArgs();
 const SIZES = args.quick ? [4_000, 100_000] : [4_000, 100_000, 1_000_000];
 const ROUNDS = args.number("rounds", 3);
 const dist = `${import.meta.dir}/../dist`;
 
-/** n distinct IPv4/TCP flows seen just now, `packets` each (on CPU 0). */
-function fill(fd: number, n: number, packets: bigint): void {
-  const value = new Uint8Array(percpuStride(FLOW_VALUE.size) * possibleCpus());
-  const v = new DataView(value.buffer);
-  const now = monotonicNs();
-  v.setBigUint64(FLOW_VALUE.packets, packets, true);
-  v.setBigUint64(FLOW_VALUE.bytes, packets * 500n, true);
-  v.setBigUint64(FLOW_VALUE.firstSeenNs, now, true);
-  v.setBigUint64(FLOW_VALUE.lastSeenNs, now, true);
-  for (let i = 0; i < n; i++) {
-    const src = new Uint8Array(16), dst = new Uint8Array(16);
-    src.set([198, 18, (i >> 8) & 255, i & 255]);
-    dst.set([198, 19, (i >> 16) & 255, 1]);
-    const key = encodeKey({ family: 4, proto: 6, src, dst, sport: 1024 + (i % 60000), dport: 443, vlan: 0, vlanInner: 0, ifindex: 1 });
-    for (let tries = 0; ; tries++) {
-      try {
-        mapUpdate(fd, key, value);
-        break;
-      } catch (e) {
-        // A map without preallocation takes each new entry's per-CPU value from a cache the kernel refills
-        // asynchronously: a burst of inserts from one syscall loop can find it empty for a moment.
-        if (!(e instanceof AtoError && (e as { errno?: number }).errno === 12) || tries >= 1000) throw e;
-        Bun.sleepSync(1);
-      }
-    }
-  }
-}
+/** n distinct IPv4/TCP flows seen just now, `packets` each (scripts/bench-flows.ts). */
+const fill = (fd: number, n: number, packets: bigint) => fillFlows(fd, n, { packets });
 
 interface Cost { cpuMs: number; wallMs: number }
 async function cost(fn: () => unknown): Promise<Cost> {
@@ -81,7 +55,7 @@ try {
     const auditor = XdpAuditor.load({ objectPath: `${dist}/xdp_audit.o`, pinDir, maxFlows: n });
     try {
       const fd = auditor.mapFd("flows");
-      fill(fd, n, 10n);
+      await fill(fd, n, 10n);
       const log = EvidenceLog.open({ auditDir, signer: openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel }), checkpointIntervalMs: 0 });
       const masker = Masker.open({});
       const reader = new FlowMapReader(fd, 1024); // as ato run reads it
@@ -95,7 +69,7 @@ try {
         Bun.gc(true);
         idle.push(await cost(() => collector.cycle()));
         checks.push(await cost(() => { if (check.check()) findings++; }));
-        fill(fd, n, 10n * BigInt(r + 2)); // every flow grows
+        await fill(fd, n, 10n * BigInt(r + 2)); // every flow grows
         Bun.gc(true);
         grown.push(await cost(() => collector.cycle()));
       }

@@ -16,12 +16,11 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { closeFd, mapUpdate, objGet, possibleCpus } from "../ffi/libbpf.ts";
-import { monotonicNs } from "../ffi/libc.ts";
-import { encodeKey, FLOW_VALUE, percpuStride } from "../src/kernel/index.ts";
+import { closeFd, objGet } from "../ffi/libbpf.ts";
 import { createToken } from "../test/support/softhsm.ts";
 import { benchArgs, measurement, result, runSection, section } from "./bench-lib.ts";
 import { createLab, type Lab } from "./lab.ts";
+import { fillFlows } from "./bench-flows.ts";
 
 const args = benchArgs();
 const FLOWS = args.number("flows", 100_000);
@@ -34,35 +33,7 @@ const TICKS = 100; // /proc/PID/stat clock ticks per second (USER_HZ)
 
 interface Wrk { p50: number; p99: number; max: number; requests: number; cpuMsPerK: number }
 
-/**
- * Writes n distinct IPv4/TCP flows, seen just now, into a flow map (as scripts/bench-agent.ts does). A map
- * without preallocation refills its per-CPU entry cache asynchronously (irq_work), so inserting from user space
- * faster than that refill gets ENOMEM now and then: such an insert is retried after a millisecond.
- */
-async function fill(fd: number, n: number, ifindex: number): Promise<void> {
-  const value = new Uint8Array(percpuStride(FLOW_VALUE.size) * possibleCpus());
-  const v = new DataView(value.buffer);
-  const now = monotonicNs();
-  v.setBigUint64(FLOW_VALUE.packets, 10n, true);
-  v.setBigUint64(FLOW_VALUE.bytes, 5000n, true);
-  v.setBigUint64(FLOW_VALUE.firstSeenNs, now, true);
-  v.setBigUint64(FLOW_VALUE.lastSeenNs, now, true);
-  for (let i = 0; i < n; i++) {
-    const src = new Uint8Array(16), dst = new Uint8Array(16);
-    src.set([198, 18, (i >> 8) & 255, i & 255]);
-    dst.set([198, 19, (i >> 16) & 255, 1]);
-    const key = encodeKey({ family: 4, proto: 6, src, dst, sport: 1024 + (i % 60000), dport: 443, vlan: 0, vlanInner: 0, ifindex });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        mapUpdate(fd, key, value);
-        break;
-      } catch (e) {
-        if (!/Cannot allocate memory/.test((e as Error).message) || attempt >= 1000) throw new Error(`flow ${i} of ${n}: ${(e as Error).message}`);
-        await Bun.sleep(1);
-      }
-    }
-  }
-}
+const fill = (fd: number, n: number, ifindex: number) => fillFlows(fd, n, { ifindex, bytes: 5000n });
 
 function cpuTicks(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
