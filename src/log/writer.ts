@@ -35,6 +35,7 @@ import { CompactFrontier, base64 } from "../tree/index.ts";
 import { checkNames } from "./checkpoint-line.ts";
 import type { EvidenceCounters } from "./counters.ts";
 import { encodeChunk, encodeObjects, type BodyWriter, type Encoded } from "./encode.ts";
+import { nodeHasher } from "./leaves.ts";
 import { LogGroupCommit } from "./group-commit.ts";
 import type { EvidenceLogOptions } from "./options.ts";
 import { ACTIVE_LOG_NAME } from "./paths.ts";
@@ -44,6 +45,9 @@ import { recover } from "./startup.ts";
 import type { EvidenceLogStatus } from "./types.ts";
 
 export class EvidenceLog extends LogGroupCommit {
+  /** Hashes a chunk's tree nodes a level at a time (leaves.ts). */
+  private readonly nodes = nodeHasher();
+
   private constructor(options: EvidenceLogOptions) {
     super(options);
   }
@@ -209,7 +213,7 @@ export class EvidenceLog extends LogGroupCommit {
     const { text, leaves, count } = encode(this.size + (held ? 1 : 0), ts); // encoded while the held checkpoint's sync runs
     this.appendAfterHeld(file, held, text.subarray(1));
     const first = { seq: this.size, ts };
-    for (let i = 0; i < count; i++) this.tree.append(leaves, 32 * i);
+    this.tree.appendMany(leaves, count, this.nodes);
     this.counts.appended(kind, count, text.length - 1);
     this.segmentLines += count;
     this.sinceCheckpoint += count;
