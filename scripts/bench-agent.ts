@@ -102,7 +102,7 @@ async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
       const fd = auditor.mapFd("flows");
       await fill(fd, n);
       const signer = () => openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel });
-      const log = EvidenceLog.open({ auditDir, signer: signer(), checkpointIntervalMs: 0 });
+      const log = EvidenceLog.open({ auditDir, signer: signer(), checkpointIntervalMs: 0, groupCommit: true }); // as src/agent/agent.ts opens it
       const masker = Masker.open({});
       const reader = new FlowMapReader(fd);
       const collector = new Collector({ reader, masker, log, idleTimeoutNs: 3600n * 1_000_000_000n, activeTimeoutNs: 0n, ifaceName }); // every interval: each grown flow is a record
