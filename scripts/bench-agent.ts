@@ -10,7 +10,11 @@
  *    (flat across sizes = linear); `dist/ato run` on a lab veth: start to attached, peak memory
  *    (VmHWM) with each number of active flows, /metrics p50/p99 under wrk.
  *
- *   bun scripts/bench-agent.ts [--quick] [--json PATH] [--collector-only | --agent-only] [--sizes 100000,1000000]
+ *   bun scripts/bench-agent.ts [--quick] [--json PATH] [--collector-only | --agent-only] [--sizes 100000,1000000] [--floor-stages]
+ *
+ * --floor-stages: after each size, what the floor is made of: the floor stopped after each of
+ * its stages (read, table lookup, record bytes, leaf hash + frontier, write, checkpoints), 3
+ * rounds alternating their order, CPU and wall µs per flow, each stage's added cost.
  *
  * Beside each grown cycle, the floor: the same work written tightly (scripts/bench-agent/tight.ts)
  * on the same map, same signer, rounds alternating which goes first; wall and CPU time of each.
@@ -28,7 +32,7 @@ import { FlowMapReader, ifaceName, XdpAuditor } from "../src/kernel/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
 import { benchArgs, couldNotRun, measurement, median, result, section, writeBenchFile, type SectionReport } from "./bench-lib.ts";
 import { createLab } from "./lab.ts";
-import { TightCycle } from "./bench-agent/tight.ts";
+import { FLOOR_STAGES, TightCycle } from "./bench-agent/tight.ts";
 import { fillFlows } from "./bench-flows.ts";
 
 const args = benchArgs();
@@ -102,7 +106,7 @@ async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
       const fd = auditor.mapFd("flows");
       await fill(fd, n);
       const signer = () => openSigner({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, keyLabel: token.keyLabel });
-      const log = EvidenceLog.open({ auditDir, signer: signer(), checkpointIntervalMs: 0 });
+      const log = EvidenceLog.open({ auditDir, signer: signer(), checkpointIntervalMs: 0, groupCommit: true }); // as src/agent/agent.ts opens it
       const masker = Masker.open({});
       const reader = new FlowMapReader(fd);
       const collector = new Collector({ reader, masker, log, idleTimeoutNs: 3600n * 1_000_000_000n, activeTimeoutNs: 0n, ifaceName }); // every interval: each grown flow is a record
@@ -110,7 +114,7 @@ async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
       const tightSigner = signer();
       const tight = new TightCycle(reader, `${tightDir}/tight.log`, tightSigner);
       tight.start();
-      const bare = new TightCycle(reader, `${tightDir}/bare.log`, tightSigner, false); // the floor less its checkpoints
+      const bare = new TightCycle(reader, `${tightDir}/bare.log`, tightSigner, "write"); // the floor less its checkpoints
       bare.start();
       const bareUs: number[] = [];
       const rounds = n >= 1_000_000 ? 2 : 3;
@@ -146,6 +150,7 @@ async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
       const g = median(grownUs[n]!), t = median(tightUs[n]!);
       console.log(`collector cycle at ${n.toLocaleString()} flows, every flow grown: ${g.toFixed(2)} µs/flow wall, ${median(cpuUs[n]!).toFixed(2)} CPU (${Math.round(1e6 / g).toLocaleString()} records/s, RSS +${(rssGrown / 2 ** 20).toFixed(0)} MiB); tight floor ${t.toFixed(2)} µs/flow wall, ${median(tightCpuUs[n]!).toFixed(2)} CPU → ${(g / t).toFixed(2)}× the floor (median of ${rounds}, alternating; the floor without checkpoints ${median(bareUs).toFixed(2)}); nothing new ${(median(idle) * 1000).toFixed(0)} ms (${median(stillUs[n]!).toFixed(3)} µs/flow); load ${loadavg()}`);
       s.notes.push(`collector cycle at ${n.toLocaleString()} flows, every flow grown: ${g.toFixed(2)} µs/flow beside the tight floor's ${t.toFixed(2)} (${(g / t).toFixed(2)}×); nothing new: ${(median(idle) * 1000).toFixed(0)} ms; load ${loadavg()}`);
+      if (process.argv.includes("--floor-stages")) await floorStages(reader, fd, n, tightDir, tightSigner, s);
       log.close();
       masker.close();
       tight.close();
@@ -170,6 +175,30 @@ async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
     inputs: { sizes: SIZES.join(" / ") },
     measurements: [...SIZES].reverse().map((n) => measurement(`${n.toLocaleString()} flows`, "µs/flow", stillUs[n]!)),
   }));
+}
+
+/** The floor stopped after each of its stages, on the same map: what each stage adds, CPU and wall µs per flow. */
+async function floorStages(reader: FlowMapReader, fd: number, n: number, dir: string, signer: ReturnType<typeof openSigner>, s: ReturnType<typeof section>): Promise<void> {
+  const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const floors = FLOOR_STAGES.map((stage) => new TightCycle(reader, `${dir}/stage-${stage}.log`, signer, stage));
+  floors.forEach((f) => f.start());
+  const cpu: number[][] = FLOOR_STAGES.map(() => []), wall: number[][] = FLOOR_STAGES.map(() => []);
+  for (let r = 0; r < 3; r++) {
+    await fill(fd, n, 1, BigInt(100 + 10 * r));
+    const order = r % 2 === 0 ? [...FLOOR_STAGES.keys()] : [...FLOOR_STAGES.keys()].reverse();
+    for (const k of order) {
+      Bun.gc(true);
+      const c0 = cpuNow(), t0 = performance.now();
+      const records = floors[k]!.cycle();
+      wall[k]!.push((performance.now() - t0) * 1e3 / n);
+      cpu[k]!.push((cpuNow() - c0) / n * 1e6);
+      if (records !== n) throw new Error(`floor stage ${FLOOR_STAGES[k]} counted ${records} flows, expected ${n}`);
+    }
+  }
+  floors.forEach((f) => f.close());
+  const lines = FLOOR_STAGES.map((stage, k) => `${stage} ${median(cpu[k]!).toFixed(2)} CPU / ${median(wall[k]!).toFixed(2)} wall (+${(median(cpu[k]!) - (k ? median(cpu[k - 1]!) : 0)).toFixed(2)} CPU)`);
+  console.log(`the floor at ${n.toLocaleString()} flows, stopped after each stage, µs/flow (median of 3, alternating): ${lines.join("; ")}; load ${loadavg()}`);
+  s.notes.push(`the floor at ${n.toLocaleString()} flows by stage, µs/flow CPU: ${FLOOR_STAGES.map((stage, k) => `${stage} ${median(cpu[k]!).toFixed(2)}`).join(", ")}`);
 }
 
 async function agentRuns(s: ReturnType<typeof section>): Promise<void> {

@@ -3,9 +3,10 @@
  * Evidence throughput, side by side in one run on the same SoftHSM token, interleaved round
  * by round (so the machine's load falls on all of them alike):
  *
- *   ato          the collector's path: flows masked per chunk (one NASM call), each record's
- *                bytes written from the key-sorted template into one buffer, leaf hashes, the
- *                Merkle frontier, one append per chunk, a signed checkpoint per 1000 records
+ *   ato          the collector's path (Collector.write): a DueChunk of 256 flows as columns
+ *                masked in one NASM call, each record's bytes written by ChunkWriter (the
+ *                agent's record writer) into one buffer, leaf hashes, the Merkle frontier, one
+ *                append per chunk or piece of it, a signed checkpoint per 1000 records
  *                whose line follows the fdatasync of what it covers (group commit: the sync
  *                runs on the thread pool while the next chunk is encoded);
  *   ato, sync    the same without group commit: each count checkpoint waits for its sync;
@@ -14,7 +15,8 @@
  *   floor        the bytes ato wrote, written in the same chunks with one SHA-256 per chunk and
  *                one fdatasync per 1000 records: no masking, no JSON, no tree, no signature.
  *
- * The input flows (as the collector holds them) are built before the clock starts. For each:
+ * The input flows (as the collector holds them: chunks of columns, and as objects for the
+ * contenders that take objects) are built before the clock starts. For each:
  * records/s over wall time, and CPU seconds (user + system of the whole process, the thread
  * pool's syncs included) per million records. Load average at the start and the end.
  *
@@ -30,7 +32,10 @@ import { openSigner } from "../src/signer/index.ts";
 import { createToken } from "../test/support/softhsm.ts";
 import { KernelClock } from "../src/collector/index.ts";
 import type { Growth } from "../src/collector/baseline.ts";
-import { IsoTimes, StringCache, writeFlowData } from "../src/collector/flow-line.ts";
+import { DueChunk } from "../src/collector/chunk.ts";
+import { ChunkWriter } from "../src/collector/chunk-line.ts";
+import { IsoTimes } from "../src/collector/flow-line.ts";
+import { encodeKey } from "../src/kernel/index.ts";
 import { benchArgs, runSection, measurement, median, result, section } from "./bench-lib.ts";
 
 const args = benchArgs();
@@ -45,12 +50,15 @@ let token: Awaited<ReturnType<typeof createToken>> | undefined;
 let masker: Masker | undefined;
 let signerOpts: Parameters<typeof openSigner>[0];
 
-const EMPTY_KEY = new Uint8Array(48);
 const BEGAN = 1_000_000_000_000n;
 
-/** The flows as the collector holds them when it writes records: addresses, key, counts, growth. */
-function inputFlows(n: number): { addrs: FlowAddresses[]; growth: Growth[] } {
-  const addrs: FlowAddresses[] = [], growth: Growth[] = [];
+/**
+ * The flows as the collector holds them when it writes records: chunks of CHUNK flows as
+ * columns (raw key, counts, growth: what Collector.cycle fills as it reads the map), and the
+ * same flows as addresses and Growth objects for the contenders that take objects.
+ */
+function inputFlows(n: number): { addrs: FlowAddresses[]; growth: Growth[]; chunks: DueChunk[] } {
+  const addrs: FlowAddresses[] = [], growth: Growth[] = [], chunks: DueChunk[] = [];
   for (let i = 0; i < n; i++) {
     const src = new Uint8Array(16), dst = new Uint8Array(16);
     src.set([198, 18, (i >> 8) & 255, i & 255]);
@@ -58,11 +66,13 @@ function inputFlows(n: number): { addrs: FlowAddresses[]; growth: Growth[] } {
     const a = { family: 4 as const, src, dst, proto: 6, sport: 40000 + (i % 20000), dport: 443 };
     addrs.push(a);
     growth.push({
-      f: { key: { ...a, vlan: 0, vlanInner: 0, ifindex: 1 }, rawKey: EMPTY_KEY, counts: { packets: 100n, bytes: 9000n, firstSeenNs: BEGAN + BigInt(i % 1000) * 1_000_000n, lastSeenNs: BEGAN + 1_000_000_000n, tcpFlags: 0x18, fragments: 0, timingFlags: 0, spikes: 0 } },
+      f: { key: { ...a, vlan: 0, vlanInner: 0, ifindex: 1 }, rawKey: encodeKey({ ...a, vlan: 0, vlanInner: 0, ifindex: 1 }), counts: { packets: 100n, bytes: 9000n, firstSeenNs: BEGAN + BigInt(i % 1000) * 1_000_000n, lastSeenNs: BEGAN + 1_000_000_000n, tcpFlags: 0x18, fragments: 0, timingFlags: 0, spikes: 0 } },
       d: { packets: 10 + (i % 7), bytes: 1500 * (i % 9), fragments: 0 }, reason: "active",
     } as Growth);
+    if (i % CHUNK === 0) chunks.push(new DueChunk(CHUNK));
+    chunks.at(-1)!.addGrowth(growth[i]!);
   }
-  return { addrs, growth };
+  return { addrs, growth, chunks };
 }
 
 interface Run { rate: number; cpuPerM: number; dir: string }
@@ -88,19 +98,22 @@ function newDir(): string {
 }
 
 /**
- * The collector's path (src/collector/collector.ts flush() and write()): chunks up to the next
- * checkpoint, masked, written as bytes, a yield to the event loop after each chunk.
+ * The collector's path (src/collector/collector.ts write()): each chunk masked at once, then
+ * appended in pieces that stay within the room before the next checkpoint, its records written
+ * by ChunkWriter; a yield to the event loop after each chunk (flushChunk).
  */
 async function runAto(input: ReturnType<typeof inputFlows>, groupCommit: boolean): Promise<Run> {
   const dir = newDir();
   const log = EvidenceLog.open({ auditDir: dir, signer: openSigner(signerOpts), checkpointEvery: EVERY, checkpointIntervalMs: 0, appendOnly: false, groupCommit });
-  const times = new IsoTimes(new KernelClock()), strings = new StringCache();
+  const writer = new ChunkWriter(masker!, CHUNK, new IsoTimes(new KernelClock()));
   return timed(dir, async () => {
-    for (let done = 0, n = 0; done < records; done += n) {
-      n = Math.min(CHUNK, log.roomBeforeCheckpoint(), records - done);
-      const masked = masker!.maskFlows(input.addrs.slice(done, done + n));
-      const at = done;
-      log.appendBodies("flow", n, (i, w) => writeFlowData(w, input.growth[at + i]!, masked[i]!, "eth0", times, strings));
+    for (const c of input.chunks) {
+      writer.mask(c);
+      for (let at = 0; at < c.n; ) {
+        const n = Math.min(c.n - at, log.roomBeforeCheckpoint()), from = at;
+        log.appendBodies("flow", n, (i, w) => writer.write(w, c, from + i, "eth0"));
+        at += n;
+      }
       await new Promise((r) => setImmediate(r));
     }
     log.close(); // the shutdown checkpoint, synced
@@ -203,7 +216,7 @@ async function main() {
     id: "records-per-s",
     title: "flow records/s to a signed, synced log",
     better: "higher",
-    command: `ato: Masker.maskFlows + EvidenceLog.appendBodies per ${CHUNK}-record chunk (group commit), checkpoint signed per ${EVERY} after the fdatasync of what it covers; per-record: SHA-256 + C_Sign per record; floor: the same bytes, SHA-256 per chunk, fdatasync per ${EVERY}`,
+    command: `ato: ChunkWriter (Masker.maskSlots) + EvidenceLog.appendBodies per ${CHUNK}-record chunk (group commit), checkpoint signed per ${EVERY} after the fdatasync of what it covers; per-record: SHA-256 + C_Sign per record; floor: the same bytes, SHA-256 per chunk, fdatasync per ${EVERY}`,
     inputs: { records, perRecordRecords: perRecordN, checkpointEvery: EVERY, chunk: CHUNK, token: "SoftHSM Ed25519", rounds, loadStart: Number(load.start.toFixed(2)), loadEnd: Number(load.end.toFixed(2)) },
     measurements: [
       measurement("ato, records as bytes, group commit (the collector's path)", "records/s", runs.gc.map((x) => x.rate)),

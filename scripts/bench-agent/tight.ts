@@ -8,6 +8,11 @@
  * signed by the same HSM signer, then fdatasync. No masking policy, ports, tokens, seals,
  * interface names, IPv6, export hook, metrics or error paths: what the product adds is the
  * gap between it and this.
+ *
+ * `upTo` stops the floor after a stage, to say what the floor is made of (bench-agent
+ * --floor-stages): "read" (the batch reads alone), "lookup" (+ the table), "bytes" (+ the
+ * records' bytes), "hash" (+ leaf hashes and the frontier), "write" (+ one write(2) per 256),
+ * "checkpoint" (+ sign and fdatasync per 1,000: the whole floor).
  */
 import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import type { CheckpointSigner } from "../../src/signer/index.ts";
@@ -17,6 +22,9 @@ const KEY_WORDS = 12;
 const CHUNK = 256;
 const CHECKPOINT_EVERY = 1000;
 const enc = new TextEncoder();
+
+export const FLOOR_STAGES = ["read", "lookup", "bytes", "hash", "write", "checkpoint"] as const;
+export type FloorStage = (typeof FLOOR_STAGES)[number];
 
 export class TightCycle {
   private cap = 1 << 21;
@@ -28,10 +36,12 @@ export class TightCycle {
   private frontier: Uint8Array[] = [];
   private size = 0;
   private readonly fd: number;
+  /** The last stage this floor runs (an index into FLOOR_STAGES). */
+  private readonly stage: number;
 
-  /** `checkpoints` false: the floor without signing and syncing (to split the cost; the product always checkpoints). */
-  constructor(private readonly reader: FlowMapReader, path: string, private readonly signer: CheckpointSigner, private readonly checkpoints = true) {
+  constructor(private readonly reader: FlowMapReader, path: string, private readonly signer: CheckpointSigner, upTo: FloorStage = "checkpoint") {
     this.fd = openSync(path, "a");
+    this.stage = FLOOR_STAGES.indexOf(upTo);
   }
 
   close(): void {
@@ -52,12 +62,15 @@ export class TightCycle {
     const head = enc.encode(`{"class":"internal","data":{"bytes":`);
     const prefix = enc.encode(`"${ts.slice(0, 20)}`);
     let records = 0, inChunk = 0;
+    const stage = this.stage, checkpoints = stage >= 5;
     for (const b of this.reader.batches()) {
       const kw = b.keyWords, kb = b.keys;
       for (let i = 0; i < b.n; i++) {
+        if (stage === 0) { if (b.packets(i) > 0) records++; continue; }
         const s = this.slot(kw, i * KEY_WORDS);
         const p = b.packets(i), grown = p - this.packets[s]!;
         if (grown <= 0) continue;
+        if (stage === 1) { this.packets[s] = p; records++; continue; }
         const bytes = b.bytes(i);
         const start = this.pos;
         this.put(head); this.num(bytes);
@@ -67,11 +80,12 @@ export class TightCycle {
         this.lit(`,"packets":`); this.num(grown); this.lit(`,"packets_total":`); this.num(p);
         this.lit(`,"proto":6,"reason":"interval","src":"`); this.v4(kb, i * 48); this.lit(`","tcp_flags":0},"kind":"flow","seq":`);
         this.num(this.size); this.put(tsBytes);
-        this.leaf(start, this.pos - 1);
+        if (stage >= 3) this.leaf(start, this.pos - 1);
+        else this.size++;
         this.packets[s] = p;
         records++;
         if (++inChunk === CHUNK || this.size % CHECKPOINT_EVERY === 0) { this.flush(); inChunk = 0; }
-        if (this.size % CHECKPOINT_EVERY === 0 && this.checkpoints) this.checkpoint();
+        if (this.size % CHECKPOINT_EVERY === 0 && checkpoints) this.checkpoint();
       }
     }
     this.flush();
@@ -80,7 +94,7 @@ export class TightCycle {
 
   /** buf[0] is a spare byte: a line's leaf-hash prefix goes in the byte before it (as the product's encoder does). */
   private flush(): void {
-    if (this.pos > 1) writeSync(this.fd, this.buf, 1, this.pos - 1);
+    if (this.pos > 1 && this.stage >= 4) writeSync(this.fd, this.buf, 1, this.pos - 1);
     this.pos = 1;
   }
 

@@ -72,7 +72,7 @@ export class Agent {
         reopenSigner: () => openSigner(signerOptions),
         checkpointEvery: cfg.checkpointEvery,
         checkpointIntervalMs: cfg.checkpointSeconds * 1000,
-        groupCommit: true, // count checkpoints never hold up the collector's next chunk (src/log/commit.ts)
+        groupCommit: true, // count checkpoints never hold up the collector's next chunk (src/log/group-commit.ts)
         onWarning: (m) => log(`evidence log: ${m}`),
         onError: (e) => log(`evidence log: ${e.message}`),
         onCheckpoint,

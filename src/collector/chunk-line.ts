@@ -1,6 +1,6 @@
 /**
  * A DueChunk's flow records written straight as canonical JSON bytes, masked in one SIMD call:
- * the members of records.ts's flowRecord in RFC 8785 order (as flow-line.ts's writeFlowData),
+ * the members of records.ts's flowRecord in RFC 8785 order (flow-line.ts's names),
  * read from the chunk's columns, with each masked address written from a cache of its quoted
  * text ("198.18.1.0/24" comes up once per /24, not once per record). The records are
  * `canonicalize(flowRecord(...))` of the same flows, byte for byte

@@ -6,7 +6,7 @@
  * of Bun.SHA256 per line here with the same contract.
  */
 import { nativeSha256 } from "../../ffi/sha256.ts";
-import { HASH_SIZE, LEAF_HASH_PREFIX } from "../tree/index.ts";
+import { HASH_SIZE, LEAF_HASH_PREFIX, hashNodes, type NodeHasher } from "../tree/index.ts";
 
 const scratch = new Uint8Array(HASH_SIZE);
 
@@ -24,6 +24,15 @@ export function hashLeaves(buf: Uint8Array, spans: Uint32Array, count: number, o
     const at = HASH_SIZE * i;
     for (let b = 0; b < HASH_SIZE; b++) out[at + b] = scratch[b]!;
   }
+}
+
+/**
+ * The node hasher for the writer's frontier (CompactFrontier.appendMany): the SHA-NI batch
+ * routine when this CPU and build have it, else Bun.SHA256 per node.
+ */
+export function nodeHasher(): NodeHasher {
+  const native = nativeSha256();
+  return native ? (input, inOffset, count, out, outOffset) => native.nodes(input, inOffset, count, out, outOffset) : hashNodes;
 }
 
 /** Spans and leaf hashes of up to `n` lines, reused from chunk to chunk (valid until the next call). */

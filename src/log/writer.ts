@@ -21,73 +21,35 @@
  * written when that sync returns or together with the next records (one write), whichever
  * comes first (see commit.ts).
  *
+ * The writer is built in layers, a file each (core.ts says how): segments.ts, checkpoints.ts,
+ * group-commit.ts; this file is the append path and the public API.
+ *
  * A record that was written stays written: when the checkpoint due after it cannot be written,
  * synced or rotated (a full disk), the append still succeeds, the failure goes to onError and
  * status().writable, and the checkpoint is tried again after the next piece of records.
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { checkpointBody, rfc3339, type CheckpointTrigger, type PrevSegment, type RecordData, type RecordKind, type SegmentData } from "../evidence/index.ts";
+import { rfc3339, type RecordData, type RecordKind } from "../evidence/index.ts";
 import type { CheckpointSigner } from "../signer/index.ts";
 import { CompactFrontier, base64 } from "../tree/index.ts";
-import { VERSION } from "../version.ts";
-import { setAppendOnly } from "./attr.ts";
-import { checkNames, checkpointData } from "./checkpoint-line.ts";
-import { Counters, type EvidenceCounters } from "./counters.ts";
-import { describeErrno } from "./errno.ts";
-import { AppendFile, syncDir } from "./file.ts";
+import { checkNames } from "./checkpoint-line.ts";
+import type { EvidenceCounters } from "./counters.ts";
 import { encodeChunk, encodeObjects, type BodyWriter, type Encoded } from "./encode.ts";
-import { DirLock } from "./lock.ts";
-import { resolveOptions, type EvidenceLogOptions, type ResolvedOptions } from "./options.ts";
+import { nodeHasher } from "./leaves.ts";
+import { LogGroupCommit } from "./group-commit.ts";
+import type { EvidenceLogOptions } from "./options.ts";
 import { ACTIVE_LOG_NAME } from "./paths.ts";
-import { renameActive, rotationBlocked } from "./rotation.ts";
 import { CheckpointSigning } from "./signing.ts";
-import { AnnounceQueue, type HeldCheckpoint } from "./commit.ts";
 import { segmentBytes } from "./size.ts";
 import { recover } from "./startup.ts";
-import type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./types.ts";
+import type { EvidenceLogStatus } from "./types.ts";
 
-export class EvidenceLog {
-  private readonly o: ResolvedOptions;
-  private readonly activePath: string;
-  private signing!: CheckpointSigning;
-  private readonly counts = new Counters();
-  private readonly lock: DirLock;
-  private file: AppendFile | undefined;
-  private stopTimer: (() => void) | undefined;
-  /** The tree of every line written: its frontier and size (the next seq). */
-  private tree = new CompactFrontier();
-  private logId = "";
-  private origin = "";
-  private segment = 1;
-  private prev: PrevSegment | null = null;
-  private segmentLines = 0;
-  private sinceCheckpoint = 0;
-  private latest: LatestCheckpoint | undefined;
-  private appendOnly: EvidenceLogStatus["appendOnly"] = { set: false, reason: "not tried" };
-  private rotation: EvidenceLogStatus["rotation"] = { enabled: true };
-  /** The segment a rotation renamed but could not yet replace (disk full): the next write retries. */
-  private pendingSegment: PrevSegment | undefined;
-  private appendOnlyWarned: string | undefined;
-  private signWarned: string | undefined;
-  private lastCheckpointOk = false;
-  private writable: EvidenceLogStatus["writable"] = { ok: true };
-  private closed = false;
-  /** groupCommit: the count checkpoint signed and waiting for the sync of the lines it covers. */
-  private held: HeldCheckpoint | undefined;
-  /** Checkpoints written, told to onCheckpoint once durable. */
-  private readonly announced = new AnnounceQueue((c) => this.announce(c));
+export class EvidenceLog extends LogGroupCommit {
+  /** Hashes a chunk's tree nodes a level at a time (leaves.ts). */
+  private readonly nodes = nodeHasher();
 
   private constructor(options: EvidenceLogOptions) {
-    this.o = resolveOptions(options);
-    this.activePath = join(this.o.auditDir, ACTIVE_LOG_NAME);
-    try {
-      mkdirSync(this.o.auditDir, { recursive: true, mode: 0o750 });
-    } catch (e) {
-      throw new AtoError(`cannot create the audit directory ${this.o.auditDir}: ${describeErrno(e)}`, "IO", { cause: e });
-    }
-    this.lock = DirLock.acquire(this.o.auditDir);
+    super(options);
   }
 
   /** Opens (or creates) the log in options.auditDir, repairing a torn last line first. */
@@ -181,123 +143,6 @@ export class EvidenceLog {
     return left > 0 ? left : this.o.checkpointEvery;
   }
 
-  /**
-   * Signs the current tree and appends the checkpoint line; a signing failure is recorded in
-   * the line, not thrown. Throws AtoError("IO") when the line cannot be written or synced, or
-   * the rotation after it cannot start the next segment (the next write retries that).
-   */
-  checkpoint(trigger: CheckpointTrigger = "manual"): CheckpointResult {
-    return this.written(() => this.writeCheckpoint(trigger));
-  }
-
-  private writeCheckpoint(trigger: CheckpointTrigger): CheckpointResult {
-    // The final checkpoint is the last: the interval timer must not add one after it while the agent
-    // waits for witnesses and exporters before closing.
-    if (trigger === "shutdown") this.stopTimer?.();
-    this.commitHeld(); // a held one first: it comes before this one
-    const file = this.file ?? this.reopenAfterFailedRotation();
-    const c = this.signCheckpoint(trigger, file);
-    if (this.o.groupCommit && trigger === "count" && !this.rotationDueAfter(c)) {
-      this.held = c; // written when the sync signCheckpoint started returns, unless the next records take it along first
-      this.sinceCheckpoint = 0;
-      return c.result;
-    }
-    file.sync(); // what is left of the sync signCheckpoint started: the lines it covers are durable first
-    this.writeCheckpointLine(c, file);
-    this.afterCheckpoint(c, file);
-    return c.result;
-  }
-
-  /**
-   * Starts the sync of the lines before it, then signs the tree of those lines while that runs and
-   * encodes the checkpoint line (seq = tree size), not yet written.
-   */
-  private signCheckpoint(trigger: CheckpointTrigger, file: AppendFile): HeldCheckpoint {
-    let c: HeldCheckpoint | undefined; // set below, before the callback can run (it runs from the event loop)
-    file.syncSoon(() => { if (c && this.held === c) this.autoCommit(); });
-    const root = this.tree.root();
-    const text = checkpointBody({ origin: this.origin, size: this.size, root });
-    const signed = this.signing.sign(new TextEncoder().encode(text));
-    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.tree.hashes(), root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
-    const { text: line, leaves } = encodeObjects("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
-    const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
-    // Copies: the encoder's buffers are reused by the next records, which may be encoded before this line is written.
-    c = { line: line.slice(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
-    return c;
-  }
-
-  /** Appends the checkpoint line (and `more`, the records after it, in the same write) and takes it into the tree and the counters. */
-  private writeCheckpointLine(c: HeldCheckpoint, file: AppendFile, more?: Uint8Array): void {
-    file.append(c.line, more);
-    this.tree.append(c.leaf);
-    this.counts.checkpoint(c.signed.ok, c.signed.seconds);
-    this.counts.appended("checkpoint", 1, c.line.length);
-    this.segmentLines++;
-    this.sinceCheckpoint = 0;
-    this.lastCheckpointOk = c.signed.ok;
-    const { signed, result } = c;
-    if (signed.ok) this.latest = { seq: result.seq, treeSize: result.treeSize, root: result.root, note: result.note };
-    if (!signed.ok && signed.reason !== this.signWarned) this.o.onWarning(`checkpoints are unsigned from seq ${result.seq} on: ${signed.reason}`);
-    if (signed.ok && this.signWarned) this.o.onWarning(`checkpoints are signed again from seq ${result.seq} on`);
-    this.signWarned = signed.ok ? undefined : signed.reason;
-  }
-
-  /** Makes the written checkpoint durable (at once unless count or interval), tells onCheckpoint then, and rotates if due. */
-  private afterCheckpoint(c: HeldCheckpoint, file: AppendFile, mayRotate = true): void {
-    const trigger = c.result.trigger;
-    this.announced.push(c.result, file.size);
-    if (trigger === "count" || trigger === "interval") {
-      file.syncSoon((e) => {
-        if (e) this.o.onError(e); // not told yet: the next sync (at the latest the next checkpoint's) tries again, and throws
-        this.announced.upTo(file.durable);
-      });
-    }
-    else this.syncAndAnnounce(file);
-    if (mayRotate && trigger !== "shutdown" && this.shouldRotate()) this.rotate();
-  }
-
-  /** Syncs everything written and tells onCheckpoint of every checkpoint that is now durable. */
-  private syncAndAnnounce(file: AppendFile): void {
-    file.sync();
-    this.announced.upTo(file.durable);
-  }
-
-  /** Writes the held checkpoint line alone (its sync returned, or someone needs it written now). */
-  private commitHeld(): void {
-    const c = this.held;
-    if (!c) return;
-    const file = this.file!;
-    this.held = undefined;
-    try {
-      file.sync();
-      this.writeCheckpointLine(c, file);
-    } catch (e) {
-      this.sinceCheckpoint = c.sinceBefore; // not written: it is due again after the next piece
-      throw e;
-    }
-    this.afterCheckpoint(c, file);
-  }
-
-  /** The held checkpoint committed from the event loop: a failure has no caller, it goes to onError. */
-  private autoCommit(): void {
-    try {
-      this.written(() => this.commitHeld());
-    } catch (e) {
-      if (!(e instanceof AtoError && e.code === "IO")) throw e;
-      this.o.onError(e);
-    }
-  }
-
-  /** Whether writing this checkpoint line makes the segment due for rotation (then it is not held: a segment ends in a checkpoint). */
-  private rotationDueAfter(c: HeldCheckpoint): boolean {
-    return this.rotation.enabled && (this.file!.size + c.line.length >= this.o.rotateBytes || this.segmentLines + 1 >= this.o.rotateLines);
-  }
-
-  /** The newest checkpoint with a good signature (what the agent serves at /checkpoint). */
-  latestCheckpoint(): LatestCheckpoint | undefined {
-    return this.latest;
-  }
-
   counters(): EvidenceCounters {
     return this.counts.snapshot();
   }
@@ -350,7 +195,7 @@ export class EvidenceLog {
     }
   }
 
-  private writeLines(kind: string, data: RecordData[], cls: string): { seq: number; ts: string }[] {
+  protected writeLines(kind: string, data: RecordData[], cls: string): { seq: number; ts: string }[] {
     const { seq, ts } = this.writeEncoded(kind, (first, at) => encodeObjects(kind, data, cls, first, at));
     return data.map((_, i) => ({ seq: seq + i, ts }));
   }
@@ -366,132 +211,13 @@ export class EvidenceLog {
     const held = this.held;
     const ts = rfc3339(this.o.now());
     const { text, leaves, count } = encode(this.size + (held ? 1 : 0), ts); // encoded while the held checkpoint's sync runs
-    if (held) {
-      this.held = undefined;
-      try {
-        file.sync();
-        this.writeCheckpointLine(held, file, text.subarray(1));
-      } catch (e) {
-        this.sinceCheckpoint = held.sinceBefore;
-        throw e;
-      }
-    } else file.append(text.subarray(1));
+    this.appendAfterHeld(file, held, text.subarray(1));
     const first = { seq: this.size, ts };
-    for (let i = 0; i < count; i++) this.tree.append(leaves, 32 * i);
+    this.tree.appendMany(leaves, count, this.nodes);
     this.counts.appended(kind, count, text.length - 1);
     this.segmentLines += count;
     this.sinceCheckpoint += count;
     if (held) this.afterCheckpoint(held, file, false); // records follow it: the segment rotates after the next checkpoint
     return first;
-  }
-
-  /** Lines in the log: the next seq. */
-  private get size(): number {
-    return this.tree.size;
-  }
-
-  /**
-   * A checkpoint nobody called for (count or timer): when it cannot be written, the records
-   * before it stay written and the failure goes to onError; any other error is a bug and is thrown.
-   */
-  private autoCheckpoint(trigger: "count" | "interval"): void {
-    try {
-      this.checkpoint(trigger);
-    } catch (e) {
-      if (!(e instanceof AtoError && e.code === "IO")) throw e;
-      this.o.onError(e);
-    }
-  }
-
-  /** Runs a write, sync or rotation; its outcome is status().writable, and a failure is counted. */
-  private written<T>(write: () => T): T {
-    try {
-      const r = write();
-      this.writable = { ok: true };
-      return r;
-    } catch (e) {
-      if (e instanceof AtoError && e.code === "IO") {
-        this.writable = { ok: false, error: e.message };
-        this.counts.writeFailed();
-      }
-      throw e;
-    }
-  }
-
-  /** Tells onCheckpoint; what a listener throws is its own bug, reported, never the log's. */
-  private announce(result: CheckpointResult): void {
-    if (!this.o.onCheckpoint) return;
-    try {
-      this.o.onCheckpoint(result);
-    } catch (e) {
-      this.o.onError(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-
-  private shouldRotate(): boolean {
-    return this.rotation.enabled && (this.file!.size >= this.o.rotateBytes || this.segmentLines >= this.o.rotateLines);
-  }
-
-  /** Renames the active segment (ending in a checkpoint) and starts the next one. */
-  private rotate(): void {
-    const blocked = rotationBlocked(this.o.auditDir, this.segment);
-    if (blocked) return this.disableRotation(blocked);
-    this.syncAndAnnounce(this.file!); // the segment's last checkpoint is durable and told before its file is closed
-    this.file!.close();
-    this.file = undefined;
-    const renamed = renameActive(this.o.auditDir, this.segment, this.o.appendOnly);
-    if (!renamed.ok) {
-      this.openActive();
-      return this.disableRotation(renamed.reason);
-    }
-    this.pendingSegment = { file: renamed.name, segment: this.segment, tree_size: this.size, root: base64(this.tree.root()) };
-    this.startSegment(this.segment + 1, this.pendingSegment);
-    this.pendingSegment = undefined;
-  }
-
-  /** After a rotation whose new file could not be made (disk full), the next write retries it. */
-  private reopenAfterFailedRotation(): AppendFile {
-    if (!this.pendingSegment) throw new AtoError(`the evidence log ${this.activePath} is not open`, "INTERNAL");
-    this.startSegment(this.segment + 1, this.pendingSegment);
-    this.pendingSegment = undefined;
-    return this.file!;
-  }
-
-  /** Creates the active file and writes its segment line; the segment number changes only if that worked. */
-  private startSegment(segment: number, prev: PrevSegment | null): void {
-    const file = AppendFile.open(this.activePath);
-    const header: SegmentData = { frontier: this.tree.hashes().map(base64), log_id: this.logId, origin: this.origin, prev, segment, tree_size: this.size, writer: `ato ${VERSION}` };
-    this.file = file;
-    this.segmentLines = 0;
-    try {
-      this.writeLines("segment", [header as unknown as RecordData], this.o.classification);
-      file.sync();
-    } catch (e) {
-      file.close();
-      this.file = undefined;
-      throw e;
-    }
-    this.segment = segment;
-    this.prev = prev;
-    syncDir(this.o.auditDir);
-    this.applyAppendOnly();
-  }
-
-  private openActive(): void {
-    this.file = AppendFile.open(this.activePath);
-    this.applyAppendOnly();
-  }
-
-  private applyAppendOnly(): void {
-    if (!this.o.appendOnly) return void (this.appendOnly = { set: false, reason: "disabled by option" });
-    const r = setAppendOnly(this.activePath);
-    this.appendOnly = r.ok ? { set: true } : { set: false, reason: r.reason };
-    if (!r.ok && this.appendOnlyWarned !== r.reason) this.o.onWarning(`cannot set the append-only attribute on ${this.activePath}: ${r.reason}`);
-    this.appendOnlyWarned = r.ok ? undefined : r.reason;
-  }
-
-  private disableRotation(reason: string): void {
-    this.rotation = { enabled: false, reason };
-    this.o.onWarning(`rotation is off, the active segment keeps growing: ${reason}`);
   }
 }

@@ -1,9 +1,10 @@
 /**
  * The collector's record writer (a DueChunk masked in one SIMD call, written as bytes from its
  * columns) writes what canonicalize(flowRecord(...)) writes for the same flows through
- * Masker.maskFlows, byte for byte: over random flows (IPv4, IPv6, IPv4-mapped, ICMP, TCP,
- * VLANs, counts and kernel times near 2^53, interface names that need escaping, every reason)
- * under several masking policies (prefixes, kept ports, keyed tokens, seals). Needs the built
+ * Masker.maskFlows, byte for byte, alone and as whole lines (envelope, seq, ts, leaf hashes):
+ * over random flows (IPv4, IPv6, IPv4-mapped, ICMP, TCP, VLANs, counts and kernel times near
+ * 2^53, interface names that need escaping, every reason) under several masking policies
+ * (prefixes, kept ports, keyed tokens, seals). Needs the built
  * masking library (bash scripts/build.sh), no kernel.
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -17,6 +18,7 @@ import type { Growth } from "../../src/collector/baseline.ts";
 import { canonicalize } from "../../src/evidence/index.ts";
 import { encodeKey, type FlowKey } from "../../src/kernel/index.ts";
 import { JsonBytes } from "../../src/log/index.ts";
+import { encodeBodies, encodeLines } from "../../src/log/encode.ts";
 import { Masker, PortPolicy, type MaskOptions } from "../../src/mask/index.ts";
 
 function rng(seed: number) {
@@ -106,6 +108,23 @@ describe("flow records written from a chunk", () => {
       expect(compared).toBeGreaterThan(500);
     });
   }
+
+  test("whole lines: appendBodies' encoder with the chunk's records writes what encodeLines writes for the objects (envelope, seq, ts, newlines, leaf hashes)", () => {
+    const m = masker({ keepPorts: PortPolicy.parse("well-known") });
+    const next = rng(7);
+    const clock = new KernelClock();
+    const flows = Array.from({ length: 256 }, () => randomGrowth(next));
+    const chunk = new DueChunk(256);
+    flows.forEach((g) => chunk.addGrowth(g));
+    const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
+    writer.mask(chunk);
+    const iface = (i: number) => IFACES[flows[i]!.f.key.ifindex - 1]!;
+    const data = flows.map((g, i) => flowRecord(chunk.flow(i), m.maskFlows([g.f.key])[0]!, g.d, g.reason, iface(i), clock));
+    const fast = encodeBodies("flow", flows.length, (i, w) => writer.write(w, chunk, i, iface(i)), "internal", 12_345, "2026-12-01T09:00:00.123Z");
+    const slow = encodeLines("flow", data, "internal", 12_345, "2026-12-01T09:00:00.123Z");
+    expect(Buffer.from(fast.text).equals(slow.text)).toBe(true);
+    expect(fast.leaves.map((h) => Buffer.from(h).toString("hex"))).toEqual(slow.leaves.map((h) => Buffer.from(h).toString("hex")));
+  });
 
   test("a chunk holds the flow it was given: key, counts and growth come back unchanged", () => {
     const next = rng(3);

@@ -1,10 +1,16 @@
 /**
  * CompactFrontier, the writer's allocation-free frontier, is the frontier of RFC 9162 as
  * appendLeaf and the reference tree give it: the same hashes and root after every leaf, also
- * when started from a frontier in the middle of a tree (a log reopened).
+ * when started from a frontier in the middle of a tree (a log reopened); and so does appendMany,
+ * a chunk of leaves at a time with each level's nodes hashed in one batch, from every start size
+ * and chunk size, with the portable node hasher and with the writer's (SHA-NI when this CPU has it).
  */
-import { describe, expect, test } from "bun:test";
-import { CompactFrontier, appendLeaf, frontierRoot, sha256, type Hash } from "../../src/tree/index.ts";
+import { afterEach, describe, expect, test } from "bun:test";
+import { forceSha256PathForTests } from "../../ffi/sha256.ts";
+import { nodeHasher } from "../../src/log/leaves.ts";
+import { CompactFrontier, appendLeaf, frontierRoot, hashNodes, sha256, type Hash, type NodeHasher } from "../../src/tree/index.ts";
+
+afterEach(() => forceSha256PathForTests(undefined));
 
 const leaf = (i: number) => sha256(new TextEncoder().encode(`leaf ${i}`));
 const hex = (hs: Hash[]) => hs.map((h) => Buffer.from(h).toString("hex"));
@@ -36,4 +42,34 @@ describe("CompactFrontier", () => {
     expect(c.root()).toEqual(frontierRoot(ref));
     expect(new CompactFrontier().root()).toEqual(frontierRoot([]));
   });
+
+  const hashers: [string, () => NodeHasher][] = [
+    ["Bun.SHA256 per node", () => hashNodes],
+    ["the writer's hasher", () => nodeHasher()],
+    ["the writer's hasher, native forced off", () => { forceSha256PathForTests(false); return nodeHasher(); }],
+  ];
+  for (const [name, hasher] of hashers) {
+    test(`appendMany (${name}): the frontier appendLeaf gives after every chunk, from every start size up to 70 and chunks of 0 to 300 leaves`, () => {
+      const nodes = hasher();
+      const leaves = new Uint8Array(32 * 2000);
+      for (let i = 0; i < 2000; i++) leaves.set(leaf(i), 32 * i);
+      const sizes = [0, 1, 2, 3, 5, 17, 64, 65, 255, 256, 257, 300];
+      for (let start = 0; start <= 70; start++) {
+        let ref: Hash[] = [];
+        for (let i = 0; i < start; i++) ref = appendLeaf(ref, i, leaves.slice(32 * i, 32 * i + 32));
+        const c = new CompactFrontier(ref, start);
+        let size = start;
+        for (const n of [...sizes.slice(start % 5), ...sizes.slice(0, start % 5)]) {
+          const chunk = leaves.slice(32 * size, 32 * (size + n));
+          c.appendMany(chunk, n, nodes);
+          for (let i = 0; i < n; i++) ref = appendLeaf(ref, size + i, chunk.slice(32 * i, 32 * i + 32));
+          size += n;
+          expect(c.size).toBe(size);
+          if (hex(c.hashes()).join() !== hex(ref).join()) expect({ start, size, got: hex(c.hashes()) }).toEqual({ start, size, got: hex(ref) });
+          expect(Buffer.from(chunk).equals(Buffer.from(leaves.subarray(32 * (size - n), 32 * size)))).toBe(true); // the leaves are left as they were
+        }
+        expect(c.root()).toEqual(frontierRoot(ref));
+      }
+    });
+  }
 });
