@@ -31,9 +31,11 @@ export const R_FIRST_SEEN = 6, R_LAST_SEEN = 7, R_EXPORTED_AT = 8, R_TCP_FLAGS =
 export const ROW = 13;
 
 export class FlowTable {
-  private capacity: number;
-  private keys: Uint32Array;
-  private state: Uint8Array;
+  /** Slots (a power of two); keys and state are read in place by the collector's batch scan (scan.ts). */
+  capacity: number;
+  keys: Uint32Array;
+  /** Per slot: 0 empty, 1 used, 2 deleted. */
+  state: Uint8Array;
   /**
    * Per slot (at slot * ROW): the counts of the flow's last record (R_PACKETS, R_BYTES,
    * R_FRAGMENTS: what the evidence holds of it); the counts when the map was last read
