@@ -176,11 +176,10 @@ export class Baseline {
    */
   endCollection(): Growth[] {
     const out: Growth[] = [];
-    for (const s of this.table.unseen(this.generation)) {
+    this.table.sweep(this.generation, (s) => {
       const g = this.unrecorded(s, "evicted");
       if (g) out.push(g);
-    }
-    this.table.sweep(this.generation);
+    });
     return out;
   }
 

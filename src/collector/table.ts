@@ -130,18 +130,14 @@ export class FlowTable {
     this.tombstones++;
   }
 
-  /** Slots of flows not seen in generation `gen` (gone from the map, removed by someone else). */
-  unseen(gen: number): number[] {
-    const out: number[] = [];
-    for (let s = 0; s < this.capacity; s++) if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) out.push(s);
-    return out;
-  }
-
-  /** Forgets every flow not seen in generation `gen`: gone from the map, removed by someone else. */
-  sweep(gen: number): number {
+  /**
+   * Forgets every flow not seen in generation `gen`: gone from the map, removed by someone else. `before`
+   * sees each such slot first, its row intact (one pass over the table a cycle, not one to find them and one to forget them).
+   */
+  sweep(gen: number, before?: (slot: number) => void): number {
     let removed = 0;
     for (let s = 0; s < this.capacity; s++) {
-      if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) { this.remove(s); removed++; }
+      if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) { before?.(s); this.remove(s); removed++; }
     }
     // Shrinks a table that a burst of flows grew, once most of them are gone.
     if (this.capacity > 1024 && this.live < this.capacity * MAX_LOAD / 8) this.rebuild();
