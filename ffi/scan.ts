@@ -40,14 +40,16 @@ export interface ScanArrays {
   outSlot: Int32Array;
 }
 
+type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
+
 export class ScanLibrary {
   readonly file: string;
-  readonly #batch: (ptrs: number, scalars: number, n: number) => number | bigint;
+  readonly #batch: BatchFn;
   readonly #ptrs = new BigUint64Array(10);
 
   private constructor(handle: Library<typeof symbols>, file: string) {
     this.file = file;
-    this.#batch = handle.symbols.ato_scan_batch as unknown as typeof this.#batch;
+    this.#batch = handle.symbols.ato_scan_batch as unknown as BatchFn;
   }
 
   /** The library, or why it cannot scan here. */
