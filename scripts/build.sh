@@ -5,6 +5,7 @@
 #   dist/lib/libbpf.so.1    libbpf, embedded into the binary so a host needs no libbpf package
 #   dist/lib/libatomask.so  the NASM masking routines
 #   dist/lib/libatosha256.so the NASM SHA-NI leaf and node hashes for ato verify (x86-64 only)
+#   dist/lib/libatoscan.so  the NASM fast path of the collector's map read (x86-64 only)
 #   dist/ato                bun build --compile, with the three files above embedded
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,10 @@ cp "$libbpf_real" dist/lib/libbpf.so.1
 if [ -f asm/fast_mask.asm ]; then
   nasm -f elf64 -o build/fast_mask.o asm/fast_mask.asm
   gcc -shared -nostdlib -Wl,-z,noexecstack -o dist/lib/libatomask.so build/fast_mask.o
+fi
+if [ -f asm/flow_scan.asm ]; then
+  nasm -f elf64 -o build/flow_scan.o asm/flow_scan.asm
+  gcc -shared -nostdlib -Wl,-z,noexecstack -o dist/lib/libatoscan.so build/flow_scan.o
 fi
 if [ -f asm/sha256_tree.asm ]; then
   nasm -f elf64 -o build/sha256_tree.o asm/sha256_tree.asm

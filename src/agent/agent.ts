@@ -136,8 +136,8 @@ export class Agent {
       });
       cleanups.push(() => kernel.close());
 
-      // 1,024 flows per batch lookup: one syscall holds the event loop well under a millisecond.
-      const reader = new FlowMapReader(kernel.auditor.mapFd("flows"), 1024);
+      // 4,096 flows per batch lookup: a 4,096-flow map in one or two syscalls a cycle (each holds the event loop about a millisecond).
+      const reader = new FlowMapReader(kernel.auditor.mapFd("flows"), 4096);
       collector = new Collector({
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,

@@ -6,7 +6,8 @@
  * yet recorded, which the export policy (policy.ts) records at the active or idle timeout, at
  * shutdown, or every interval.
  */
-import { decodeKey, flowNumbers, type Flow, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
+import { decodeKey, flowNumbers, type Flow, type FlowBatch, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
+import type { BatchScan } from "./scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS } from "./table.ts";
 import type { ExportReason } from "./policy.ts";
 import type { DueChunk } from "./chunk.ts";
@@ -68,6 +69,16 @@ export class Baseline {
     t.inserted = false;
     t.row[hint * ROW + R_GEN] = this.generation;
     return hint;
+  }
+
+  /** The batch scan's fast path over batch b (scan.ts), on this collection's table and generation. */
+  scan(scan: BatchScan, b: FlowBatch, order: Int32Array, pos0: number): void {
+    scan.run(b, order, pos0, this.table, this.generation);
+  }
+
+  /** The slot of a flow the scan kept at `hint` (a slow flow's insert earlier in the batch may have moved it), marked seen. */
+  slotOf(hint: number, words: Uint32Array, at: number): number {
+    return this.seenAt(hint, words, at);
   }
 
   /** Whether the last `seen` inserted its flow. */
@@ -165,11 +176,10 @@ export class Baseline {
    */
   endCollection(): Growth[] {
     const out: Growth[] = [];
-    for (const s of this.table.unseen(this.generation)) {
+    this.table.sweep(this.generation, (s) => {
       const g = this.unrecorded(s, "evicted");
       if (g) out.push(g);
-    }
-    this.table.sweep(this.generation);
+    });
     return out;
   }
 

@@ -35,6 +35,7 @@ import { dueReason, type ExportPolicy } from "./policy.ts";
 import { IsoTimes, StringCache } from "./flow-line.ts";
 import { eventRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
+import { BatchScan, DUE } from "./scan.ts";
 
 const ZERO: FlowCounts = { packets: 0n, bytes: 0n, firstSeenNs: 0n, lastSeenNs: 0n, tcpFlags: 0, fragments: 0, timingFlags: 0, spikes: 0 };
 
@@ -97,6 +98,8 @@ export class Collector {
   private ifaces = new Map<number, string>();
   /** The table slot of the flow at each position of the last read of the map (tried first at the same position). */
   private order: Int32Array = new Int32Array(1024).fill(-1);
+  /** The read loop's fast path and its sums (scan.ts), reused every cycle. */
+  private readonly scan = new BatchScan({ idleBefore: 0, idleNs: 0, nowNs: 0, activeNs: 0, final: false, hooked: false });
   /** What the last full read left: the kernel's packet count then, the earliest timeout to come, the flows read. */
   private lastRead?: { packets: bigint; nextDueNs: number; flows: number };
 
@@ -166,31 +169,41 @@ export class Collector {
     let held = performance.now();
     let nextDueNs = Infinity;
     const mapRead = this.mapRead;
-    let packetsRead = 0;
     mapRead?.begin();
+    const scan = this.scan;
+    scan.reset({ idleBefore, idleNs, nowNs: this.nowNs, activeNs, final, hooked: this.o.onRead !== undefined });
     for (const b of this.o.reader.batches()) {
       if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
-      for (let i = 0; i < b.n; i++) {
-        const position = summary.flows++;
+      const pos0 = summary.flows;
+      summary.flows += b.n;
+      // The flows that only need counting are taken in by the scan (scan.ts); the rest come back here, in batch order.
+      this.baseline.scan(scan, b, this.order, pos0);
+      for (let h = 0; h < scan.n; h++) {
+        const i = scan.index[h]!, position = pos0 + i;
         // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
-        if (i % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
-        const lastSeen = b.lastSeenNs(i), packets = b.packets(i);
-        packetsRead += packets;
-        if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
-          idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
-          continue;
+        if (h % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
+        let slot: number;
+        if (scan.kind[h] === DUE) {
+          slot = this.baseline.slotOf(scan.slot[h]!, b.keyWords, i * KEY_WORDS);
+          this.order[position] = slot;
+        } else {
+          const lastSeen = b.lastSeenNs(i), packets = b.packets(i);
+          if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
+            idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
+            continue;
+          }
+          slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
+          this.order[position] = slot;
+          const inserted = this.baseline.inserted;
+          if (inserted || !this.baseline.unchanged(slot, packets, lastSeen)) {
+            const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
+            grow(summary, b.proto(i), grown);
+            this.o.onRead?.(b, i, grown, inserted, counts);
+          }
+          // When this flow could next need the collector without a packet: its idle timeout, or (growth
+          // waiting for a record) its active one; a flow recorded now is next due a whole period on.
+          if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
         }
-        const slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
-        this.order[position] = slot;
-        const inserted = this.baseline.inserted;
-        if (inserted || !this.baseline.unchanged(slot, packets, lastSeen)) {
-          const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
-          grow(summary, b.proto(i), grown);
-          this.o.onRead?.(b, i, grown, inserted, counts);
-        }
-        // When this flow could next need the collector without a packet: its idle timeout, or (growth
-        // waiting for a record) its active one; a flow recorded now is next due a whole period on.
-        if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
         const pending = this.baseline.pending(slot), exportedAt = this.baseline.exportedAt(slot);
         const reason = dueReason(this.policy, pending, exportedAt, this.nowNs, final);
         if (!reason) {
@@ -204,9 +217,11 @@ export class Collector {
           held = performance.now();
         }
       }
-      await yieldToEventLoop();
-      held = performance.now();
+      if (performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
     }
+    if (scan.nextDueNs < nextDueNs) nextDueNs = scan.nextDueNs;
+    const packetsRead = scan.packetsRead;
+    if (scan.grew) for (let proto = 0; proto < 256; proto++) grow(summary, proto, { packets: scan.byProto[proto * 2]!, bytes: scan.byProto[proto * 2 + 1]! });
     mapRead?.end(packetsRead, summary.flows); // before the idle flows are taken out below
     if (chunk.n > 0) await this.flushChunk(summary);
 

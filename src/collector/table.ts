@@ -31,9 +31,11 @@ export const R_FIRST_SEEN = 6, R_LAST_SEEN = 7, R_EXPORTED_AT = 8, R_TCP_FLAGS =
 export const ROW = 13;
 
 export class FlowTable {
-  private capacity: number;
-  private keys: Uint32Array;
-  private state: Uint8Array;
+  /** Slots (a power of two); keys and state are read in place by the collector's batch scan (scan.ts). */
+  capacity: number;
+  keys: Uint32Array;
+  /** Per slot: 0 empty, 1 used, 2 deleted. */
+  state: Uint8Array;
   /**
    * Per slot (at slot * ROW): the counts of the flow's last record (R_PACKETS, R_BYTES,
    * R_FRAGMENTS: what the evidence holds of it); the counts when the map was last read
@@ -128,18 +130,14 @@ export class FlowTable {
     this.tombstones++;
   }
 
-  /** Slots of flows not seen in generation `gen` (gone from the map, removed by someone else). */
-  unseen(gen: number): number[] {
-    const out: number[] = [];
-    for (let s = 0; s < this.capacity; s++) if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) out.push(s);
-    return out;
-  }
-
-  /** Forgets every flow not seen in generation `gen`: gone from the map, removed by someone else. */
-  sweep(gen: number): number {
+  /**
+   * Forgets every flow not seen in generation `gen`: gone from the map, removed by someone else. `before`
+   * sees each such slot first, its row intact (one pass over the table a cycle, not one to find them and one to forget them).
+   */
+  sweep(gen: number, before?: (slot: number) => void): number {
     let removed = 0;
     for (let s = 0; s < this.capacity; s++) {
-      if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) { this.remove(s); removed++; }
+      if (this.state[s] === USED && this.row[s * ROW + R_GEN] !== gen) { before?.(s); this.remove(s); removed++; }
     }
     // Shrinks a table that a burst of flows grew, once most of them are gone.
     if (this.capacity > 1024 && this.live < this.capacity * MAX_LOAD / 8) this.rebuild();

@@ -49,8 +49,10 @@ export class FlowBatch {
   /** The keys as 32-bit words (12 per flow), for hashing and comparing without copies. */
   readonly keyWords: Uint32Array;
   readonly values: Uint8Array;
-  private readonly valueWords: Uint32Array;
-  private readonly valueBytes: number;
+  /** The per-CPU values as 32-bit words (a flow's values start at word i * valueBytes / 4), for the collector's batch scan. */
+  readonly valueWords: Uint32Array;
+  /** Bytes of one flow's values: the per-CPU stride times the possible CPUs. */
+  readonly valueBytes: number;
 
   constructor(readonly capacity: number, readonly cpus: number) {
     this.valueBytes = STRIDE * cpus;

@@ -1,0 +1,359 @@
+; flow_scan.asm: the collector's fast path over one batch of the per-CPU flow map (ato L2,
+; src/collector/scan.ts, whose TypeScript loop is the oracle this routine must equal bit for bit).
+;
+;   uint64_t ato_scan_batch(const uint64_t *ptrs, double *sc, uint64_t n)
+;
+; ptrs (10 pointers):
+;   [0] kw      the batch's keys, 12 uint32 per flow (struct flow_key, 48 bytes)
+;   [1] vw      the batch's per-CPU values, flowBytes per flow, one VAL_STRIDE-byte struct flow_value per CPU
+;   [2] order   int32 per flow: the table slot to try first (the slot at the same position of the last read)
+;   [3] tk      the table's keys, 12 uint32 per slot
+;   [4] st      the table's slot states, 1 byte per slot (1 = used)
+;   [5] row     the table's rows, ROW doubles per slot (R_* below)
+;   [6] byProto 512 doubles: growth packets at [2p], bytes at [2p+1] per IP protocol p
+;   [7] outIdx  int32 per hand-back: the flow's index in the batch
+;   [8] outKind uint8 per hand-back: 0 SLOW (nothing done here), 1 DUE (taken in, record due)
+;   [9] outSlot int32 per hand-back: the slot of a DUE flow
+; sc (doubles): [0] idleBefore [1] idleNs [2] nowNs [3] activeNs [4] final (0/1) [5] hooked (0/1)
+;   [6] cpus [7] flowWords (uint32 words of one flow's values) [8] table capacity [9] generation
+;   [10] packetsRead, [11] nextDueNs, [12] grew (0/1): read and updated (sums over the cycle)
+; Returns the number of hand-backs written.
+;
+; Per flow: its counters are summed over CPUs as integers (exact; converted to double once, which
+; equals the TypeScript sums of doubles while each sum is below 2^53 and each value below 2^63);
+; the flow is handed back SLOW (and nothing but packetsRead touched) when it is not at its hinted
+; slot, idle, an entry made anew, or changed while `hooked`; otherwise its row takes the read
+; counts and the generation, its timeouts lower nextDueNs, and it is handed back DUE when a record
+; is due. No pointer needs alignment; with n = 0 nothing is read. It calls nothing.
+;
+;   ato_scan_abi_version  1; bumped whenever the layout above or the value layout below changes
+
+default rel
+bits 64
+
+ABI_VERSION equ 1
+VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
+V_PACKETS   equ 0
+V_BYTES     equ 8
+V_FIRST     equ 16
+V_LAST      equ 24
+V_TCPFLAGS  equ 32
+V_FRAGS     equ 36
+V_TIMING    equ 80
+V_SPIKES    equ 84
+ROW_BYTES   equ 104       ; ROW (13) doubles
+R_PACKETS   equ 0
+R_READ_PACKETS equ 24
+R_READ_BYTES   equ 32
+R_READ_FRAGS   equ 40
+R_FIRST_SEEN   equ 48
+R_LAST_SEEN    equ 56
+R_EXPORTED_AT  equ 64
+R_TCP_FLAGS    equ 72
+R_TIMING       equ 80
+R_SPIKES       equ 88
+R_GEN          equ 96
+
+; locals, from rsp
+L_BYPROTO equ 0
+L_OUTIDX  equ 8
+L_OUTKIND equ 16
+L_OUTSLOT equ 24
+L_SC      equ 32
+L_CPUS    equ 40
+L_FBYTES  equ 48
+L_CAP     equ 56
+L_COUNT   equ 72
+L_LASTALL equ 80
+L_FLAGS   equ 88
+L_FRAGS   equ 96
+L_TIMING  equ 104
+L_SPIKES  equ 112
+L_FINAL   equ 120
+L_HOOKED  equ 128
+FRAME     equ 136
+
+global ato_scan_abi_version:function
+global ato_scan_batch:function
+
+section .text
+
+ato_scan_abi_version:
+        mov     eax, ABI_VERSION
+        ret
+
+ato_scan_batch:
+        push    rbx
+        push    rbp
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        sub     rsp, FRAME
+
+        mov     r8,  [rdi]              ; kw
+        mov     r9,  [rdi + 8]          ; vw
+        mov     r10, [rdi + 16]         ; order
+        mov     r11, [rdi + 24]         ; tk
+        mov     r12, [rdi + 32]         ; st
+        mov     r13, [rdi + 40]         ; row
+        mov     rax, [rdi + 48]
+        mov     [rsp + L_BYPROTO], rax
+        mov     rax, [rdi + 56]
+        mov     [rsp + L_OUTIDX], rax
+        mov     rax, [rdi + 64]
+        mov     [rsp + L_OUTKIND], rax
+        mov     rax, [rdi + 72]
+        mov     [rsp + L_OUTSLOT], rax
+        mov     [rsp + L_SC], rsi
+        mov     rbx, rdx                ; n
+
+        movsd   xmm8,  [rsi]            ; idleBefore
+        movsd   xmm9,  [rsi + 8]        ; idleNs
+        movsd   xmm10, [rsi + 16]       ; nowNs
+        movsd   xmm11, [rsi + 24]       ; activeNs
+        cvttsd2si rax, [rsi + 32]
+        mov     [rsp + L_FINAL], rax
+        cvttsd2si rax, [rsi + 40]
+        mov     [rsp + L_HOOKED], rax
+        cvttsd2si rax, [rsi + 48]
+        mov     [rsp + L_CPUS], rax
+        cvttsd2si rax, [rsi + 56]
+        shl     rax, 2
+        mov     [rsp + L_FBYTES], rax
+        cvttsd2si rax, [rsi + 64]
+        mov     [rsp + L_CAP], rax
+        movsd   xmm15, [rsi + 72]       ; generation
+        movsd   xmm12, [rsi + 80]       ; packetsRead
+        movsd   xmm13, [rsi + 88]       ; nextDueNs
+        movsd   xmm14, [rsi + 96]       ; grew
+        mov     qword [rsp + L_COUNT], 0
+        xor     r15d, r15d              ; i
+
+.flow:
+        cmp     r15, rbx
+        jae     .done
+        mov     rdx, r15
+        imul    rdx, [rsp + L_FBYTES]
+        add     rdx, r9                 ; this flow's values
+        mov     rcx, [rsp + L_CPUS]
+        xor     esi, esi                ; packets
+        xor     edi, edi                ; bytes
+        xor     ebp, ebp                ; first (0: none yet)
+        xor     r14d, r14d              ; last
+        xor     eax, eax
+        mov     [rsp + L_LASTALL], rax
+        mov     [rsp + L_FLAGS], rax
+        mov     [rsp + L_FRAGS], rax
+        mov     [rsp + L_TIMING], rax
+        mov     [rsp + L_SPIKES], rax
+        test    rcx, rcx
+        jz      .summed
+.cpu:
+        mov     rax, [rdx + V_LAST]     ; the latest last_seen of every CPU (the idle check's)
+        cmp     rax, [rsp + L_LASTALL]
+        jbe     .c1
+        mov     [rsp + L_LASTALL], rax
+.c1:
+        mov     rax, [rdx + V_PACKETS]
+        test    rax, rax
+        jz      .nextcpu                ; this CPU never saw the flow
+        add     rsi, rax
+        add     rdi, [rdx + V_BYTES]
+        mov     rax, [rdx + V_FIRST]
+        test    rbp, rbp
+        jz      .setfirst
+        cmp     rax, rbp
+        jae     .c2
+.setfirst:
+        mov     rbp, rax
+.c2:
+        mov     rax, [rdx + V_LAST]
+        cmp     rax, r14
+        jbe     .c3
+        mov     r14, rax
+.c3:
+        mov     eax, [rdx + V_TCPFLAGS]
+        or      [rsp + L_FLAGS], rax
+        mov     eax, [rdx + V_FRAGS]
+        add     [rsp + L_FRAGS], rax
+        mov     eax, [rdx + V_TIMING]
+        add     [rsp + L_TIMING], rax
+        mov     eax, [rdx + V_SPIKES]
+        add     [rsp + L_SPIKES], rax
+.nextcpu:
+        add     rdx, VAL_STRIDE
+        dec     rcx
+        jnz     .cpu
+.summed:
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, rsi              ; packets
+        pxor    xmm1, xmm1
+        cvtsi2sd xmm1, rdi              ; bytes
+        pxor    xmm2, xmm2
+        cvtsi2sd xmm2, rbp              ; first
+        pxor    xmm3, xmm3
+        cvtsi2sd xmm3, r14              ; last
+        pxor    xmm4, xmm4
+        cvtsi2sd xmm4, qword [rsp + L_LASTALL]
+        addsd   xmm12, xmm0             ; packetsRead += packets (every entry, handed back or not)
+
+        movsxd  rax, dword [r10 + r15*4] ; the hinted slot
+        test    rax, rax
+        js      .slow
+        cmp     rax, [rsp + L_CAP]
+        jae     .slow
+        cmp     byte [r12 + rax], 1
+        jne     .slow
+        ucomisd xmm4, xmm8              ; idle: lastAll < idleBefore
+        jb      .slow
+        imul    rcx, rax, 48
+        add     rcx, r11                ; the slot's key
+        imul    rdx, r15, 48
+        add     rdx, r8                 ; the flow's key
+        movdqu  xmm5, [rcx]
+        movdqu  xmm6, [rdx]
+        pcmpeqd xmm5, xmm6
+        movdqu  xmm6, [rcx + 16]
+        movdqu  xmm7, [rdx + 16]
+        pcmpeqd xmm6, xmm7
+        pand    xmm5, xmm6
+        movdqu  xmm6, [rcx + 32]
+        movdqu  xmm7, [rdx + 32]
+        pcmpeqd xmm6, xmm7
+        pand    xmm5, xmm6
+        pmovmskb ecx, xmm5
+        cmp     ecx, 0xffff
+        jne     .slow
+
+        mov     r14, rax                ; slot
+        imul    rcx, rax, ROW_BYTES
+        add     rcx, r13                ; the slot's row
+        movsd   xmm5, [rcx + R_READ_PACKETS]
+        ucomisd xmm5, xmm0
+        jne     .changed
+        jp      .changed
+        movsd   xmm6, [rcx + R_LAST_SEEN]
+        ucomisd xmm6, xmm4
+        jne     .changed
+        jp      .changed
+        jmp     .kept
+.changed:
+        cmp     qword [rsp + L_HOOKED], 0
+        jne     .slow
+        ucomisd xmm0, xmm5              ; fewer packets than read: an entry made anew
+        jb      .slow
+        movsd   xmm6, [rcx + R_FIRST_SEEN]
+        ucomisd xmm2, xmm6              ; another first_seen: an entry made anew
+        jne     .slow
+        jp      .slow
+        movapd  xmm6, xmm0
+        subsd   xmm6, xmm5              ; packets grown
+        movapd  xmm7, xmm1
+        subsd   xmm7, [rcx + R_READ_BYTES] ; bytes grown
+        xorpd   xmm5, xmm5
+        ucomisd xmm6, xmm5
+        jne     .grow
+        jp      .grow
+        ucomisd xmm7, xmm5
+        jne     .grow
+        jp      .grow
+        jmp     .store
+.grow:
+        mov     eax, [rdx + 44]         ; key word 11: family | proto << 8
+        shr     eax, 8
+        and     eax, 0xff
+        shl     eax, 4
+        add     rax, [rsp + L_BYPROTO]
+        movsd   xmm5, [rax]
+        addsd   xmm5, xmm6
+        movsd   [rax], xmm5
+        movsd   xmm5, [rax + 8]
+        addsd   xmm5, xmm7
+        movsd   [rax + 8], xmm5
+        mov     rax, 0x3ff0000000000000 ; 1.0
+        movq    xmm14, rax
+.store:
+        movsd   [rcx + R_READ_PACKETS], xmm0
+        movsd   [rcx + R_READ_BYTES], xmm1
+        pxor    xmm5, xmm5
+        cvtsi2sd xmm5, qword [rsp + L_FRAGS]
+        movsd   [rcx + R_READ_FRAGS], xmm5
+        movsd   [rcx + R_FIRST_SEEN], xmm2
+        movsd   [rcx + R_LAST_SEEN], xmm3
+        pxor    xmm5, xmm5
+        cvtsi2sd xmm5, qword [rsp + L_FLAGS]
+        movsd   [rcx + R_TCP_FLAGS], xmm5
+        pxor    xmm5, xmm5
+        cvtsi2sd xmm5, qword [rsp + L_TIMING]
+        movsd   [rcx + R_TIMING], xmm5
+        pxor    xmm5, xmm5
+        cvtsi2sd xmm5, qword [rsp + L_SPIKES]
+        movsd   [rcx + R_SPIKES], xmm5
+.kept:
+        movsd   [rcx + R_GEN], xmm15
+        movapd  xmm5, xmm4
+        addsd   xmm5, xmm9              ; lastAll + idleNs
+        ucomisd xmm5, xmm13
+        jae     .k1
+        movapd  xmm13, xmm5
+.k1:
+        movsd   xmm5, [rcx + R_READ_PACKETS]
+        subsd   xmm5, [rcx + R_PACKETS] ; pending
+        xorpd   xmm6, xmm6
+        ucomisd xmm5, xmm6
+        jbe     .next                   ; nothing unrecorded
+        movsd   xmm6, [rcx + R_EXPORTED_AT]
+        cmp     qword [rsp + L_FINAL], 0
+        jne     .due
+        xorpd   xmm7, xmm7
+        ucomisd xmm11, xmm7
+        jne     .k2
+        jnp     .due                    ; activeNs 0: every interval
+.k2:
+        movapd  xmm7, xmm10
+        subsd   xmm7, xmm6              ; nowNs - exportedAt
+        ucomisd xmm7, xmm11
+        jae     .due
+        addsd   xmm6, xmm11             ; exportedAt + activeNs
+        ucomisd xmm6, xmm13
+        jae     .next
+        movapd  xmm13, xmm6
+        jmp     .next
+.due:
+        mov     rax, [rsp + L_COUNT]
+        mov     rcx, [rsp + L_OUTIDX]
+        mov     [rcx + rax*4], r15d
+        mov     rcx, [rsp + L_OUTKIND]
+        mov     byte [rcx + rax], 1
+        mov     rcx, [rsp + L_OUTSLOT]
+        mov     [rcx + rax*4], r14d
+        inc     qword [rsp + L_COUNT]
+        jmp     .next
+.slow:
+        mov     rax, [rsp + L_COUNT]
+        mov     rcx, [rsp + L_OUTIDX]
+        mov     [rcx + rax*4], r15d
+        mov     rcx, [rsp + L_OUTKIND]
+        mov     byte [rcx + rax], 0
+        inc     qword [rsp + L_COUNT]
+.next:
+        inc     r15
+        jmp     .flow
+
+.done:
+        mov     rsi, [rsp + L_SC]
+        movsd   [rsi + 80], xmm12
+        movsd   [rsi + 88], xmm13
+        movsd   [rsi + 96], xmm14
+        mov     rax, [rsp + L_COUNT]
+        add     rsp, FRAME
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbp
+        pop     rbx
+        ret
+
+section .note.GNU-stack noalloc noexec nowrite progbits

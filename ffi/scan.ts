@@ -1,0 +1,118 @@
+/**
+ * The one binding for libatoscan.so (asm/flow_scan.asm): the collector's fast path over one batch
+ * of the flow map, one FFI call per batch. Callers pass typed arrays; no pointer leaves this file.
+ * The routine's contract is in the header of asm/flow_scan.asm; src/collector/scan.ts holds the
+ * TypeScript loop it must equal.
+ *
+ * `nativeScan()` is the library when it can run here, else undefined, and the collector then scans
+ * in TypeScript: the same table either way. It is undefined on arm64 (whose build of the library
+ * has no routine) and when the library cannot be found or loaded.
+ */
+import { FFIType, ptr, type Library } from "bun:ffi";
+// @ts-ignore: a build product imported as a file path (Bun embeds it when compiling); no types declare "*.so"
+import scanLibPath from "../dist/lib/libatoscan.so" with { type: "file" };
+import { AtoError } from "../src/errors.ts";
+import { locateLibrary, openLibrary } from "./native.ts";
+
+const SCAN_LIB_NAME = "libatoscan.so";
+const SCAN_ABI_VERSION = 1;
+/** The layout the routine was written for (asm/flow_scan.asm's constants): checked against the caller's. */
+export const SCAN_LAYOUT = { valueStride: 88, rowDoubles: 13, keyBytes: 48 } as const;
+
+const symbols = {
+  ato_scan_abi_version: { args: [], returns: FFIType.u32 },
+  ato_scan_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.u64 },
+} as const;
+
+/** The arrays of one call, in asm/flow_scan.asm's `ptrs` order. */
+export interface ScanArrays {
+  keyWords: Uint32Array;
+  valueWords: Uint32Array;
+  order: Int32Array;
+  /** The first flow's position in `order`. */
+  orderAt: number;
+  tableKeys: Uint32Array;
+  tableState: Uint8Array;
+  row: Float64Array;
+  byProto: Float64Array;
+  outIndex: Int32Array;
+  outKind: Uint8Array;
+  outSlot: Int32Array;
+}
+
+type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
+
+export class ScanLibrary {
+  readonly file: string;
+  readonly #batch: BatchFn;
+  readonly #ptrs = new BigUint64Array(10);
+
+  private constructor(handle: Library<typeof symbols>, file: string) {
+    this.file = file;
+    this.#batch = handle.symbols.ato_scan_batch as unknown as BatchFn;
+  }
+
+  /** The library, or why it cannot scan here. */
+  static open(env: Record<string, string | undefined> = process.env): ScanLibrary | string {
+    if (process.arch !== "x64") return `no scan routine for ${process.arch}`;
+    let handle: Library<typeof symbols>;
+    let file: string;
+    try {
+      file = locateLibrary(SCAN_LIB_NAME, scanLibPath, env);
+      handle = openLibrary(file, symbols);
+    } catch (e) {
+      if (e instanceof AtoError && e.code === "FFI") return e.message;
+      throw e;
+    }
+    const abi = handle.symbols.ato_scan_abi_version();
+    if (abi !== SCAN_ABI_VERSION) {
+      handle.close();
+      return `${file} has ABI version ${abi}, expected ${SCAN_ABI_VERSION}`;
+    }
+    return new ScanLibrary(handle, file);
+  }
+
+  /**
+   * Scans n flows (asm/flow_scan.asm); `scalars` (13 doubles) is read and its sums updated. Returns the
+   * hand-backs written. Every array must hold what n flows and the table's capacity need: checked here,
+   * so no call can make the routine read or write outside them.
+   */
+  batch(a: ScanArrays, scalars: Float64Array, n: number): number {
+    const cpus = scalars[6]!, flowWords = scalars[7]!, cap = scalars[8]!;
+    if (!Number.isSafeInteger(n) || n < 0 || scalars.length < 13 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
+      || a.keyWords.length < n * 12 || a.valueWords.length < n * flowWords || a.order.length < a.orderAt + n
+      || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles
+      || a.byProto.length < 512 || a.outIndex.length < n || a.outKind.length < n || a.outSlot.length < n) {
+      throw new AtoError(`flow scan: the arrays do not fit ${n} flows and a table of ${cap} slots`, "INTERNAL");
+    }
+    if (n === 0) return 0;
+    const p = this.#ptrs;
+    p[0] = BigInt(ptr(a.keyWords)); p[1] = BigInt(ptr(a.valueWords)); p[2] = BigInt(ptr(a.order, a.orderAt * 4));
+    p[3] = BigInt(ptr(a.tableKeys)); p[4] = BigInt(ptr(a.tableState)); p[5] = BigInt(ptr(a.row)); p[6] = BigInt(ptr(a.byProto));
+    p[7] = BigInt(ptr(a.outIndex)); p[8] = BigInt(ptr(a.outKind)); p[9] = BigInt(ptr(a.outSlot));
+    return Number(this.#batch(ptr(p), ptr(scalars), n));
+  }
+}
+
+let cached: { lib: ScanLibrary | undefined; why: string | undefined } | undefined;
+let forced: boolean | undefined;
+
+/** The native scan when it can run here (opened once), else undefined. */
+export function nativeScan(): ScanLibrary | undefined {
+  if (forced === false) return undefined;
+  if (!cached) {
+    const r = ScanLibrary.open();
+    cached = typeof r === "string" ? { lib: undefined, why: r } : { lib: r, why: undefined };
+  }
+  return cached.lib;
+}
+
+/** Why the collector scans in TypeScript here (undefined when it scans natively). */
+export function scanFallbackReason(): string | undefined {
+  return nativeScan() ? undefined : forced === false ? "forced by a test" : cached?.why;
+}
+
+/** Test-only: false makes nativeScan() undefined (the TypeScript loop); undefined restores the default. */
+export function forceScanPathForTests(native: false | undefined): void {
+  forced = native;
+}

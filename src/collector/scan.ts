@@ -1,0 +1,161 @@
+/**
+ * The collector's read of one batch, fast path first: the flows that a cycle only has to count
+ * (same entry at the table slot it had at the same position of the last read, still live, no
+ * record due, grown or not) are summed over CPUs and taken into the table here, in one loop over
+ * the kernel's buffer, with no call and no object per flow. A reading host changes every flow
+ * every second, and at one cycle a second this loop runs only 1 × per second: one small loop
+ * compiles early and stays compiled, where the per-flow calls of the general path ran cold.
+ *
+ * Every other flow is handed back, in batch order, for the general path (Collector.cycle):
+ *   SLOW  not touched here at all (not at its hinted slot, idle, an entry made anew, or changed
+ *         while an onRead hook listens): the general path does everything for it;
+ *   DUE   read into the table here; a record is due for it (or it is the final cycle): the
+ *         general path adds it to the chunk.
+ * What this loop does to a flow it keeps is exactly what the general path would do (the
+ * collector's tests pin both, and test/collector/scan.test.ts compares them flow by flow).
+ */
+import { FLOW_VALUE, percpuStride, type FlowBatch } from "../kernel/index.ts";
+import { nativeScan, SCAN_LAYOUT, type ScanLibrary } from "../../ffi/scan.ts";
+import { KEY_WORDS, ROW, R_EXPORTED_AT, R_FIRST_SEEN, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
+
+export const SLOW = 0, DUE = 1;
+
+/** What a cycle's scan is told: the clock and timeouts as Numbers (kernel ns). */
+export interface ScanParams {
+  idleBefore: number;
+  idleNs: number;
+  nowNs: number;
+  /** 0: every interval. */
+  activeNs: number;
+  final: boolean;
+  /** An onRead hook listens: every changed flow goes the general path (the hook is called there). */
+  hooked: boolean;
+}
+
+const TWO32 = 4294967296;
+const STEP = percpuStride(FLOW_VALUE.size) >> 2;
+const P = FLOW_VALUE.packets >> 2, B = FLOW_VALUE.bytes >> 2, F = FLOW_VALUE.firstSeenNs >> 2, L = FLOW_VALUE.lastSeenNs >> 2;
+const TF = FLOW_VALUE.tcpFlags >> 2, FR = FLOW_VALUE.fragments >> 2, TM = FLOW_VALUE.timingFlags >> 2, SP = FLOW_VALUE.spikes >> 2;
+const USED = 1;
+
+/** One cycle's scan state: its sums over every batch, and the last batch's hand-backs. */
+export class BatchScan {
+  /** Hand-backs of the last batch: index in the batch, kind (SLOW or DUE), slot (DUE only). */
+  index = new Int32Array(4096);
+  kind = new Uint8Array(4096);
+  slot = new Int32Array(4096);
+  n = 0;
+  /** Packets of every entry read (idle and handed-back ones too): the conservation check's sum. */
+  packetsRead = 0;
+  /** The earliest kernel ns at which a flow kept here needs the collector without a packet. */
+  nextDueNs = Infinity;
+  /** Growth read here, per IP protocol: packets at [proto * 2], bytes at [proto * 2 + 1]. */
+  readonly byProto = new Float64Array(512);
+  /** Whether byProto holds anything (most cycles of a quiet protocol mix touch few). */
+  grew = false;
+
+  /** The native routine (asm/flow_scan.asm) when it runs here and the layouts agree; else the TypeScript loop below. */
+  readonly native: ScanLibrary | undefined;
+  private readonly scalars = new Float64Array(13);
+
+  /** `native`: "auto" (the product: the routine where it runs), a library, or null for the TypeScript loop. */
+  constructor(public p: ScanParams, native: ScanLibrary | null | "auto" = "auto") {
+    const lib = native === "auto" ? nativeScan() : native ?? undefined;
+    const layoutAgrees = STEP * 4 === SCAN_LAYOUT.valueStride && ROW === SCAN_LAYOUT.rowDoubles && KEY_WORDS * 4 === SCAN_LAYOUT.keyBytes;
+    this.native = layoutAgrees ? lib : undefined;
+  }
+
+  /** Starts a cycle. */
+  reset(p: ScanParams): void {
+    this.p = p;
+    this.packetsRead = 0;
+    this.nextDueNs = Infinity;
+    if (this.grew) this.byProto.fill(0);
+    this.grew = false;
+  }
+
+  /** Scans batch b, whose flow i was at position pos0 + i of the map; order[pos] is the slot tried first. */
+  run(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+    if (this.index.length < b.n) { this.index = new Int32Array(b.n); this.kind = new Uint8Array(b.n); this.slot = new Int32Array(b.n); }
+    if (this.native) this.runNative(this.native, b, order, pos0, t, gen);
+    else this.runTs(b, order, pos0, t, gen);
+  }
+
+  private runNative(lib: ScanLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+    const p = this.p, sc = this.scalars;
+    sc[0] = p.idleBefore; sc[1] = p.idleNs; sc[2] = p.nowNs; sc[3] = p.activeNs; sc[4] = p.final ? 1 : 0; sc[5] = p.hooked ? 1 : 0;
+    sc[6] = b.cpus; sc[7] = b.valueBytes >> 2; sc[8] = t.capacity; sc[9] = gen;
+    sc[10] = this.packetsRead; sc[11] = this.nextDueNs; sc[12] = this.grew ? 1 : 0;
+    this.n = lib.batch({
+      keyWords: b.keyWords, valueWords: b.valueWords, order, orderAt: pos0, tableKeys: t.keys, tableState: t.state, row: t.row,
+      byProto: this.byProto, outIndex: this.index, outKind: this.kind, outSlot: this.slot,
+    }, sc, b.n);
+    this.packetsRead = sc[10]!;
+    this.nextDueNs = sc[11]!;
+    this.grew = sc[12] !== 0;
+  }
+
+  /** The TypeScript scan: the oracle of the native one (test/collector/scan.test.ts), and the path where it cannot run. */
+  runTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+    if (this.index.length < b.n) { this.index = new Int32Array(b.n); this.kind = new Uint8Array(b.n); this.slot = new Int32Array(b.n); }
+    const { idleBefore, idleNs, nowNs, activeNs, final, hooked } = this.p;
+    const kw = b.keyWords, vw = b.valueWords, cpus = b.cpus, flowWords = b.valueBytes >> 2;
+    const tk = t.keys, st = t.state, row = t.row, cap = t.capacity, byProto = this.byProto;
+    const index = this.index, kind = this.kind, slots = this.slot;
+    let n = 0, packetsRead = this.packetsRead, nextDue = this.nextDueNs, grew = this.grew;
+    for (let i = 0; i < b.n; i++) {
+      // Sums over CPUs, as FlowBatch.countsInto (and lastSeenNs: the latest of every CPU, for the idle check).
+      let packets = 0, bytes = 0, first = 0, last = 0, lastAll = 0, tcpFlags = 0, fragments = 0, timing = 0, spikes = 0;
+      for (let c = 0, o = i * flowWords; c < cpus; c++, o += STEP) {
+        const l = vw[o + L]! + vw[o + L + 1]! * TWO32;
+        if (l > lastAll) lastAll = l;
+        const p = vw[o + P]! + vw[o + P + 1]! * TWO32;
+        if (p === 0) continue;
+        packets += p;
+        bytes += vw[o + B]! + vw[o + B + 1]! * TWO32;
+        const f = vw[o + F]! + vw[o + F + 1]! * TWO32;
+        if (first === 0 || f < first) first = f;
+        if (l > last) last = l;
+        tcpFlags |= vw[o + TF]!;
+        fragments += vw[o + FR]!;
+        timing += vw[o + TM]!;
+        spikes += vw[o + SP]!;
+      }
+      packetsRead += packets;
+      const s = order[pos0 + i]!;
+      let same = s >= 0 && s < cap && st[s] === USED && lastAll >= idleBefore;
+      for (let w = 0, a = i * KEY_WORDS, k = s * KEY_WORDS; same && w < KEY_WORDS; w++) same = tk[k + w] === kw[a + w];
+      if (!same) { index[n] = i; kind[n++] = SLOW; continue; }
+      const r = s * ROW, readPackets = row[r + R_READ_PACKETS]!;
+      if (readPackets !== packets || row[r + R_LAST_SEEN] !== lastAll) {
+        if (hooked || packets < readPackets || first !== row[r + R_FIRST_SEEN]) { index[n] = i; kind[n++] = SLOW; continue; }
+        const dp = packets - readPackets, db = bytes - row[r + R_READ_BYTES]!;
+        if (dp !== 0 || db !== 0) {
+          const proto = (kw[i * KEY_WORDS + 11]! >>> 8) & 0xff;
+          byProto[proto * 2] += dp;
+          byProto[proto * 2 + 1] += db;
+          grew = true;
+        }
+        row[r + R_READ_PACKETS] = packets;
+        row[r + R_READ_BYTES] = bytes;
+        row[r + R_READ_FRAGMENTS] = fragments;
+        row[r + R_FIRST_SEEN] = first;
+        row[r + R_LAST_SEEN] = last;
+        row[r + R_TCP_FLAGS] = tcpFlags >>> 0;
+        row[r + R_TIMING_FLAGS] = timing;
+        row[r + R_SPIKES] = spikes;
+      }
+      row[r + R_GEN] = gen;
+      if (lastAll + idleNs < nextDue) nextDue = lastAll + idleNs;
+      const pending = row[r + R_READ_PACKETS]! - row[r + R_PACKETS]!;
+      if (pending <= 0) continue;
+      const exportedAt = row[r + R_EXPORTED_AT]!;
+      if (final || activeNs === 0 || nowNs - exportedAt >= activeNs) { index[n] = i; slots[n] = s; kind[n++] = DUE; continue; }
+      if (exportedAt + activeNs < nextDue) nextDue = exportedAt + activeNs;
+    }
+    this.n = n;
+    this.packetsRead = packetsRead;
+    this.nextDueNs = nextDue;
+    this.grew = grew;
+  }
+}
