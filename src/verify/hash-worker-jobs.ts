@@ -15,7 +15,7 @@ export interface HashPoolInit {
   state: SharedArrayBuffer;
   spans: SharedArrayBuffer[];
   hashes: SharedArrayBuffer[];
-  /** The node over leaves 2i and 2i+1 of the job, for i < count / 2. */
+  /** The node over leaves align+2i and align+2i+1 of the job. */
   pairs: SharedArrayBuffer[];
 }
 
@@ -24,4 +24,6 @@ export interface HashJob {
   gen: number;
   buf: SharedArrayBuffer;
   count: number;
+  /** The job's pairs start at leaf 0 or 1: the one the tree's level-1 nodes are predicted to start at. */
+  align: number;
 }
