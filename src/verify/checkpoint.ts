@@ -9,9 +9,9 @@
  */
 import { AtoError } from "../errors.ts";
 import { keyIdHex, parseCheckpointBody, parseCheckpointData, parseSignedNote, type EvidenceRecord, type ParsedCheckpoint } from "../evidence/index.ts";
+import { verifySignature } from "../signer/verify.ts";
 import { equalHashes, fitsSize, frontierRoot, frontierSpans, type Hash } from "../tree/index.ts";
 import type { Finding } from "./findings.ts";
-import { checkedSignature } from "./hash-worker-sigs.ts";
 import { expectedKeyIds, findKey, type TrustedKey } from "./keys.ts";
 import type { Position, RunState } from "./state.ts";
 
@@ -80,7 +80,7 @@ function checkSignature(s: RunState, c: ParsedCheckpoint, f: (sev: Finding["seve
   for (const sig of note.signatures) {
     const key = findKey(s.opts.keys, sig.keyName, sig.keyId);
     if (!key) continue;
-    if (!checkedSignature(key, text, sig.signature)) { // checked ahead by the hash worker when it could
+    if (!verifySignature(key.spkiDer, key.algorithm, text, sig.signature)) {
       f("tampered", `checkpoint signature by key '${sig.keyName}' (${keyIdHex(sig.keyId)}) does not verify: the checkpoint text or its signature was changed`);
       return { good: false };
     }

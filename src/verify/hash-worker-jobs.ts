@@ -2,8 +2,6 @@
  * What the verifier's thread and the hash worker share: per slot, one state word (generation x 4 + phase)
  * in `state`, the job's line spans, its leaf hashes and the nodes over pairs of them. A slot's buffer is posted with each job.
  */
-import type { PresignKey } from "./hash-worker-sigs.ts";
-
 export const IDLE = 0;
 export const QUEUED = 1;
 export const WORKER = 2;
@@ -19,10 +17,6 @@ export interface HashPoolInit {
   hashes: SharedArrayBuffer[];
   /** The node over leaves align+2i and align+2i+1 of the job. */
   pairs: SharedArrayBuffer[];
-  /** The checkpoint signatures the worker checked in the job's lines (hash-worker-sigs.ts). */
-  sigs: SharedArrayBuffer[];
-  /** Per slot: the signature phase's state word (generation x 4 + phase), then the generation this thread is past. */
-  sigState: SharedArrayBuffer;
 }
 
 export interface HashJob {
@@ -32,6 +26,4 @@ export interface HashJob {
   count: number;
   /** The job's pairs start at leaf 0 or 1: the one the tree's level-1 nodes are predicted to start at. */
   align: number;
-  /** The keys to check checkpoint signatures with, when they changed since the last job (none: no checks). */
-  keys?: PresignKey[];
 }

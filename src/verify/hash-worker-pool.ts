@@ -14,8 +14,6 @@
 import { availableParallelism } from "node:os";
 import { nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { DONE, IDLE, JOB_LINES, QUEUED, SLOTS, WORKER, type HashJob, type HashPoolInit } from "./hash-worker-jobs.ts";
-import { SIG_BYTES } from "./hash-worker-sigs.ts";
-import type { TrustedKey } from "./keys.ts";
 import type { LeafSource } from "./stream-tree.ts";
 
 /** A file this large starts the worker (measured here: ~40 MB is where a worker's start-up is paid back). */
@@ -87,14 +85,9 @@ export class HashPool {
   readonly worker: Worker | undefined;
   private readonly lib: Sha256Library;
   private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
-  private readonly sigState = new Int32Array(new SharedArrayBuffer(8 * SLOTS));
   readonly spans: Uint32Array[] = [];
   readonly hashes: Uint8Array[] = [];
   readonly pairs: Uint8Array[] = [];
-  readonly sigs: Int32Array[] = [];
-  /** Per slot: the keys its job's signatures were checked with. */
-  readonly jobKeys: (readonly TrustedKey[])[] = [];
-  private sentKeys: readonly TrustedKey[] | undefined;
   private readonly bufs: Uint8Array[] = [];
   private readonly gens: number[] = [];
   /** Per slot: the first leaf of the job's pairs (0: leaves 0-1, 2-3, ...; 1: leaves 1-2, 3-4, ...). */
@@ -103,7 +96,7 @@ export class HashPool {
   constructor(lib: Sha256Library, worker: Worker | undefined) {
     this.lib = lib;
     this.worker = worker;
-    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [], pairs: [], sigs: [], sigState: this.sigState.buffer as SharedArrayBuffer };
+    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [], pairs: [] };
     for (let i = 0; i < SLOTS; i++) {
       const sp = new SharedArrayBuffer(8 * JOB_LINES);
       const h = new SharedArrayBuffer(32 * JOB_LINES);
@@ -117,10 +110,6 @@ export class HashPool {
       this.bufs.push(new Uint8Array(0));
       this.gens.push(0);
       this.aligns.push(0);
-      const sg = new SharedArrayBuffer(SIG_BYTES);
-      init.sigs.push(sg);
-      this.sigs.push(new Int32Array(sg));
-      this.jobKeys.push([]);
     }
     worker?.postMessage({ init });
   }
@@ -136,21 +125,13 @@ export class HashPool {
     return b;
   }
 
-  /**
-   * Hands the first `count` spans of the slot to the worker, its pairs starting at leaf `align` (0 or 1),
-   * the signatures of its checkpoint lines to be checked with `keys`.
-   */
-  submit(slot: number, count: number, align = 0, keys: readonly TrustedKey[] = []): void {
+  /** Hands the first `count` spans of the slot to the worker, its pairs starting at leaf `align` (0 or 1). */
+  submit(slot: number, count: number, align = 0): void {
     const gen = (this.gens[slot]! + 1) % (1 << 28);
     this.gens[slot] = gen;
     this.aligns[slot] = align;
-    Atomics.store(this.sigs[slot]!, 0, 0); // no verdicts until the worker wrote them
-    Atomics.store(this.sigState, slot, gen * 4 + QUEUED);
-    this.jobKeys[slot] = keys;
-    const send = keys !== this.sentKeys ? keys.map((k) => ({ algorithm: k.algorithm, spkiDer: k.spkiDer })) : undefined;
-    this.sentKeys = keys;
     Atomics.store(this.state, slot, gen * 4 + QUEUED);
-    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count, align, ...(send ? { keys: send } : {}) };
+    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count, align };
     this.worker?.postMessage({ job });
   }
 
@@ -182,16 +163,8 @@ export class HashPool {
   /** Before the slot is reused or the read ends: a queued job is withdrawn, a running one waited for. */
   cancel(slot: number): void {
     const g = this.gens[slot]! * 4;
-    this.pass(slot);
-    if (Atomics.compareExchange(this.state, slot, g + QUEUED, g + IDLE) !== g + QUEUED) this.awaitWorker(slot, g);
-    // The signature phase of the same job: withdrawn, or waited for (it stops at its next checkpoint).
-    if (Atomics.compareExchange(this.sigState, slot, g + QUEUED, g + IDLE) === g + QUEUED) return;
-    this.awaitWorker(slot, g, this.sigState);
-  }
-
-  /** This thread is past the slot's chunk: the worker checks none of its signatures from now on. */
-  pass(slot: number): void {
-    Atomics.store(this.sigState, SLOTS + slot, this.gens[slot]!);
+    if (Atomics.compareExchange(this.state, slot, g + QUEUED, g + IDLE) === g + QUEUED) return;
+    this.awaitWorker(slot, g);
   }
 
   release(): void {
@@ -200,10 +173,10 @@ export class HashPool {
   }
 
   /** True once the worker finished the job; false if it stalled (the pool is then dropped for good). */
-  private awaitWorker(slot: number, g: number, words = this.state): boolean {
+  private awaitWorker(slot: number, g: number): boolean {
     const t0 = Date.now();
-    for (let v = Atomics.load(words, slot); v === g + WORKER || v === g + QUEUED; v = Atomics.load(words, slot)) {
-      Atomics.wait(words, slot, v, 1000);
+    for (let v = Atomics.load(this.state, slot); v === g + WORKER || v === g + QUEUED; v = Atomics.load(this.state, slot)) {
+      Atomics.wait(this.state, slot, v, 1000);
       if (Date.now() - t0 > STALL_MS) {
         broken = true;
         pool = undefined; // its buffers are left to the worker

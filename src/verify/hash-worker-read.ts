@@ -8,11 +8,9 @@
  * depends on the tree size at the chunk's first line, not known until the chunk before is checked:
  * it is predicted (the size at the last chunk's start plus the lines since), and a wrong guess (a
  * checkpoint that reset the tree, a skipped file) only means StreamTree.flush hashes those itself.
- * The worker checks the chunk's checkpoint signatures too (hash-worker-sigs.ts).
  */
 import type { LineSource } from "../log/lines.ts";
 import { leafSource, type HashPool } from "./hash-worker-pool.ts";
-import { provideSignatures } from "./hash-worker-sigs.ts";
 import type { RunState } from "./state.ts";
 import { provideLeaves } from "./stream-tree.ts";
 
@@ -27,20 +25,16 @@ export function aheadSource(s: RunState, pool: HashPool, read: LineSource["read"
     },
     spans: (slot) => pool.spans[slot]!,
     filled(c) {
-      if (c.count > 0) pool.submit(c.slot, c.count, (offset + c.before) % 2, s.opts.keys);
+      if (c.count > 0) pool.submit(c.slot, c.count, (offset + c.before) % 2);
     },
     lines(c) {
       offset = (s.tree?.size ?? 0) - c.before;
-      const leaves = c.count > 0 ? leafSource(pool, c.slot, c.buf, c.count) : undefined;
-      provideLeaves(leaves);
-      provideSignatures(leaves && { keys: pool.jobKeys[c.slot]!, words: pool.sigs[c.slot]! });
+      provideLeaves(c.count > 0 ? leafSource(pool, c.slot, c.buf, c.count) : undefined);
     },
-    reuse(c) {
-      pool.pass(c.slot);
+    reuse() {
       // The lines the tree noted are about to be overwritten (the slots outlive the scan: flushed on every exit).
       s.tree?.flush();
       provideLeaves(undefined);
-      provideSignatures(undefined);
     },
   };
 }
