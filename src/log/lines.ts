@@ -6,7 +6,7 @@
  * SHA-256(0x00 || line) run in place without copying the line: see `leafHashInPlace`.
  *
  * This is the one line loop: forEachLine here, and verify's readers (src/verify/read.ts, one
- * buffer; src/verify/hash-worker-read.ts, two buffers in shared memory read one chunk ahead) are
+ * buffer; src/verify/hash-worker-read.ts, buffers in shared memory read chunks ahead) are
  * `scanLines` with their hooks, so the limits, the order of lines and where a line is found too
  * long are defined once.
  */
@@ -66,8 +66,8 @@ export interface LineSource {
   buffer(slot: number, need: number): Uint8Array;
   /** Room for the spans of `slot`'s chunk (at most SPAN_LINES lines are split ahead). */
   spans(slot: number): Uint32Array;
-  /** True: two slots, the next chunk read (and split) before this one's lines go out. */
-  ahead: boolean;
+  /** More than 0: that many chunks read (and split) ahead, in slots 0..ahead taken in turn, before a chunk's lines go out. */
+  ahead: number;
   /** A chunk was read and split, before any of its lines went out (the read-ahead hands it to a worker). */
   filled?(c: Chunk): void;
   /** Just before a chunk's lines go out. */
@@ -87,7 +87,7 @@ export function oneBuffer(read: LineSource["read"], chunkSize: number): LineSour
   let spans: Uint32Array | undefined;
   return {
     read,
-    ahead: false,
+    ahead: 0,
     buffer: (_slot, need) => {
       let n = buf.length;
       while (n <= need) n *= 2;
@@ -108,9 +108,9 @@ interface Fill extends Chunk {
 /**
  * Every line of [from, limit) in order, each checked against maxLine: a line longer than that
  * (as found, or as it streams, before it is whole) ends the scan with `tooLong`, after every line
- * before it went out. With `ahead`, chunk N+1 is read and split before chunk N's lines go out; the
- * lines, their order, the checks and where they stop are the same, and a read error is held until
- * chunk N's lines went out (where one buffer would have read).
+ * before it went out. With `ahead` = k, chunks N+1..N+k are read and split before chunk N's lines go
+ * out; the lines, their order, the checks and where they stop are the same, and a read error is held
+ * until the chunks before it went out (where one buffer would have read).
  */
 export function scanLines(src: LineSource, onLine: LineHandler, o: { limit: number; maxLine: number; from: number }): ScanEnd {
   const { limit, maxLine } = o;
@@ -151,18 +151,21 @@ export function scanLines(src: LineSource, onLine: LineHandler, o: { limit: numb
   };
 
   let cur = fill(0, new Uint8Array(1), 1, 1, o.from, 0);
+  const queue: Fill[] = []; // the chunks read after cur, in order
   for (;;) {
     if (cur.error !== undefined) throw cur.error;
     if (cur.stop !== undefined) return { partialLength: cur.filled - 1, partialOffset: cur.base, lines: cur.before };
     const { buf, base, filled, end, spans, count } = cur;
     let lines = cur.before;
-    let next: Fill | undefined;
-    let rest: number;
-    if (src.ahead) {
-      const last = buf.subarray(filled, end).lastIndexOf(NEWLINE);
-      rest = last === -1 ? 1 : filled + last + 1; // where the leftover begins once every line went out
-      // Read ahead unless the scan stops after this chunk anyway (a leftover over the limit).
-      if (end - rest <= maxLine) next = fill(1 - cur.slot, buf, rest, end, base + rest - 1, cur.before + linesIn(cur, rest));
+    let rest = 1;
+    while (queue.length < src.ahead) {
+      const last = queue.at(-1) ?? cur;
+      if (last.error !== undefined || last.stop !== undefined) break;
+      const nl = last.buf.subarray(last.filled, last.end).lastIndexOf(NEWLINE);
+      const from = nl === -1 ? 1 : last.filled + nl + 1; // where its leftover begins once every line went out
+      // Read on unless the scan stops after that chunk anyway (a leftover over the limit).
+      if (last.end - from > maxLine) break;
+      queue.push(fill((last.slot + 1) % (src.ahead + 1), last.buf, from, last.end, last.base + from - 1, last.before + linesIn(last, from)));
     }
     src.lines?.(cur);
     try {
@@ -185,7 +188,7 @@ export function scanLines(src: LineSource, onLine: LineHandler, o: { limit: numb
     }
     const nextBase = base + rest - 1;
     if (end - rest > maxLine) return { partialLength: 0, partialOffset: nextBase, lines, tooLong: nextBase }; // checked as it streams, not once it is whole
-    cur = next ?? fill(cur.slot, buf, rest, end, nextBase, lines);
+    cur = queue.shift() ?? fill(cur.slot, buf, rest, end, nextBase, lines);
   }
 }
 

@@ -9,7 +9,8 @@ export const DONE = 3;
 
 /** Lines per job at most (the rest of a chunk's lines are hashed by the verifier's thread as before). */
 export const JOB_LINES = 8192;
-export const SLOTS = 2;
+/** Chunks in flight: the one being checked and two read ahead (one ahead left this thread waiting ~0.2 s per GB on a worker delayed by the JIT's threads). */
+export const SLOTS = 3;
 
 export interface HashPoolInit {
   state: SharedArrayBuffer;

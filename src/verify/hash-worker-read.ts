@@ -10,6 +10,7 @@
  * checkpoint that reset the tree, a skipped file) only means StreamTree.flush hashes those itself.
  */
 import type { LineSource } from "../log/lines.ts";
+import { SLOTS } from "./hash-worker-jobs.ts";
 import { leafSource, type HashPool } from "./hash-worker-pool.ts";
 import type { RunState } from "./state.ts";
 import { provideLeaves } from "./stream-tree.ts";
@@ -18,7 +19,7 @@ export function aheadSource(s: RunState, pool: HashPool, read: LineSource["read"
   let offset = s.tree?.size ?? 0; // tree size minus the lines of the file before the current chunk
   return {
     read,
-    ahead: true,
+    ahead: SLOTS - 1,
     buffer(slot, need) {
       pool.cancel(slot); // its last job, if still out, is withdrawn or finished before the buffer is reused
       return pool.buffer(slot, need, chunk + 1);
