@@ -1,7 +1,7 @@
 /**
- * The verifier's side of the hash worker (hash-worker.ts): two slots, each a reader chunk in shared
- * memory with its line spans and leaf hashes. The reader (read.ts) fills and submits the next chunk
- * before it checks the current one, so the worker hashes chunk N+1's leaves while this thread parses
+ * The verifier's side of the hash worker (hash-worker.ts): SLOTS slots, each a reader chunk in shared
+ * memory with its line spans and leaf hashes. The reader (read.ts) fills and submits the next chunks
+ * before it checks the current one, so the worker hashes chunks N+1 and N+2 while this thread parses
  * chunk N, folds the tree and checks signatures. Whoever moves a job's state word from QUEUED first
  * hashes it: when the worker is late, or never started (no Worker, a bad entry point, one CPU busy
  * elsewhere), this thread hashes the chunk itself with the same routine, so results never depend on

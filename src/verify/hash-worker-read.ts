@@ -1,7 +1,7 @@
 /**
- * The read-ahead source for scanLines (src/log/lines.ts): two chunk buffers in shared memory; chunk
- * N+1 is read, split into lines and handed to the worker (hash-worker-pool.ts) before chunk N's
- * lines go to the verifier, so the worker hashes N+1's leaves while this thread checks N. The lines,
+ * The read-ahead source for scanLines (src/log/lines.ts): SLOTS chunk buffers in shared memory; chunks
+ * N+1 and N+2 are read, split into lines and handed to the worker (hash-worker-pool.ts) before chunk
+ * N's lines go to the verifier, so the worker hashes their leaves while this thread checks N. The lines,
  * their order, the limit and the findings are scanLines's, the same as with one buffer.
  *
  * The worker also hashes the nodes over pairs of leaves. Which pairs are the tree's level-1 nodes

@@ -4,7 +4,7 @@
  * range of it with a free byte before it, valid during the callback only), with one hook: before
  * the buffer is reused, the tree hashes the lines it noted in it (StreamTree.flush), so the native
  * hasher can take a whole chunk of lines in one call. On large files with a second CPU, the same
- * loop reads one chunk ahead into shared memory and a worker hashes its leaves
+ * loop reads chunks ahead into shared memory and a worker hashes their leaves
  * (hash-worker-read.ts).
  */
 import { readSync } from "node:fs";
