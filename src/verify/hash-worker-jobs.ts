@@ -9,13 +9,14 @@ export const DONE = 3;
 
 /** Lines per job at most (the rest of a chunk's lines are hashed by the verifier's thread as before). */
 export const JOB_LINES = 8192;
-export const SLOTS = 2;
+/** Chunks in flight: the one being checked and two read ahead (one ahead left this thread waiting ~0.2 s per GB on a worker delayed by the JIT's threads). */
+export const SLOTS = 3;
 
 export interface HashPoolInit {
   state: SharedArrayBuffer;
   spans: SharedArrayBuffer[];
   hashes: SharedArrayBuffer[];
-  /** The node over leaves 2i and 2i+1 of the job, for i < count / 2. */
+  /** The node over leaves align+2i and align+2i+1 of the job. */
   pairs: SharedArrayBuffer[];
 }
 
@@ -24,4 +25,6 @@ export interface HashJob {
   gen: number;
   buf: SharedArrayBuffer;
   count: number;
+  /** The job's pairs start at leaf 0 or 1: the one the tree's level-1 nodes are predicted to start at. */
+  align: number;
 }

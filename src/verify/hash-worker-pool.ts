@@ -1,7 +1,7 @@
 /**
- * The verifier's side of the hash worker (hash-worker.ts): two slots, each a reader chunk in shared
- * memory with its line spans and leaf hashes. The reader (read.ts) fills and submits the next chunk
- * before it checks the current one, so the worker hashes chunk N+1's leaves while this thread parses
+ * The verifier's side of the hash worker (hash-worker.ts): SLOTS slots, each a reader chunk in shared
+ * memory with its line spans and leaf hashes. The reader (read.ts) fills and submits the next chunks
+ * before it checks the current one, so the worker hashes chunks N+1 and N+2 while this thread parses
  * chunk N, folds the tree and checks signatures. Whoever moves a job's state word from QUEUED first
  * hashes it: when the worker is late, or never started (no Worker, a bad entry point, one CPU busy
  * elsewhere), this thread hashes the chunk itself with the same routine, so results never depend on
@@ -90,6 +90,8 @@ export class HashPool {
   readonly pairs: Uint8Array[] = [];
   private readonly bufs: Uint8Array[] = [];
   private readonly gens: number[] = [];
+  /** Per slot: the first leaf of the job's pairs (0: leaves 0-1, 2-3, ...; 1: leaves 1-2, 3-4, ...). */
+  readonly aligns: number[] = [];
 
   constructor(lib: Sha256Library, worker: Worker | undefined) {
     this.lib = lib;
@@ -107,6 +109,7 @@ export class HashPool {
       this.hashes.push(new Uint8Array(h));
       this.bufs.push(new Uint8Array(0));
       this.gens.push(0);
+      this.aligns.push(0);
     }
     worker?.postMessage({ init });
   }
@@ -122,12 +125,13 @@ export class HashPool {
     return b;
   }
 
-  /** Hands the first `count` spans of the slot to the worker. */
-  submit(slot: number, count: number): void {
+  /** Hands the first `count` spans of the slot to the worker, its pairs starting at leaf `align` (0 or 1). */
+  submit(slot: number, count: number, align = 0): void {
     const gen = (this.gens[slot]! + 1) % (1 << 28);
     this.gens[slot] = gen;
+    this.aligns[slot] = align;
     Atomics.store(this.state, slot, gen * 4 + QUEUED);
-    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count };
+    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count, align };
     this.worker?.postMessage({ job });
   }
 
@@ -152,7 +156,8 @@ export class HashPool {
   /** The job on this thread: what hash-worker.ts does. */
   private hash(slot: number, count: number): void {
     this.lib.leaves(this.bufs[slot]!, this.spans[slot]!, count, this.hashes[slot]!, 0);
-    this.lib.nodes(this.hashes[slot]!, 0, Math.floor(count / 2), this.pairs[slot]!, 0);
+    const a = this.aligns[slot]!;
+    this.lib.nodes(this.hashes[slot]!, 32 * a, Math.floor((count - a) / 2), this.pairs[slot]!, 0);
   }
 
   /** Before the slot is reused or the read ends: a queued job is withdrawn, a running one waited for. */
@@ -191,6 +196,7 @@ export function leafSource(p: HashPool, slot: number, buf: Uint8Array, count: nu
     hashes: p.hashes[slot]!,
     pairs: p.pairs[slot]!,
     count,
+    align: p.aligns[slot]!,
     cursor: 0,
     ready() {
       if (!ready) p.wait(slot, count);

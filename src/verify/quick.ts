@@ -29,6 +29,18 @@ const COSIGNATURE = enc("cosignature");
 const WITNESS_REFUSAL = enc("witness_refusal");
 
 export function quickHead(buf: Uint8Array, start: number, end: number): QuickHead | undefined {
+  const kind = quickKind(buf, start, end);
+  return kind === undefined ? undefined : { seq: quickSeq, kind };
+}
+
+/** The seq of the line quickKind last matched. */
+export let quickSeq = 0;
+
+/**
+ * quickHead without an object: the kind, with the seq left in `quickSeq` (the verifier calls this
+ * for every line, and an ordinary record's line should allocate nothing).
+ */
+export function quickKind(buf: Uint8Array, start: number, end: number): QuickKind | undefined {
   // The fixed bytes are compared one by one, unrolled (this runs for every line; a loop over a
   // constant array costs about twice as much). Reads past the buffer give undefined: no match.
   const v = end - 7; // ,"v":1}
@@ -53,7 +65,8 @@ export function quickHead(buf: Uint8Array, start: number, end: number): QuickHea
   const kk = k - KIND.length; // ,"kind":"
   if (k === kindEnd || kk < start || buf[kk] !== 0x2c || buf[kk + 1] !== QUOTE || buf[kk + 2] !== 0x6b || buf[kk + 3] !== 0x69 || buf[kk + 4] !== 0x6e || buf[kk + 5] !== 0x64 || buf[kk + 6] !== QUOTE || buf[kk + 7] !== 0x3a || buf[kk + 8] !== QUOTE) return undefined;
   // No string is made for the kind: only two kinds matter here, and this runs for every line.
-  return { seq, kind: kindAt(buf, k, kindEnd - k) };
+  quickSeq = seq;
+  return kindAt(buf, k, kindEnd - k);
 }
 
 /** {"class":" at p. */

@@ -23,15 +23,16 @@ import { NODE_HASH_PREFIX, LEAF_HASH_PREFIX, type Hash } from "../tree/index.ts"
 /**
  * Leaf hashes made ahead of time for one buffer's lines (by the hash worker, hash-worker-pool.ts):
  * spans in line order, `cursor` the first not yet used; `ready()` waits until `hashes` and `pairs`
- * hold them. When the tree's size before line c is even, the source's pairs from c on are the
- * tree's level-1 nodes, so flush() starts its fold one level up.
+ * hold them. When the tree's size before line c has the parity of c + align, the source's pairs
+ * from there on are the tree's level-1 nodes, so flush() starts its fold one level up.
  */
 export interface LeafSource {
   buf: Uint8Array;
   spans: Uint32Array;
   hashes: Uint8Array;
-  /** pairs[32i..]: the node over leaves 2i and 2i+1. */
+  /** pairs[32i..]: the node over leaves align+2i and align+2i+1. */
   pairs: Uint8Array;
+  align: number;
   count: number;
   cursor: number;
   ready(): void;
@@ -140,7 +141,7 @@ export class StreamTree {
     let k = 0;
     const c = source !== undefined && source.buf === this.pendingBuf ? match(source, this.spans, n) : -1;
     if (c < 0) lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
-    else if (s % 2 !== c % 2) take(source!, c, n, src);
+    else if (s % 2 !== (c + source!.align) % 2) take(source!, c, n, src);
     else {
       // The source's pairs are this tree's level-1 nodes: level 0 is done but for its ends.
       source!.ready();
@@ -155,7 +156,8 @@ export class StreamTree {
         at = 64;
       }
       const pairs = (c + n - first - ((c + n - first) % 2)) / 2;
-      dst.set(source!.pairs.subarray(16 * first, 16 * first + 32 * pairs), at);
+      const p = 16 * (first - source!.align); // first - align is even: the pair that starts at line first
+      dst.set(source!.pairs.subarray(p, p + 32 * pairs), at);
       if ((c + n - first) % 2 === 1) this.left[0]!.set(leaves.subarray(32 * (c + n - 1), 32 * (c + n)));
       source!.cursor = c + n;
       [src, dst] = [dst, src];

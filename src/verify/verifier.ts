@@ -14,7 +14,7 @@ import { parseLine } from "./bounded.ts";
 import { checkCheckpoint } from "./checkpoint.ts";
 import { checkHeader } from "./header.ts";
 import type { InputFile } from "./inputs.ts";
-import { quickHead } from "./quick.ts";
+import { quickKind, quickSeq } from "./quick.ts";
 import { readLines, type ReadEnd } from "./read.ts";
 import { beginResumed, markResumePoint, seedState, type ResumeSeed } from "./resume-seed.ts";
 import type { SegmentReport } from "./report.ts";
@@ -47,14 +47,19 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
     if (skip) return true;
     lineNo++;
     let good: { key: string; root: string } | undefined; // a checkpoint that became the last good one: a point to resume from
-    let head: { seq: number; kind: string } | undefined = quickHead(buf, start, stop);
+    // The line's kind and seq as scalars (quickKind, or the parsed record's): an ordinary record's line allocates nothing.
+    let kind: string | undefined = quickKind(buf, start, stop);
+    let seq = quickSeq;
     let rec: EvidenceRecord | undefined;
     let problem: string | undefined;
-    if (!head || lineNo === 1 || head.kind !== "record" || isRetireLine(buf, stop, head.seq)) {
+    if (kind === undefined || lineNo === 1 || kind !== "record" || isRetireLine(buf, stop, seq)) {
       const p = parseLine(buf, start, stop);
-      rec = head = p.rec;
+      rec = p.rec;
+      kind = p.rec?.kind;
+      seq = p.rec?.seq ?? 0;
       if (!p.rec) problem = p.problem;
     }
+    const head = kind !== undefined;
     if (lineNo === 1) {
       skip = !checkHeader(s, rec, seg, problem);
       if (skip) {
@@ -72,15 +77,14 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
     if (witness && rec) witness.record(rec, { file, line: lineNo });
     else if (witness && head) witness.evidence();
     const tree = s.tree!;
-    const f = (severity: "tampered" | "incomplete", message: string) => s.findings.add({ severity, file, line: lineNo, seq: head?.seq, message });
-    if (!head) f("tampered", problem ?? "line is not an evidence record");
-    else if (lineNo > 1 && head.kind === "segment") f("tampered", "a segment line in the middle of a file: lines from another segment were inserted");
-    if (head && head.seq !== s.expectedSeq) {
-      if (head.seq > s.expectedSeq) gap(s, { severity: "incomplete", file, line: lineNo, seq: head.seq, message: `seq jumps from ${s.expectedSeq - 1} to ${head.seq}: ${head.seq - s.expectedSeq} line(s) missing before this one` });
-      else f("tampered", `seq ${head.seq} where ${s.expectedSeq} was expected: a line repeated, moved or copied from elsewhere`);
+    if (!head) s.findings.add({ severity: "tampered", file, line: lineNo, seq: undefined, message: problem ?? "line is not an evidence record" });
+    else if (lineNo > 1 && kind === "segment") s.findings.add({ severity: "tampered", file, line: lineNo, seq, message: "a segment line in the middle of a file: lines from another segment were inserted" });
+    if (head && seq !== s.expectedSeq) {
+      if (seq > s.expectedSeq) gap(s, { severity: "incomplete", file, line: lineNo, seq, message: `seq jumps from ${s.expectedSeq - 1} to ${seq}: ${seq - s.expectedSeq} line(s) missing before this one` });
+      else s.findings.add({ severity: "tampered", file, line: lineNo, seq, message: `seq ${seq} where ${s.expectedSeq} was expected: a line repeated, moved or copied from elsewhere` });
     }
-    s.expectedSeq = (head?.seq ?? s.expectedSeq) + 1;
-    if (head?.kind === "checkpoint" && rec) {
+    s.expectedSeq = (head ? seq : s.expectedSeq) + 1;
+    if (kind === "checkpoint" && rec) {
       const here = tree.size;
       const before = s.lastGood;
       const verdict = checkCheckpoint(s, rec, { file, line: lineNo, leaf: here, lineOfLeaf: (l) => (l >= seg.start_leaf ? lineNo - (here - l) : undefined) });
@@ -91,13 +95,15 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
     }
     if (s.opts.exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
     tree.appendLine(buf, start, stop);
-    if (good) markResumePoint(s, { fileIndex: index, segment: seg.segment ?? -1, offset: offset + (stop - start) + 1, line: lineNo + 1, treeSize: tree.size, frontier: tree.frontier, seq: head!.seq, checkpointSize: tree.size - 1, checkpointRoot: good.root, key: good.key });
+    if (good) markResumePoint(s, { fileIndex: index, segment: seg.segment ?? -1, offset: offset + (stop - start) + 1, line: lineNo + 1, treeSize: tree.size, frontier: tree.frontier, seq, checkpointSize: tree.size - 1, checkpointRoot: good.root, key: good.key });
     if (s.opts.trusted?.size === tree.size) checkTrusted(s, file, lineNo);
     if (s.opts.from?.size === tree.size) checkFrom(s, file, lineNo);
     seg.lines = lineNo;
     seg.bytes = offset + (stop - start) + 1;
-    seg.first_seq ??= head?.seq ?? null;
-    seg.last_seq = head?.seq ?? seg.last_seq;
+    if (head) {
+      seg.first_seq ??= seq;
+      seg.last_seq = seq;
+    }
   }, resume?.point.offset ?? 0);
   seg.lines = lineNo;
   seg.end_leaf = s.tree?.size ?? 0;
