@@ -278,7 +278,7 @@ export const SETTINGS = {
 
   // --- read before any setting, by the library loader
   libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the embedded copies", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",
-    description: "directory to load libbpf.so.1 and libatomask.so from instead of the embedded copies" }),
+    description: "directory to load libbpf.so.1, libatomask.so, libatosha256.so and libatoscan.so from instead of the embedded copies" }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
