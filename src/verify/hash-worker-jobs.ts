@@ -1,5 +1,5 @@
 /**
- * What the verifier's thread and the hash worker share: per slot, two state words (generation x 4 + phase; one per half of the job)
+ * What the verifier's thread and the hash worker share: per slot, one state word (generation x 4 + phase)
  * in `state`, the job's line spans, its leaf hashes and the levels of the subtrees over them (subtrees.ts). A slot's buffer is posted with each job.
  */
 export const IDLE = 0;

@@ -15,7 +15,7 @@ import { availableParallelism } from "node:os";
 import { nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { DONE, IDLE, JOB_LINES, QUEUED, SLOTS, WORKER, type HashJob, type HashPoolInit } from "./hash-worker-jobs.ts";
 import type { LeafSource } from "./stream-tree.ts";
-import { BASE_MOD, hashPart, jobParts, type Part } from "./subtrees.ts";
+import { BASE_MOD, foldLevels, levelLayout } from "./subtrees.ts";
 
 /** A file this large starts the worker (measured here: ~40 MB is where a worker's start-up is paid back). */
 export const THREAD_MIN_BYTES = 48 << 20;
@@ -28,13 +28,11 @@ interface Options {
   minBytes: number;
   /** False (tests only): this thread never takes a job back, so the worker hashes every one. */
   takeBack: boolean;
-  /** True (tests only): this thread claims every job's second half as it submits it, so both threads hash each chunk. */
-  split: boolean;
   cpus: () => number;
   url: () => string;
 }
 
-const defaults: Options = { minBytes: THREAD_MIN_BYTES, takeBack: true, split: false, cpus: availableParallelism, url: workerUrl };
+const defaults: Options = { minBytes: THREAD_MIN_BYTES, takeBack: true, cpus: availableParallelism, url: workerUrl };
 let options = defaults;
 let pool: HashPool | undefined;
 let broken = false;
@@ -59,7 +57,7 @@ export function hashWorkerForTests(o: Partial<Options> | undefined): void {
   options = o ? { ...defaults, ...o } : defaults;
 }
 
-/** Test-only: how many half jobs the worker and this thread hashed since the pool was made. */
+/** Test-only: how many jobs the worker and this thread hashed since the pool was made. */
 export function hashWorkerStats(): { worker: number; main: number } {
   return { worker: pool?.byWorker ?? 0, main: pool?.byMain ?? 0 };
 }
@@ -87,7 +85,7 @@ export class HashPool {
   byMain = 0;
   readonly worker: Worker | undefined;
   private readonly lib: Sha256Library;
-  private readonly state = new Int32Array(new SharedArrayBuffer(8 * SLOTS)); // word 2 x slot + half
+  private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   readonly spans: Uint32Array[] = [];
   readonly hashes: Uint8Array[] = [];
   readonly levels: Uint8Array[] = [];
@@ -95,8 +93,6 @@ export class HashPool {
   private readonly gens: number[] = [];
   /** Per slot: the job's predicted tree size at its first leaf, modulo BASE_MOD. */
   readonly bases: number[] = [];
-  /** Per slot: the job's halves (subtrees.ts jobParts). */
-  readonly parts: [Part, Part][] = [];
 
   constructor(lib: Sha256Library, worker: Worker | undefined) {
     this.lib = lib;
@@ -115,7 +111,6 @@ export class HashPool {
       this.bufs.push(new Uint8Array(0));
       this.gens.push(0);
       this.bases.push(0);
-      this.parts.push(jobParts(0, 0));
     }
     worker?.postMessage({ init });
   }
@@ -137,59 +132,40 @@ export class HashPool {
     this.gens[slot] = gen;
     base = ((base % BASE_MOD) + BASE_MOD) % BASE_MOD;
     this.bases[slot] = base;
-    const parts = (this.parts[slot] = jobParts(count, base));
-    for (let i = 0; i < 2; i++) Atomics.store(this.state, 2 * slot + i, gen * 4 + (parts[i]!.count > 0 ? (i === 1 && options.split ? WORKER : QUEUED) : DONE));
+    Atomics.store(this.state, slot, gen * 4 + QUEUED);
     const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count, base };
     this.worker?.postMessage({ job });
   }
 
-  /**
-   * The slot's leaf hashes are ready once this returns: each half taken back and hashed here, or
-   * waited for. The second half is tried first: the worker starts with the first, so when it is
-   * mid-way through that one, the two threads finish the chunk together.
-   */
-  wait(slot: number): void {
+  /** The slot's leaf hashes are ready once this returns: taken back and hashed here, or waited for. */
+  wait(slot: number, count: number): void {
     const g = this.gens[slot]! * 4;
-    const mine = [false, false];
-    if (options.split && this.parts[slot]![1].count > 0) {
-      this.hash(slot, 1); // claimed at submit (tests only)
-      Atomics.store(this.state, 2 * slot + 1, g + DONE);
-      mine[1] = true;
+    if (options.takeBack && Atomics.compareExchange(this.state, slot, g + QUEUED, g + WORKER) === g + QUEUED) {
+      this.hash(slot, count);
+      Atomics.store(this.state, slot, g + DONE);
       this.byMain++;
+      return;
     }
-    if (options.takeBack) {
-      for (const i of [1, 0]) {
-        if (Atomics.compareExchange(this.state, 2 * slot + i, g + QUEUED, g + WORKER) !== g + QUEUED) continue;
-        this.hash(slot, i);
-        Atomics.store(this.state, 2 * slot + i, g + DONE);
-        mine[i] = true;
-        this.byMain++;
-      }
+    if (this.awaitWorker(slot, g)) {
+      this.byWorker++;
+      return;
     }
-    for (let i = 0; i < 2; i++) {
-      if (mine[i] || this.parts[slot]![i]!.count === 0) continue;
-      if (this.awaitWorker(2 * slot + i, g)) {
-        this.byWorker++;
-        continue;
-      }
-      // The worker stopped mid-job (it never should): the same hashes, made here; it gets no more jobs.
-      this.hash(slot, i);
-      this.byMain++;
-    }
+    // The worker stopped mid-job (it never should): the same hashes, made here; it gets no more jobs.
+    this.hash(slot, count);
+    this.byMain++;
   }
 
-  /** Half `i` of the job on this thread: what hash-worker.ts does. */
-  private hash(slot: number, i: number): void {
-    hashPart(this.lib, this.bufs[slot]!, this.spans[slot]!, this.hashes[slot]!, this.levels[slot]!, this.parts[slot]![i]!);
+  /** The job on this thread: what hash-worker.ts does. */
+  private hash(slot: number, count: number): void {
+    this.lib.leaves(this.bufs[slot]!, this.spans[slot]!, count, this.hashes[slot]!, 0);
+    foldLevels(this.lib, this.hashes[slot]!, this.levels[slot]!, levelLayout(count, this.bases[slot]!));
   }
 
-  /** Before the slot is reused or the read ends: a queued half is withdrawn, a running one waited for. */
+  /** Before the slot is reused or the read ends: a queued job is withdrawn, a running one waited for. */
   cancel(slot: number): void {
     const g = this.gens[slot]! * 4;
-    for (let i = 0; i < 2; i++) {
-      if (Atomics.compareExchange(this.state, 2 * slot + i, g + QUEUED, g + IDLE) === g + QUEUED) continue;
-      this.awaitWorker(2 * slot + i, g);
-    }
+    if (Atomics.compareExchange(this.state, slot, g + QUEUED, g + IDLE) === g + QUEUED) return;
+    this.awaitWorker(slot, g);
   }
 
   release(): void {
@@ -198,10 +174,10 @@ export class HashPool {
   }
 
   /** True once the worker finished the job; false if it stalled (the pool is then dropped for good). */
-  private awaitWorker(word: number, g: number): boolean {
+  private awaitWorker(slot: number, g: number): boolean {
     const t0 = Date.now();
-    for (let v = Atomics.load(this.state, word); v === g + WORKER || v === g + QUEUED; v = Atomics.load(this.state, word)) {
-      Atomics.wait(this.state, word, v, 1000);
+    for (let v = Atomics.load(this.state, slot); v === g + WORKER || v === g + QUEUED; v = Atomics.load(this.state, slot)) {
+      Atomics.wait(this.state, slot, v, 1000);
       if (Date.now() - t0 > STALL_MS) {
         broken = true;
         pool = undefined; // its buffers are left to the worker
@@ -222,10 +198,9 @@ export function leafSource(p: HashPool, slot: number, buf: Uint8Array, count: nu
     levels: p.levels[slot]!,
     count,
     base: p.bases[slot]!,
-    parts: p.parts[slot]!,
     cursor: 0,
     ready() {
-      if (!ready) p.wait(slot);
+      if (!ready) p.wait(slot, count);
       ready = true;
     },
   };

@@ -19,13 +19,13 @@
  */
 import { hashPath, nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { NODE_HASH_PREFIX, LEAF_HASH_PREFIX, type Hash } from "../tree/index.ts";
-import { BASE_MOD, type Part } from "./subtrees.ts";
+import { BASE_MOD, levelLayout, type Levels } from "./subtrees.ts";
 
 /**
  * Leaf hashes made ahead of time for one buffer's lines (by the hash worker, hash-worker-pool.ts):
  * spans in line order, `cursor` the first not yet used; `ready()` waits until `hashes` and `levels`
- * hold them. `levels` holds every level of the complete subtrees over each half of them, laid out
- * by jobParts(count, base) (subtrees.ts): those are the tree's nodes up to level j when the tree's
+ * hold them. `levels` holds every level of the complete subtrees over them laid out by
+ * levelLayout(count, base) (subtrees.ts): those are the tree's nodes up to level j when the tree's
  * size before line c is c + base modulo 2^j, and flush() then merges their roots instead of folding.
  */
 export interface LeafSource {
@@ -38,8 +38,8 @@ export interface LeafSource {
   count: number;
   cursor: number;
   ready(): void;
-  /** jobParts(count, base). */
-  parts: readonly [Part, Part];
+  /** levelLayout(count, base), made at the first use. */
+  layout?: Levels;
 }
 
 let source: LeafSource | undefined;
@@ -150,8 +150,31 @@ export class StreamTree {
     const c = source !== undefined && source.buf === this.pendingBuf ? match(source, this.spans, n) : -1;
     const aligned = c < 0 ? 0 : alignedLevels(source!, s - c);
     if (c < 0) lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
-    else if (aligned >= MERGE_MIN_LEVELS) return this.merge(source!, c, n, s);
-    else take(source!, c, n, src);
+    else if (aligned >= MERGE_MIN_LEVELS) return this.merge(source!, c, n, s, aligned);
+    else if (aligned === 0) take(source!, c, n, src);
+    else {
+      // The source's pairs are this tree's level-1 nodes: level 0 is done but for its ends.
+      source!.ready();
+      const leaves = source!.hashes;
+      let first = c;
+      let at = 32;
+      if (s % 2 === 1) {
+        src.set(this.left[0]!, 0);
+        src.set(leaves.subarray(32 * c, 32 * c + 32), 32);
+        lib.nodes(src, 0, 1, dst, 32);
+        first++;
+        at = 64;
+      }
+      const pairs = (c + n - first - ((c + n - first) % 2)) / 2;
+      const p = 16 * (first - (source!.base % 2)); // level 1 starts the levels, at leaf base % 2; first - that is even
+      dst.set(source!.levels.subarray(p, p + 32 * pairs), at);
+      if ((c + n - first) % 2 === 1) this.left[0]!.set(leaves.subarray(32 * (c + n - 1), 32 * (c + n)));
+      source!.cursor = c + n;
+      [src, dst] = [dst, src];
+      count = (at - 32) / 32 + pairs;
+      s = Math.floor(s / 2);
+      k = 1;
+    }
     for (; count > 0; k++) {
       let off = 32;
       if (s % 2 === 1) {
@@ -169,24 +192,20 @@ export class StreamTree {
   }
 
   /**
-   * Lines c..c+n of the source, the tree's leaves s..s+n, whose subtrees up to MERGE_MIN_LEVELS
-   * levels at least are the source's: splits the range into the largest aligned subtrees inside one
-   * half of the job (at most ~2 per level and half) and merges each root into the frontier as
-   * appendLeaf would merge a leaf, starting at its level.
+   * Lines c..c+n of the source, the tree's leaves s..s+n, whose subtrees up to level `top` are the
+   * source's: splits the range into the largest aligned subtrees (at most ~2 per level) and merges
+   * each root into the frontier as appendLeaf would merge a leaf, starting at its level.
    */
-  private merge(src: LeafSource, c: number, n: number, s: number): void {
+  private merge(src: LeafSource, c: number, n: number, s: number, top: number): void {
     src.ready();
-    const top = alignedLevels(src, s - c);
+    const lay = (src.layout ??= levelLayout(src.count, src.base));
     const end = s + n;
-    const cut = src.parts[1].from;
     for (let p = s; p < end; ) {
-      const q = c + (p - s); // the subtree's first line; q - first(h) is a multiple of 2^h (h <= top)
-      const part = q < cut ? src.parts[0] : src.parts[1];
-      const last = part.from + part.count; // the subtree ends in the half it starts in
       let h = 0;
-      while (h < top && p % 2 ** (h + 1) === 0 && p + 2 ** (h + 1) <= end && q + 2 ** (h + 1) <= last) h++;
+      while (h < top && p % 2 ** (h + 1) === 0 && p + 2 ** (h + 1) <= end) h++;
+      const q = c + (p - s); // the subtree's first line; q - first(h) is a multiple of 2^h (h <= top)
       if (h === 0) this.mergeRoot(0, p, src.hashes, 32 * q);
-      else this.mergeRoot(h, p, src.levels, part.levelsAt + part.layout.start[h]! + 32 * ((q - part.from - part.layout.first[h]!) / 2 ** h));
+      else this.mergeRoot(h, p, src.levels, lay.start[h]! + 32 * ((q - lay.first[h]!) / 2 ** h));
       p += 2 ** h;
     }
     src.cursor = c + n;
@@ -237,11 +256,14 @@ function match(src: LeafSource, spans: Uint32Array, n: number): number {
   return c;
 }
 
-/** How many levels of the source's subtrees are the tree's (up to log2 BASE_MOD), when its line 0 is at tree size `offset`. */
+/** How many levels of the source's subtrees are the tree's, when its line 0 is at tree size `offset`. */
 function alignedLevels(src: LeafSource, offset: number): number {
   let d = (((offset - src.base) % BASE_MOD) + BASE_MOD) % BASE_MOD;
+  const lay = (src.layout ??= levelLayout(src.count, src.base));
+  const top = lay.len.length - 1;
+  if (d === 0) return top;
   let j = 0;
-  for (; d % 2 === 0 && 2 ** j < BASE_MOD; j++) d /= 2;
+  for (; d % 2 === 0 && j < top; j++) d /= 2;
   return j;
 }
 

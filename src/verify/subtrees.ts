@@ -46,35 +46,3 @@ export function foldLevels(lib: Sha256Library, hashes: Uint8Array, levels: Uint8
     lib.nodes(below, from + 32 * skip, layout.len[j]!, levels, layout.start[j]!);
   }
 }
-
-/** One half of a job: its leaves from..from+count, the levels over them at `levelsAt` in the job's levels buffer. */
-export interface Part {
-  from: number;
-  count: number;
-  layout: Levels;
-  levelsAt: number;
-}
-
-/**
- * A job in two halves, each taken on its own (hash-worker-pool.ts): the worker hashes the first
- * while the verifier's thread, when it gets there first, takes the second, so neither waits for a
- * whole chunk. The cut is put at a predicted multiple of 256 leaves, so few subtrees are cut by it.
- */
-export function jobParts(count: number, base: number): [Part, Part] {
-  let m = Math.floor(count / 2);
-  const off = (base + m) % 256;
-  if (m - off > 0) m -= off;
-  const second = (BASE_MOD + ((base + m) % BASE_MOD)) % BASE_MOD;
-  // The levels over m leaves are fewer than m nodes: the second half's start after 32 x m bytes.
-  return [
-    { from: 0, count: m, layout: levelLayout(m, base), levelsAt: 0 },
-    { from: m, count: count - m, layout: levelLayout(count - m, second), levelsAt: 32 * m },
-  ];
-}
-
-/** Hashes one part: its leaves and every level over them (what hash-worker.ts does). */
-export function hashPart(lib: Sha256Library, buf: Uint8Array, spans: Uint32Array, hashes: Uint8Array, levels: Uint8Array, p: Part): void {
-  if (p.count === 0) return;
-  lib.leaves(buf, spans.subarray(2 * p.from), p.count, hashes, 32 * p.from);
-  foldLevels(lib, hashes.subarray(32 * p.from), levels.subarray(p.levelsAt), p.layout);
-}

@@ -1,8 +1,7 @@
 /**
  * Every hash path gives the same verdicts: the report of `verify` with the native hasher equals,
  * field for field, the one with Bun.SHA256 (forced through ffi's test hook) and the one whose leaves
- * the hash worker made (src/verify/hash-worker*.ts, forced on for small files), alone or with this
- * thread hashing each chunk's second half, on a signed log and
+ * the hash worker made (src/verify/hash-worker*.ts, forced on for small files) on a signed log and
  * on damaged copies of it; and the compiled binary with no native library at hand (ATO_LIB_DIR
  * pointing at an empty directory) verifies as usual.
  */
@@ -28,25 +27,16 @@ afterEach(() => {
   hashWorkerForTests(undefined);
 });
 
-/**
- * "threaded": the hash worker on every file however small, and it alone hashes the leaves (none taken
- * back); "halves": the worker hashes each chunk's first half and this thread its second.
- */
-const halves = { worker: 0, main: 0 }; // over all copies: a copy may hold only one-line chunks, whose first half is empty
-
-function report(dir: string, path: "native" | "bun" | "threaded" | "halves") {
+/** "threaded": the hash worker on every file however small, and it alone hashes the leaves (none taken back). */
+function report(dir: string, path: "native" | "bun" | "threaded") {
   forceSha256PathForTests(path === "bun" ? false : undefined);
-  hashWorkerForTests(path === "threaded" ? { minBytes: 0, takeBack: false } : path === "halves" ? { minBytes: 0, takeBack: false, split: true } : undefined);
+  hashWorkerForTests(path === "threaded" ? { minBytes: 0, takeBack: false } : undefined);
   try {
     return JSON.stringify(verify({ paths: [dir], pubkeys: [pem] }).report);
   } finally {
     forceSha256PathForTests(undefined);
     if (path === "threaded") expect(hashWorkerStats()).toMatchObject({ main: 0 });
     if (path === "threaded") expect(hashWorkerStats().worker).toBeGreaterThan(0);
-    if (path === "halves") {
-      halves.worker += hashWorkerStats().worker;
-      halves.main += hashWorkerStats().main;
-    }
     hashWorkerForTests(undefined);
   }
 }
@@ -57,7 +47,6 @@ describe("the native, the threaded and the portable hash path", () => {
     expect(JSON.parse(intact).result).toBe("verified");
     expect(report(fx.base, "bun")).toBe(intact);
     expect(report(fx.base, "threaded")).toBe(intact);
-    expect(report(fx.base, "halves")).toBe(intact);
     const verdicts = new Set<string>();
     for (let seed = 1; seed <= 24; seed++) {
       const dir = fx.copy();
@@ -66,12 +55,9 @@ describe("the native, the threaded and the portable hash path", () => {
       const r = report(dir, "native");
       expect(report(dir, "bun")).toBe(r);
       expect(report(dir, "threaded")).toBe(r);
-      expect(report(dir, "halves")).toBe(r);
       verdicts.add(JSON.parse(r).result);
     }
     expect(verdicts.size).toBeGreaterThan(1); // the copies were damaged in more than one way
-    expect(halves.worker).toBeGreaterThan(0);
-    expect(halves.main).toBeGreaterThan(0);
   });
 
   const dist = resolve(import.meta.dir, "../../dist/ato");

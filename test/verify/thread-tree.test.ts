@@ -3,13 +3,12 @@
  * routines in this thread) gives exactly src/tree's frontier and root whenever it is read: a chunk's
  * lines appended from the first or a later one, subtrees predicted for the tree's real size, for a
  * size off by a few leaves (only the low levels line up, or none) or for a random one, trees
- * starting at odd and even sizes, reads at random points (so a merge starts and ends mid-subtree,
- * and crosses from the job's first half to its second).
+ * starting at odd and even sizes, reads at random points (so a merge starts and ends mid-subtree).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { nativeSha256 } from "../../ffi/sha256.ts";
 import { provideLeaves, StreamTree, type LeafSource } from "../../src/verify/stream-tree.ts";
-import { BASE_MOD, hashPart, jobParts } from "../../src/verify/subtrees.ts";
+import { BASE_MOD, foldLevels, levelLayout } from "../../src/verify/subtrees.ts";
 import { appendLeaf, frontierRoot, hashLeaf, type Hash } from "../../src/tree/index.ts";
 
 const hex = (hs: Hash[]) => hs.map((h) => Buffer.from(h).toString("hex"));
@@ -30,9 +29,9 @@ function chunk(n: number, base: number, rand: () => number): { buf: Uint8Array; 
   const spans = new Uint32Array(lines.flatMap(([s, e]) => [s, e - s]));
   const hashes = new Uint8Array(32 * n);
   const levels = new Uint8Array(32 * n);
-  const parts = jobParts(n, base);
-  for (const p of parts) hashPart(lib!, buf, spans, hashes, levels, p);
-  return { buf, lines, source: { buf, spans, hashes, levels, count: n, base, parts, cursor: 0, ready: () => {} } };
+  lib!.leaves(buf, spans, n, hashes, 0);
+  foldLevels(lib!, hashes, levels, levelLayout(n, base));
+  return { buf, lines, source: { buf, spans, hashes, levels, count: n, base, cursor: 0, ready: () => {} } };
 }
 
 afterEach(() => provideLeaves(undefined));
