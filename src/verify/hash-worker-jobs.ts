@@ -1,6 +1,6 @@
 /**
  * What the verifier's thread and the hash worker share: per slot, one state word (generation x 4 + phase)
- * in `state`, the job's line spans, its leaf hashes and the nodes over pairs of them. A slot's buffer is posted with each job.
+ * in `state`, the job's line spans, its leaf hashes and the levels of the subtrees over them (subtrees.ts). A slot's buffer is posted with each job.
  */
 export const IDLE = 0;
 export const QUEUED = 1;
@@ -16,8 +16,8 @@ export interface HashPoolInit {
   state: SharedArrayBuffer;
   spans: SharedArrayBuffer[];
   hashes: SharedArrayBuffer[];
-  /** The node over leaves align+2i and align+2i+1 of the job. */
-  pairs: SharedArrayBuffer[];
+  /** Every level above the leaves, laid out by levelLayout(count, base). */
+  levels: SharedArrayBuffer[];
 }
 
 export interface HashJob {
@@ -25,6 +25,6 @@ export interface HashJob {
   gen: number;
   buf: SharedArrayBuffer;
   count: number;
-  /** The job's pairs start at leaf 0 or 1: the one the tree's level-1 nodes are predicted to start at. */
-  align: number;
+  /** The tree size predicted at the job's first leaf, modulo BASE_MOD: which subtrees are the tree's. */
+  base: number;
 }

@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { DONE, IDLE, JOB_LINES, QUEUED, SLOTS, WORKER, type HashJob, type HashPoolInit } from "./hash-worker-jobs.ts";
 import type { LeafSource } from "./stream-tree.ts";
+import { BASE_MOD, foldLevels, levelLayout } from "./subtrees.ts";
 
 /** A file this large starts the worker (measured here: ~40 MB is where a worker's start-up is paid back). */
 export const THREAD_MIN_BYTES = 48 << 20;
@@ -87,29 +88,29 @@ export class HashPool {
   private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   readonly spans: Uint32Array[] = [];
   readonly hashes: Uint8Array[] = [];
-  readonly pairs: Uint8Array[] = [];
+  readonly levels: Uint8Array[] = [];
   private readonly bufs: Uint8Array[] = [];
   private readonly gens: number[] = [];
-  /** Per slot: the first leaf of the job's pairs (0: leaves 0-1, 2-3, ...; 1: leaves 1-2, 3-4, ...). */
-  readonly aligns: number[] = [];
+  /** Per slot: the job's predicted tree size at its first leaf, modulo BASE_MOD. */
+  readonly bases: number[] = [];
 
   constructor(lib: Sha256Library, worker: Worker | undefined) {
     this.lib = lib;
     this.worker = worker;
-    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [], pairs: [] };
+    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [], levels: [] };
     for (let i = 0; i < SLOTS; i++) {
       const sp = new SharedArrayBuffer(8 * JOB_LINES);
       const h = new SharedArrayBuffer(32 * JOB_LINES);
       init.spans.push(sp);
       init.hashes.push(h);
-      const pr = new SharedArrayBuffer(16 * JOB_LINES);
-      init.pairs.push(pr);
-      this.pairs.push(new Uint8Array(pr));
+      const lv = new SharedArrayBuffer(32 * JOB_LINES); // the levels above n leaves hold fewer than n nodes
+      init.levels.push(lv);
+      this.levels.push(new Uint8Array(lv));
       this.spans.push(new Uint32Array(sp));
       this.hashes.push(new Uint8Array(h));
       this.bufs.push(new Uint8Array(0));
       this.gens.push(0);
-      this.aligns.push(0);
+      this.bases.push(0);
     }
     worker?.postMessage({ init });
   }
@@ -125,13 +126,14 @@ export class HashPool {
     return b;
   }
 
-  /** Hands the first `count` spans of the slot to the worker, its pairs starting at leaf `align` (0 or 1). */
-  submit(slot: number, count: number, align = 0): void {
+  /** Hands the first `count` spans of the slot to the worker, predicted to start at tree size `base`. */
+  submit(slot: number, count: number, base = 0): void {
     const gen = (this.gens[slot]! + 1) % (1 << 28);
     this.gens[slot] = gen;
-    this.aligns[slot] = align;
+    base = ((base % BASE_MOD) + BASE_MOD) % BASE_MOD;
+    this.bases[slot] = base;
     Atomics.store(this.state, slot, gen * 4 + QUEUED);
-    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count, align };
+    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count, base };
     this.worker?.postMessage({ job });
   }
 
@@ -156,8 +158,7 @@ export class HashPool {
   /** The job on this thread: what hash-worker.ts does. */
   private hash(slot: number, count: number): void {
     this.lib.leaves(this.bufs[slot]!, this.spans[slot]!, count, this.hashes[slot]!, 0);
-    const a = this.aligns[slot]!;
-    this.lib.nodes(this.hashes[slot]!, 32 * a, Math.floor((count - a) / 2), this.pairs[slot]!, 0);
+    foldLevels(this.lib, this.hashes[slot]!, this.levels[slot]!, levelLayout(count, this.bases[slot]!));
   }
 
   /** Before the slot is reused or the read ends: a queued job is withdrawn, a running one waited for. */
@@ -194,9 +195,9 @@ export function leafSource(p: HashPool, slot: number, buf: Uint8Array, count: nu
     buf,
     spans: p.spans[slot]!,
     hashes: p.hashes[slot]!,
-    pairs: p.pairs[slot]!,
+    levels: p.levels[slot]!,
     count,
-    align: p.aligns[slot]!,
+    base: p.bases[slot]!,
     cursor: 0,
     ready() {
       if (!ready) p.wait(slot, count);

@@ -4,10 +4,10 @@
  * N's lines go to the verifier, so the worker hashes their leaves while this thread checks N. The lines,
  * their order, the limit and the findings are scanLines's, the same as with one buffer.
  *
- * The worker also hashes the nodes over pairs of leaves. Which pairs are the tree's level-1 nodes
- * depends on the tree size at the chunk's first line, not known until the chunk before is checked:
- * it is predicted (the size at the last chunk's start plus the lines since), and a wrong guess (a
- * checkpoint that reset the tree, a skipped file) only means StreamTree.flush hashes those itself.
+ * The worker also hashes the complete subtrees over the leaves. Which are the tree's depends on the
+ * tree size at the chunk's first line, not known until the chunk before is checked: it is predicted
+ * (the size at the last chunk's start plus the lines since), and a wrong guess (a checkpoint that
+ * reset the tree, a skipped file) only means StreamTree.flush hashes those levels itself.
  */
 import type { LineSource } from "../log/lines.ts";
 import { SLOTS } from "./hash-worker-jobs.ts";
@@ -26,7 +26,7 @@ export function aheadSource(s: RunState, pool: HashPool, read: LineSource["read"
     },
     spans: (slot) => pool.spans[slot]!,
     filled(c) {
-      if (c.count > 0) pool.submit(c.slot, c.count, (offset + c.before) % 2);
+      if (c.count > 0) pool.submit(c.slot, c.count, offset + c.before);
     },
     lines(c) {
       offset = (s.tree?.size ?? 0) - c.before;

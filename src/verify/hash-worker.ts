@@ -1,5 +1,5 @@
 /**
- * The hash worker: a Bun Worker that hashes the leaves of the reader's next chunk, and the nodes over each pair of them (lines 0-1, 2-3, ... or 1-2, 3-4, ... as the job says), while the verifier's
+ * The hash worker: a Bun Worker that hashes the leaves of the reader's next chunk, and every level of the complete subtrees over them that are predicted to be the tree's (subtrees.ts), while the verifier's
  * thread checks the current one (hash-worker-pool.ts posts the jobs). It takes a job only by moving the
  * job's state word from QUEUED to WORKER for the job's generation, so a job the verifier's thread took
  * itself, or cancelled, is never hashed twice or into a reused slot. Results go straight into shared
@@ -7,6 +7,7 @@
  */
 import { nativeSha256 } from "../../ffi/sha256.ts";
 import { DONE, QUEUED, WORKER, type HashJob, type HashPoolInit } from "./hash-worker-jobs.ts";
+import { foldLevels, levelLayout } from "./subtrees.ts";
 
 declare const self: Worker;
 
@@ -26,7 +27,7 @@ self.onmessage = (e: MessageEvent) => {
   if (Atomics.compareExchange(state, job.slot, gen + QUEUED, gen + WORKER) !== gen + QUEUED) return;
   const hashes = new Uint8Array(init.hashes[job.slot]!);
   lib.leaves(new Uint8Array(job.buf), new Uint32Array(init.spans[job.slot]!), job.count, hashes, 0);
-  lib.nodes(hashes, 32 * job.align, Math.floor((job.count - job.align) / 2), new Uint8Array(init.pairs[job.slot]!), 0);
+  foldLevels(lib, hashes, new Uint8Array(init.levels[job.slot]!), levelLayout(job.count, job.base));
   Atomics.store(state, job.slot, gen + DONE);
   Atomics.notify(state, job.slot);
 };

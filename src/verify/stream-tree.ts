@@ -19,23 +19,27 @@
  */
 import { hashPath, nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
 import { NODE_HASH_PREFIX, LEAF_HASH_PREFIX, type Hash } from "../tree/index.ts";
+import { BASE_MOD, levelLayout, type Levels } from "./subtrees.ts";
 
 /**
  * Leaf hashes made ahead of time for one buffer's lines (by the hash worker, hash-worker-pool.ts):
- * spans in line order, `cursor` the first not yet used; `ready()` waits until `hashes` and `pairs`
- * hold them. When the tree's size before line c has the parity of c + align, the source's pairs
- * from there on are the tree's level-1 nodes, so flush() starts its fold one level up.
+ * spans in line order, `cursor` the first not yet used; `ready()` waits until `hashes` and `levels`
+ * hold them. `levels` holds every level of the complete subtrees over them laid out by
+ * levelLayout(count, base) (subtrees.ts): those are the tree's nodes up to level j when the tree's
+ * size before line c is c + base modulo 2^j, and flush() then merges their roots instead of folding.
  */
 export interface LeafSource {
   buf: Uint8Array;
   spans: Uint32Array;
   hashes: Uint8Array;
-  /** pairs[32i..]: the node over leaves align+2i and align+2i+1. */
-  pairs: Uint8Array;
-  align: number;
+  levels: Uint8Array;
+  /** The predicted tree size at line 0, modulo BASE_MOD. */
+  base: number;
   count: number;
   cursor: number;
   ready(): void;
+  /** levelLayout(count, base), made at the first use. */
+  layout?: Levels;
 }
 
 let source: LeafSource | undefined;
@@ -49,6 +53,8 @@ const LEVELS = 53; // a tree size is a safe integer: at most 53 set bits
 const BLOCK = 65;
 /** Lines per native batch: 4096 x 280 bytes is about a reader chunk; the scratch is 2 x 128 KiB. */
 const BATCH = 4096;
+/** Below this many aligned levels flush folds itself (merging subtrees of at most 2^k leaves one by one would cost more calls). */
+const MERGE_MIN_LEVELS = 6;
 
 export class StreamTree {
   #size: number;
@@ -63,6 +69,8 @@ export class StreamTree {
   private readonly spans: Uint32Array;
   /** Two level buffers for the fold, each with one hash of room before the level's items. */
   private readonly work: [Uint8Array, Uint8Array];
+  /** One node hashed while merging a subtree's root into the frontier. */
+  private readonly one = new Uint8Array(32);
 
   constructor(size = 0, frontier: readonly Hash[] = [], lib: Sha256Library | undefined = nativeSha256()) {
     for (let k = 0; k < LEVELS; k++) {
@@ -140,8 +148,10 @@ export class StreamTree {
     let count = n;
     let k = 0;
     const c = source !== undefined && source.buf === this.pendingBuf ? match(source, this.spans, n) : -1;
+    const aligned = c < 0 ? 0 : alignedLevels(source!, s - c);
     if (c < 0) lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
-    else if (s % 2 !== (c + source!.align) % 2) take(source!, c, n, src);
+    else if (aligned >= MERGE_MIN_LEVELS) return this.merge(source!, c, n, s, aligned);
+    else if (aligned === 0) take(source!, c, n, src);
     else {
       // The source's pairs are this tree's level-1 nodes: level 0 is done but for its ends.
       source!.ready();
@@ -156,8 +166,8 @@ export class StreamTree {
         at = 64;
       }
       const pairs = (c + n - first - ((c + n - first) % 2)) / 2;
-      const p = 16 * (first - source!.align); // first - align is even: the pair that starts at line first
-      dst.set(source!.pairs.subarray(p, p + 32 * pairs), at);
+      const p = 16 * (first - (source!.base % 2)); // level 1 starts the levels, at leaf base % 2; first - that is even
+      dst.set(source!.levels.subarray(p, p + 32 * pairs), at);
       if ((c + n - first) % 2 === 1) this.left[0]!.set(leaves.subarray(32 * (c + n - 1), 32 * (c + n)));
       source!.cursor = c + n;
       [src, dst] = [dst, src];
@@ -179,6 +189,39 @@ export class StreamTree {
       count = pairs;
       s = Math.floor(s / 2);
     }
+  }
+
+  /**
+   * Lines c..c+n of the source, the tree's leaves s..s+n, whose subtrees up to level `top` are the
+   * source's: splits the range into the largest aligned subtrees (at most ~2 per level) and merges
+   * each root into the frontier as appendLeaf would merge a leaf, starting at its level.
+   */
+  private merge(src: LeafSource, c: number, n: number, s: number, top: number): void {
+    src.ready();
+    const lay = (src.layout ??= levelLayout(src.count, src.base));
+    const end = s + n;
+    for (let p = s; p < end; ) {
+      let h = 0;
+      while (h < top && p % 2 ** (h + 1) === 0 && p + 2 ** (h + 1) <= end) h++;
+      const q = c + (p - s); // the subtree's first line; q - first(h) is a multiple of 2^h (h <= top)
+      if (h === 0) this.mergeRoot(0, p, src.hashes, 32 * q);
+      else this.mergeRoot(h, p, src.levels, lay.start[h]! + 32 * ((q - lay.first[h]!) / 2 ** h));
+      p += 2 ** h;
+    }
+    src.cursor = c + n;
+  }
+
+  /** Adds the root of a complete subtree at level h (from[at..at+32]) whose first leaf is p, the size before it. */
+  private mergeRoot(h: number, p: number, from: Uint8Array, at: number): void {
+    let v = Math.floor(p / 2 ** h);
+    let k = h;
+    let cur = from.subarray(at, at + 32);
+    for (; v % 2 === 1; k++, v = (v - 1) / 2) {
+      this.right[k]!.set(cur);
+      this.lib!.nodes(this.blocks, k * BLOCK + 1, 1, this.one, 0);
+      cur = this.one;
+    }
+    this.left[k]!.set(cur);
   }
 
   /** The frontier as appendLeaf keeps it: one hash per set bit of size, the highest bit first. */
@@ -211,6 +254,17 @@ function match(src: LeafSource, spans: Uint32Array, n: number): number {
   if (c + n > src.count) return -1;
   for (let i = 0; i < 2 * n; i++) if (sp[2 * c + i] !== spans[i]) return -1;
   return c;
+}
+
+/** How many levels of the source's subtrees are the tree's, when its line 0 is at tree size `offset`. */
+function alignedLevels(src: LeafSource, offset: number): number {
+  let d = (((offset - src.base) % BASE_MOD) + BASE_MOD) % BASE_MOD;
+  const lay = (src.layout ??= levelLayout(src.count, src.base));
+  const top = lay.len.length - 1;
+  if (d === 0) return top;
+  let j = 0;
+  for (; d % 2 === 0 && j < top; j++) d /= 2;
+  return j;
 }
 
 /** Copies the source's leaves c..c+n into out (after one hash of room), as lib.leaves would write them. */
