@@ -65,7 +65,7 @@ export function parseCheckpointData(d: Record<string, unknown>): ParsedCheckpoin
     ...c,
     rootHash: hashFromBase64(c.root, "checkpoint root"),
     frontierHashes: c.frontier.map((f) => hashFromBase64(f, "frontier hash")),
-    signatureBytes: Uint8Array.from(Buffer.from(c.signature, "base64")),
+    signatureBytes: new Uint8Array(Buffer.from(c.signature, "base64")),
   };
 }
 

@@ -63,7 +63,7 @@ export function parseSignedNote(note: string): { text: string; signatures: NoteS
 function parseSignatureLine(line: string): NoteSignature {
   const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
   if (!m) throw new AtoError(`signature line '${line.slice(0, 80)}' is not '— <key name> <base64>'`, "CORRUPT");
-  const raw = Uint8Array.from(Buffer.from(m[2]!, "base64"));
+  const raw = new Uint8Array(Buffer.from(m[2]!, "base64"));
   if (raw.length < 5 || Buffer.from(raw).toString("base64") !== m[2]) throw new AtoError(`signature of key '${m[1]}' is not valid base64 of a key ID and a signature`, "CORRUPT");
   return { keyName: m[1]!, keyId: raw.subarray(0, 4), signature: raw.subarray(4) };
 }

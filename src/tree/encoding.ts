@@ -15,10 +15,10 @@ export function hashFromBase64(s: unknown, what = "hash"): Hash {
   if (typeof s !== "string" || !/^[A-Za-z0-9+/]{43}=$/.test(s)) {
     throw new AtoError(`${what} must be the base64 of a ${HASH_SIZE}-byte hash; found ${JSON.stringify(s)?.slice(0, 60)}`, "CORRUPT");
   }
-  return Uint8Array.from(Buffer.from(s, "base64"));
+  return new Uint8Array(Buffer.from(s, "base64"));
 }
 
 export function hashFromHex(s: string): Hash {
   if (!/^[0-9a-f]{64}$/i.test(s)) throw new AtoError(`expected 64 hex digits; found '${s.slice(0, 70)}'`, "CORRUPT");
-  return Uint8Array.from(Buffer.from(s, "hex"));
+  return new Uint8Array(Buffer.from(s, "hex"));
 }
