@@ -76,9 +76,18 @@ export class Baseline {
     scan.run(b, order, pos0, this.table, this.generation);
   }
 
-  /** The slot of a flow the scan kept at `hint` (a slow flow's insert earlier in the batch may have moved it), marked seen. */
-  slotOf(hint: number, words: Uint32Array, at: number): number {
-    return this.seenAt(hint, words, at);
+  /**
+   * The slot of a flow the scan kept at `hint` (already marked seen there) while the table's
+   * epoch was `epoch`: still `hint` unless a slow flow's insert earlier in the batch rebuilt the
+   * table (table.ts's `epoch`), then looked up again.
+   */
+  slotOf(hint: number, epoch: number, words: Uint32Array, at: number): number {
+    return epoch === this.table.epoch ? hint : this.seenAt(hint, words, at);
+  }
+
+  /** The table's epoch (table.ts): while it stays the same, no flow has moved from its slot. */
+  get epoch(): number {
+    return this.table.epoch;
   }
 
   /** Whether the last `seen` inserted its flow. */
@@ -137,16 +146,25 @@ export class Baseline {
   }
 
   /**
-   * Record i of `chunk` is on disk: the flow (looked up at its slot first) now has a record of
-   * the counts the chunk holds. A flow gone from the table since (idle) is left alone.
+   * Records from..to of `chunk` are on disk: each flow still in the map (reason active, interval
+   * or shutdown) now has a record of the counts the chunk holds. While the table's epoch is the
+   * one the chunk was filled in (no rebuild since: table.ts's `epoch`), each such flow is still at
+   * the slot the chunk holds; otherwise it is looked up again (at that slot first). A flow gone
+   * from the table since is left alone.
    */
-  recordedFrom(chunk: DueChunk, i: number, nowNs: number): void {
-    const t = this.table, s = t.findFrom(chunk.slot[i]!, chunk.keyWords, i * KEY_WORDS);
-    if (s < 0) return;
-    t.row[s * ROW + R_PACKETS] = chunk.packets[i]!;
-    t.row[s * ROW + R_BYTES] = chunk.bytes[i]!;
-    t.row[s * ROW + R_FRAGMENTS] = chunk.fragments[i]!;
-    t.row[s * ROW + R_EXPORTED_AT] = nowNs;
+  recordedRange(chunk: DueChunk, from: number, to: number, nowNs: number): void {
+    const t = this.table, row = t.row, kept = chunk.epoch === t.epoch;
+    for (let i = from; i < to; i++) {
+      const reason = chunk.reason[i]!;
+      if (reason !== "active" && reason !== "interval" && reason !== "shutdown") continue; // idle, recreated, evicted: gone from the table
+      const s = kept ? chunk.slot[i]! : t.findFrom(chunk.slot[i]!, chunk.keyWords, i * KEY_WORDS);
+      if (s < 0) continue;
+      const r = s * ROW;
+      row[r + R_PACKETS] = chunk.packets[i]!;
+      row[r + R_BYTES] = chunk.bytes[i]!;
+      row[r + R_FRAGMENTS] = chunk.fragments[i]!;
+      row[r + R_EXPORTED_AT] = nowNs;
+    }
   }
 
   /**

@@ -33,6 +33,11 @@ export class DueChunk {
   readonly tcpFlags: Uint32Array;
   readonly timingFlags: Uint32Array;
   readonly spikes: Uint32Array;
+  /**
+   * The table's epoch (table.ts) at every addSlot of this chunk, or -1 when it changed between
+   * two of them: while it still equals the table's, every `slot` still holds its flow.
+   */
+  epoch = -1;
 
   constructor(readonly capacity: number) {
     this.keys = new Uint8Array(capacity * FLOW_KEY.size);
@@ -59,6 +64,8 @@ export class DueChunk {
   /** The flow in table slot `s` as last read, due for `reason`: growth since its last record. */
   addSlot(t: FlowTable, s: number, reason: ExportReason): void {
     const i = this.n++;
+    if (i === 0) this.epoch = t.epoch;
+    else if (this.epoch !== t.epoch) this.epoch = -1;
     t.copyKey(s, this.keyWords, i * KEY_WORDS);
     this.slot[i] = s;
     this.reason[i] = reason;
@@ -78,6 +85,7 @@ export class DueChunk {
   /** A record already made as an object (an entry gone from the map: idle, recreated, evicted). */
   addGrowth(g: Growth): void {
     const i = this.n++;
+    this.epoch = -1; // its slot (if any) is from before the entry left the table
     this.keys.set(g.f.rawKey.subarray(0, FLOW_KEY.size), i * FLOW_KEY.size);
     const c = g.f.counts;
     this.slot[i] = g.slot ?? -1;

@@ -172,38 +172,47 @@ export class Collector {
     mapRead?.begin();
     const scan = this.scan;
     scan.reset({ idleBefore, idleNs, nowNs: this.nowNs, activeNs, final, hooked: this.o.onRead !== undefined });
+    // What dueReason (policy.ts) says of every flow the scan hands back DUE: it has pending growth, and its active timeout came.
+    const dueNow = dueReason(this.policy, 1, -Infinity, this.nowNs, final)!;
     for (const b of this.o.reader.batches()) {
       if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
       const pos0 = summary.flows;
       summary.flows += b.n;
       // The flows that only need counting are taken in by the scan (scan.ts); the rest come back here, in batch order.
+      const epoch = this.baseline.epoch;
       this.baseline.scan(scan, b, this.order, pos0);
       for (let h = 0; h < scan.n; h++) {
         const i = scan.index[h]!, position = pos0 + i;
         // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
         if (h % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
-        let slot: number;
         if (scan.kind[h] === DUE) {
-          slot = this.baseline.slotOf(scan.slot[h]!, b.keyWords, i * KEY_WORDS);
+          const slot = this.baseline.slotOf(scan.slot[h]!, epoch, b.keyWords, i * KEY_WORDS);
           this.order[position] = slot;
-        } else {
-          const lastSeen = b.lastSeenNs(i), packets = b.packets(i);
-          if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
-            idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
-            continue;
+          this.baseline.due(chunk, slot, dueNow);
+          if (chunk.n >= limit) {
+            await this.flushChunk(summary);
+            limit = this.chunkLimit();
+            held = performance.now();
           }
-          slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
-          this.order[position] = slot;
-          const inserted = this.baseline.inserted;
-          if (inserted || !this.baseline.unchanged(slot, packets, lastSeen)) {
-            const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
-            grow(summary, b.proto(i), grown);
-            this.o.onRead?.(b, i, grown, inserted, counts);
-          }
-          // When this flow could next need the collector without a packet: its idle timeout, or (growth
-          // waiting for a record) its active one; a flow recorded now is next due a whole period on.
-          if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
+          continue;
         }
+        // SLOW: everything for this flow is done here.
+        const lastSeen = b.lastSeenNs(i), packets = b.packets(i);
+        if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
+          idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
+          continue;
+        }
+        const slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
+        this.order[position] = slot;
+        const inserted = this.baseline.inserted;
+        if (inserted || !this.baseline.unchanged(slot, packets, lastSeen)) {
+          const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
+          grow(summary, b.proto(i), grown);
+          this.o.onRead?.(b, i, grown, inserted, counts);
+        }
+        // When this flow could next need the collector without a packet: its idle timeout, or (growth
+        // waiting for a record) its active one; a flow recorded now is next due a whole period on.
+        if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
         const pending = this.baseline.pending(slot), exportedAt = this.baseline.exportedAt(slot);
         const reason = dueReason(this.policy, pending, exportedAt, this.nowNs, final);
         if (!reason) {
@@ -294,12 +303,8 @@ export class Collector {
       // The records flowRecord (records.ts) describes, written as bytes (chunk-line.ts).
       const first = this.o.log.appendBodies("flow", n, (i, w) => this.writer.write(w, c, at + i, this.iface(c.ifindex(at + i)), rids?.[at + i]));
       summary.records += n;
-      for (let i = at; i < at + n; i++) {
-        const reason = c.reason[i]!;
-        // A flow still in the map; an idle, recreated or evicted entry is gone from the baseline.
-        if (reason === "active" || reason === "interval" || reason === "shutdown") this.baseline.recordedFrom(c, i, this.nowNs);
-        summary.reasons[reason] = (summary.reasons[reason] ?? 0) + 1;
-      }
+      this.baseline.recordedRange(c, at, at + n, this.nowNs);
+      for (let i = at; i < at + n; i++) summary.reasons[c.reason[i]!] = (summary.reasons[c.reason[i]!] ?? 0) + 1;
       if (this.o.onExport) this.announce(exported(c, at, n, first.seq, (i) => this.iface(i), this.clock));
       at += n;
     }

@@ -46,6 +46,13 @@ export class FlowTable {
    * saw it in the map (see sweep).
    */
   row: Float64Array;
+  /**
+   * How many times the table was rebuilt (slots moved). Nothing else moves a live key: an insert
+   * takes an empty or deleted slot, `clear` keeps the key, and only `remove` frees one. So a slot
+   * found for a key while the epoch is e still holds that key while the epoch is e, unless the key
+   * was removed since (the collector removes only after its read loop has written every chunk).
+   */
+  epoch = 0;
   private live = 0;
   private tombstones = 0;
 
@@ -153,6 +160,7 @@ export class FlowTable {
   /** Re-inserts the live flows into a table they fill to at most two thirds of MAX_LOAD: a full table doubles. */
   private rebuild(): void {
     const oldCapacity = this.capacity, oldKeys = this.keys, oldState = this.state, oldRow = this.row;
+    this.epoch++;
     let capacity = 16;
     while (capacity * MAX_LOAD < (this.live + 1) * 1.5) capacity *= 2;
     this.capacity = capacity;
