@@ -45,6 +45,32 @@ export function openLibrary<Fns extends Record<string, FFIFunction>>(path: strin
   }
 }
 
+/**
+ * A library of optional routines (the SHA-NI hasher, the collector's scan): found, opened and its ABI version
+ * checked, or the reason it cannot be used here, for the caller to fall back to its TypeScript path. Only a
+ * missing or unloadable file becomes a reason; any other error is a bug and passes through.
+ */
+export function openOptional<Fns extends Record<string, FFIFunction>>(
+  name: string, embeddedPath: string, symbols: Fns, abi: { symbol: keyof Fns; expected: number },
+  env: Record<string, string | undefined> = process.env,
+): { handle: Library<Fns>; file: string } | string {
+  let handle: Library<Fns>;
+  let file: string;
+  try {
+    file = locateLibrary(name, embeddedPath, env);
+    handle = openLibrary(file, symbols);
+  } catch (e) {
+    if (e instanceof AtoError && e.code === "FFI") return e.message;
+    throw e;
+  }
+  const version = (handle.symbols[abi.symbol] as unknown as () => number)();
+  if (version !== abi.expected) {
+    handle.close();
+    return `${file} has ABI version ${version}, expected ${abi.expected}`;
+  }
+  return { handle, file };
+}
+
 function isEmbedded(path: string): boolean {
   return path.includes("$bunfs");
 }

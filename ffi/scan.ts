@@ -12,7 +12,7 @@ import { FFIType, ptr, type Library } from "bun:ffi";
 // @ts-ignore: a build product imported as a file path (Bun embeds it when compiling); no types declare "*.so"
 import scanLibPath from "../dist/lib/libatoscan.so" with { type: "file" };
 import { AtoError } from "../src/errors.ts";
-import { locateLibrary, openLibrary } from "./native.ts";
+import { openOptional } from "./native.ts";
 
 const SCAN_LIB_NAME = "libatoscan.so";
 const SCAN_ABI_VERSION = 1;
@@ -55,21 +55,8 @@ export class ScanLibrary {
   /** The library, or why it cannot scan here. */
   static open(env: Record<string, string | undefined> = process.env): ScanLibrary | string {
     if (process.arch !== "x64") return `no scan routine for ${process.arch}`;
-    let handle: Library<typeof symbols>;
-    let file: string;
-    try {
-      file = locateLibrary(SCAN_LIB_NAME, scanLibPath, env);
-      handle = openLibrary(file, symbols);
-    } catch (e) {
-      if (e instanceof AtoError && e.code === "FFI") return e.message;
-      throw e;
-    }
-    const abi = handle.symbols.ato_scan_abi_version();
-    if (abi !== SCAN_ABI_VERSION) {
-      handle.close();
-      return `${file} has ABI version ${abi}, expected ${SCAN_ABI_VERSION}`;
-    }
-    return new ScanLibrary(handle, file);
+    const lib = openOptional(SCAN_LIB_NAME, scanLibPath, symbols, { symbol: "ato_scan_abi_version", expected: SCAN_ABI_VERSION }, env);
+    return typeof lib === "string" ? lib : new ScanLibrary(lib.handle, lib.file);
   }
 
   /**

@@ -12,7 +12,7 @@ import { FFIType, ptr, type Library } from "bun:ffi";
 // @ts-ignore: a build product imported as a file path (Bun embeds it when compiling); no types declare "*.so"
 import shaLibPath from "../dist/lib/libatosha256.so" with { type: "file" };
 import { AtoError } from "../src/errors.ts";
-import { locateLibrary, openLibrary } from "./native.ts";
+import { openOptional } from "./native.ts";
 
 const SHA_LIB_NAME = "libatosha256.so";
 const SHA_ABI_VERSION = 1;
@@ -44,20 +44,9 @@ export class Sha256Library {
   /** The library, or the reason it cannot hash here (an AtoError("FFI") from native.ts, or no SHA-NI). */
   static open(env: Record<string, string | undefined> = process.env): Sha256Library | string {
     if (process.arch !== "x64") return `no SHA-NI routine for ${process.arch}`;
-    let handle: Handle;
-    let file: string;
-    try {
-      file = locateLibrary(SHA_LIB_NAME, shaLibPath, env);
-      handle = openLibrary(file, symbols);
-    } catch (e) {
-      if (e instanceof AtoError && e.code === "FFI") return e.message;
-      throw e;
-    }
-    const abi = handle.symbols.ato_sha256_abi_version();
-    if (abi !== SHA_ABI_VERSION) {
-      handle.close();
-      return `${file} has ABI version ${abi}, expected ${SHA_ABI_VERSION}`;
-    }
+    const lib = openOptional(SHA_LIB_NAME, shaLibPath, symbols, { symbol: "ato_sha256_abi_version", expected: SHA_ABI_VERSION }, env);
+    if (typeof lib === "string") return lib;
+    const { handle, file } = lib;
     if (handle.symbols.ato_sha256_path() !== 1) {
       handle.close();
       return "this CPU has no SHA extensions";
