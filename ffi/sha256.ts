@@ -26,19 +26,21 @@ const symbols = {
 } as const;
 
 type Handle = Library<typeof symbols>;
+type LeavesFn = (buf: number, spans: number, count: number, out: number) => void;
+type NodesFn = (input: number, count: number, out: number) => void;
 
 /** Which routine hashes verify's tree: "sha-ni" (this library) or "bun" (Bun.SHA256, the portable path). */
 export type HashPath = "sha-ni" | "bun";
 
 export class Sha256Library {
   readonly file: string;
-  readonly #leaves: (buf: number, spans: number, count: number, out: number) => void;
-  readonly #nodes: (input: number, count: number, out: number) => void;
+  readonly #leaves: LeavesFn;
+  readonly #nodes: NodesFn;
 
   private constructor(handle: Handle, file: string) {
     this.file = file;
-    this.#leaves = handle.symbols.ato_sha256_leaves as unknown as typeof this.#leaves;
-    this.#nodes = handle.symbols.ato_sha256_nodes as unknown as typeof this.#nodes;
+    this.#leaves = handle.symbols.ato_sha256_leaves as unknown as LeavesFn;
+    this.#nodes = handle.symbols.ato_sha256_nodes as unknown as NodesFn;
   }
 
   /** The library, or the reason it cannot hash here (an AtoError("FFI") from native.ts, or no SHA-NI). */
