@@ -81,22 +81,19 @@ export class ScanLibrary {
   }
 }
 
-let cached: { lib: ScanLibrary | undefined; why: string | undefined } | undefined;
+let cached: ScanLibrary | string | undefined;
 let forced: boolean | undefined;
 
 /** The native scan when it can run here (opened once), else undefined. */
 export function nativeScan(): ScanLibrary | undefined {
   if (forced === false) return undefined;
-  if (!cached) {
-    const r = ScanLibrary.open();
-    cached = typeof r === "string" ? { lib: undefined, why: r } : { lib: r, why: undefined };
-  }
-  return cached.lib;
+  cached ??= ScanLibrary.open();
+  return typeof cached === "string" ? undefined : cached;
 }
 
 /** Why the collector scans in TypeScript here (undefined when it scans natively). */
 export function scanFallbackReason(): string | undefined {
-  return nativeScan() ? undefined : forced === false ? "forced by a test" : cached?.why;
+  return nativeScan() ? undefined : forced === false ? "forced by a test" : (cached as string);
 }
 
 /** Test-only: false makes nativeScan() undefined (the TypeScript loop); undefined restores the default. */

@@ -21,6 +21,7 @@ export default defineCommand({
       ...(compat ? { bpf_compat_sha256: bpfObjectSha256(compat) } : {}),
       bpf_object_runs: await runningObject(SETTINGS.pinDir.default, s.get("bpfObject")),
       verify_hash: (await import("../verify/index.ts")).verifyHashPath(),
+      collector_scan: (await import("../collector/index.ts")).scanPath(),
     };
     if (s.get("json")) console.log(JSON.stringify(info));
     else console.log(Object.entries(info).map(([k, v]) => `${k.padEnd(18)} ${v}`).join("\n"));

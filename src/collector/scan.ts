@@ -15,7 +15,8 @@
  * collector's tests pin both, and test/collector/scan.test.ts compares them flow by flow).
  */
 import { FLOW_VALUE, percpuStride, type FlowBatch } from "../kernel/index.ts";
-import { nativeScan, SCAN_LAYOUT, type ScanLibrary } from "../../ffi/scan.ts";
+import { nativeScan, SCAN_LAYOUT, scanFallbackReason, type ScanLibrary } from "../../ffi/scan.ts";
+import { AtoError } from "../errors.ts";
 import { KEY_WORDS, ROW, R_EXPORTED_AT, R_FIRST_SEEN, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
 export const SLOW = 0, DUE = 1;
@@ -37,6 +38,17 @@ const STEP = percpuStride(FLOW_VALUE.size) >> 2;
 const P = FLOW_VALUE.packets >> 2, B = FLOW_VALUE.bytes >> 2, F = FLOW_VALUE.firstSeenNs >> 2, L = FLOW_VALUE.lastSeenNs >> 2;
 const TF = FLOW_VALUE.tcpFlags >> 2, FR = FLOW_VALUE.fragments >> 2, TM = FLOW_VALUE.timingFlags >> 2, SP = FLOW_VALUE.spikes >> 2;
 const USED = 1;
+
+// The routine was written for these layouts; a difference is a bug in this source tree, never a host's condition.
+if (STEP * 4 !== SCAN_LAYOUT.valueStride || ROW !== SCAN_LAYOUT.rowDoubles || KEY_WORDS * 4 !== SCAN_LAYOUT.keyBytes) {
+  throw new AtoError(`the flow scan routine's layout ${JSON.stringify(SCAN_LAYOUT)} differs from the collector's (value stride ${STEP * 4}, row ${ROW}, key ${KEY_WORDS * 4} bytes)`, "INTERNAL");
+}
+
+/** The collector's scan here, for `ato version`: "native", or "typescript (why the routine cannot run)". */
+export function scanPath(): string {
+  const why = scanFallbackReason();
+  return why === undefined ? "native" : `typescript (${why})`;
+}
 
 /** One cycle's scan state: its sums over every batch, and the last batch's hand-backs. */
 export class BatchScan {
@@ -61,8 +73,7 @@ export class BatchScan {
   /** `native`: "auto" (the product: the routine where it runs), a library, or null for the TypeScript loop. */
   constructor(public p: ScanParams, native: ScanLibrary | null | "auto" = "auto") {
     const lib = native === "auto" ? nativeScan() : native ?? undefined;
-    const layoutAgrees = STEP * 4 === SCAN_LAYOUT.valueStride && ROW === SCAN_LAYOUT.rowDoubles && KEY_WORDS * 4 === SCAN_LAYOUT.keyBytes;
-    this.native = layoutAgrees ? lib : undefined;
+    this.native = lib;
   }
 
   /** Starts a cycle. */
@@ -96,8 +107,7 @@ export class BatchScan {
   }
 
   /** The TypeScript scan: the oracle of the native one (test/collector/scan.test.ts), and the path where it cannot run. */
-  runTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
-    if (this.index.length < b.n) { this.index = new Int32Array(b.n); this.kind = new Uint8Array(b.n); this.slot = new Int32Array(b.n); }
+  private runTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
     const { idleBefore, idleNs, nowNs, activeNs, final, hooked } = this.p;
     const kw = b.keyWords, vw = b.valueWords, cpus = b.cpus, flowWords = b.valueBytes >> 2;
     const tk = t.keys, st = t.state, row = t.row, cap = t.capacity, byProto = this.byProto;

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { forceScanPathForTests, nativeScan } from "../../ffi/scan.ts";
+import { scanPath } from "../../src/collector/index.ts";
 import { monotonicNs } from "../../ffi/libc.ts";
 import { BEGAN, CPUS, put, records, setup, useCollectorLab } from "./_lab.ts";
 
@@ -47,10 +48,12 @@ function expectTheSame(r: Awaited<ReturnType<typeof scenario>>): void {
 describe("the collector's map read", () => {
   test("through the TypeScript scan", async () => {
     forceScanPathForTests(false);
+    expect(scanPath()).toBe("typescript (forced by a test)");
     expectTheSame(await scenario());
   });
 
   test.skipIf(!nativeScan())("through the native scan: the same cycles and records", async () => {
+    expect(scanPath()).toBe("native");
     expectTheSame(await scenario());
   });
 });
