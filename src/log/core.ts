@@ -5,10 +5,11 @@
  * follows: every write, sync or rotation goes through `written` (its outcome is
  * status().writable), and onCheckpoint hears of a checkpoint only once its line is durable.
  *
- * The writer is one object built in layers, each a file of its own concept, each using only
- * the layers below it: this state, segments and rotation (segments.ts), checkpoints
+ * The writer is one object built in layers, each a file of its own concept, each adding to the
+ * one below it: this state, segments and rotation (segments.ts), checkpoints
  * (checkpoints.ts), group commit (group-commit.ts), and the append path with the public API
- * (writer.ts).
+ * (writer.ts). A lower layer calls a few hooks the layers above define (checkpoints.ts: hold, commitHeld,
+ * coveredSynced; segments.ts: writeLines), declared abstract where they are called.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";

@@ -20,14 +20,14 @@ export type NodeHasher = (input: Uint8Array, inOffset: number, count: number, ou
 
 /** The portable NodeHasher: Bun.SHA256 per node. */
 export const hashNodes: NodeHasher = (input, inOffset, count, out, outOffset) => {
-  const one = new Uint8Array(1 + 2 * HASH_SIZE), h = new Uint8Array(HASH_SIZE);
-  one[0] = NODE_HASH_PREFIX;
   for (let i = 0; i < count; i++) {
-    one.set(input.subarray(inOffset + 2 * HASH_SIZE * i, inOffset + 2 * HASH_SIZE * (i + 1)), 1);
-    Bun.SHA256.hash(one, h);
-    out.set(h, outOffset + HASH_SIZE * i);
+    // The pair is copied out first, so the hash may land where it was read.
+    ONE_NODE.set(input.subarray(inOffset + 2 * HASH_SIZE * i, inOffset + 2 * HASH_SIZE * (i + 1)), 1);
+    Bun.SHA256.hash(ONE_NODE, out.subarray(outOffset + HASH_SIZE * i, outOffset + HASH_SIZE * (i + 1)));
   }
 };
+const ONE_NODE = new Uint8Array(1 + 2 * HASH_SIZE);
+ONE_NODE[0] = NODE_HASH_PREFIX;
 
 export class CompactFrontier {
   /** Slot i holds the i-th hash of the frontier (largest subtree first). */
