@@ -32,14 +32,7 @@ export abstract class LogGroupCommit extends LogCheckpoints {
     const c = this.held;
     if (!c) return;
     const file = this.file!;
-    this.held = undefined;
-    try {
-      file.sync();
-      this.writeCheckpointLine(c, file);
-    } catch (e) {
-      this.sinceCheckpoint = c.sinceBefore; // not written: it is due again after the next piece
-      throw e;
-    }
+    this.writeHeld(file, c);
     this.afterCheckpoint(c, file);
   }
 
@@ -49,12 +42,17 @@ export abstract class LogGroupCommit extends LogCheckpoints {
    */
   protected appendAfterHeld(file: AppendFile, held: HeldCheckpoint | undefined, records: Uint8Array): void {
     if (!held) return file.append(records);
+    this.writeHeld(file, held, records);
+  }
+
+  /** The held checkpoint's line, with `records` after it in the same write, once the lines it covers are synced. */
+  private writeHeld(file: AppendFile, held: HeldCheckpoint, records?: Uint8Array): void {
     this.held = undefined;
     try {
       file.sync();
       this.writeCheckpointLine(held, file, records);
     } catch (e) {
-      this.sinceCheckpoint = held.sinceBefore;
+      this.sinceCheckpoint = held.sinceBefore; // not written: it is due again after the next piece
       throw e;
     }
   }
