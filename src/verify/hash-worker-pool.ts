@@ -18,7 +18,7 @@ import type { LeafSource } from "./stream-tree.ts";
 import { BASE_MOD, foldLevels, levelLayout } from "./subtrees.ts";
 
 /** A file this large starts the worker (measured here: ~40 MB is where a worker's start-up is paid back). */
-export const THREAD_MIN_BYTES = 48 << 20;
+const THREAD_MIN_BYTES = 48 << 20;
 /** Once the worker runs, a file this large uses it too (the next segments of a log of small segments). */
 const REUSE_MIN_BYTES = 8 << 20;
 /** How long this thread waits on a job the worker took before it gives up on the worker (it never should). */
@@ -30,9 +30,10 @@ interface Options {
   takeBack: boolean;
   cpus: () => number;
   url: () => string;
+  stallMs: number;
 }
 
-const defaults: Options = { minBytes: THREAD_MIN_BYTES, takeBack: true, cpus: availableParallelism, url: workerUrl };
+const defaults: Options = { minBytes: THREAD_MIN_BYTES, takeBack: true, cpus: availableParallelism, url: workerUrl, stallMs: STALL_MS };
 let options = defaults;
 let pool: HashPool | undefined;
 let broken = false;
@@ -83,7 +84,9 @@ export class HashPool {
   busy = false;
   byWorker = 0;
   byMain = 0;
-  readonly worker: Worker | undefined;
+  worker: Worker | undefined;
+  /** Its worker stalled (die()). */
+  private dead = false;
   private readonly lib: Sha256Library;
   private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   readonly spans: Uint32Array[] = [];
@@ -173,18 +176,34 @@ export class HashPool {
     this.busy = false;
   }
 
-  /** True once the worker finished the job; false if it stalled (the pool is then dropped for good). */
+  /** True once the worker finished the job; false if it stalled, or stalled before (this pool is then dead). */
   private awaitWorker(slot: number, g: number): boolean {
+    if (this.dead) return false;
     const t0 = Date.now();
     for (let v = Atomics.load(this.state, slot); v === g + WORKER || v === g + QUEUED; v = Atomics.load(this.state, slot)) {
-      Atomics.wait(this.state, slot, v, 1000);
-      if (Date.now() - t0 > STALL_MS) {
-        broken = true;
-        pool = undefined; // its buffers are left to the worker
+      Atomics.wait(this.state, slot, v, Math.min(1000, options.stallMs));
+      if (Date.now() - t0 > options.stallMs) {
+        this.die();
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * A stalled worker may still write its slots' hashes at any time: from here on this thread hashes every job of
+   * the read in progress into memory of its own, waits on the worker no more, and no later read gets this pool.
+   */
+  private die(): void {
+    this.dead = true;
+    this.worker?.terminate();
+    this.worker = undefined;
+    for (let i = 0; i < SLOTS; i++) {
+      this.hashes[i] = new Uint8Array(32 * JOB_LINES);
+      this.levels[i] = new Uint8Array(32 * JOB_LINES);
+    }
+    broken = true;
+    pool = undefined;
   }
 }
 
@@ -194,8 +213,9 @@ export function leafSource(p: HashPool, slot: number, buf: Uint8Array, count: nu
   return {
     buf,
     spans: p.spans[slot]!,
-    hashes: p.hashes[slot]!,
-    levels: p.levels[slot]!,
+    // Read after ready(): a pool whose worker stalled hashes into other memory (HashPool.die).
+    get hashes() { return p.hashes[slot]!; },
+    get levels() { return p.levels[slot]!; },
     count,
     base: p.bases[slot]!,
     cursor: 0,

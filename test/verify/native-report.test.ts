@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { forceSha256PathForTests, nativeSha256 } from "../../ffi/sha256.ts";
-import { hashWorkerForTests, hashWorkerStats } from "../../src/verify/hash-worker-pool.ts";
+import { hashPool, hashWorkerForTests, hashWorkerStats } from "../../src/verify/hash-worker-pool.ts";
 import { verify } from "../../src/verify/index.ts";
 import { signedLog, type Fixture } from "./_fixture.ts";
 import { Mutator, prng } from "./_mutations.ts";
@@ -58,6 +58,20 @@ describe("the native, the threaded and the portable hash path", () => {
       verdicts.add(JSON.parse(r).result);
     }
     expect(verdicts.size).toBeGreaterThan(1); // the copies were damaged in more than one way
+  });
+
+  test.skipIf(nativeSha256() === undefined)("a worker that stalls mid-job and then scribbles on its slots changes no verdict", () => {
+    const intact = report(fx.base, "native");
+    const damaged = fx.copy();
+    new Mutator(damaged, prng(7)).one();
+    const wasDamaged = report(damaged, "native");
+    for (const [dir, want] of [[fx.base, intact], [damaged, wasDamaged]] as const) {
+      hashWorkerForTests({ minBytes: 0, takeBack: false, stallMs: 200, url: () => resolve(import.meta.dir, "_stalling-worker.ts") });
+      const r = JSON.stringify(verify({ paths: [dir], pubkeys: [pem] }).report);
+      expect(r).toBe(want);
+      expect(hashPool(1 << 30)).toBeUndefined(); // the stalled pool is given up for good
+      hashWorkerForTests(undefined);
+    }
   });
 
   const dist = resolve(import.meta.dir, "../../dist/ato");
