@@ -17,7 +17,7 @@ import { LEAF_HASH_PREFIX, sha256, type Hash } from "../tree/index.ts";
 const NEWLINE = 0x0a;
 const MAX_LINE = 64 << 20;
 /** Lines per chunk split ahead into spans (the rest of a chunk's lines are found as they are handed out). */
-export const SPAN_LINES = 8192;
+const SPAN_LINES = 8192;
 
 /** Called per line; returning true stops the reading early. */
 export type LineHandler = (buf: Uint8Array, start: number, end: number, offset: number) => void | boolean;

@@ -17,7 +17,7 @@ import type { InputFile } from "./inputs.ts";
 import type { RunState } from "./state.ts";
 
 /** Bytes per read: about 3,700 lines of a flow log, one job of the hash worker. */
-export const CHUNK = 1 << 20;
+const CHUNK = 1 << 20;
 
 export interface ReadEnd {
   partialLength: number;
