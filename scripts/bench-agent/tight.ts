@@ -25,6 +25,8 @@ const enc = new TextEncoder();
 
 export const FLOOR_STAGES = ["read", "lookup", "bytes", "hash", "write", "checkpoint"] as const;
 export type FloorStage = (typeof FLOOR_STAGES)[number];
+/** A stage's place in FLOOR_STAGES: the floor compares stages by name, so the list can change order. */
+const at = (s: FloorStage): number => FLOOR_STAGES.indexOf(s);
 
 export class TightCycle {
   private cap = 1 << 21;
@@ -62,15 +64,15 @@ export class TightCycle {
     const head = enc.encode(`{"class":"internal","data":{"bytes":`);
     const prefix = enc.encode(`"${ts.slice(0, 20)}`);
     let records = 0, inChunk = 0;
-    const stage = this.stage, checkpoints = stage >= 5;
+    const stage = this.stage, checkpoints = stage >= at("checkpoint");
     for (const b of this.reader.batches()) {
       const kw = b.keyWords, kb = b.keys;
       for (let i = 0; i < b.n; i++) {
-        if (stage === 0) { if (b.packets(i) > 0) records++; continue; }
+        if (stage === at("read")) { if (b.packets(i) > 0) records++; continue; }
         const s = this.slot(kw, i * KEY_WORDS);
         const p = b.packets(i), grown = p - this.packets[s]!;
         if (grown <= 0) continue;
-        if (stage === 1) { this.packets[s] = p; records++; continue; }
+        if (stage === at("lookup")) { this.packets[s] = p; records++; continue; }
         const bytes = b.bytes(i);
         const start = this.pos;
         this.put(head); this.num(bytes);
@@ -80,7 +82,7 @@ export class TightCycle {
         this.lit(`,"packets":`); this.num(grown); this.lit(`,"packets_total":`); this.num(p);
         this.lit(`,"proto":6,"reason":"interval","src":"`); this.v4(kb, i * 48); this.lit(`","tcp_flags":0},"kind":"flow","seq":`);
         this.num(this.size); this.put(tsBytes);
-        if (stage >= 3) this.leaf(start, this.pos - 1);
+        if (stage >= at("hash")) this.leaf(start, this.pos - 1);
         else this.size++;
         this.packets[s] = p;
         records++;
@@ -94,7 +96,7 @@ export class TightCycle {
 
   /** buf[0] is a spare byte: a line's leaf-hash prefix goes in the byte before it (as the product's encoder does). */
   private flush(): void {
-    if (this.pos > 1 && this.stage >= 4) writeSync(this.fd, this.buf, 1, this.pos - 1);
+    if (this.pos > 1 && this.stage >= at("write")) writeSync(this.fd, this.buf, 1, this.pos - 1);
     this.pos = 1;
   }
 
