@@ -65,7 +65,7 @@ describe("Baseline slots across a table rebuild", () => {
     for (let j = 0; j < 100; j++) expect(b.pending(slotOf(b, j))).toBe(0);
   });
 
-  test("without a rebuild the chunk's slots are used as they are; records of flows gone from the map move nothing", () => {
+  test("without a rebuild, records of flows gone from the map move nothing and the others' baselines take their records", () => {
     const b = filled(100);
     const chunk = new DueChunk(256);
     for (let j = 0; j < 100; j++) b.due(chunk, slotOf(b, j), j % 10 === 0 ? "idle" : "shutdown");
