@@ -2,7 +2,8 @@
  * The one line loop (src/log/lines.ts scanLines): with one buffer, and reading 1 or 2 chunks ahead
  * into separate buffers (as verify's hash worker does), every file gives the same lines in the same
  * order at the same offsets, the same stop, the same over-long line and the same partial tail, at
- * any chunk size; a read error is raised only after the lines before it went out.
+ * any chunk size, and the lines are the file's own (offsets and text as written); a read error is raised
+ * only after the lines before it went out.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
@@ -63,13 +64,21 @@ function run(path: string, src: (read: LineSource["read"]) => LineSource, maxLin
   }
 }
 
-function file(name: string, rand: () => number, longAt?: number): string {
+/** The file, and its whole lines as run() reports them ("offset:text"), up to the over-long one. */
+function file(name: string, rand: () => number, longAt?: number): { path: string; lines: string[] } {
   const parts: string[] = [];
   for (let i = 0; i < 400; i++) parts.push(i === longAt ? "L".repeat(300) : "x".repeat(Math.floor(rand() ** 3 * 120)) + String(i));
   const text = parts.join("\n") + (rand() < 0.5 ? "\n" : "\npartial");
   const path = join(dir, name);
   writeFileSync(path, text, "latin1");
-  return path;
+  const lines: string[] = [];
+  let offset = 0;
+  for (const [i, part] of parts.entries()) { // every part ends with a newline; "partial" is the tail, no line
+    if (i === longAt) break;
+    lines.push(`${offset}:${part}`);
+    offset += part.length + 1;
+  }
+  return { path, lines };
 }
 
 describe("scanLines", () => {
@@ -78,10 +87,15 @@ describe("scanLines", () => {
       const rand = prng(seed);
       const longAt = seed % 3 === 0 || seed === 5 ? undefined : Math.floor(rand() * 400);
       const suffix = seed === 5 ? "eio" : "txt";
-      const path = file(`f${seed}.${suffix}`, rand, longAt);
+      const { path, lines } = file(`f${seed}.${suffix}`, rand, longAt);
       for (const chunk of [7, 64, 333, 4096]) {
         const stopAt = seed === 4 ? 123 : undefined;
         const want = run(path, (read) => oneBuffer(read, chunk), 200, stopAt);
+        // Against the file itself, not only against the other mode: the lines before a stop, an over-long line or a
+        // failed read, each at its own offset.
+        const truth = stopAt === undefined ? lines : lines.slice(0, stopAt);
+        if (seed === 5) expect(truth.slice(0, want.lines.length)).toEqual(want.lines);
+        else expect(want.lines).toEqual(truth);
         if (longAt !== undefined) expect((want.end as { tooLong?: number }).tooLong).toBeGreaterThan(0);
         if (seed === 5) expect(want.error).toBe("EIO at 5000");
         for (const ahead of [1, 2]) {
