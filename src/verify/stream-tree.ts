@@ -146,36 +146,12 @@ export class StreamTree {
     let [src, dst] = this.work;
     let s = this.#size - n; // the size before these lines, shifted right by k
     let count = n;
-    let k = 0;
     const c = source !== undefined && source.buf === this.pendingBuf ? match(source, this.spans, n) : -1;
     const aligned = c < 0 ? 0 : alignedLevels(source!, s - c);
     if (c < 0) lib.leaves(this.pendingBuf!, this.spans, n, src, 32);
     else if (aligned >= MERGE_MIN_LEVELS) return this.merge(source!, c, n, s, aligned);
-    else if (aligned === 0) take(source!, c, n, src);
-    else {
-      // The source's pairs are this tree's level-1 nodes: level 0 is done but for its ends.
-      source!.ready();
-      const leaves = source!.hashes;
-      let first = c;
-      let at = 32;
-      if (s % 2 === 1) {
-        src.set(this.left[0]!, 0);
-        src.set(leaves.subarray(32 * c, 32 * c + 32), 32);
-        lib.nodes(src, 0, 1, dst, 32);
-        first++;
-        at = 64;
-      }
-      const pairs = (c + n - first - ((c + n - first) % 2)) / 2;
-      const p = 16 * (first - (source!.base % 2)); // level 1 starts the levels, at leaf base % 2; first - that is even
-      dst.set(source!.levels.subarray(p, p + 32 * pairs), at);
-      if ((c + n - first) % 2 === 1) this.left[0]!.set(leaves.subarray(32 * (c + n - 1), 32 * (c + n)));
-      source!.cursor = c + n;
-      [src, dst] = [dst, src];
-      count = (at - 32) / 32 + pairs;
-      s = Math.floor(s / 2);
-      k = 1;
-    }
-    for (; count > 0; k++) {
+    else take(source!, c, n, src); // fewer aligned levels than pay for a merge: from the leaves, as without a worker
+    for (let k = 0; count > 0; k++) {
       let off = 32;
       if (s % 2 === 1) {
         off = 0;
