@@ -30,6 +30,8 @@ export interface PublishedOptions {
   health: () => Health;
   checkpoint: () => string | null;
   listen?: string;
+  /** Brings values mirrored from elsewhere (the kernel's, the log's counters) up to date just before a render. */
+  refresh?: () => void;
   /** What the worker reported as broken (its own bug): logged by the agent. */
   onError?: (message: string) => void;
 }
@@ -90,8 +92,12 @@ export function createPublishedServer(o: PublishedOptions): PublishedServer {
     }
     const snapshot: Snapshot = {
       seq: n, gen, health, healthError, checkpoint: o.checkpoint(), checkpointSince: o.metrics.checkpointSince(),
-      ...(need === "metrics" ? { exposition: await o.metrics.registry.metrics(), contentType: o.metrics.registry.contentType } : {}),
     };
+    if (need === "metrics") {
+      o.refresh?.();
+      snapshot.exposition = await o.metrics.registry.metrics();
+      snapshot.contentType = o.metrics.registry.contentType;
+    }
     worker.postMessage({ snapshot });
   };
   // A render that fails is the registry's bug: reported, and the worker keeps the last good snapshot.
