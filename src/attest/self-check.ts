@@ -23,7 +23,8 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { attachedProgram, attachedProgramId, mapId, pinnedMapId, programIdentity, reattachIfFree, repinMap, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
+import { XdpQuery } from "../kernel/xdp-query.ts";
+import { attachedProgram, mapId, pinnedMapId, programIdentity, reattachIfFree, repinMap, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
 
 export interface WatchedKernel {
   progFd: number;
@@ -56,6 +57,8 @@ export class SelfCheck {
   private readonly ours = new Map<string, string>();
   /** Pins opened to read their map's id (the inode had changed, or was never seen): for tests. */
   pinsOpened = 0;
+  /** The interfaces' XDP programs, asked on one netlink socket kept open (xdp-query.ts). */
+  readonly xdp = new XdpQuery();
 
   private constructor(private readonly k: WatchedKernel, readonly identity: KernelIdentity) {}
 
@@ -88,6 +91,11 @@ export class SelfCheck {
     return action;
   }
 
+  /** Closes the netlink socket (the agent's stop). */
+  close(): void {
+    this.xdp.close();
+  }
+
   /** One look at the kernel; the findings that are new since the last look. */
   check(): TamperFinding[] {
     const out: TamperFinding[] = [];
@@ -96,7 +104,7 @@ export class SelfCheck {
       const subject = `${a.iface} (${a.mode})`;
       // the id alone says it is ours (ids are never reused while our fd holds the program); the other
       // program's tag and name are read only when it is not
-      const id = attachedProgramId(a.ifindex, a.mode);
+      const id = this.xdp.programId(a.ifindex, a.mode);
       if (id === ours.id) {
         this.last.set(subject, "ok");
         continue;

@@ -11,8 +11,11 @@ import { SelfCheck } from "../../src/attest/self-check.ts";
 import { loadForTest } from "../support/bpf.ts";
 
 let loaded: ReturnType<typeof loadForTest> | undefined;
+let self: SelfCheck | undefined;
 const extra: string[] = [];
 afterEach(() => {
+  self?.close();
+  self = undefined;
   loaded?.cleanup();
   loaded = undefined;
   for (const p of extra.splice(0)) rmSync(p, { force: true });
@@ -28,7 +31,8 @@ function start() {
   loaded = loadForTest();
   const a = loaded.auditor;
   const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], a.mapFd(k)]));
-  return { self: SelfCheck.start({ progFd: a.progFd, pinDir: loaded.pinDir, attachments: [], maps }), pinDir: loaded.pinDir, flows: mapId(a.mapFd("flows")) };
+  self = SelfCheck.start({ progFd: a.progFd, pinDir: loaded.pinDir, attachments: [], maps });
+  return { self, pinDir: loaded.pinDir, flows: mapId(a.mapFd("flows")) };
 }
 
 describe("[kernel] the self-check's pins", () => {
