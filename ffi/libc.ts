@@ -1,10 +1,11 @@
 /**
  * The binding for the few libc calls ato needs that Bun does not expose: closing a file
  * descriptor that libbpf handed out, an advisory lock that dies with its process, interface
- * name lookups in the process's own network namespace, the clocks, and formatting a C
- * message with its va_list (libbpf's print callback).
+ * name lookups in the process's own network namespace, the clocks, formatting a C message
+ * with its va_list (libbpf's print callback), and one rtnetlink socket kept open for the
+ * self-check's look at an interface's XDP programs.
  */
-import { dlopen, FFIType, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
 import { cstr, fromCString } from "./_marshal.ts";
 
 const LOCK_EX = 2;
@@ -17,7 +18,13 @@ const lib = dlopen("libc.so.6", {
   if_indextoname: { args: [FFIType.u32, FFIType.ptr], returns: FFIType.ptr },
   clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   vsnprintf: { args: [FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+  __errno_location: { args: [], returns: FFIType.ptr },
 });
+
+const errno = () => read.i32(lib.symbols.__errno_location()!, 0);
 
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
@@ -68,4 +75,28 @@ export function closeFd(fd: number): void {
 /** Takes an exclusive, non-blocking lock on an open file; false when another process holds it. */
 export function tryLockExclusive(fd: number): boolean {
   return lib.symbols.flock(fd, LOCK_EX | LOCK_NB) === 0;
+}
+
+const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
+const MSG_DONTWAIT = 0x40, MSG_TRUNC = 0x20;
+
+/** A NETLINK_ROUTE socket (bound by the kernel at the first send): its fd, or -errno. */
+export function netlinkRouteSocket(): number {
+  const fd = lib.symbols.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  return fd >= 0 ? fd : -errno();
+}
+
+/** Sends one netlink request (to the kernel: no address needed on a netlink socket); its length, or -errno. */
+export function netlinkSend(fd: number, request: Uint8Array): number {
+  const n = Number(lib.symbols.send(fd, request, request.length, 0));
+  return n >= 0 ? n : -errno();
+}
+
+/**
+ * Takes the next message queued on the socket without waiting: the whole message's length (more than
+ * `into.length` when it did not fit, MSG_TRUNC), or -errno (-EAGAIN: nothing queued).
+ */
+export function netlinkReceive(fd: number, into: Uint8Array): number {
+  const n = Number(lib.symbols.recv(fd, into, into.length, MSG_DONTWAIT | MSG_TRUNC));
+  return n >= 0 ? n : -errno();
 }

@@ -11,7 +11,7 @@ import { Retainer, RetentionTask, policyFrom } from "../retain/index.ts";
 import { Masker, PortPolicy } from "../mask/index.ts";
 import { createMetrics, createPublishedServer, type PublishedServer } from "../metrics/index.ts";
 import { Collector, type ExportHook } from "../collector/index.ts";
-import { bpfCompatPath, bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent } from "../kernel/index.ts";
+import { bpfCompatPath, bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent, type CounterName } from "../kernel/index.ts";
 import type { AgentConfig } from "../config/index.ts";
 import { commit, VERSION } from "../version.ts";
 import { KernelPlane } from "./kernel.ts";
@@ -57,10 +57,12 @@ export class Agent {
       // Served by the metrics worker from published snapshots (src/metrics/published.ts): scrapes never wait for a cycle.
       const metrics = createMetrics({ liveElsewhere: true, build: { version: VERSION, commit: commit(), bun: Bun.version, libbpf: libbpfVersion() } });
       let server: PublishedServer | undefined;
+      let sync: MetricsSync | undefined;
       // The one moment a checkpoint line is durable: metrics count it here, and this is where a
       // submission to witnesses belongs.
       const onCheckpoint = (c: CheckpointResult) => {
         metrics.recordCheckpoint({ treeSize: c.treeSize, signed: c.status === "ok" });
+        sync?.afterCheckpoint();
         submitter?.onCheckpoint(c);
         analytics?.onCheckpoint(c);
         retention?.afterCheckpoint();
@@ -80,6 +82,8 @@ export class Agent {
       cleanups.push(() => evidence.close());
       retention = startRetention(cfg, evidence);
       cleanups.push(() => void retention?.stop());
+      let kernelCounters: (() => Record<CounterName, bigint>) | undefined; // once the program is loaded
+      sync = new MetricsSync(metrics, evidence, cfg.maxFlows, () => kernelCounters?.());
       const status = evidence.status();
       log(`evidence log ${status.activePath}`, { key: status.key?.name, key_id: status.key?.id, append_only: status.appendOnly.set });
 
@@ -114,6 +118,7 @@ export class Agent {
           };
         },
         checkpoint: () => evidence.latestCheckpoint()?.note ?? null,
+        refresh: () => sync!.beforeScrape(), // the kernel's and the log's counters, read when someone looks
       });
       cleanups.push(() => server?.stop());
       log(`metrics on ${server.url}/metrics`);
@@ -135,6 +140,7 @@ export class Agent {
         else pending.push(e);
       });
       cleanups.push(() => kernel.close());
+      kernelCounters = () => readCounters(kernel.auditor.mapFd("counters"));
 
       // 4,096 flows per batch lookup: a 4,096-flow map in one or two syscalls a cycle (each holds the event loop about a millisecond).
       const reader = new FlowMapReader(kernel.auditor.mapFd("flows"), 4096);
@@ -151,7 +157,7 @@ export class Agent {
       if (pre.flows) log(`reusing pinned maps: ${pre.flows} flows counted before this start are recorded as preexisting`);
       pending.splice(0).forEach((e) => collector!.event(e));
 
-      agent = new Agent(kernel, evidence, masker, collector, server, new MetricsSync(metrics, evidence, cfg.maxFlows), submitter, analytics, retention);
+      agent = new Agent(kernel, evidence, masker, collector, server, sync, submitter, analytics, retention);
       agent.operation = AgentOperation.begin(cfg, evidence, kernel.auditor, reader, metrics.registry, { attachments: kernel.auditor.attachments.map((a) => ({ ...a })), bpf_object_sha256: bpfObjectSha256(kernel.auditor.object.path) }, log);
       collector.mapRead = agent.operation.mapReadHook; // the conservation check sums the collector's own read of the map
       void server.publish(); // attached now
@@ -181,7 +187,7 @@ export class Agent {
       this.kernel.drainEvents();
       const cycle = await this.analytics!.cycle(() => this.collector.cycle({ final }), final);
       this.analytics!.afterCycle();
-      this.sync.afterCycle(cycle, readCounters(this.kernel.auditor.mapFd("counters")));
+      this.sync.afterCycle(cycle);
       // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
       // which runs after the agent detached its own program on purpose.
       if (!this.stopped) this.operation?.interval(this.evidence);
@@ -191,7 +197,6 @@ export class Agent {
       // the next good cycle reports them; nothing is lost, the operator is told (and /readyz,
       // from the log's own status). Anything but an AtoError is a bug, and is thrown.
       if (!(e instanceof AtoError)) throw e;
-      this.sync.afterLogChange();
       log(`collection failed: ${e.message}`);
     }
   }
@@ -216,7 +221,6 @@ export class Agent {
       log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });
       // The witnesses' answers to it are written before the log closes, covered by its last checkpoint.
       if (this.submitter && !(await this.submitter.drain(5000))) log("a witness did not answer the final checkpoint within 5 s");
-      this.sync.afterLogChange();
       await this.analytics?.close(); // the IPFIX export of the last records and the spans of the last checkpoint leave before the stop returns
     } finally {
       this.submitter?.stop();

@@ -1,26 +1,40 @@
 /**
- * Brings the metrics up to date after a collector cycle: traffic growth by protocol, the
- * kernel's own counters, map pressure, and what the evidence log says it wrote and signed.
+ * Brings the metrics up to date: after a collector cycle, what only the cycle knows (traffic growth by
+ * protocol, the flows in the map, the cycle's time); after a checkpoint, its signing time; and just before a
+ * scrape's render (beforeScrape, src/metrics/published.ts asks for it), the values mirrored from elsewhere: the
+ * kernel's own counters and what the evidence log says it wrote, signed and holds on disk. Those are read when
+ * someone looks, not every interval: an agent nobody scrapes reads no directory and copies no counters a second,
+ * and a scrape sees them as they are at the scrape, not as they were at the last cycle.
  * Checkpoints themselves are counted when they happen (the agent's onCheckpoint).
  */
 import { AtoError } from "../errors.ts";
 import type { EvidenceLog } from "../log/index.ts";
-import { protoLabel, setTotal, type AtoMetrics } from "../metrics/index.ts";
+import { setTotal, type AtoMetrics } from "../metrics/index.ts";
 import type { CycleSummary } from "../collector/index.ts";
 import type { CounterName } from "../kernel/index.ts";
 
 export class MetricsSync {
   private lastSignSeconds: number | undefined;
 
-  constructor(private readonly m: AtoMetrics, private readonly log: EvidenceLog, private readonly capacity: number) {}
+  /** `kernel`: the kernel's cumulative counters (readCounters), read at each scrape. */
+  constructor(private readonly m: AtoMetrics, private readonly log: EvidenceLog, private readonly capacity: number, private readonly kernel?: () => Record<CounterName, bigint> | undefined) {}
 
-  afterCycle(cycle: CycleSummary, kernel: Record<CounterName, bigint>): void {
+  afterCycle(cycle: CycleSummary): void {
     for (const [proto, c] of cycle.byProto) {
-      this.m.addTraffic(proto, Number(c.packets), Number(c.bytes));
+      this.m.addTraffic(proto, c.packets, c.bytes);
     }
-    this.m.setKernelCounters(kernel);
     this.m.setFlowMap(cycle.flows - cycle.removed, this.capacity);
     this.m.collectorCycle.observe(cycle.seconds);
+  }
+
+  /** After each checkpoint: its signature's time, once per checkpoint (a scrape every 15 s would miss most). */
+  afterCheckpoint(): void {
+    this.observeSigning(this.log.counters().lastSignSeconds);
+  }
+
+  /** Just before the registry is rendered for a scrape: the kernel's counters and the evidence counters. */
+  beforeScrape(): void {
+    if (this.kernel) this.updateKernel(this.kernel);
     this.afterLogChange();
   }
 
@@ -32,9 +46,23 @@ export class MetricsSync {
     setTotal(this.m.hsmErrors, c.hsmErrors);
     setTotal(this.m.logWriteErrors, c.writeErrors);
     this.updateLogBytes();
-    if (c.lastSignSeconds !== undefined && c.lastSignSeconds !== this.lastSignSeconds) {
-      this.m.signingDuration.observe(c.lastSignSeconds);
-      this.lastSignSeconds = c.lastSignSeconds;
+    this.observeSigning(c.lastSignSeconds);
+  }
+
+  /** The log keeps the last signature's time only: a new one is a new value (a checkpoint without a signer leaves it). */
+  private observeSigning(seconds: number | undefined): void {
+    if (seconds === undefined || seconds === this.lastSignSeconds) return;
+    this.m.signingDuration.observe(seconds);
+    this.lastSignSeconds = seconds;
+  }
+
+  /** The kernel's counters; once the agent closed its maps (a scrape racing the stop), the last values stay. */
+  private updateKernel(read: () => Record<CounterName, bigint> | undefined): void {
+    try {
+      const c = read();
+      if (c) this.m.setKernelCounters(c);
+    } catch (e) {
+      if (!(e instanceof AtoError && (e.code === "BPF" || e.code === "NOT_FOUND"))) throw e;
     }
   }
 

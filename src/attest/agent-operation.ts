@@ -99,6 +99,7 @@ export class AgentOperation {
 
   /** Writes the bundle and appends its attest record to `evidence` (still open). */
   async finish(evidence: EvidenceLog, outcome: Record<string, unknown> = {}): Promise<void> {
+    this.self.close(); // no look at the kernel after the stop's detach
     await this.changes.finish();
     this.op.add("stopping", outcome);
     const sbom = await this.sbom;

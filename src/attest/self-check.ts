@@ -11,14 +11,20 @@
  *   map_swapped   the pin names another map (a reader of the pin is lied to; the program still writes ours):
  *                 the other map's pin is moved aside (<pin>_displaced_<id>, never deleted) and ours re-pinned;
  *                 the finding names both
+ * A pin is looked at through its inode each interval (one stat): bpffs binds an inode to one object for the
+ * inode's whole life, and removing, replacing or renaming a pin puts another inode at the path or changes its
+ * change time, so while device, inode number and ctime are those seen when the pin last named our map, it still
+ * does. Only when they differ is the pin opened and its map's id read (three syscalls, an fd).
  * A finding is reported once when the state it describes begins, and again only when that state changes, so a
  * replacement left in place is one record, not one per interval. What this cannot see: a program that is
  * attached in another mode beside ours (it runs first in drv, ours still runs), changes made and undone
  * between two checks, and writes into our maps through their fds (that is the conservation check's part).
  */
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../errors.ts";
-import { attachedProgram, attachedProgramId, mapId, pinnedMapId, programIdentity, reattachIfFree, repinMap, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
+import { XdpQuery } from "../kernel/xdp-query.ts";
+import { attachedProgram, mapId, pinnedMapId, programIdentity, reattachIfFree, repinMap, type ProgramIdentity, type XdpAttachMode } from "../kernel/identity.ts";
 
 export interface WatchedKernel {
   progFd: number;
@@ -47,6 +53,12 @@ export interface TamperFinding {
 
 export class SelfCheck {
   private readonly last = new Map<string, string>();
+  /** Per pin, its inode (pinMark) when it was last seen naming our map. */
+  private readonly ours = new Map<string, string>();
+  /** Pins opened to read their map's id (the inode had changed, or was never seen): for tests. */
+  pinsOpened = 0;
+  /** The interfaces' XDP programs, asked on one netlink socket kept open (xdp-query.ts). */
+  readonly xdp = new XdpQuery();
 
   private constructor(private readonly k: WatchedKernel, readonly identity: KernelIdentity) {}
 
@@ -59,12 +71,29 @@ export class SelfCheck {
     return new SelfCheck(k, identity);
   }
 
+  /** The id of the map pinned at `m.pin` (null: none), by its inode while that is the one last seen naming ours. */
+  private pinnedId(m: { id: number; pin: string }): number | null {
+    const mark = pinMark(m.pin);
+    if (mark !== undefined && this.ours.get(m.pin) === mark) return m.id;
+    this.pinsOpened++;
+    const id = pinnedMapId(m.pin);
+    // Kept only when the inode did not move while the pin was opened: it is then the one that named our map.
+    if (id === m.id && mark !== undefined && pinMark(m.pin) === mark) this.ours.set(m.pin, mark);
+    else this.ours.delete(m.pin);
+    return id;
+  }
+
   private repin(m: { name: string; id: number; pin: string }, foreign: number | null): string {
     const fd = this.k.maps[m.name];
     const action = fd === undefined ? "not re-pinned: the agent holds no fd for it" : repinAction(fd, m, foreign);
     // put back: the next look finds ours again, and a later removal or swap is a new finding
     if (pinnedMapId(m.pin) === m.id) this.last.set(m.pin, "ok");
     return action;
+  }
+
+  /** Closes the netlink socket (the agent's stop). */
+  close(): void {
+    this.xdp.close();
   }
 
   /** One look at the kernel; the findings that are new since the last look. */
@@ -75,7 +104,7 @@ export class SelfCheck {
       const subject = `${a.iface} (${a.mode})`;
       // the id alone says it is ours (ids are never reused while our fd holds the program); the other
       // program's tag and name are read only when it is not
-      const id = attachedProgramId(a.ifindex, a.mode);
+      const id = this.xdp.programId(a.ifindex, a.mode);
       if (id === ours.id) {
         this.last.set(subject, "ok");
         continue;
@@ -98,7 +127,7 @@ export class SelfCheck {
       }
     }
     for (const m of this.identity.maps) {
-      const id = pinnedMapId(m.pin);
+      const id = this.pinnedId(m);
       const state = id === m.id ? "ok" : id === null ? "unpinned" : `swapped:${id}`;
       if (this.last.get(m.pin) === state || (state === "ok" && !this.last.has(m.pin))) {
         this.last.set(m.pin, state);
@@ -127,6 +156,18 @@ function repinAction(fd: number, m: { name: string; id: number; pin: string }, f
   } catch (e) {
     if (!(e instanceof AtoError && (e.code === "BPF" || e.code === "IO" || e.code === "NOT_FOUND" || e.code === "PERMISSION"))) throw e;
     return `not re-pinned: ${e.message}; the program keeps writing the agent's own map, readers of the pin do not see it`;
+  }
+}
+
+/** The pin's inode: device, number and change time; undefined when it cannot be stat'ed (the full look then says why). */
+function pinMark(path: string): string | undefined {
+  try {
+    // Numbers, not BigInts: ctimeMs resolves 0.25 µs today, and an inode number is reused only after 2^32 others.
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s && `${s.dev}:${s.ino}:${s.ctimeMs}`;
+  } catch (e) {
+    if (typeof (e as NodeJS.ErrnoException).code !== "string") throw e;
+    return undefined; // EACCES, ENOTDIR…: the full look reports it
   }
 }
 

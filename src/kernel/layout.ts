@@ -123,12 +123,16 @@ export function sumPerCpu(values: Uint8Array, at: number, cpus: number): FlowCou
 export function sumCounters(values: Uint8Array, cpus: number): Record<CounterName, bigint> {
   const stride = percpuStride(COUNTERS_SIZE);
   const v = new DataView(values.buffer, values.byteOffset, stride * cpus);
-  const out = Object.fromEntries(COUNTERS_FIELDS.map((f) => [f, 0n])) as Record<CounterName, bigint>;
-  for (let c = 0; c < cpus; c++) {
-    COUNTERS_FIELDS.forEach((f, i) => {
+  const out = {} as Record<CounterName, bigint>;
+  // Plain loops, no closure per field: this runs a few times a second (collector, conservation, scrapes).
+  for (let i = 0; i < COUNTERS_FIELDS.length; i++) {
+    const f = COUNTERS_FIELDS[i]!;
+    let sum = 0n;
+    for (let c = 0; c < cpus; c++) {
       const x = v.getBigUint64(c * stride + i * 8, true);
-      out[f] = f === "last_overflow_ns" ? (x > out[f] ? x : out[f]) : out[f] + x;
-    });
+      sum = f === "last_overflow_ns" ? (x > sum ? x : sum) : sum + x;
+    }
+    out[f] = sum;
   }
   return out;
 }

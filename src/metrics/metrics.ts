@@ -60,7 +60,7 @@ export function createMetrics(options: MetricsOptions = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     }),
     checkpointTreeSize: new Gauge({ name: "ato_checkpoint_tree_size", help: "Records in the Merkle tree at the last checkpoint.", registers: r }),
-    evidenceLogBytes: new Gauge({ name: "ato_evidence_log_bytes", help: "Size of the evidence log on disk: the bytes of all its segment files in the audit directory, read at each collector cycle.", registers: r }),
+    evidenceLogBytes: new Gauge({ name: "ato_evidence_log_bytes", help: "Size of the evidence log on disk: the bytes of all its segment files in the audit directory, read at each scrape.", registers: r }),
     hsmErrors: new Counter({ name: "ato_hsm_errors_total", help: "Failed PKCS#11 operations of the checkpoint signer (session, login, signing, closing); a checkpoint without a signer is not one.", registers: r }),
     logWriteErrors: new Counter({ name: "ato_log_write_errors_total", help: "Failed writes, syncs or rotations of the evidence log.", registers: r }),
     collectorCycle: new Histogram({

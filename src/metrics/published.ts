@@ -1,12 +1,18 @@
 /**
  * createPublishedServer(): the agent's metrics server, served by a Bun Worker (worker.ts) from snapshots the
- * agent publishes, instead of on the agent's own thread. A collector cycle, a checkpoint's signing or a GC on
- * the agent's thread then delays no scrape: the worker answers from the last snapshot, rendered once.
+ * agent renders, instead of on the agent's own thread. A collector cycle, a checkpoint's signing or a GC on the
+ * agent's thread then holds a scrape up at most a short, bounded wait (worker.ts): the worker answers from the
+ * last snapshot.
  *
- * The agent publishes after each cycle and checkpoint (publish()), and a timer publishes at least once a
- * second while the agent's thread is free, so health changes between cycles show too. Values are at most one
- * publish old; the scrape-time series (process_*, checkpoint age) are exact to the scrape. Counters stay
- * monotonic: snapshots carry a sequence number and the worker never takes an older one.
+ * Rendering is on demand: the agent renders only when the worker asks, because a scrape came and what it holds
+ * is out of date, so an agent nobody scrapes renders nothing (the render, the copy to the worker and the
+ * worker's wake-up cost ~1 ms of CPU a second that nobody read). publish() only says "the values changed" (after
+ * each cycle and checkpoint): a counter in shared memory, no message. The worker reuses its last exposition while
+ * that counter has not moved and it is under a second old (what other parts, a witness's answer, count between
+ * two cycles shows within a second, as before); otherwise the scrape waits for a fresh render. /readyz asks for
+ * the health each time (a witness's silence grows with time alone), /checkpoint when the counter moved. The
+ * scrape-time series (process_*, checkpoint age) are exact to the scrape. Counters stay monotonic: snapshots
+ * carry a sequence number and the worker never takes an older one.
  *
  * Binding happens before this returns (the agent's thread waits on the worker's answer), so a busy port is
  * still an AtoError("BUSY") at start-up.
@@ -16,7 +22,7 @@ import type { Health } from "./app.ts";
 import { bindError, DEFAULT_LISTEN, parseListen } from "./listen.ts";
 import type { AtoMetrics } from "./metrics.ts";
 import type { MetricsServer } from "./server.ts";
-import { BIND_CODES, BIND_OK, BIND_PENDING, STATE_BYTES, type Snapshot } from "./snapshot.ts";
+import { BIND_CODES, BIND_OK, BIND_PENDING, STATE_BYTES, type Need, type Snapshot } from "./snapshot.ts";
 
 export interface PublishedOptions {
   /** Made with createMetrics({ liveElsewhere: true }): the worker renders the scrape-time series. */
@@ -24,18 +30,21 @@ export interface PublishedOptions {
   health: () => Health;
   checkpoint: () => string | null;
   listen?: string;
+  /** Brings values mirrored from elsewhere (the kernel's, the log's counters) up to date just before a render. */
+  refresh?: () => void;
   /** What the worker reported as broken (its own bug): logged by the agent. */
   onError?: (message: string) => void;
 }
 
 export interface PublishedServer extends MetricsServer {
-  /** Renders the registry and hands it to the worker; the next scrapes answer from it. */
+  /** The values changed (a cycle, a checkpoint, the attach or the stop): the next scrape renders them. */
   publish(): Promise<void>;
+  /** Snapshots rendered so far, by what the worker asked for (for tests and benches: nothing is rendered unasked). */
+  readonly renders: { metrics: number; state: number };
 }
 
 /** How long start-up waits for the worker to bind (a loaded host starts a worker in ~10–50 ms). */
 const BIND_WAIT_MS = 10_000;
-const REFRESH_MS = 1000;
 
 /**
  * The worker's module: beside this file when run from source; in the compiled binary (scripts/build.sh gives
@@ -54,7 +63,9 @@ export function createPublishedServer(o: PublishedOptions): PublishedServer {
   (worker as unknown as { unref(): void }).unref(); // the agent's own timers keep the process alive, never the worker
   const state = new SharedArrayBuffer(STATE_BYTES);
   const st = new Int32Array(state, 0, 4);
-  worker.postMessage({ init: { hostname: addr.hostname, port: addr.port, state } });
+  // [0]: how many times the agent's values changed (publish()); the worker compares it with its snapshot's.
+  const changes = new Int32Array(new SharedArrayBuffer(4));
+  worker.postMessage({ init: { hostname: addr.hostname, port: addr.port, state, changes: changes.buffer } });
   if (Atomics.wait(st, 0, BIND_PENDING, BIND_WAIT_MS) === "timed-out") {
     worker.terminate();
     throw new AtoError(`the metrics worker (${workerUrl()}) did not bind ${addr.text} within ${BIND_WAIT_MS / 1000} s`, "IO");
@@ -68,10 +79,11 @@ export function createPublishedServer(o: PublishedOptions): PublishedServer {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
 
   let seq = 0;
-  let lastPublish = 0;
-  const render = async (): Promise<void> => {
+  const renders = { metrics: 0, state: 0 };
+  const render = async (need: Need): Promise<void> => {
     const n = ++seq;
-    lastPublish = performance.now();
+    renders[need]++;
+    const gen = Atomics.load(changes, 0); // read first: a change during the render makes the next scrape render again
     let health: Health | undefined, healthError: string | undefined;
     try {
       health = o.health();
@@ -79,27 +91,37 @@ export function createPublishedServer(o: PublishedOptions): PublishedServer {
       healthError = e instanceof Error ? e.message : String(e); // /readyz says so, as the in-process app does
     }
     const snapshot: Snapshot = {
-      seq: n, exposition: await o.metrics.registry.metrics(), contentType: o.metrics.registry.contentType,
-      health, healthError, checkpoint: o.checkpoint(), checkpointSince: o.metrics.checkpointSince(),
+      seq: n, gen, health, healthError, checkpoint: o.checkpoint(), checkpointSince: o.metrics.checkpointSince(),
     };
+    if (need === "metrics") {
+      o.refresh?.();
+      snapshot.exposition = await o.metrics.registry.metrics();
+      snapshot.contentType = o.metrics.registry.contentType;
+    }
     worker.postMessage({ snapshot });
   };
   // A render that fails is the registry's bug: reported, and the worker keeps the last good snapshot.
-  const publish = () => render().catch((e: unknown) => o.onError?.(`metrics: ${e instanceof Error ? e.message : String(e)}`));
-  const timer = setInterval(() => { if (performance.now() - lastPublish >= REFRESH_MS) void publish(); }, REFRESH_MS);
-  timer.unref();
-  void publish();
+  const answer = (need: Need) => render(need).catch((e: unknown) => o.onError?.(`metrics: ${e instanceof Error ? e.message : String(e)}`));
+  let stopped: (() => void) | undefined;
+  worker.onmessage = (e: MessageEvent) => {
+    const m = e.data as { need?: Need; stopped?: boolean };
+    if (m.need === "metrics" || m.need === "state") void answer(m.need);
+    else if (m.stopped) stopped?.();
+  };
 
   return {
-    port, hostname: addr.hostname, url: `http://${host}:${port}`, publish,
+    port, hostname: addr.hostname, url: `http://${host}:${port}`, renders,
+    publish: () => {
+      Atomics.add(changes, 0, 1);
+      return Promise.resolve();
+    },
     stop: async () => {
-      clearInterval(timer);
-      const stopped = new Promise<void>((resolve) => {
-        worker.onmessage = (e) => { if ((e.data as { stopped?: boolean }).stopped) resolve(); };
+      const done = new Promise<void>((resolve) => {
+        stopped = resolve;
         setTimeout(resolve, 2000).unref(); // a wedged worker is terminated anyway
       });
       worker.postMessage({ stop: true });
-      await stopped;
+      await done;
       worker.terminate();
     },
   };

@@ -11,6 +11,8 @@ import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, agentSetup, atoIn } from "../support/agent.ts";
 import { uniquePinDir } from "../support/bpf.ts";
 import { sendUdp } from "../support/traffic.ts";
+import { closeFd, objGet } from "../../ffi/libbpf.ts";
+import { MAPS, readCounters } from "../../src/kernel/index.ts";
 
 let lab: Lab;
 let setup: Awaited<ReturnType<typeof agentSetup>>;
@@ -115,6 +117,19 @@ describe("[kernel][hsm] the agent end to end", () => {
       try { value = Number(JSON.parse(q).data.result[0]?.value[1] ?? 0); } catch { value = 0; }
     }
     expect(value).toBeGreaterThan(0);
+
+    // The kernel's own counters are read at the scrape: between two reads of the pinned map around it (the
+    // client's ARP request before its first ping is a non-IP frame).
+    const fd = objGet(`${pinDir}/${MAPS.counters}`);
+    try {
+      const before = readCounters(fd).non_ip;
+      const scraped = Number(curl(url).match(/^ato_kernel_non_ip_total (\d+)/m)?.[1]);
+      const after = readCounters(fd).non_ip;
+      expect(scraped).toBeGreaterThanOrEqual(1);
+      expect(BigInt(scraped) >= before && BigInt(scraped) <= after).toBe(true);
+    } finally {
+      closeFd(fd);
+    }
 
     expect(await agent.stop()).toBe(0);
     expect(agent.output).toMatch(/final checkpoint at tree size \d+ signature_status=ok/);

@@ -2,7 +2,8 @@
  * The evidence metrics measure what their help says, on a real log (SoftHSM key, real files):
  * ato_evidence_log_bytes is the size of every segment on disk (also what an earlier run
  * wrote), ato_hsm_errors_total counts failed PKCS#11 operations (not checkpoints that had no
- * signer).
+ * signer). The log's figures are read just before a scrape's render, not after every cycle;
+ * each checkpoint's signing time is observed once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, renameSync, statSync } from "node:fs";
@@ -39,6 +40,34 @@ describe("[hsm] evidence metrics", () => {
     expect(readdirSync(dir).length).toBeGreaterThan(3); // several rotated segments
     expect(value(await m.registry.metrics(), "ato_evidence_log_bytes")).toBe(onDisk(dir));
     expect(log.counters().bytes).toBeLessThan(onDisk(dir)); // what this run appended is not the size on disk
+  });
+
+  test("the log's figures are read at the scrape (beforeScrape), not after each cycle; each checkpoint's signing time is observed once", async () => {
+    dir = tempDir();
+    const m = createMetrics();
+    const log = openLog(dir, h, { checkpointEvery: 10 });
+    const sync = new MetricsSync(m, log, 1024);
+    for (let i = 0; i < 25; i++) log.appendRecord("flow", flow(i)); // two count checkpoints, signed
+    const cycle = { flows: 25, records: 25, reasons: {}, removed: 5, byProto: new Map([[17, { packets: 40, bytes: 4000 }]]), seconds: 0.002 };
+    sync.afterCycle(cycle);
+    let text = await m.registry.metrics();
+    expect(value(text, "ato_packets_total", { proto: "udp", direction: "ingress" })).toBe(40);
+    expect(value(text, "ato_flow_map_entries")).toBe(20);
+    expect(value(text, "ato_collector_cycle_seconds_count")).toBe(1);
+    expect(value(text, "ato_evidence_log_bytes")).toBe(0); // nothing read yet: nobody looked
+    expect(value(text, "ato_verified_flows_total")).toBe(0);
+    sync.beforeScrape();
+    text = await m.registry.metrics();
+    expect(value(text, "ato_evidence_log_bytes")).toBe(onDisk(dir));
+    expect(log.counters().verified.flow).toBeGreaterThan(10);
+    expect(value(text, "ato_verified_flows_total")).toBe(log.counters().verified.flow!);
+    expect(value(text, "ato_signing_duration_seconds_count")).toBe(1); // the last signature's time; the one before was not seen
+    // Observed at each checkpoint (the agent's onCheckpoint), never twice for the same one.
+    for (let i = 0; i < 10; i++) log.appendRecord("flow", flow(i));
+    sync.afterCheckpoint();
+    sync.beforeScrape();
+    sync.afterCheckpoint();
+    expect(value(await m.registry.metrics(), "ato_signing_duration_seconds_count")).toBe(2);
   });
 
   test("ato_hsm_errors_total counts failed PKCS#11 operations; a log without a signer has none", async () => {

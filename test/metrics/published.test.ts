@@ -1,7 +1,8 @@
 /**
- * The agent's metrics server: a Bun Worker answering from the snapshots the agent publishes. Scrapes are
- * answered while the agent's thread is blocked; values are those of the last publish, counters never go back;
- * the scrape-time series come from the worker; /readyz, /checkpoint and binding behave as the in-process server.
+ * The agent's metrics server: a Bun Worker answering from snapshots the agent renders when a scrape needs one.
+ * Nothing is rendered while nobody scrapes; a scrape shows the last publish (every cycle), counters never go back;
+ * scrapes are answered while the agent's thread is blocked (from the last render); the scrape-time series come
+ * from the worker; /readyz, /checkpoint and binding behave as the in-process server.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -64,9 +65,13 @@ describe("published metrics server (a worker serving snapshots)", () => {
     expect(value(await r.text(), "ato_packets_total", { proto: "tcp", direction: "ingress" })).toBe(7);
   });
 
-  test("a scrape is answered while the agent's thread is blocked (a cycle, a signature, a GC)", async () => {
+  test("a scrape is answered while the agent's thread is blocked (a cycle, a signature, a GC): from the last render, after a short wait", async () => {
     const { metrics, server } = start();
     metrics.addTraffic(17, 3, 300);
+    await server.publish();
+    expect(value(await scrape(server.url), "ato_packets_total", { proto: "udp", direction: "ingress" })).toBe(3);
+    // Something new that the blocked thread cannot render: the worker waits briefly for it, then answers with what it has.
+    metrics.addTraffic(17, 5, 500);
     await server.publish();
     const dir = mkdtempSync("/tmp/ato-published-");
     dirs.push(dir);
@@ -76,6 +81,37 @@ describe("published metrics server (a worker serving snapshots)", () => {
     while (!existsSync(`${dir}/body`) && Date.now() < until) Bun.sleepSync(10);
     expect(existsSync(`${dir}/body`)).toBe(true);
     expect(value(readFileSync(`${dir}/body`, "utf8"), "ato_packets_total", { proto: "udp", direction: "ingress" })).toBe(3);
+    // Once the thread is free, the next scrape has it.
+    expect(value(await scrape(server.url), "ato_packets_total", { proto: "udp", direction: "ingress" })).toBe(8);
+  });
+
+  test("nothing is rendered while nobody scrapes; a scrape renders what changed since the last one, once", async () => {
+    const { metrics, server } = start();
+    for (let i = 0; i < 5; i++) {
+      metrics.addTraffic(6, 1, 100);
+      await server.publish(); // what the agent does after each cycle
+    }
+    await Bun.sleep(100);
+    expect(server.renders).toEqual({ metrics: 0, state: 0 });
+    expect(value(await scrape(server.url), "ato_packets_total", { proto: "tcp", direction: "ingress" })).toBe(5);
+    expect(server.renders.metrics).toBe(1);
+    // Nothing published since: the same exposition serves the next scrapes (process_* are still read at each).
+    const texts = await Promise.all([scrape(server.url), scrape(server.url), scrape(server.url)]);
+    for (const t of texts) expect(value(t, "ato_packets_total", { proto: "tcp", direction: "ingress" })).toBe(5);
+    expect(server.renders.metrics).toBe(1);
+    // A cycle's publish: the next scrape renders again, and has that cycle.
+    metrics.addTraffic(6, 2, 100);
+    await server.publish();
+    expect(value(await scrape(server.url), "ato_packets_total", { proto: "tcp", direction: "ingress" })).toBe(7);
+    expect(server.renders.metrics).toBe(2);
+  });
+
+  test("what changes without a publish (a witness's counters between cycles) shows within a second", async () => {
+    const { metrics, server } = start();
+    expect(value(await scrape(server.url), "ato_packets_total", { proto: "tcp", direction: "ingress" })).toBe(0);
+    metrics.addTraffic(6, 4, 100); // no publish
+    await Bun.sleep(1100);
+    expect(value(await scrape(server.url), "ato_packets_total", { proto: "tcp", direction: "ingress" })).toBe(4);
   });
 
   test("values are those of the last publish, and counters never go back", async () => {
@@ -121,9 +157,14 @@ describe("published metrics server (a worker serving snapshots)", () => {
     expect(res.headers.get("content-type")).toStartWith("text/plain");
     expect(await res.text()).toBe(note);
 
+    // Health is asked for at each /readyz: a change shows without a publish (a witness falls silent with time alone).
+    h.logWritable = false;
+    res = await fetch(`${server.url}/readyz`);
+    expect(res.status).toBe(503);
+    expect((await res.json()).failed).toEqual(["logWritable"]);
+    h.logWritable = true;
+
     broken = true;
-    await server.publish();
-    await Bun.sleep(20);
     res = await fetch(`${server.url}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ ready: false, failed: ["health"], error: "collector stopped" });
