@@ -11,7 +11,7 @@
  */
 import { decodeKey, FLOW_KEY, type Flow, type FlowKey } from "../kernel/index.ts";
 import type { Growth } from "./baseline.ts";
-import type { ExportReason } from "./policy.ts";
+import { REASON_CODE, type ExportReason } from "./policy.ts";
 import { KEY_WORDS, ROW, R_BYTES, R_FIRST_SEEN, R_FRAGMENTS, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
 export class DueChunk {
@@ -20,6 +20,8 @@ export class DueChunk {
   readonly keyWords: Uint32Array;
   readonly slot: Int32Array;
   readonly reason: ExportReason[];
+  /** reason[i] as policy.ts's REASON_CODE. */
+  readonly reasonCode: Uint8Array;
   /** Growth this record carries. */
   readonly dPackets: Float64Array;
   readonly dBytes: Float64Array;
@@ -44,6 +46,7 @@ export class DueChunk {
     this.keyWords = new Uint32Array(this.keys.buffer);
     this.slot = new Int32Array(capacity);
     this.reason = new Array<ExportReason>(capacity).fill("interval");
+    this.reasonCode = new Uint8Array(capacity).fill(REASON_CODE.interval);
     this.dPackets = new Float64Array(capacity);
     this.dBytes = new Float64Array(capacity);
     this.dFragments = new Float64Array(capacity);
@@ -69,6 +72,7 @@ export class DueChunk {
     t.copyKey(s, this.keyWords, i * KEY_WORDS);
     this.slot[i] = s;
     this.reason[i] = reason;
+    this.reasonCode[i] = REASON_CODE[reason];
     this.dPackets[i] = t.row[s * ROW + R_READ_PACKETS]! - t.row[s * ROW + R_PACKETS]!;
     this.dBytes[i] = t.row[s * ROW + R_READ_BYTES]! - t.row[s * ROW + R_BYTES]!;
     this.dFragments[i] = t.row[s * ROW + R_READ_FRAGMENTS]! - t.row[s * ROW + R_FRAGMENTS]!;
@@ -90,6 +94,7 @@ export class DueChunk {
     const c = g.f.counts;
     this.slot[i] = g.slot ?? -1;
     this.reason[i] = g.reason;
+    this.reasonCode[i] = REASON_CODE[g.reason];
     this.dPackets[i] = g.d.packets;
     this.dBytes[i] = g.d.bytes;
     this.dFragments[i] = g.d.fragments;
