@@ -75,11 +75,12 @@ export class ChunkWriter {
     }
     this.masked = undefined;
     // struct flow_key starts with src then dst, 16 bytes each: the slot pair of flow i, word for word.
-    const kw = c.keyWords, sw = this.slotWords, sel = this.sel;
+    const kw = c.keyWords, sw = this.slotWords, sel = this.sel, keys = c.keys;
     for (let i = 0; i < c.n; i++) {
-      const k = i * KEY_WORDS, s = i * 2 * SLOT_WORDS;
-      for (let j = 0; j < 2 * SLOT_WORDS; j++) sw[s + j] = kw[k + j]!;
-      sel[2 * i] = sel[2 * i + 1] = c.family(i) === 4 ? 0 : 1;
+      const k = i * KEY_WORDS, s = i * 2 * SLOT_WORDS; // unrolled: no loop steps when this runs uncompiled
+      sw[s] = kw[k]!; sw[s + 1] = kw[k + 1]!; sw[s + 2] = kw[k + 2]!; sw[s + 3] = kw[k + 3]!;
+      sw[s + 4] = kw[k + 4]!; sw[s + 5] = kw[k + 5]!; sw[s + 6] = kw[k + 6]!; sw[s + 7] = kw[k + 7]!;
+      sel[2 * i] = sel[2 * i + 1] = keys[i * FLOW_KEY.size + FLOW_KEY.family] === 6 ? 1 : 0;
     }
     this.masker.maskSlots(this.slots.subarray(0, 2 * c.n * SLOT_BYTES), sel.subarray(0, 2 * c.n));
   }
