@@ -126,11 +126,13 @@ describe("flow records written from a chunk", () => {
   test("whole lines: the native writer (asm/flow_lines.asm) writes the bytes of the text, leaving it the lines it cannot write", () => {
     const m = masker({});
     const next = rng(11);
-    const clock = new KernelClock();
-    const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
     const chunk = new DueChunk(256);
     let native = 0, lines = 0;
     for (let round = 0; round < 40; round++) {
+      // A wall clock anywhere from before 1970 to the end of 9999 (every month, leap years, the writer's year limit).
+      const wallMs = Math.floor(next() * 253_402_300_799_999) - (next() < 0.1 ? 2 ** 40 : 0) - (next() < 0.1 ? 0 : 1e10);
+      const clock = new KernelClock({ monotonicNs: () => 0n, realtimeNs: () => BigInt(wallMs) * 1_000_000n + BigInt(Math.floor(next() * 1e6)) });
+      const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
       const flows = Array.from({ length: 1 + Math.floor(next() * 256) }, () => randomGrowth(next));
       // Runs of one interface, as a map is read; and counts at the edge of what the native writer takes.
       let ifindex = 1;
