@@ -26,12 +26,13 @@
 ; counts and the generation, its timeouts lower nextDueNs, and it is handed back DUE when a record
 ; is due. No pointer needs alignment; with n = 0 nothing is read. It calls nothing.
 ;
-;   ato_scan_abi_version  1; bumped whenever the layout above or the value layout below changes
+;   ato_scan_abi_version  2; bumped whenever the layout above or the value layout below changes
+;   (2: the library also holds ato_flow_lines, asm/flow_lines.asm, included at the end)
 
 default rel
 bits 64
 
-ABI_VERSION equ 1
+ABI_VERSION equ 2
 VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
 V_PACKETS   equ 0
 V_BYTES     equ 8
@@ -355,5 +356,7 @@ ato_scan_batch:
         pop     rbp
         pop     rbx
         ret
+
+%include "asm/flow_lines.asm"
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -1,6 +1,6 @@
 // flow_scan_arm64.S: arm64's build of libatoscan.so (see asm/flow_scan.asm for the ABI).
 // It has no scan routine yet: ato_scan_abi_version() reports 0, so ffi/scan.ts never calls
-// ato_scan_batch and the collector scans with its TypeScript loop (src/collector/scan.ts).
+// ato_scan_batch or ato_flow_lines and the collector scans with its TypeScript loop (src/collector/scan.ts).
 // The entry point exists (and returns 0 at once) only so the library has every symbol.
 
         .text
@@ -14,5 +14,10 @@ ato_scan_abi_version:
         .type   ato_scan_batch, %function
 ato_scan_batch:
         mov     x0, #0
+        ret
+        .global ato_flow_lines
+        .type   ato_flow_lines, %function
+ato_flow_lines:
+        mov     x0, x3
         ret
         .section .note.GNU-stack,"",%progbits

@@ -1,8 +1,9 @@
 /**
- * The one binding for libatoscan.so (asm/flow_scan.asm): the collector's fast path over one batch
- * of the flow map, one FFI call per batch. Callers pass typed arrays; no pointer leaves this file.
- * The routine's contract is in the header of asm/flow_scan.asm; src/collector/scan.ts holds the
- * TypeScript loop it must equal.
+ * The one binding for libatoscan.so: the collector's fast path over one batch of the flow map
+ * (asm/flow_scan.asm), one FFI call per batch, and its flow records as whole evidence lines
+ * (asm/flow_lines.asm), one call per append. Callers pass typed arrays; no pointer leaves this
+ * file. The routines' contracts are in the headers of their files; src/collector/scan.ts holds the
+ * TypeScript loop the scan must equal, src/collector/chunk-line.ts the text the lines must equal.
  *
  * `nativeScan()` is the library when it can run here, else undefined, and the collector then scans
  * in TypeScript: the same table either way. It is undefined on arm64 (whose build of the library
@@ -15,14 +16,38 @@ import { AtoError } from "../src/errors.ts";
 import { openOptional } from "./native.ts";
 
 const SCAN_LIB_NAME = "libatoscan.so";
-const SCAN_ABI_VERSION = 1;
+const SCAN_ABI_VERSION = 2;
 /** The layout the routine was written for (asm/flow_scan.asm's constants): checked against the caller's. */
 export const SCAN_LAYOUT = { valueStride: 88, rowDoubles: 13, keyBytes: 48 } as const;
 
 const symbols = {
   ato_scan_abi_version: { args: [], returns: FFIType.u32 },
   ato_scan_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.u64 },
+  ato_flow_lines: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u64], returns: FFIType.u64 },
 } as const;
+
+/** The arrays of one ato_flow_lines call, in asm/flow_lines.asm's `ptrs` order (columns of a DueChunk). */
+export interface LineArrays {
+  keys: Uint8Array;
+  slots: Uint8Array;
+  dPackets: Float64Array;
+  dBytes: Float64Array;
+  dFragments: Float64Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  firstSeen: Float64Array;
+  lastSeen: Float64Array;
+  tcpFlags: Uint32Array;
+  timingFlags: Uint32Array;
+  spikes: Uint32Array;
+  reasonCode: Uint8Array;
+  consts: Uint8Array;
+  out: Uint8Array;
+  spans: Uint32Array;
+}
+/** ints[] of asm/flow_lines.asm: its size, and where it says why it stopped (1: another ifindex, 2: a line it does not write). */
+export const LINE_INTS = 30;
+export const LINE_STOP = 29;
 
 /** The arrays of one call, in asm/flow_scan.asm's `ptrs` order. */
 export interface ScanArrays {
@@ -41,15 +66,19 @@ export interface ScanArrays {
 }
 
 type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
+type LinesFn = (ptrs: number, ints: number, f: number, from: number, n: number) => number | bigint;
 
 export class ScanLibrary {
   readonly file: string;
   readonly #batch: BatchFn;
+  readonly #lines: LinesFn;
   readonly #ptrs = new BigUint64Array(10);
+  readonly #linePtrs = new BigUint64Array(16);
 
   private constructor(handle: Library<typeof symbols>, file: string) {
     this.file = file;
     this.#batch = handle.symbols.ato_scan_batch as unknown as BatchFn;
+    this.#lines = handle.symbols.ato_flow_lines as unknown as LinesFn;
   }
 
   /** The library, or why it cannot scan here. */
@@ -78,6 +107,31 @@ export class ScanLibrary {
     p[3] = BigInt(ptr(a.tableKeys)); p[4] = BigInt(ptr(a.tableState)); p[5] = BigInt(ptr(a.row)); p[6] = BigInt(ptr(a.byProto));
     p[7] = BigInt(ptr(a.outIndex)); p[8] = BigInt(ptr(a.outKind)); p[9] = BigInt(ptr(a.outSlot));
     return Number(this.#batch(ptr(p), ptr(scalars), n));
+  }
+
+  /**
+   * Writes lines from..n-1 (asm/flow_lines.asm) into a.out at ints[0], which it moves; returns the
+   * first line not written. Every array must hold what the lines and the texts in `consts` need:
+   * checked here, so no call can make the routine read or write outside them.
+   */
+  lines(a: LineArrays, ints: Uint32Array, f: Float64Array, from: number, n: number): number {
+    const end = ints[4]! + n, cap = ints[1]!;
+    let texts = true;
+    for (let t = 5; t < LINE_STOP; t += 2) if (ints[t]! + ints[t + 1]! > a.consts.length) texts = false;
+    if (!Number.isSafeInteger(n) || !Number.isSafeInteger(from) || from < 0 || from > n || ints.length < LINE_INTS || f.length < 3 || !texts
+      || a.keys.length < end * 48 || a.slots.length < end * 32 || a.dPackets.length < end || a.dBytes.length < end || a.dFragments.length < end
+      || a.packets.length < end || a.bytes.length < end || a.firstSeen.length < end || a.lastSeen.length < end || a.tcpFlags.length < end
+      || a.timingFlags.length < end || a.spikes.length < end || a.reasonCode.length < end || a.spans.length < 2 * n
+      || cap > a.out.length || ints[0]! > cap) {
+      throw new AtoError(`flow lines: the arrays do not fit lines ${from} to ${n} of records from ${ints[4]}`, "INTERNAL");
+    }
+    if (from === n) return n;
+    const p = this.#linePtrs;
+    p[0] = BigInt(ptr(a.keys)); p[1] = BigInt(ptr(a.slots)); p[2] = BigInt(ptr(a.dPackets)); p[3] = BigInt(ptr(a.dBytes));
+    p[4] = BigInt(ptr(a.dFragments)); p[5] = BigInt(ptr(a.packets)); p[6] = BigInt(ptr(a.bytes)); p[7] = BigInt(ptr(a.firstSeen));
+    p[8] = BigInt(ptr(a.lastSeen)); p[9] = BigInt(ptr(a.tcpFlags)); p[10] = BigInt(ptr(a.timingFlags)); p[11] = BigInt(ptr(a.spikes));
+    p[12] = BigInt(ptr(a.reasonCode)); p[13] = BigInt(ptr(a.consts)); p[14] = BigInt(ptr(a.out)); p[15] = BigInt(ptr(a.spans));
+    return Number(this.#lines(ptr(p), ptr(ints), ptr(f), from, n));
   }
 }
 

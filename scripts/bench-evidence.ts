@@ -111,7 +111,7 @@ async function runAto(input: ReturnType<typeof inputFlows>, groupCommit: boolean
       writer.mask(c);
       for (let at = 0; at < c.n; ) {
         const n = Math.min(c.n - at, log.roomBeforeCheckpoint()), from = at;
-        log.appendBodies("flow", n, (i, w) => writer.write(w, c, from + i, "eth0"));
+        log.appendTexts("flow", n, (i) => writer.text(c, from + i, "eth0"));
         at += n;
       }
       await new Promise((r) => setImmediate(r));
@@ -216,7 +216,7 @@ async function main() {
     id: "records-per-s",
     title: "flow records/s to a signed, synced log",
     better: "higher",
-    command: `ato: ChunkWriter (Masker.maskSlots) + EvidenceLog.appendBodies per ${CHUNK}-record chunk (group commit), checkpoint signed per ${EVERY} after the fdatasync of what it covers; per-record: SHA-256 + C_Sign per record; floor: the same bytes, SHA-256 per chunk, fdatasync per ${EVERY}`,
+    command: `ato: ChunkWriter (Masker.maskSlots) + EvidenceLog.appendTexts per ${CHUNK}-record chunk (group commit), checkpoint signed per ${EVERY} after the fdatasync of what it covers; per-record: SHA-256 + C_Sign per record; floor: the same bytes, SHA-256 per chunk, fdatasync per ${EVERY}`,
     inputs: { records, perRecordRecords: perRecordN, checkpointEvery: EVERY, chunk: CHUNK, token: "SoftHSM Ed25519", rounds, loadStart: Number(load.start.toFixed(2)), loadEnd: Number(load.end.toFixed(2)) },
     measurements: [
       measurement("ato, records as bytes, group commit (the collector's path)", "records/s", runs.gc.map((x) => x.rate)),

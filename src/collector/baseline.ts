@@ -9,7 +9,7 @@
 import { decodeKey, flowNumbers, type Flow, type FlowBatch, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
 import type { BatchScan } from "./scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS } from "./table.ts";
-import type { ExportReason } from "./policy.ts";
+import { REASON_CODE, type ExportReason } from "./policy.ts";
 import type { DueChunk } from "./chunk.ts";
 
 /** Growth of a flow that one record carries. */
@@ -27,6 +27,10 @@ export interface Growth {
   /** The flow's table slot when it was read (tried first when its record is on disk). */
   slot?: number;
 }
+
+/** By reason code (policy.ts): 1 for the reasons of flows still in the map (active, interval, shutdown). */
+const LIVE = new Uint8Array(8);
+LIVE[REASON_CODE.active] = LIVE[REASON_CODE.interval] = LIVE[REASON_CODE.shutdown] = 1;
 
 export class Baseline {
   private readonly table = new FlowTable();
@@ -153,10 +157,9 @@ export class Baseline {
    * from the table since is left alone.
    */
   recordedRange(chunk: DueChunk, from: number, to: number, nowNs: number): void {
-    const t = this.table, row = t.row, kept = chunk.epoch === t.epoch;
+    const t = this.table, row = t.row, kept = chunk.epoch === t.epoch, codes = chunk.reasonCode;
     for (let i = from; i < to; i++) {
-      const reason = chunk.reason[i]!;
-      if (reason !== "active" && reason !== "interval" && reason !== "shutdown") continue; // idle, recreated, evicted: gone from the table
+      if (!LIVE[codes[i]!]) continue; // idle, recreated, evicted: gone from the table
       const s = kept ? chunk.slot[i]! : t.findFrom(chunk.slot[i]!, chunk.keyWords, i * KEY_WORDS);
       if (s < 0) continue;
       const r = s * ROW;

@@ -11,7 +11,7 @@
  */
 import { decodeKey, FLOW_KEY, type Flow, type FlowKey } from "../kernel/index.ts";
 import type { Growth } from "./baseline.ts";
-import type { ExportReason } from "./policy.ts";
+import { REASON_CODE, type ExportReason } from "./policy.ts";
 import { KEY_WORDS, ROW, R_BYTES, R_FIRST_SEEN, R_FRAGMENTS, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
 export class DueChunk {
@@ -20,6 +20,8 @@ export class DueChunk {
   readonly keyWords: Uint32Array;
   readonly slot: Int32Array;
   readonly reason: ExportReason[];
+  /** reason[i] as policy.ts's REASON_CODE. */
+  readonly reasonCode: Uint8Array;
   /** Growth this record carries. */
   readonly dPackets: Float64Array;
   readonly dBytes: Float64Array;
@@ -44,6 +46,7 @@ export class DueChunk {
     this.keyWords = new Uint32Array(this.keys.buffer);
     this.slot = new Int32Array(capacity);
     this.reason = new Array<ExportReason>(capacity).fill("interval");
+    this.reasonCode = new Uint8Array(capacity).fill(REASON_CODE.interval);
     this.dPackets = new Float64Array(capacity);
     this.dBytes = new Float64Array(capacity);
     this.dFragments = new Float64Array(capacity);
@@ -61,25 +64,35 @@ export class DueChunk {
     return this.n >= this.capacity;
   }
 
-  /** The flow in table slot `s` as last read, due for `reason`: growth since its last record. */
+  /**
+   * The flow in table slot `s` as last read, due for `reason`: growth since its last record.
+   * Written with every array and row offset read once (this runs once per record, at shutdown
+   * through code the JIT has not compiled yet).
+   */
   addSlot(t: FlowTable, s: number, reason: ExportReason): void {
     const i = this.n++;
     if (i === 0) this.epoch = t.epoch;
     else if (this.epoch !== t.epoch) this.epoch = -1;
-    t.copyKey(s, this.keyWords, i * KEY_WORDS);
+    const kw = this.keyWords, tk = t.keys, k = i * KEY_WORDS, o = s * KEY_WORDS;
+    kw[k] = tk[o]!; kw[k + 1] = tk[o + 1]!; kw[k + 2] = tk[o + 2]!; kw[k + 3] = tk[o + 3]!;
+    kw[k + 4] = tk[o + 4]!; kw[k + 5] = tk[o + 5]!; kw[k + 6] = tk[o + 6]!; kw[k + 7] = tk[o + 7]!;
+    kw[k + 8] = tk[o + 8]!; kw[k + 9] = tk[o + 9]!; kw[k + 10] = tk[o + 10]!; kw[k + 11] = tk[o + 11]!;
     this.slot[i] = s;
     this.reason[i] = reason;
-    this.dPackets[i] = t.row[s * ROW + R_READ_PACKETS]! - t.row[s * ROW + R_PACKETS]!;
-    this.dBytes[i] = t.row[s * ROW + R_READ_BYTES]! - t.row[s * ROW + R_BYTES]!;
-    this.dFragments[i] = t.row[s * ROW + R_READ_FRAGMENTS]! - t.row[s * ROW + R_FRAGMENTS]!;
-    this.packets[i] = t.row[s * ROW + R_READ_PACKETS]!;
-    this.bytes[i] = t.row[s * ROW + R_READ_BYTES]!;
-    this.fragments[i] = t.row[s * ROW + R_READ_FRAGMENTS]!;
-    this.firstSeen[i] = t.row[s * ROW + R_FIRST_SEEN]!;
-    this.lastSeen[i] = t.row[s * ROW + R_LAST_SEEN]!;
-    this.tcpFlags[i] = t.row[s * ROW + R_TCP_FLAGS]!;
-    this.timingFlags[i] = t.row[s * ROW + R_TIMING_FLAGS]!;
-    this.spikes[i] = t.row[s * ROW + R_SPIKES]!;
+    this.reasonCode[i] = REASON_CODE[reason];
+    const row = t.row, r = s * ROW;
+    const packets = row[r + R_READ_PACKETS]!, bytes = row[r + R_READ_BYTES]!, fragments = row[r + R_READ_FRAGMENTS]!;
+    this.dPackets[i] = packets - row[r + R_PACKETS]!;
+    this.dBytes[i] = bytes - row[r + R_BYTES]!;
+    this.dFragments[i] = fragments - row[r + R_FRAGMENTS]!;
+    this.packets[i] = packets;
+    this.bytes[i] = bytes;
+    this.fragments[i] = fragments;
+    this.firstSeen[i] = row[r + R_FIRST_SEEN]!;
+    this.lastSeen[i] = row[r + R_LAST_SEEN]!;
+    this.tcpFlags[i] = row[r + R_TCP_FLAGS]!;
+    this.timingFlags[i] = row[r + R_TIMING_FLAGS]!;
+    this.spikes[i] = row[r + R_SPIKES]!;
   }
 
   /** A record already made as an object (an entry gone from the map: idle, recreated, evicted). */
@@ -90,6 +103,7 @@ export class DueChunk {
     const c = g.f.counts;
     this.slot[i] = g.slot ?? -1;
     this.reason[i] = g.reason;
+    this.reasonCode[i] = REASON_CODE[g.reason];
     this.dPackets[i] = g.d.packets;
     this.dBytes[i] = g.d.bytes;
     this.dFragments[i] = g.d.fragments;

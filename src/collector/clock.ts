@@ -71,6 +71,13 @@ export class KernelClock {
     return this.offsetMs + q; // toMs truncates toward zero: the same as floor for wall times after 1970
   }
 
+  /** msOf's offset, for code that does its arithmetic elsewhere (asm/flow_lines.asm): f[0] = the whole ms, f[1] = the rest in ns. */
+  msOffset(f: Float64Array): void {
+    if (this.offsetNs === undefined) this.sync();
+    f[0] = this.offsetMs;
+    f[1] = this.offsetRestNs;
+  }
+
   private setOffset(offset: bigint): void {
     this.offsetNs = offset;
     let ms = offset / 1_000_000n, rest = offset % 1_000_000n;

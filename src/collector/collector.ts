@@ -13,7 +13,7 @@
  * Cost is linear in the flows in the map: a flow that did not change costs a key comparison at
  * the table slot it had at the same position of the last read (a hash lookup when that misses),
  * on the kernel's own buffer (no object, no string); due flows are copied as columns into a
- * chunk (chunk.ts) and written as bytes (chunk-line.ts) as the map is read, so memory stays
+ * chunk (chunk.ts) and written as text (chunk-line.ts) as the map is read, so memory stays
  * bounded by the chunk, not the map. A map in which the kernel counted no frame since the last
  * read, with no timeout due, is not read at all (`packetsSeen`).
  * A chunk never reaches past the log's next count checkpoint, so `--checkpoint-every` is
@@ -300,8 +300,8 @@ export class Collector {
     this.writer.mask(c, rids);
     for (let at = 0; at < c.n; ) {
       const n = Math.min(c.n - at, this.chunkLimit());
-      // The records flowRecord (records.ts) describes, written as bytes (chunk-line.ts).
-      const first = this.o.log.appendBodies("flow", n, (i, w) => this.writer.write(w, c, at + i, this.iface(c.ifindex(at + i)), rids?.[at + i]));
+      // The records flowRecord (records.ts) describes, written as text (chunk-line.ts).
+      const first = this.o.log.appendTexts("flow", n, (i) => this.writer.text(c, at + i, this.iface(c.ifindex(at + i)), rids?.[at + i]), { lines: this.writer.lines(c, at, this.ifaceOf) });
       summary.records += n;
       this.baseline.recordedRange(c, at, at + n, this.nowNs);
       for (let i = at; i < at + n; i++) summary.reasons[c.reason[i]!] = (summary.reasons[c.reason[i]!] ?? 0) + 1;
@@ -319,6 +319,8 @@ export class Collector {
       this.o.onHookError(e);
     }
   }
+
+  private readonly ifaceOf = (ifindex: number) => this.iface(ifindex);
 
   private iface(ifindex: number): string {
     let name = this.ifaces.get(ifindex);

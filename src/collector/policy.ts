@@ -16,6 +16,9 @@
  */
 
 export type ExportReason = "idle" | "active" | "shutdown" | "interval" | "recreated" | "evicted";
+/** Every reason, by a small number (DueChunk.reasonCode: what native code reads in place of the string). */
+export const REASONS: readonly ExportReason[] = ["idle", "active", "shutdown", "interval", "recreated", "evicted"];
+export const REASON_CODE: Readonly<Record<ExportReason, number>> = { idle: 0, active: 1, shutdown: 2, interval: 3, recreated: 4, evicted: 5 };
 
 export interface ExportPolicy {
   /** Kernel ns a flow stays active before a record; 0: a record every interval. */

@@ -152,6 +152,15 @@ export class JsonBytes {
   }
 }
 
+/**
+ * A JSON string as RFC 8785 writes it, quoted, as text (JsonBytes.string's bytes, for records
+ * built as strings): JSON.stringify's minimal escapes, a lone surrogate refused.
+ */
+export function jsonString(s: string): string {
+  if (!s.isWellFormed()) throw new AtoError("evidence must be plain JSON; found a string with a lone surrogate (not valid Unicode, RFC 8785 §3.2.2.2)", "CORRUPT");
+  return JSON.stringify(s);
+}
+
 /** The bytes of a plain ASCII constant (member names with their punctuation). */
 export function asciiBytes(s: string): Uint8Array {
   if (!/^[\x20-\x7e]*$/.test(s)) throw new AtoError(`'${s}' is not printable ASCII`, "INTERNAL");

@@ -35,7 +35,10 @@ export function encodeLines(kind: string, data: RecordData[], cls: string, first
 
 /** Writes the data object of record i (canonical JSON, see JsonBytes) at w.pos. */
 export type BodyWriter = (i: number, w: JsonBytes) => void;
+/** The data object of record i as canonical JSON text (the flow records' path: see encodeTexts). */
+export type BodyText = (i: number) => string;
 
+const encoder = new TextEncoder();
 const KIND = /^[a-z][a-z0-9_]{0,31}$/;
 const CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Buffers per process, reused: a chunk's lines are hashed and written before the next is encoded. */
@@ -79,6 +82,110 @@ export function encodeChunk(kind: string, n: number, body: BodyWriter, cls: stri
 export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): { text: Uint8Array; leaves: Hash[] } {
   const e = encodeChunk(kind, n, body, cls, firstSeq, ts);
   return { text: e.text, leaves: split(e) };
+}
+
+/** The constant parts of a chunk's lines, as bytes: each line is head, data, mid, seq, tail. */
+export interface Envelope {
+  head: Uint8Array;
+  mid: Uint8Array;
+  tail: Uint8Array;
+}
+
+/**
+ * Writes lines from..n-1 whole (envelope and newline) at w.pos, moving it, with line k's start and
+ * length (without its newline) at spans[2k], spans[2k+1]; returns the first line it did not write
+ * (n when none is left). That line is written from its text, and the writer asked again from the
+ * next. (The collector's native writer: asm/flow_lines.asm.)
+ */
+export type LineWriter = (w: JsonBytes, from: number, n: number, env: Envelope, firstSeq: number, spans: Uint32Array) => number;
+
+/**
+ * The same lines as encodeChunk, with each record's data given as canonical JSON text, or written
+ * whole by `lines` where it can: the lines left to the text are joined as one string and encoded
+ * in one call. Why text: per record this is a few string concatenations instead of a byte store
+ * per character, which is what an export pays when its code has never been compiled (the agent's
+ * shutdown: thousands of records through the interpreter). `text` and `leaves` are valid until
+ * the next call.
+ */
+export function encodeTexts(kind: string, n: number, body: BodyText, cls: string, firstSeq: number, ts: string, lines?: LineWriter): Encoded {
+  const { spans, leaves } = leafScratch(n);
+  const w = shared;
+  w.pos = 0;
+  w.byte(0x0a); // the spare byte before the first line
+  const env = lines && { ...envelope(kind, cls), tail: tail(ts) };
+  for (let i = 0; i < n; ) {
+    if (env) i = lines!(w, i, n, env, firstSeq, spans);
+    if (i >= n) break;
+    const stop = env ? i + 1 : n; // the line the writer left, or all of them without one
+    textLines(w, kind, i, stop, body, cls, firstSeq, ts, spans);
+    i = stop;
+  }
+  for (let i = 0; i < n; i++) {
+    if (spans[2 * i + 1]! > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${spans[2 * i + 1]} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
+  }
+  const text = w.buf.subarray(0, w.pos);
+  hashLeaves(text, spans, n, leaves);
+  return { text, leaves, count: n };
+}
+
+/** encodeTexts with one hash per line (`text` is still valid only until the next call). */
+export function encodeTextLines(kind: string, n: number, body: BodyText, cls: string, firstSeq: number, ts: string, lines?: LineWriter): { text: Uint8Array; leaves: Hash[] } {
+  const e = encodeTexts(kind, n, body, cls, firstSeq, ts, lines);
+  return { text: e.text, leaves: split(e) };
+}
+
+/** Lines from..to-1 from their text, as one string encoded at w.pos. */
+function textLines(w: JsonBytes, kind: string, from: number, to: number, body: BodyText, cls: string, firstSeq: number, ts: string, spans: Uint32Array): void {
+  const { head, mid } = envelopeText(kind, cls);
+  const end = tailText(ts);
+  const base = w.pos;
+  let all = "";
+  for (let i = from; i < to; i++) {
+    const line = `${head}${body(i)}${mid}${firstSeq + i}${end}`;
+    spans[2 * i] = base + all.length;
+    spans[2 * i + 1] = line.length;
+    all += `${line}\n`;
+  }
+  w.ensure(3 * all.length); // UTF-8 needs at most 3 bytes per UTF-16 code unit
+  const written = encoder.encodeInto(all, w.buf.subarray(base)).written;
+  // Plain ASCII (the rule: addresses, numbers, times, names) has one byte per code unit, so the spans hold;
+  // otherwise (an interface name beyond ASCII) each line is encoded again on its own to find its bytes.
+  w.pos = written === all.length ? base + written : respan(w.buf, base, all, from, to, spans);
+}
+
+/** The byte spans of lines that are not all ASCII: each line encoded again at its place (the rare path); returns the end. */
+function respan(buf: Uint8Array, base: number, all: string, from: number, to: number, spans: Uint32Array): number {
+  let p = base;
+  for (let i = from; i < to; i++) {
+    const at = spans[2 * i]! - base, line = all.slice(at, at + spans[2 * i + 1]! + 1); // with its newline
+    const written = encoder.encodeInto(line, buf.subarray(p)).written;
+    spans[2 * i] = p;
+    spans[2 * i + 1] = written - 1;
+    p += written;
+  }
+  return p;
+}
+
+const textHeads = new Map<string, { head: string; mid: string }>();
+let tailTextTs = "";
+let tailTextValue = "";
+
+function envelopeText(kind: string, cls: string): { head: string; mid: string } {
+  const key = `${kind}\n${cls}`;
+  let e = textHeads.get(key);
+  if (e) return e;
+  const b = envelope(kind, cls), d = new TextDecoder();
+  e = { head: d.decode(b.head), mid: d.decode(b.mid) };
+  if (textHeads.size < 256) textHeads.set(key, e);
+  return e;
+}
+
+function tailText(ts: string): string {
+  if (ts !== tailTextTs) {
+    tailTextValue = new TextDecoder().decode(tail(ts));
+    tailTextTs = ts;
+  }
+  return tailTextValue;
 }
 
 function split(e: Encoded): Hash[] {

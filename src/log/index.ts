@@ -5,5 +5,5 @@ export type { CheckpointResult, EvidenceLogStatus, LatestCheckpoint } from "./ty
 export type { EvidenceCounters, KindCounts } from "./counters.ts";
 export { ACTIVE_LOG_NAME, listLogFiles, rotatedName, segmentOfName } from "./paths.ts";
 export { forEachLine, leafHashInPlace } from "./lines.ts";
-export { asciiBytes, JsonBytes } from "./bytes.ts";
-export type { BodyWriter } from "./encode.ts";
+export { asciiBytes, JsonBytes, jsonString } from "./bytes.ts";
+export type { BodyText, BodyWriter, Envelope, LineWriter } from "./encode.ts";

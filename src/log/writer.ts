@@ -34,7 +34,7 @@ import type { CheckpointSigner } from "../signer/index.ts";
 import { CompactFrontier, base64 } from "../tree/index.ts";
 import { checkNames } from "./checkpoint-line.ts";
 import type { EvidenceCounters } from "./counters.ts";
-import { encodeChunk, encodeObjects, type BodyWriter, type Encoded } from "./encode.ts";
+import { encodeChunk, encodeObjects, encodeTexts, type BodyText, type BodyWriter, type Encoded, type LineWriter } from "./encode.ts";
 import { nodeHasher } from "./leaves.ts";
 import { LogGroupCommit } from "./group-commit.ts";
 import type { EvidenceLogOptions } from "./options.ts";
@@ -126,10 +126,22 @@ export class EvidenceLog extends LogGroupCommit {
    * write, or none (AtoError "IO"). Returns the first record's seq and the records' ts.
    */
   appendBodies(kind: RecordKind, n: number, body: BodyWriter, opts: { class?: string } = {}): { seq: number; ts: string } {
+    return this.appendEncoded("appendBodies", kind, n, opts, (cls, seq, ts) => encodeChunk(kind, n, body, cls, seq, ts));
+  }
+
+  /**
+   * appendBodies with each record's data given as canonical JSON text, or its whole line written by
+   * `opts.lines` where that can (the collector's flow records: encode.ts's encodeTexts).
+   */
+  appendTexts(kind: RecordKind, n: number, body: BodyText, opts: { class?: string; lines?: LineWriter } = {}): { seq: number; ts: string } {
+    return this.appendEncoded("appendTexts", kind, n, opts, (cls, seq, ts) => encodeTexts(kind, n, body, cls, seq, ts, opts.lines));
+  }
+
+  private appendEncoded(name: string, kind: RecordKind, n: number, opts: { class?: string }, encode: (cls: string, seq: number, ts: string) => Encoded): { seq: number; ts: string } {
     if (kind === "checkpoint" || kind === "segment") throw new AtoError(`'${kind}' lines are written by the log itself`, "USAGE");
-    if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`appendBodies takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
+    if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`${name} takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
     const cls = opts.class ?? this.o.classification;
-    const first = this.written(() => this.writeEncoded(kind, (seq, ts) => encodeChunk(kind, n, body, cls, seq, ts)));
+    const first = this.written(() => this.writeEncoded(kind, (seq, ts) => encode(cls, seq, ts)));
     if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
     return first;
   }

@@ -17,8 +17,8 @@ import { flowRecord } from "../../src/collector/records.ts";
 import type { Growth } from "../../src/collector/baseline.ts";
 import { canonicalize } from "../../src/evidence/index.ts";
 import { encodeKey, type FlowKey } from "../../src/kernel/index.ts";
-import { JsonBytes } from "../../src/log/index.ts";
-import { encodeBodies, encodeLines } from "../../src/log/encode.ts";
+import { encodeLines, encodeTextLines } from "../../src/log/encode.ts";
+import type { LineWriter } from "../../src/log/index.ts";
 import { Masker, PortPolicy, type MaskOptions } from "../../src/mask/index.ts";
 
 function rng(seed: number) {
@@ -80,7 +80,6 @@ describe("flow records written from a chunk", () => {
       const clock = new KernelClock();
       const chunk = new DueChunk(256);
       const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
-      const w = new JsonBytes(64), dec = new TextDecoder();
       let compared = 0;
       for (let round = 0; round < 12; round++) {
         const flows = Array.from({ length: 1 + Math.floor(next() * 256) }, () => randomGrowth(next));
@@ -90,9 +89,7 @@ describe("flow records written from a chunk", () => {
         writer.mask(chunk, rids);
         flows.forEach((g, i) => {
           const iface = IFACES[g.f.key.ifindex - 1]!;
-          w.pos = 0;
-          writer.write(w, chunk, i, iface, rids?.[i]);
-          const got = dec.decode(w.buf.subarray(0, w.pos));
+          const got = writer.text(chunk, i, iface, rids?.[i]);
           const masked = m.maskFlows([g.f.key], rids && [rids[i]!])[0]!;
           if (masked.sealed !== undefined) {
             // A seal has a random nonce: the one written must open to this flow's full fields, and the rest must match.
@@ -109,7 +106,7 @@ describe("flow records written from a chunk", () => {
     });
   }
 
-  test("whole lines: appendBodies' encoder with the chunk's records writes what encodeLines writes for the objects (envelope, seq, ts, newlines, leaf hashes)", () => {
+  test("whole lines: appendTexts' encoder with the chunk's records writes what encodeLines writes for the objects (envelope, seq, ts, newlines, leaf hashes)", () => {
     const m = masker({ keepPorts: PortPolicy.parse("well-known") });
     const next = rng(7);
     const clock = new KernelClock();
@@ -120,10 +117,51 @@ describe("flow records written from a chunk", () => {
     writer.mask(chunk);
     const iface = (i: number) => IFACES[flows[i]!.f.key.ifindex - 1]!;
     const data = flows.map((g, i) => flowRecord(chunk.flow(i), m.maskFlows([g.f.key])[0]!, g.d, g.reason, iface(i), clock));
-    const fast = encodeBodies("flow", flows.length, (i, w) => writer.write(w, chunk, i, iface(i)), "internal", 12_345, "2026-12-01T09:00:00.123Z");
+    const fast = encodeTextLines("flow", flows.length, (i) => writer.text(chunk, i, iface(i)), "internal", 12_345, "2026-12-01T09:00:00.123Z");
     const slow = encodeLines("flow", data, "internal", 12_345, "2026-12-01T09:00:00.123Z");
     expect(Buffer.from(fast.text).equals(slow.text)).toBe(true);
     expect(fast.leaves.map((h) => Buffer.from(h).toString("hex"))).toEqual(slow.leaves.map((h) => Buffer.from(h).toString("hex")));
+  });
+
+  test("whole lines: the native writer (asm/flow_lines.asm) writes the bytes of the text, leaving it the lines it cannot write", () => {
+    const m = masker({});
+    const next = rng(11);
+    const chunk = new DueChunk(256);
+    let native = 0, lines = 0;
+    for (let round = 0; round < 40; round++) {
+      // A wall clock anywhere from before 1970 to the end of 9999 (every month, leap years, the writer's year limit).
+      const wallMs = Math.floor(next() * 253_402_300_799_999) - (next() < 0.1 ? 2 ** 40 : 0) - (next() < 0.1 ? 0 : 1e10);
+      const clock = new KernelClock({ monotonicNs: () => 0n, realtimeNs: () => BigInt(wallMs) * 1_000_000n + BigInt(Math.floor(next() * 1e6)) });
+      const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
+      const flows = Array.from({ length: 1 + Math.floor(next() * 256) }, () => randomGrowth(next));
+      // Runs of one interface, as a map is read; and counts at the edge of what the native writer takes.
+      let ifindex = 1;
+      for (const g of flows) {
+        if (next() < 0.1) ifindex = 1 + Math.floor(next() * IFACES.length);
+        g.f.key.ifindex = ifindex;
+        if (next() < 0.05) g.d.packets = 2 ** 53;
+        if (next() < 0.05) g.d.bytes = 2 ** 53 - 1;
+        if (next() < 0.03) g.d.fragments = -1;
+        g.f.rawKey = encodeKey(g.f.key);
+      }
+      chunk.n = 0;
+      flows.forEach((g) => chunk.addGrowth(g));
+      writer.mask(chunk);
+      const at = Math.floor(next() * Math.min(8, flows.length));
+      const n = flows.length - at, first = Math.floor(next() * 2 ** 40);
+      const text = (i: number) => writer.text(chunk, at + i, IFACES[chunk.ifindex(at + i) - 1]!);
+      const w = writer.lines(chunk, at, (ix) => IFACES[ix - 1]!)!;
+      expect(w).toBeDefined();
+      const counted: LineWriter = (b, from, upTo, env, seq, spans) => { const k = w(b, from, upTo, env, seq, spans); native += k - from; return k; };
+      const slow = encodeTextLines("flow", n, text, "internal", first, "2026-12-01T09:00:00.123Z");
+      const slowText = Buffer.from(slow.text), slowLeaves = slow.leaves.map((h) => Buffer.from(h).toString("hex"));
+      const fast = encodeTextLines("flow", n, text, "internal", first, "2026-12-01T09:00:00.123Z", counted);
+      if (!Buffer.from(fast.text).equals(slowText)) expect({ round, text: Buffer.from(fast.text).toString() }).toEqual({ round, text: slowText.toString() });
+      expect(fast.leaves.map((h) => Buffer.from(h).toString("hex"))).toEqual(slowLeaves);
+      lines += n;
+    }
+    expect(native).toBeGreaterThan(lines / 5); // half the flows are IPv4, some with counts the writer leaves to the text
+    expect(native).toBeLessThan(lines);
   });
 
   test("a chunk holds the flow it was given: key, counts and growth come back unchanged", () => {
