@@ -10,6 +10,7 @@ import { AtoError } from "../errors.ts";
 import { redact, resolveConfig } from "../config/index.ts";
 import { log } from "../agent/log.ts";
 import { commandArgs, typedFlags } from "./_args.ts";
+import { useAgentJitPolicy } from "./jit.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "attach the XDP audit program and turn traffic into signed evidence and metrics" },
@@ -22,6 +23,7 @@ export default defineCommand({
     }
     if (cfg.ifaces.length === 0) throw new AtoError("no interface to watch: pass --iface IF (or set XDP_INTERFACE)", "USAGE");
 
+    useAgentJitPolicy(); // before the agent's modules load and run (src/cli/jit.ts)
     const { Agent } = await import("../agent/agent.ts");
     const agent = Agent.start(cfg);
     const { Forwarding } = await import("../agent/forwarding.ts");

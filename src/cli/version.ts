@@ -1,6 +1,6 @@
 /** `ato version`: what this binary is, for bug reports and evidence provenance. (`ato --version` prints the version alone.) */
 import { defineCommand } from "citty";
-import { commit, VERSION } from "../version.ts";
+import { commit, moduleForm, VERSION } from "../version.ts";
 import { commandArgs, settingsFor } from "./_args.ts";
 import { isAtoError } from "../errors.ts";
 import { SETTINGS } from "../config/index.ts";
@@ -16,6 +16,7 @@ export default defineCommand({
       version: VERSION,
       commit: commit(),
       bun: Bun.version,
+      modules: await moduleForm(),
       libbpf: libbpfVersion(),
       bpf_object_sha256: bpfObjectSha256(bpfObjectPath(s.get("bpfObject"))),
       ...(compat ? { bpf_compat_sha256: bpfObjectSha256(compat) } : {}),
