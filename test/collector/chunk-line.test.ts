@@ -153,6 +153,7 @@ describe("flow records written from a chunk", () => {
       const w = writer.lines(chunk, at, (ix) => IFACES[ix - 1]!)!;
       expect(w).toBeDefined();
       const counted: LineWriter = (b, from, upTo, env, seq, spans) => { const k = w(b, from, upTo, env, seq, spans); native += k - from; return k; };
+      counted.textUntil = w.textUntil; // the runs of lines it leaves (IPv6) go to the text whole
       const slow = encodeTextLines("flow", n, text, "internal", first, "2026-12-01T09:00:00.123Z");
       const slowText = Buffer.from(slow.text), slowLeaves = slow.leaves.map((h) => Buffer.from(h).toString("hex"));
       const fast = encodeTextLines("flow", n, text, "internal", first, "2026-12-01T09:00:00.123Z", counted);
@@ -201,6 +202,35 @@ describe("flow records written from a chunk", () => {
       if (!Buffer.from(fast.text).equals(slow.text)) expect({ restNs, text: Buffer.from(fast.text).toString() }).toEqual({ restNs, text: Buffer.from(slow.text).toString() });
       expect({ restNs, native }).toEqual({ restNs, native: flows.length });
     }
+  });
+
+  test("whole lines: a run of lines the native writer leaves (IPv6) goes to the text whole: one native call per run of IPv4 lines", () => {
+    const m = masker({});
+    const next = rng(17);
+    const clock = new KernelClock();
+    const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
+    // 100 IPv6 flows, 100 IPv4, 50 IPv6: the writer is asked at line 0 (leaves it) and at line 100 (writes to 200).
+    const flows = Array.from({ length: 250 }, (_, i) => {
+      let g: Growth;
+      do g = randomGrowth(next); while (g.f.key.family !== (i >= 100 && i < 200 ? 4 : 6));
+      g.f.key.ifindex = 3;
+      g.f.rawKey = encodeKey(g.f.key);
+      return g;
+    });
+    const chunk = new DueChunk(256);
+    flows.forEach((g) => chunk.addGrowth(g));
+    writer.mask(chunk);
+    const text = (i: number) => writer.text(chunk, i, IFACES[2]!);
+    const slow = encodeTextLines("flow", flows.length, text, "internal", 5, "2026-12-01T09:00:00.123Z");
+    const slowText = Buffer.from(slow.text), slowLeaves = slow.leaves.map((h) => Buffer.from(h).toString("hex"));
+    const w = writer.lines(chunk, 0, (ix) => IFACES[ix - 1]!)!;
+    const calls: [number, number][] = [];
+    const counted: LineWriter = (b, from, upTo, env, seq, spans) => { const k = w(b, from, upTo, env, seq, spans); calls.push([from, k]); return k; };
+    counted.textUntil = w.textUntil;
+    const fast = encodeTextLines("flow", flows.length, text, "internal", 5, "2026-12-01T09:00:00.123Z", counted);
+    if (!Buffer.from(fast.text).equals(slowText)) expect(Buffer.from(fast.text).toString()).toBe(slowText.toString());
+    expect(fast.leaves.map((h) => Buffer.from(h).toString("hex"))).toEqual(slowLeaves);
+    expect(calls).toEqual([[0, 0], [100, 200]]);
   });
 
   test("a chunk holds the flow it was given: key, counts and growth come back unchanged", () => {
