@@ -11,8 +11,10 @@
 ; cannot write as the oracle would, writing nothing of that line, and returns its k (n when it wrote
 ; every line): the caller writes that one and calls again after it.
 ; It stops (ints[29] = 1) at a record of another ifindex than ints[3], or (ints[29] = 2) at a record
-; that is not IPv4, whose reason code has no text, whose counts or times are not whole numbers in
-; [0, 2^53), whose wall time is outside years 0 to 9999, or when out has less room than a line needs.
+; that is not IPv4, whose reason code has no text, whose counts are not whole numbers in [0, 2^53),
+; whose kernel times are not whole numbers in [0, 2^63) (a host up longer than 2^53 ns, 104 days, has
+; times past 2^53: every such double is whole, and the wall ms is exact in 64-bit integers), whose wall
+; time is before 1970 or after 9999 (negative, or past MAX_MS), or when out has less room than a line needs.
 ;
 ; ptrs: [0] keys (48 bytes per record: struct flow_key) [1] masked address slots (32 bytes per record:
 ;   source, then destination) [2] dPackets [3] dBytes [4] dFragments [5] packets [6] bytes
@@ -117,9 +119,24 @@ F_FRAME   equ 184
         mov     [rsp + %2], rax
 %endmacro
 
-; The wall ms of the kernel time at ptrs[%1][rbp] to [rsp + %2], else to .stop_other (clobbers rax, rcx, rdx).
+; A whole double in [0, 2^63) at ptrs[%1][rbp] to rax, else to .stop_other (clobbers rax, xmm0, xmm1): a
+; negative, NaN or a double of 2^63 or more converts to 0x8000000000000000 (negative); a fraction does not convert back.
+%macro WHOLE63 1
+        mov     rax, [rbx + %1]
+        movsd   xmm0, [rax + rbp * 8]
+        cvttsd2si rax, xmm0
+        test    rax, rax
+        js      .stop_other
+        cvtsi2sd xmm1, rax
+        ucomisd xmm0, xmm1
+        jp      .stop_other
+        jne     .stop_other
+%endmacro
+
+; The wall ms of the kernel time at ptrs[%1][rbp] to [rsp + %2], else to .stop_other (clobbers rax, rcx, rdx):
+; offset ms + floor((mono + rest) / 1e6), mono + rest below 2^63 + 1e6 (no carry out of 64 bits).
 %macro WALLMS 2
-        WHOLE   %1, %2
+        WHOLE63 %1
         add     rax, [rsp + F_REST]
         xor     edx, edx
         mov     ecx, 1000000

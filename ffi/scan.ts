@@ -66,6 +66,8 @@ export interface ScanArrays {
 }
 
 type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
+/** The typed arrays a line call passes by address. */
+type LineArray = Uint8Array | Uint32Array | Float64Array | BigUint64Array;
 type LinesFn = (ptrs: number, ints: number, f: number, from: number, n: number) => number | bigint;
 
 export class ScanLibrary {
@@ -74,6 +76,16 @@ export class ScanLibrary {
   readonly #lines: LinesFn;
   readonly #ptrs = new BigUint64Array(10);
   readonly #linePtrs = new BigUint64Array(16);
+  /**
+   * The arrays whose addresses #linePtrs holds (then 16: ints, 17: f, 18: #linePtrs), and their ArrayBuffers: a call
+   * converts only the arrays that are not the ones of the last call, not 16 ptr()s to BigInt
+   * each time (a chunk whose lines the routine leaves to the text one by one calls it per line).
+   * A small typed array's memory moves when its ArrayBuffer is first made (`.buffer`, subarray);
+   * an ArrayBuffer's memory never moves: so the buffer is made (and kept) before the address is.
+   */
+  readonly #lineSeen: (LineArray | undefined)[] = new Array(19).fill(undefined);
+  readonly #lineBuffers: ArrayBufferLike[] = [];
+  readonly #lineAt = [0, 0, 0]; // the addresses of #linePtrs, ints, f
 
   private constructor(handle: Library<typeof symbols>, file: string) {
     this.file = file;
@@ -126,12 +138,27 @@ export class ScanLibrary {
       throw new AtoError(`flow lines: the arrays do not fit lines ${from} to ${n} of records from ${ints[4]}`, "INTERNAL");
     }
     if (from === n) return n;
-    const p = this.#linePtrs;
-    p[0] = BigInt(ptr(a.keys)); p[1] = BigInt(ptr(a.slots)); p[2] = BigInt(ptr(a.dPackets)); p[3] = BigInt(ptr(a.dBytes));
-    p[4] = BigInt(ptr(a.dFragments)); p[5] = BigInt(ptr(a.packets)); p[6] = BigInt(ptr(a.bytes)); p[7] = BigInt(ptr(a.firstSeen));
-    p[8] = BigInt(ptr(a.lastSeen)); p[9] = BigInt(ptr(a.tcpFlags)); p[10] = BigInt(ptr(a.timingFlags)); p[11] = BigInt(ptr(a.spikes));
-    p[12] = BigInt(ptr(a.reasonCode)); p[13] = BigInt(ptr(a.consts)); p[14] = BigInt(ptr(a.out)); p[15] = BigInt(ptr(a.spans));
-    return Number(this.#lines(ptr(p), ptr(ints), ptr(f), from, n));
+    this.#linePtr(0, a.keys); this.#linePtr(1, a.slots); this.#linePtr(2, a.dPackets); this.#linePtr(3, a.dBytes);
+    this.#linePtr(4, a.dFragments); this.#linePtr(5, a.packets); this.#linePtr(6, a.bytes); this.#linePtr(7, a.firstSeen);
+    this.#linePtr(8, a.lastSeen); this.#linePtr(9, a.tcpFlags); this.#linePtr(10, a.timingFlags); this.#linePtr(11, a.spikes);
+    this.#linePtr(12, a.reasonCode); this.#linePtr(13, a.consts); this.#linePtr(14, a.out); this.#linePtr(15, a.spans);
+    const at = this.#lineAt, seen = this.#lineSeen;
+    if (at[0] === 0) at[0] = this.#pinned(18, this.#linePtrs);
+    if (seen[16] !== ints) at[1] = this.#pinned(16, ints);
+    if (seen[17] !== f) at[2] = this.#pinned(17, f);
+    return Number(this.#lines(at[0]!, at[1]!, at[2]!, from, n));
+  }
+
+  /** #linePtrs[i] = the address of v, converted only when v is not the array it was at the last call. */
+  #linePtr(i: number, v: LineArray): void {
+    if (this.#lineSeen[i] !== v) this.#linePtrs[i] = BigInt(this.#pinned(i, v));
+  }
+
+  /** v's address once its memory is an ArrayBuffer's (which does not move), v and its buffer kept as entry i. */
+  #pinned(i: number, v: LineArray): number {
+    this.#lineBuffers[i] = v.buffer;
+    this.#lineSeen[i] = v;
+    return ptr(v);
   }
 }
 

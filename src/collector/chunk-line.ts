@@ -16,7 +16,7 @@
  */
 import { LINE_INTS, LINE_STOP, nativeScan, type LineArrays } from "../../ffi/scan.ts";
 import { FLOW_KEY } from "../kernel/index.ts";
-import { jsonString, type LineWriter } from "../log/index.ts";
+import { jsonString, type Envelope, type LineWriter } from "../log/index.ts";
 import { formatAddress, SLOT_BYTES, type FlowAddresses, type Masker, type MaskedFlow, type PortPolicy } from "../mask/index.ts";
 import type { DueChunk } from "./chunk.ts";
 import { IsoTimes, StringCache } from "./flow-line.ts";
@@ -49,7 +49,7 @@ export class ChunkWriter {
   /** The chunk's masked flows on the object path; undefined on the fast path. */
   private masked?: MaskedFlow[];
   /** The native line writer's arguments for the last chunk it wrote (see lines). */
-  private native?: { chunk: DueChunk; a: LineArrays; ints: Uint32Array; f: Float64Array };
+  private native?: { chunk: DueChunk; a: LineArrays; ints: Uint32Array; f: Float64Array; env?: Envelope };
 
   constructor(private readonly masker: Masker, capacity: number, private readonly times: IsoTimes, private readonly strings = new StringCache()) {
     this.slots = new Uint8Array(2 * capacity * SLOT_BYTES);
@@ -132,13 +132,16 @@ export class ChunkWriter {
       const a = this.lineArrays(c);
       this.native = { chunk: c, a, ints: this.lineInts(a.consts), f: new Float64Array(3) };
     }
-    const { a, ints, f } = this.native;
+    const native = this.native, { a, ints, f } = native;
     let ifindex = -1; // the interface names are the collector's of this cycle: taken again for each append
-    return (w, from, n, env, firstSeq, spans) => {
-      if (env.head.length > REGION || env.mid.length > REGION || env.tail.length > REGION) return from;
-      a.consts.set(env.head, AT_HEAD); ints[6] = env.head.length;
-      a.consts.set(env.mid, AT_MID); ints[8] = env.mid.length;
-      a.consts.set(env.tail, AT_TAIL); ints[10] = env.tail.length;
+    const write: LineWriter = (w, from, n, env, firstSeq, spans) => {
+      if (env !== native.env) { // one per append: copied once, not per call
+        if (env.head.length > REGION || env.mid.length > REGION || env.tail.length > REGION) return from;
+        a.consts.set(env.head, AT_HEAD); ints[6] = env.head.length;
+        a.consts.set(env.mid, AT_MID); ints[8] = env.mid.length;
+        a.consts.set(env.tail, AT_TAIL); ints[10] = env.tail.length;
+        native.env = env;
+      }
       ints[4] = at;
       f[2] = firstSeq;
       this.times.clock.msOffset(f);
@@ -161,6 +164,14 @@ export class ChunkWriter {
         from = k; // another interface: its name, and on
       }
     };
+    // The records after a stop that the routine refuses too, by their family alone (it writes IPv4 only).
+    const keys = c.keys;
+    write.textUntil = (from, n) => {
+      let k = from + 1;
+      while (k < n && keys[(at + k) * FLOW_KEY.size + FLOW_KEY.family] !== 4) k++;
+      return k;
+    };
+    return write;
   }
 
   private lineArrays(c: DueChunk): LineArrays {

@@ -14,6 +14,8 @@ const STEP_NS = 1_000_000n;
 /** A reading whose two monotonic reads are closer than this is trusted to see a step. */
 const TIGHT_NS = 100_000n;
 const TRIES = 5;
+/** msOf adds the offset's rest (below 1e6 ns) directly below this: the sum stays below 2^53, exact. */
+const FAST_BELOW = 2 ** 53 - 1_000_000;
 
 export interface Clocks {
   monotonicNs: () => bigint;
@@ -56,19 +58,29 @@ export class KernelClock {
 
   /**
    * toMs of a kernel timestamp held as a Number (the collector's columns), without a BigInt:
-   * the same result as toMs(BigInt(monoNs)) for every whole monoNs below 2^53. Computed as
-   * offsetMs + floor((monoNs + rest) / 1e6): below 2^53 a correctly rounded division never
-   * crosses a whole number, and the remainder check keeps the result exact for the last
-   * million nanoseconds above it.
+   * the same result as toMs(BigInt(monoNs)) for every whole monoNs in [0, 2^63) (a host up
+   * longer than 2^53 ns, 104 days, holds times that are whole but no longer "safe" integers).
+   * Below FAST_BELOW, monoNs + rest stays below 2^53 and is exact, and a correctly rounded
+   * division by 1e6 never crosses a whole number there. Above it, monoNs is split as
+   * hi * 2^32 + lo (both exact), and 2^32 ns = 4294 ms + 967,296 ns: every step stays below 2^52.
+   * asm/flow_lines.asm computes the same in 64-bit integers.
    */
   msOf(monoNs: number): number {
     if (this.offsetNs === undefined) this.sync();
-    const x = monoNs + this.offsetRestNs; // below 2^53 + 1e6: exact for timestamps of 104 days of uptime
+    let x: number, whole: number;
+    if (monoNs < FAST_BELOW) {
+      x = monoNs + this.offsetRestNs;
+      whole = this.offsetMs;
+    } else {
+      const hi = Math.floor(monoNs / 2 ** 32), lo = monoNs - hi * 2 ** 32;
+      x = hi * 967_296 + lo + this.offsetRestNs;
+      whole = this.offsetMs + hi * 4294;
+    }
     let q = Math.floor(x / 1e6);
     const r = x - q * 1e6;
     if (r < 0) q--;
     else if (r >= 1e6) q++;
-    return this.offsetMs + q; // toMs truncates toward zero: the same as floor for wall times after 1970
+    return whole + q; // toMs truncates toward zero: the same as floor for wall times after 1970
   }
 
   /** msOf's offset, for code that does its arithmetic elsewhere (asm/flow_lines.asm): f[0] = the whole ms, f[1] = the rest in ns. */

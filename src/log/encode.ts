@@ -97,7 +97,15 @@ export interface Envelope {
  * (n when none is left). That line is written from its text, and the writer asked again from the
  * next. (The collector's native writer: asm/flow_lines.asm.)
  */
-export type LineWriter = (w: JsonBytes, from: number, n: number, env: Envelope, firstSeq: number, spans: Uint32Array) => number;
+export interface LineWriter {
+  (w: JsonBytes, from: number, n: number, env: Envelope, firstSeq: number, spans: Uint32Array): number;
+  /**
+   * After the writer left line `from`: the end (at most n, more than from) of the run of lines from
+   * there it would leave too, all written from their text before it is asked again (IPv6 flows:
+   * one call per run of them, not per line). Without it, only line `from`.
+   */
+  textUntil?: (from: number, n: number) => number;
+}
 
 /**
  * The same lines as encodeChunk, with each record's data given as canonical JSON text, or written
@@ -116,7 +124,8 @@ export function encodeTexts(kind: string, n: number, body: BodyText, cls: string
   for (let i = 0; i < n; ) {
     if (env) i = lines!(w, i, n, env, firstSeq, spans);
     if (i >= n) break;
-    const stop = env ? i + 1 : n; // the line the writer left, or all of them without one
+    // the line the writer left and those after it that it would leave too, or all of them without one
+    const stop = env ? Math.min(n, Math.max(i + 1, lines!.textUntil?.(i, n) ?? 0)) : n;
     textLines(w, kind, i, stop, body, cls, firstSeq, ts, spans);
     i = stop;
   }

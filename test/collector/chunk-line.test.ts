@@ -153,6 +153,7 @@ describe("flow records written from a chunk", () => {
       const w = writer.lines(chunk, at, (ix) => IFACES[ix - 1]!)!;
       expect(w).toBeDefined();
       const counted: LineWriter = (b, from, upTo, env, seq, spans) => { const k = w(b, from, upTo, env, seq, spans); native += k - from; return k; };
+      counted.textUntil = w.textUntil; // the runs of lines it leaves (IPv6) go to the text whole
       const slow = encodeTextLines("flow", n, text, "internal", first, "2026-12-01T09:00:00.123Z");
       const slowText = Buffer.from(slow.text), slowLeaves = slow.leaves.map((h) => Buffer.from(h).toString("hex"));
       const fast = encodeTextLines("flow", n, text, "internal", first, "2026-12-01T09:00:00.123Z", counted);
@@ -162,6 +163,74 @@ describe("flow records written from a chunk", () => {
     }
     expect(native).toBeGreaterThan(lines / 5); // half the flows are IPv4, some with counts the writer leaves to the text
     expect(native).toBeLessThan(lines);
+  });
+
+  test("whole lines: the native writer writes every IPv4 line of a host up longer than 2^53 ns (104 days), the bytes of the BigInt oracle", () => {
+    const m = masker({});
+    const next = rng(13);
+    const DAY = 86_400e9;
+    // Kernel times past 2^53: 200 days of uptime (and its millisecond edges), the edge itself, 2^62 and the last double below 2^63.
+    const times = [200 * DAY, 200 * DAY + 999_998, 200 * DAY + 1e6, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 2 ** 62, 2 ** 62 + 2 ** 10, 2 ** 63 - 2 ** 10];
+    for (const restNs of [0n, 259_008n, 999_999n]) { // 259,008: 2^53 - 1 + rest is one below a whole millisecond past 2^53
+      const clock = new KernelClock({ monotonicNs: () => 0n, realtimeNs: () => 1_764_000_000_000n * 1_000_000n + restNs });
+      const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
+      const flows = Array.from({ length: 200 }, (_, i) => {
+        const g = randomGrowth(next);
+        g.f.key.family = 4;
+        g.f.key.src = new Uint8Array(16); g.f.key.src.set([10, i & 0xff, 7, 1]);
+        g.f.key.dst = new Uint8Array(16); g.f.key.dst.set([198, 19, 2, i & 0xff]);
+        g.f.key.ifindex = 2;
+        g.f.rawKey = encodeKey(g.f.key);
+        const first = i < times.length ? times[i]! : 200 * DAY + Math.floor(next() * 1e15);
+        const last = i < times.length ? times[times.length - 1 - i]! : first + Math.floor(next() * 1e12);
+        g.f.counts.firstSeenNs = BigInt(first);
+        g.f.counts.lastSeenNs = BigInt(last);
+        return g;
+      });
+      const chunk = new DueChunk(256);
+      flows.forEach((g) => chunk.addGrowth(g));
+      writer.mask(chunk);
+      const data = flows.map((g, i) => flowRecord(chunk.flow(i), m.maskFlows([g.f.key])[0]!, g.d, g.reason, IFACES[1]!, clock));
+      const slow = encodeLines("flow", data, "internal", 77, "2026-12-01T09:00:00.123Z");
+      const text = (i: number) => writer.text(chunk, i, IFACES[1]!);
+      const textOnly = encodeTextLines("flow", flows.length, text, "internal", 77, "2026-12-01T09:00:00.123Z");
+      if (!Buffer.from(textOnly.text).equals(slow.text)) expect({ restNs, text: Buffer.from(textOnly.text).toString() }).toEqual({ restNs, text: Buffer.from(slow.text).toString() });
+      const w = writer.lines(chunk, 0, (ix) => IFACES[ix - 1]!)!;
+      let native = 0;
+      const counted: LineWriter = (b, from, upTo, env, seq, spans) => { const k = w(b, from, upTo, env, seq, spans); native += k - from; return k; };
+      const fast = encodeTextLines("flow", flows.length, text, "internal", 77, "2026-12-01T09:00:00.123Z", counted);
+      if (!Buffer.from(fast.text).equals(slow.text)) expect({ restNs, text: Buffer.from(fast.text).toString() }).toEqual({ restNs, text: Buffer.from(slow.text).toString() });
+      expect({ restNs, native }).toEqual({ restNs, native: flows.length });
+    }
+  });
+
+  test("whole lines: a run of lines the native writer leaves (IPv6) goes to the text whole: one native call per run of IPv4 lines", () => {
+    const m = masker({});
+    const next = rng(17);
+    const clock = new KernelClock();
+    const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
+    // 100 IPv6 flows, 100 IPv4, 50 IPv6: the writer is asked at line 0 (leaves it) and at line 100 (writes to 200).
+    const flows = Array.from({ length: 250 }, (_, i) => {
+      let g: Growth;
+      do g = randomGrowth(next); while (g.f.key.family !== (i >= 100 && i < 200 ? 4 : 6));
+      g.f.key.ifindex = 3;
+      g.f.rawKey = encodeKey(g.f.key);
+      return g;
+    });
+    const chunk = new DueChunk(256);
+    flows.forEach((g) => chunk.addGrowth(g));
+    writer.mask(chunk);
+    const text = (i: number) => writer.text(chunk, i, IFACES[2]!);
+    const slow = encodeTextLines("flow", flows.length, text, "internal", 5, "2026-12-01T09:00:00.123Z");
+    const slowText = Buffer.from(slow.text), slowLeaves = slow.leaves.map((h) => Buffer.from(h).toString("hex"));
+    const w = writer.lines(chunk, 0, (ix) => IFACES[ix - 1]!)!;
+    const calls: [number, number][] = [];
+    const counted: LineWriter = (b, from, upTo, env, seq, spans) => { const k = w(b, from, upTo, env, seq, spans); calls.push([from, k]); return k; };
+    counted.textUntil = w.textUntil;
+    const fast = encodeTextLines("flow", flows.length, text, "internal", 5, "2026-12-01T09:00:00.123Z", counted);
+    if (!Buffer.from(fast.text).equals(slowText)) expect(Buffer.from(fast.text).toString()).toBe(slowText.toString());
+    expect(fast.leaves.map((h) => Buffer.from(h).toString("hex"))).toEqual(slowLeaves);
+    expect(calls).toEqual([[0, 0], [100, 200]]);
   });
 
   test("a chunk holds the flow it was given: key, counts and growth come back unchanged", () => {

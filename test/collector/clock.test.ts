@@ -52,3 +52,26 @@ test("a reading preempted between its clock reads (a loaded host) is no step: th
   for (let i = 0; i < 5; i++) clock.sync();
   expect(clock.toIso(t)).toBe(first);
 });
+
+test("msOf (a kernel time held as a Number) is the exact (mono + offset) / 1e6 around 2^53 and up to 2^63: hosts up longer than 104 days", () => {
+  // Offsets whose rest (offset mod 1 ms) puts 2^53 - 1 + rest just below, at and past a whole millisecond.
+  const rests = [0n, 1n, 259_007n, 259_008n, 259_009n, 740_992n, 999_999n];
+  const monos: number[] = [];
+  for (const edge of [2 ** 53 - 1e6, 2 ** 53, 2 ** 62, 2 ** 63]) for (let d = -3e6; d <= 3e6; d += 997) monos.push(edge + d);
+  for (let ms = 9_007_199_250; ms < 9_007_199_260; ms++) for (let d = -4; d <= 4; d++) monos.push(ms * 1e6 + d); // multiples of 1e6 near 2^53
+  monos.push(2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 200 * 86_400e9, 2 ** 62, 2 ** 63 - 2 ** 10, 0, 1, 999_999, 1e6);
+  let checked = 0;
+  for (const rest of rests) {
+    const offset = 1_764_000_000_000n * 1_000_000n + rest;
+    const clock = new KernelClock({ monotonicNs: () => 0n, realtimeNs: () => offset });
+    clock.sync();
+    for (const mono of monos) {
+      if (!(mono >= 0 && mono < 2 ** 63)) continue;
+      const want = Number((BigInt(mono) + offset) / 1_000_000n);
+      const got = clock.msOf(mono);
+      if (got !== want) expect({ rest, mono, got }).toEqual({ rest, mono, got: want });
+      checked++;
+    }
+  }
+  expect(checked).toBeGreaterThan(50_000);
+});
