@@ -21,6 +21,7 @@ const lib = dlopen("libc.so.6", {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
   recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
 });
 
@@ -80,10 +81,25 @@ export function tryLockExclusive(fd: number): boolean {
 const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0;
 const MSG_DONTWAIT = 0x40, MSG_TRUNC = 0x20;
 
-/** A NETLINK_ROUTE socket (bound by the kernel at the first send): its fd, or -errno. */
-export function netlinkRouteSocket(): number {
+/**
+ * A NETLINK_ROUTE socket connected to `peer` (0, the default: the kernel): its fd, or -errno. Connected to
+ * the kernel, it takes messages from the kernel only: another process of the namespace that sends to its
+ * port id (listed in /proc/net/netlink) is refused with ECONNREFUSED, so no forged answer can wait in its
+ * queue. (Another peer is for the test that tries exactly that.)
+ */
+export function netlinkRouteSocket(peer = 0): number {
   const fd = lib.symbols.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  return fd >= 0 ? fd : -errno();
+  if (fd < 0) return -errno();
+  // struct sockaddr_nl { sa_family_t nl_family; unsigned short nl_pad; __u32 nl_pid; __u32 nl_groups; }
+  const addr = new Uint8Array(12);
+  new DataView(addr.buffer).setUint16(0, AF_NETLINK, true);
+  new DataView(addr.buffer).setUint32(4, peer, true);
+  if (lib.symbols.connect(fd, addr, addr.length) !== 0) {
+    const e = errno();
+    lib.symbols.close(fd);
+    return -e;
+  }
+  return fd;
 }
 
 /** Sends one netlink request (to the kernel: no address needed on a netlink socket); its length, or -errno. */

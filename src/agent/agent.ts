@@ -82,7 +82,7 @@ export class Agent {
       cleanups.push(() => evidence.close());
       retention = startRetention(cfg, evidence);
       cleanups.push(() => void retention?.stop());
-      let kernelCounters: (() => Record<CounterName, bigint>) | undefined; // once the program is loaded
+      let kernelCounters: (() => Record<CounterName, bigint> | undefined) | undefined; // once the program is loaded
       sync = new MetricsSync(metrics, evidence, cfg.maxFlows, () => kernelCounters?.());
       const status = evidence.status();
       log(`evidence log ${status.activePath}`, { key: status.key?.name, key_id: status.key?.id, append_only: status.appendOnly.set });
@@ -139,8 +139,11 @@ export class Agent {
         if (collector) collector.event(e);
         else pending.push(e);
       });
-      cleanups.push(() => kernel.close());
-      kernelCounters = () => readCounters(kernel.auditor.mapFd("counters"));
+      // A scrape can still ask for a render while a failed start unwinds (the cleanups close the kernel side
+      // before the metrics worker): the kernel's counters then keep their last values instead of reading a closed map.
+      let kernelOpen = true;
+      cleanups.push(() => { kernelOpen = false; kernel.close(); });
+      kernelCounters = () => (kernelOpen ? readCounters(kernel.auditor.mapFd("counters")) : undefined);
 
       // 4,096 flows per batch lookup: a 4,096-flow map in one or two syscalls a cycle (each holds the event loop about a millisecond).
       const reader = new FlowMapReader(kernel.auditor.mapFd("flows"), 4096);

@@ -14,7 +14,8 @@
  * A pin is looked at through its inode each interval (one stat): bpffs binds an inode to one object for the
  * inode's whole life, and removing, replacing or renaming a pin puts another inode at the path or changes its
  * change time, so while device, inode number and ctime are those seen when the pin last named our map, it still
- * does. Only when they differ is the pin opened and its map's id read (three syscalls, an fd).
+ * does. Only when they differ, or every FULL_LOOK_EVERY looks (an inode number can be recycled), is the pin
+ * opened and its map's id read (three syscalls, an fd).
  * A finding is reported once when the state it describes begins, and again only when that state changes, so a
  * replacement left in place is one record, not one per interval. What this cannot see: a program that is
  * attached in another mode beside ours (it runs first in drv, ours still runs), changes made and undone
@@ -55,8 +56,10 @@ export class SelfCheck {
   private readonly last = new Map<string, string>();
   /** Per pin, its inode (pinMark) when it was last seen naming our map. */
   private readonly ours = new Map<string, string>();
-  /** Pins opened to read their map's id (the inode had changed, or was never seen): for tests. */
+  /** Pins opened to read their map's id (the inode had changed, or was never seen, or a full look): for tests. */
   pinsOpened = 0;
+  /** Looks so far: every FULL_LOOK_EVERY-th opens every pin whatever its inode says. */
+  private looks = 0;
   /** The interfaces' XDP programs, asked on one netlink socket kept open (xdp-query.ts). */
   readonly xdp = new XdpQuery();
 
@@ -74,7 +77,7 @@ export class SelfCheck {
   /** The id of the map pinned at `m.pin` (null: none), by its inode while that is the one last seen naming ours. */
   private pinnedId(m: { id: number; pin: string }): number | null {
     const mark = pinMark(m.pin);
-    if (mark !== undefined && this.ours.get(m.pin) === mark) return m.id;
+    if (mark !== undefined && this.ours.get(m.pin) === mark && this.looks % FULL_LOOK_EVERY !== 0) return m.id;
     this.pinsOpened++;
     const id = pinnedMapId(m.pin);
     // Kept only when the inode did not move while the pin was opened: it is then the one that named our map.
@@ -99,6 +102,7 @@ export class SelfCheck {
   /** One look at the kernel; the findings that are new since the last look. */
   check(): TamperFinding[] {
     const out: TamperFinding[] = [];
+    this.looks++;
     const ours = this.identity.program;
     for (const a of this.identity.interfaces) {
       const subject = `${a.iface} (${a.mode})`;
@@ -159,10 +163,19 @@ function repinAction(fd: number, m: { name: string; id: number; pin: string }, f
   }
 }
 
+/**
+ * Every pin is opened at least this often (in looks, one an interval), its inode notwithstanding. The inode
+ * shortcut can be fooled by root with time to spare: bpffs numbers inodes from a 32-bit counter it shares with
+ * sockets and pipes (get_next_ino), which can be driven round in about an hour, and a pin's ctime ticks with the
+ * kernel's coarse clock, which CAP_SYS_TIME can set back; a map pinned under a recycled number with a matching
+ * ctime would then pass for ours. A full look bounds such a miss to this many intervals.
+ */
+const FULL_LOOK_EVERY = 60;
+
 /** The pin's inode: device, number and change time; undefined when it cannot be stat'ed (the full look then says why). */
 function pinMark(path: string): string | undefined {
   try {
-    // Numbers, not BigInts: ctimeMs resolves 0.25 µs today, and an inode number is reused only after 2^32 others.
+    // Numbers, not BigInts: an inode number below 2^32 and a ctime in ms of the kernel's coarse clock fit a double exactly enough.
     const s = statSync(path, { throwIfNoEntry: false });
     return s && `${s.dev}:${s.ino}:${s.ctimeMs}`;
   } catch (e) {

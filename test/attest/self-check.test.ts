@@ -48,6 +48,16 @@ describe("[kernel] the self-check's pins", () => {
     expect(self.pinsOpened).toBe(5);
   });
 
+  test("every pin is opened again at every 60th look, its inode notwithstanding (a recycled inode number misses a swap for a minute at most)", () => {
+    const { self } = start();
+    for (let i = 1; i <= 59; i++) expect(self.check()).toEqual([]);
+    expect(self.pinsOpened).toBe(4); // the first look only
+    expect(self.check()).toEqual([]); // the 60th
+    expect(self.pinsOpened).toBe(8);
+    for (let i = 61; i <= 120; i++) expect(self.check()).toEqual([]);
+    expect(self.pinsOpened).toBe(12);
+  });
+
   test("a pin removed, then another map renamed over it: both found at the next look, ours pinned back each time", () => {
     const { self, pinDir, flows } = start();
     expect(self.check()).toEqual([]);

@@ -1,7 +1,7 @@
 /**
  * The self-check's XDP query on its kept rtnetlink socket says what libbpf's bpf_xdp_query_id says, for the
  * real program attached natively and generically on a lab veth, and for nothing attached; for an interface that
- * does not exist, libbpf answers. [kernel, root]
+ * does not exist, libbpf answers; another socket cannot slip it an answer. [kernel, root]
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createLab, type Lab } from "../../scripts/lab.ts";
@@ -30,5 +30,9 @@ describe("[kernel] XdpQuery", () => {
     expect(out.missing).toEqual({ netlink: out.missing.libbpf, libbpf: 0 });
     // Every answer but that one came from the kept socket.
     expect(out.answered).toEqual({ netlink: 9, libbpf: 1 });
+    // The kept socket is connected to the kernel: a forged answer from another socket is refused (ECONNREFUSED),
+    // so nothing but the kernel's reply can be read as the program attached.
+    expect(out.forged).toEqual({ port: true, send: -111 });
+    expect(out.afterForgery).toEqual({ mode: "drv", netlink: 0, libbpf: 0 });
   });
 });
