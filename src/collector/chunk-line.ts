@@ -61,7 +61,7 @@ export class ChunkWriter {
     this.keep = masker.options.keepPorts.spec === "none" ? undefined : masker.options.keepPorts;
   }
 
-  /** Masks the chunk's addresses (call before write). `rids`: the records' identities, when the masker seals. */
+  /** Masks the chunk's addresses (call before text or lines). `rids`: the records' identities, when the masker seals. */
   mask(c: DueChunk, rids?: readonly string[]): void {
     if (this.general) {
       const flows: FlowAddresses[] = [];

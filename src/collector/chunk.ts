@@ -121,8 +121,6 @@ export class DueChunk {
   ifindex(i: number): number { return this.keyWords[i * KEY_WORDS + (FLOW_KEY.ifindex >> 2)]!; }
   sport(i: number): number { return this.keyWords[i * KEY_WORDS + (FLOW_KEY.sport >> 2)]! & 0xffff; }
   dport(i: number): number { return this.keyWords[i * KEY_WORDS + (FLOW_KEY.dport >> 2)]! >>> 16; }
-  vlan(i: number): number { return this.keyWords[i * KEY_WORDS + (FLOW_KEY.vlan >> 2)]! & 0xffff; }
-  vlanInner(i: number): number { return this.keyWords[i * KEY_WORDS + (FLOW_KEY.vlanInner >> 2)]! >>> 16; }
   family(i: number): 4 | 6 { return this.keys[i * FLOW_KEY.size + FLOW_KEY.family] === 6 ? 6 : 4; }
   proto(i: number): number { return this.keys[i * FLOW_KEY.size + FLOW_KEY.proto]!; }
 

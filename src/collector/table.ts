@@ -119,12 +119,6 @@ export class FlowTable {
     this.row.fill(0, s * ROW, s * ROW + ROW);
   }
 
-  /** Copies the raw flow_key of a slot into out[at..at+12). */
-  copyKey(slot: number, out: Uint32Array, at: number): void {
-    const k = this.keys, o = slot * KEY_WORDS;
-    for (let i = 0; i < KEY_WORDS; i++) out[at + i] = k[o + i]!;
-  }
-
   /** The raw flow_key of a slot, as bytes (a copy). */
   keyBytes(slot: number): Uint8Array {
     return new Uint8Array(this.keys.slice(slot * KEY_WORDS, (slot + 1) * KEY_WORDS).buffer);

@@ -78,12 +78,6 @@ export function encodeChunk(kind: string, n: number, body: BodyWriter, cls: stri
   return encodeInto(shared, kind, n, body, cls, firstSeq, ts);
 }
 
-/** encodeChunk with one hash per line (`text` is still valid only until the next call). */
-export function encodeBodies(kind: string, n: number, body: BodyWriter, cls: string, firstSeq: number, ts: string): { text: Uint8Array; leaves: Hash[] } {
-  const e = encodeChunk(kind, n, body, cls, firstSeq, ts);
-  return { text: e.text, leaves: split(e) };
-}
-
 /** The constant parts of a chunk's lines, as bytes: each line is head, data, mid, seq, tail. */
 export interface Envelope {
   head: Uint8Array;

@@ -1,6 +1,6 @@
 /**
- * The collector's record writer (a DueChunk masked in one SIMD call, written as bytes from its
- * columns) writes what canonicalize(flowRecord(...)) writes for the same flows through
+ * The collector's record writer (a DueChunk masked in one SIMD call, written as text from its
+ * columns, and as whole lines by the native writer) writes what canonicalize(flowRecord(...)) writes for the same flows through
  * Masker.maskFlows, byte for byte, alone and as whole lines (envelope, seq, ts, leaf hashes):
  * over random flows (IPv4, IPv6, IPv4-mapped, ICMP, TCP, VLANs, counts and kernel times near
  * 2^53, interface names that need escaping, every reason) under several masking policies

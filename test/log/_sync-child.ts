@@ -1,6 +1,6 @@
 /**
- * A writer for the sync-order test: chunks of flow records through appendBodies (as the
- * collector writes them) into the log in argv[2]: the first half back to back (the next chunk comes
+ * A writer for the sync-order test: chunks of flow records through appendBodies (the
+ * chunked append and checkpoint path the collector's appendTexts shares) into the log in argv[2]: the first half back to back (the next chunk comes
  * while a checkpoint's sync still runs), the second half yielding to the event loop after each
  * chunk (as the collector does). argv[3] "group" turns group commit on. The signer comes from the environment.
  */

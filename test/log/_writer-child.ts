@@ -1,8 +1,8 @@
 /**
  * A writer for the crash test: appends flow records to the log in argv[2] as fast as it can
  * and reports "<seq> <i>" on stdout (synchronously) after each append has returned, until it
- * is killed. argv[3] "group": group commit, batches through appendBodies (the collector's
- * path) and a yield to the event loop now and then, so held checkpoints are written from
+ * is killed. argv[3] "group": group commit, batches through appendBodies (the
+ * chunked path the collector's appendTexts shares) and a yield to the event loop now and then, so held checkpoints are written from
  * their sync's callback as well as with the next batch. The signer comes from the environment
  * (PKCS11_*, HSM_*, SOFTHSM2_CONF).
  */
