@@ -131,6 +131,16 @@ for entry in "${MATRIX[@]}"; do
   rc=0
   bash scripts/matrix/boot.sh "$kdir" "$root_img" "$work/payload.img" "$ACCEL" "$qcpu" 600 "$console" \
     "matrix.name=$name" >"$work/$name.qemu" 2>&1 || rc=$?
+  # QEMU that ends before the guest printed a single MATRIX line did not run ato at all (seen once in CI:
+  # gone after 5 s, no console): that boot is tried once more, and said so; a guest that started and failed
+  # is never retried.
+  if ! grep -aqs '^MATRIX ' "$console"; then
+    echo "$name: qemu ended after $(($(date +%s) - t1)) s before the guest started (exit $rc; $(tail -c 200 "$work/$name.qemu" 2>/dev/null | tr '\n' ' ')); booting once more"
+    rc=0
+    bash scripts/matrix/boot.sh "$kdir" "$root_img" "$work/payload.img" "$ACCEL" "$qcpu" 600 "$console" \
+      "matrix.name=$name" >"$work/$name.qemu" 2>&1 || rc=$?
+  fi
+  touch "$console" # a boot that never made one is a failed guest below, not the end of this script (set -e)
   t2=$(date +%s)
   release=$(cat "$kdir/release")
   echo "== $name: kernel $release ($pkg), cpu $qcpu, $ACCEL: prepare $((t1 - t0)) s, boot and run $((t2 - t1)) s"

@@ -19,7 +19,7 @@ test("[kernel][qemu] every kernel and CPU of the matrix runs ato end to end", ()
     const r = Bun.spawnSync(["bash", `${root}/scripts/kernel-matrix.sh`, "--keep", keep, ...(only ? ["--only", only] : [])],
       { cwd: root, stdout: "pipe", stderr: "pipe" });
     const out = r.stdout.toString() + r.stderr.toString();
-    console.log(out.split("\n").filter((l) => /^(==|accelerator|\S+ +\S+ +\S+ +\d+ pass|kernel matrix|not available)/.test(l)).join("\n"));
+    console.log(out.split("\n").filter((l) => /^(==|accelerator|\S+: qemu ended|\S+ +\S+ +\S+ +\d+ pass|kernel matrix|not available)/.test(l)).join("\n"));
     const lines = out.split("\n");
     // The summary's verdict for each kernel; a failed kernel's step lines say which steps.
     const verdicts = Object.fromEntries(names.map((n) => [n, lines.find((l) => l.startsWith(`${n} `) && / pass +\d+ fail /.test(l))?.replace(/^.* s +/, "") ?? "not run"]));
