@@ -94,6 +94,18 @@ F_FRAME   equ 184
         add     rdi, %%len
 %endmacro
 
+; An optional member: when eax (its value, just loaded) is not 0, the text %1 and the value; absent at 0, as
+; the oracle leaves it out (clobbers r13 and what put_u64 does).
+%macro OPTIONAL 1
+        test    eax, eax
+        jz      %%absent
+        mov     r13d, eax
+        LIT     %1
+        mov     eax, r13d
+        call    put_u64
+%%absent:
+%endmacro
+
 ; Copies ints[%1] bytes from consts + ints[%1 - 1] to rdi, advancing rdi (clobbers rsi, rcx).
 %macro CONST 1
         mov     esi, [r12 + (%1 - 1) * 4]
@@ -354,13 +366,7 @@ ato_flow_lines:
         rep movsb
         mov     rax, [rbx + LP_SPIKES]
         mov     eax, [rax + rbp * 4]
-        test    eax, eax
-        jz      .no_spikes
-        mov     r13d, eax
-        LIT     ',"spikes_total":'
-        mov     eax, r13d
-        call    put_u64
-.no_spikes:
+        OPTIONAL ',"spikes_total":'
         LIT     ',"src":"'
         IPV4    0
         mov     r13, [rsp + F_KEY]
@@ -373,29 +379,13 @@ ato_flow_lines:
 .no_tcp:
         mov     rax, [rbx + LP_TIMING]
         mov     eax, [rax + rbp * 4]
-        test    eax, eax
-        jz      .no_timing
-        mov     r13d, eax
-        LIT     ',"timing_flags_total":'
-        mov     eax, r13d
-        call    put_u64
-.no_timing:
+        OPTIONAL ',"timing_flags_total":'
         mov     r13, [rsp + F_KEY]
         movzx   eax, word [r13 + K_VLAN]
-        test    eax, eax
-        jz      .no_vlan
-        LIT     ',"vlan":'
-        movzx   eax, word [r13 + K_VLAN]
-        call    put_u64
-.no_vlan:
+        OPTIONAL ',"vlan":'
         mov     r13, [rsp + F_KEY]
         movzx   eax, word [r13 + K_VLAN_IN]
-        test    eax, eax
-        jz      .no_inner
-        LIT     ',"vlan_inner":'
-        movzx   eax, word [r13 + K_VLAN_IN]
-        call    put_u64
-.no_inner:
+        OPTIONAL ',"vlan_inner":'
         mov     byte [rdi], '}'
         inc     rdi
         CONST   8                       ; mid
