@@ -33,12 +33,16 @@ export interface WatchedKernel {
   attachments: readonly { iface: string; ifindex: number; mode: XdpAttachMode }[];
   /** Map name (as pinned) → the fd the agent holds. */
   maps: Record<string, number>;
+  /** Other programs of the agent's own, loaded but attached nowhere (role → fd): recorded, so they are known as ours. */
+  helpers?: Record<string, number>;
 }
 
 export interface KernelIdentity {
   program: ProgramIdentity;
   interfaces: { iface: string; ifindex: number; mode: XdpAttachMode }[];
   maps: { name: string; id: number; pin: string }[];
+  /** The agent's other programs (the conservation check's flow-sum walk), attached nowhere; absent when none. */
+  helpers?: (ProgramIdentity & { role: string })[];
 }
 
 export type TamperKind = "detached" | "replaced" | "map_unpinned" | "map_swapped" | "counts_missing" | "counts_added";
@@ -71,6 +75,8 @@ export class SelfCheck {
       interfaces: k.attachments.map((a) => ({ iface: a.iface, ifindex: a.ifindex, mode: a.mode })),
       maps: Object.entries(k.maps).map(([name, fd]) => ({ name, id: mapId(fd), pin: join(k.pinDir, name) })).sort((a, b) => a.name.localeCompare(b.name)),
     };
+    const helpers = Object.entries(k.helpers ?? {}).map(([role, fd]) => ({ role, ...programIdentity(fd) }));
+    if (helpers.length) identity.helpers = helpers;
     return new SelfCheck(k, identity);
   }
 
