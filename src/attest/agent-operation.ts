@@ -9,7 +9,7 @@
  */
 import { Counter, type Registry } from "prom-client";
 import { AtoError } from "../errors.ts";
-import { FlowSum, MAPS, readCounters, type FlowMapReader, type XdpAuditor } from "../kernel/index.ts";
+import { MAPS, readCounters, type FlowMapReader, type FlowSum, type XdpAuditor } from "../kernel/index.ts";
 import { redact, settingFromEnv, type AgentConfig } from "../config/index.ts";
 import type { EvidenceLog } from "../log/index.ts";
 import type { MapReadHook } from "../collector/index.ts";
@@ -17,6 +17,7 @@ import { sbomForAsync, writeBundle } from "./bundle.ts";
 import { appendAttest, attestDir, flushPending } from "./ledger.ts";
 import { Operation } from "./operation.ts";
 import { Conservation } from "./conservation.ts";
+import { openConservationSum } from "./conservation-sum.ts";
 import { isKernelQueryError, SelfCheck, type TamperFinding } from "./self-check.ts";
 import { tryOpenSigner } from "./signing.ts";
 import { RunChanges } from "./run-changes.ts";
@@ -25,21 +26,6 @@ import { trustOf } from "./wrap.ts";
 
 /** The flow-sum program's role in the kernel record (KernelIdentity.helpers). */
 const FLOW_SUM_ROLE = "conservation_sum";
-
-/**
- * The conservation check's kernel walk (src/kernel/flow-sum.ts), or undefined when it is not used: the check
- * then sums batch lookups, and the log says so once, with the kernel's reason.
- */
-function openFlowSum(flowMapFd: number, say: (m: string, fields?: Record<string, string | number | undefined>) => void): FlowSum | undefined {
-  if ((settingFromEnv("conservationSum") ?? "kernel") === "batch") {
-    say("conservation check: sums the flow map with batch lookups (ATO_CONSERVATION_SUM=batch)");
-    return undefined;
-  }
-  const r = FlowSum.open(flowMapFd);
-  if (r instanceof FlowSum) return r;
-  say("conservation check: the kernel did not load its flow-sum program (needs Linux 5.19); it sums the flow map with batch lookups", { reason: r.refused });
-  return undefined;
-}
 
 export class AgentOperation {
   private intervals = 0;
@@ -65,7 +51,7 @@ export class AgentOperation {
     const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], auditor.mapFd(k)]));
     const every = settingFromEnv("conservationEvery") ?? 1;
     // loaded before the kernel record is taken, so the record names it: a second program of ours, not someone else's
-    const flowSum = every > 0 ? openFlowSum(auditor.mapFd("flows"), say) : undefined;
+    const flowSum = every > 0 ? openConservationSum(auditor.mapFd("flows"), settingFromEnv("conservationSum") ?? "kernel", say) : undefined;
     const helpers = flowSum ? { [FLOW_SUM_ROLE]: flowSum.progFd } : {};
     const self = SelfCheck.start({ progFd: auditor.progFd, pinDir: auditor.pinDir, attachments: auditor.attachments, maps, helpers });
     evidence.appendRecord("kernel", self.identity as unknown as Record<string, unknown>);

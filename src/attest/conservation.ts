@@ -38,7 +38,7 @@ export type SumSource = "collector" | "kernel" | "batch";
 
 const flowed = (c: Record<CounterName, bigint>) => c.ipv4 + c.ipv6 - c.map_full;
 
-interface Measure { before: bigint; after: bigint; inMap: bigint; flows: number; removed: bigint }
+interface Measure { before: bigint; after: bigint; inMap: bigint; flows: number; removed: bigint; by: SumSource }
 
 export class Conservation {
   private removed = 0n;
@@ -73,7 +73,7 @@ export class Conservation {
     end: (packets, flows) => {
       if (this.readBefore === undefined) return;
       // what the collector had removed up to this read: the idle flows it takes after are not in this sum
-      this.read = { before: this.readBefore, after: flowed(this.s.counters()), inMap: BigInt(packets), flows, removed: this.removed };
+      this.read = { before: this.readBefore, after: flowed(this.s.counters()), inMap: BigInt(packets), flows, removed: this.removed, by: "collector" };
       this.readBefore = undefined;
     },
   };
@@ -82,10 +82,10 @@ export class Conservation {
   check(): TamperFinding | null {
     const m = this.read ?? this.measure();
     this.lastFromCollector = this.read !== undefined;
-    this.lastSum = this.read !== undefined ? "collector" : this.s.kernelSum ? "kernel" : "batch";
+    this.lastSum = m.by;
     this.read = undefined;
     const accounted = m.inMap + m.removed;
-    const facts = { flows: m.flows, in_flow_map: String(m.inMap), removed_by_collector: String(m.removed), kernel_flowed_packets: `${m.before}..${m.after}` };
+    const facts = { flows: m.flows, in_flow_map: String(m.inMap), map_read_by: this.lastSum, removed_by_collector: String(m.removed), kernel_flowed_packets: `${m.before}..${m.after}` };
     let finding: TamperFinding | null = null;
     if (accounted + this.high < m.before) {
       finding = { tamper: "counts_missing", subject: "flow_map", expected: { packets_at_least: String(m.before - this.high) }, found: { packets: String(accounted), missing_at_least: String(m.before - this.high - accounted), ...facts }, action: "re-based: later checks count from here" };
@@ -100,7 +100,7 @@ export class Conservation {
     const before = flowed(this.s.counters());
     if (this.s.kernelSum) {
       const k = this.s.kernelSum.sum();
-      return { before, after: flowed(this.s.counters()), inMap: k.packets, flows: k.flows, removed: this.removed };
+      return { before, after: flowed(this.s.counters()), inMap: k.packets, flows: k.flows, removed: this.removed, by: "kernel" };
     }
     let inMap = 0; // a Number: exact below 2^53 packets
     let flows = 0;
@@ -109,7 +109,7 @@ export class Conservation {
       flows += b.n;
     }
     const after = flowed(this.s.counters());
-    return { before, after, inMap: BigInt(inMap), flows, removed: this.removed };
+    return { before, after, inMap: BigInt(inMap), flows, removed: this.removed, by: "batch" };
   }
 
   /** The packets accounted nowhere we can see (removed before this start, or by a tampering already reported). */
