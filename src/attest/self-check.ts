@@ -20,6 +20,9 @@
  * replacement left in place is one record, not one per interval. What this cannot see: a program that is
  * attached in another mode beside ours (it runs first in drv, ours still runs), changes made and undone
  * between two checks, and writes into our maps through their fds (that is the conservation check's part).
+ * The agent's other programs (helpers: the conservation check's flow-sum walk, attached nowhere, held by its fd so
+ * its id cannot be reused) are recorded by id, tag and name beside the XDP program, so a listing of the kernel's
+ * programs finds them accounted for as ours.
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
