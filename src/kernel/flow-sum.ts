@@ -62,7 +62,8 @@ export class FlowSum {
     } catch (e) {
       obj?.close();
       if (e instanceof AtoError && (e.code === "VERIFIER" || e.code === "BPF" || e.code === "PERMISSION" || e.code === "NOT_FOUND" || e.code === "BUSY")) {
-        return { refused: e.message };
+        // the embedded copy's path in the binary is hashed (/$bunfs/...): named by its build name instead
+        return { refused: objectPath === embeddedFlowSum ? e.message.replaceAll(objectPath, "flow_sum.o (embedded)") : e.message };
       }
       throw e;
     }
