@@ -11,16 +11,17 @@
  * the binary beside xdp_audit.o, which stays as attested.
  *
  * Where its time goes (this 2-CPU VM): the walk visits every bucket (the map's size, not its flows: ~2-5 ns
- * each, which is why an empty 65,536-entry map costs about what a batch read of it does), and for each flow
+ * each, which is why on an empty 65,536-entry map it costs a little more than a batch read: 0.6-0.9x in
+ * scripts/bench-attest.ts --sums), and for each flow
  * one hashed lookup per other CPU (~2/3 of the walk at 1 M flows, cache misses). A map-element iterator would
  * get every CPU's value without the lookups, but needs the kernel's own BTF (absent on this VM: its tracing
  * programs do not load), which this program does not. One run is one syscall: at 1 M flows ~0.4 s in the
  * kernel without a reschedule point on a kernel built without preemption (a batch read returns every 1,024).
  */
-import embeddedFlowSum from "../../dist/flow_sum.o" with { type: "file" };
 import { BpfObject, possibleCpus, testRunSyscall } from "../../ffi/libbpf.ts";
 import { AtoError } from "../errors.ts";
 import { MAPS } from "./loader.ts";
+import { FLOW_SUM_OBJECT as embeddedFlowSum } from "./object.ts";
 
 export const FLOW_SUM_PROGRAM = "flow_sum";
 /** As FLOW_SUM_MAX_CPUS in bpf/flow_sum.c: the program's loop over CPUs ends there. */
