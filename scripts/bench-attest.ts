@@ -5,7 +5,8 @@
  *
  *   cycle (nothing new)  Collector.cycle() when no flow grew: it reads the whole map and writes nothing
  *   cycle (all grown)    Collector.cycle() when every flow grew: every flow masked and appended (signed via SoftHSM)
- *   conservation check   Conservation.check(): the counters, one more read of the whole map, the counters again
+ *   conservation check   Conservation.check(): the counters, one more read of the whole map (batch lookups, as where
+ *                        the flow-sum program does not load; the second part has the kernel walk beside it), the counters again
  *
  * Each is CPU time (user + system, process.cpuUsage) beside wall time, median of the rounds; the ratio is the
  * check's CPU over the cycle's, i.e. what the check adds to each interval (ATO_CONSERVATION_EVERY=N divides it
