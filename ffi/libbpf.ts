@@ -38,6 +38,7 @@ const lib = openLibrary(locateLibrary("libbpf.so.1", embeddedLibbpf), {
   bpf_map__fd: { args: [ptr], returns: i32 },
   bpf_map__set_max_entries: { args: [ptr, u32], returns: i32 },
   bpf_map__set_map_flags: { args: [ptr, u32], returns: i32 },
+  bpf_map__reuse_fd: { args: [ptr, i32], returns: i32 },
   bpf_map__map_flags: { args: [ptr], returns: u32 },
   bpf_object__next_program: { args: [ptr, ptr], returns: ptr },
   bpf_program__name: { args: [ptr], returns: ptr },
@@ -148,6 +149,10 @@ export interface OpenOptions {
   programTypes?: Record<string, number>;
   /** Verifier log level on load (1 = on failure only; 4 = statistics). */
   logLevel?: number;
+  /** Maps taken from fds already open (bpf_map__reuse_fd, by map name) instead of created: another object's maps. */
+  reuseMaps?: Record<string, number>;
+  /** The object's name in the kernel's listings (its programs keep their function names); "xdp_audit" unless given. */
+  objectName?: string;
 }
 
 /** An opened and loaded BPF object file. Owns the libbpf handle and frees it exactly once. */
@@ -176,7 +181,7 @@ export class BpfObject {
     }
     // The log buffer is handed over at open so that libbpf fills it when a load fails.
     const log = new Uint8Array(1 << 20);
-    const o = new Struct(OPEN_OPTS.size).pointer(OPEN_OPTS.objectName, cstr("xdp_audit"));
+    const o = new Struct(OPEN_OPTS.size).pointer(OPEN_OPTS.objectName, cstr(opts.objectName ?? "xdp_audit"));
     if (opts.pinRoot) o.pointer(OPEN_OPTS.pinRootPath, cstr(opts.pinRoot));
     o.pointer(OPEN_OPTS.logBuf, log).u64(OPEN_OPTS.logSize, log.length).u32(OPEN_OPTS.logLevel, opts.logLevel ?? 0);
     const h = lib.symbols.bpf_object__open_mem(elf, elf.length, o.address);
@@ -187,6 +192,9 @@ export class BpfObject {
     }
     for (const [name, flags] of Object.entries(opts.mapFlags ?? {})) {
       check(lib.symbols.bpf_map__set_map_flags(obj.map(name), flags), `setting ${name} flags to ${flags}`);
+    }
+    for (const [name, fd] of Object.entries(opts.reuseMaps ?? {})) {
+      check(lib.symbols.bpf_map__reuse_fd(obj.map(name), fd), `reusing map fd ${fd} for ${name}`);
     }
     if (opts.only) obj.loadOnly(opts.only);
     for (const [name, type] of Object.entries(opts.programTypes ?? {})) {
@@ -402,6 +410,16 @@ export function testRun(progFd: number, frame: Uint8Array, repeat = 1, ctx?: Uin
   if (ctx) o.pointer(32, ctx).u32(48, ctx.length);
   check(lib.symbols.bpf_prog_test_run_opts(progFd, o.address), "BPF_PROG_TEST_RUN");
   return { retval: o.readU32(56), durationNs: o.readU32(64) };
+}
+
+/**
+ * Runs a BPF_PROG_TYPE_SYSCALL program once with `ctx` as its context: the kernel copies ctx in and
+ * back out (the program's results), and such a run takes no data, repeat or duration. Returns retval.
+ */
+export function testRunSyscall(progFd: number, ctx: Uint8Array): number {
+  const o = new Struct(80).pointer(32, ctx).u32(48, ctx.length);
+  check(lib.symbols.bpf_prog_test_run_opts(progFd, o.address), "BPF_PROG_TEST_RUN (syscall program)");
+  return o.readU32(56);
 }
 
 // ---- XDP attachment -----------------------------------------------------------------------------

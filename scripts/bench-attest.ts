@@ -5,16 +5,21 @@
  *
  *   cycle (nothing new)  Collector.cycle() when no flow grew: it reads the whole map and writes nothing
  *   cycle (all grown)    Collector.cycle() when every flow grew: every flow masked and appended (signed via SoftHSM)
- *   conservation check   Conservation.check(): the counters, one more read of the whole map, the counters again
+ *   conservation check   Conservation.check(): the counters, one more read of the whole map (batch lookups, as where
+ *                        the flow-sum program does not load; the second part has the kernel walk beside it), the counters again
  *
  * Each is CPU time (user + system, process.cpuUsage) beside wall time, median of the rounds; the ratio is the
  * check's CPU over the cycle's, i.e. what the check adds to each interval (ATO_CONSERVATION_EVERY=N divides it
  * by N). The flows are written from user space, so the kernel's counters never saw them: every check finds
  * counts_added, which costs the same as finding nothing (the same reads; one more object).
+ * Then the check's own read (a quiet interval) two ways, interleaved (scripts/bench-attest-sum.ts): the kernel's
+ * walk of the map beside batch lookups summed in JavaScript, on the default 65,536-entry map empty and with
+ * 4,096 flows, 4,096 flows in 4,096 entries and 1 million in 1 million, with their ratio.
  *
- *   bun scripts/bench-attest.ts [--quick] [--rounds N] [--json PATH]
+ *   bun scripts/bench-attest.ts [--quick] [--rounds N] [--sums] [--json PATH]
  *
- * --quick: 4 thousand and 100 thousand flows only.
+ * --quick: 4 thousand and 100 thousand flows only (the sums: 4,096 flows, and 100 thousand for the million).
+ * --sums: only the second part.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -28,6 +33,7 @@ import { FlowMapReader, ifaceName, readCounters, XdpAuditor } from "../src/kerne
 import { createToken } from "../test/support/softhsm.ts";
 import { benchArgs, median } from "./bench-lib.ts";
 import { fillFlows } from "./bench-flows.ts";
+import { benchSums, type SumRow } from "./bench-attest-sum.ts";
 
 const args = benchArgs();
 const SIZES = args.quick ? [4_000, 100_000] : [4_000, 100_000, 1_000_000];
@@ -48,8 +54,9 @@ const med = (xs: Cost[], k: keyof Cost) => median(xs.map((x) => x[k]));
 
 const token = await createToken({ keyType: "ed25519" });
 const report: Record<string, unknown>[] = [];
+let sums: SumRow[] = [];
 try {
-  for (const n of SIZES) {
+  for (const n of process.argv.includes("--sums") ? [] : SIZES) {
     const pinDir = `/sys/fs/bpf/ato-bench-attest-${process.pid}-${n}`;
     const auditDir = mkdtempSync("/tmp/ato-bench-attest-");
     const auditor = XdpAuditor.load({ objectPath: `${dist}/xdp_audit.o`, pinDir, maxFlows: n });
@@ -93,7 +100,9 @@ try {
       rmSync(auditDir, { recursive: true, force: true });
     }
   }
-  if (args.json) writeFileSync(args.json, JSON.stringify({ bench: "attest-conservation", cpus: possibleCpus(), results: report }, null, 2) + "\n");
+  const big = args.quick ? 100_000 : 1_000_000;
+  sums = await benchSums(dist, [{ flows: 0, mapSize: 65_536 }, { flows: 4_096, mapSize: 65_536 }, { flows: 4_096, mapSize: 4_096 }, { flows: big, mapSize: big }], args.number("sum-rounds", 7));
+  if (args.json) writeFileSync(args.json, JSON.stringify({ bench: "attest-conservation", cpus: possibleCpus(), results: report, own_read: sums }, null, 2) + "\n");
 } finally {
   await token.cleanup();
 }

@@ -2,17 +2,18 @@
 # The one build entry point:
 #   dist/xdp_audit.o        the XDP program (clang -target bpf -O2 -g, with BTF)
 #   dist/xdp_audit_compat.o the same for kernels before 5.12, loaded only when those refuse the first
+#   dist/flow_sum.o         the conservation check's walk of the flow map in the kernel (Linux 5.19+)
 #   dist/lib/libbpf.so.1    libbpf, embedded into the binary so a host needs no libbpf package
 #   dist/lib/libatomask.so  the NASM masking routines
 #   dist/lib/libatosha256.so the NASM SHA-NI leaf and node hashes for ato verify (x86-64 only)
 #   dist/lib/libatoscan.so  the NASM fast path of the collector's map read (x86-64 only)
-#   dist/ato                bun build --compile --bytecode, with the three files above embedded
+#   dist/ato                bun build --compile --bytecode, with the objects and libraries above embedded
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p dist/lib build
 
 arch_inc="/usr/include/$(uname -m)-linux-gnu"
-for obj in xdp_audit bench_pass bench_count bench_floor bench_tc_pass; do
+for obj in xdp_audit flow_sum bench_pass bench_count bench_floor bench_tc_pass; do
   [ -f "bpf/$obj.c" ] || continue
   clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_x86 -I bpf -I "$arch_inc" -c "bpf/$obj.c" -o "dist/$obj.o"
 done
@@ -50,4 +51,4 @@ commit=${ATO_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 # unchanged (docs/runtime.md). `ato version` says "modules  bytecode" (test/cli/version.test.ts).
 bun build src/main.ts src/metrics/worker.ts src/verify/hash-worker.ts --compile --bytecode --format=esm --outfile dist/ato \
   --define "ATO_COMMIT=\"$commit\"" >/dev/null
-echo "build: dist/ato dist/xdp_audit.o dist/xdp_audit_compat.o dist/lib/$(ls dist/lib | tr '\n' ' ')"
+echo "build: dist/ato dist/xdp_audit.o dist/xdp_audit_compat.o dist/flow_sum.o dist/lib/$(ls dist/lib | tr '\n' ' ')"

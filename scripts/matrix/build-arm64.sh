@@ -28,7 +28,7 @@ aarch64-linux-gnu-as -o "$tree/flow_scan_arm64.o" asm/flow_scan_arm64.S # no sca
 aarch64-linux-gnu-ld -shared -z noexecstack -o "$tree/dist/lib/libatoscan.so" "$tree/flow_scan_arm64.o"
 aarch64-linux-gnu-as -o "$tree/sha256_tree_arm64.o" asm/sha256_tree_arm64.S # no SHA routine: verify uses Bun.SHA256
 aarch64-linux-gnu-ld -shared -z noexecstack -o "$tree/dist/lib/libatosha256.so" "$tree/sha256_tree_arm64.o"
-cp dist/xdp_audit.o dist/xdp_audit_compat.o "$tree/dist/"
+cp dist/xdp_audit.o dist/xdp_audit_compat.o dist/flow_sum.o "$tree/dist/"
 cp -r src ffi package.json tsconfig.json "$tree/"
 # node_modules as the host has it, but for pkcs11js, whose N-API addon is built for arm64 here
 # (its three sources, Node's headers; N-API makes the addon independent of the runtime's version).

@@ -77,6 +77,9 @@ step version "$ATO" version && cat "$T/version.out"
 # Kernels before 5.12 refuse the global parse_l4 and run the compatibility object; later ones the first.
 IFS=. read -r kmajor kminor _ <<<"$(uname -r)"
 if [ "$kmajor" -lt 5 ] || { [ "$kmajor" = 5 ] && [ "$kminor" -lt 12 ]; }; then want_object=xdp_audit_compat.o; else want_object=xdp_audit.o; fi
+# Kernels before 5.19 have no bpf_map_lookup_percpu_elem: the conservation check's flow-sum program does not
+# load there, and the agent says it sums the flow map with batch lookups instead.
+if [ "$kmajor" -lt 5 ] || { [ "$kmajor" = 5 ] && [ "$kminor" -lt 19 ]; }; then want_sum_fallback=yes; else want_sum_fallback=no; fi
 bpf_object() {
   grep "^bpf_object_runs" "$T/version.out" && grep -q "^bpf_object_runs *$want_object " "$T/version.out"
 }
@@ -139,6 +142,13 @@ agent_run() {
   grep -q "loaded the compatibility XDP object xdp_audit_compat.o" "$log" && said=yes
   if [ "$said" = "$([ "$want_object" = xdp_audit_compat.o ] && echo yes || echo no)" ]; then pass "object-$mode-logged"; else
     fail "object-$mode-logged" "the log's compatibility line is '$said' where $want_object runs"
+  fi
+  local fallback=no
+  grep -q "did not load its flow-sum program" "$log" && fallback=yes
+  echo "MATRIX INFO conservation-sum-$mode $(grep -m1 'conservation check' "$log" || echo 'the kernel walk (no fallback line)')"
+  if [ "$fallback" = "$want_sum_fallback" ]; then pass "conservation-sum-$mode"; else
+    fail "conservation-sum-$mode" "the log's flow-sum fallback line is '$fallback' where '$want_sum_fallback' is expected"
+    grep "conservation check" "$log" | sed 's/^/  | /'
   fi
   sleep 0.5
   ip netns exec mxc ping -c "$PING_N" -i 0.2 -q "$SERVER_IP" >"$T/ping-$mode.out" 2>&1 \

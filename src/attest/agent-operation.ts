@@ -9,7 +9,7 @@
  */
 import { Counter, type Registry } from "prom-client";
 import { AtoError } from "../errors.ts";
-import { MAPS, readCounters, type FlowMapReader, type XdpAuditor } from "../kernel/index.ts";
+import { MAPS, readCounters, type FlowMapReader, type FlowSum, type XdpAuditor } from "../kernel/index.ts";
 import { redact, settingFromEnv, type AgentConfig } from "../config/index.ts";
 import type { EvidenceLog } from "../log/index.ts";
 import type { MapReadHook } from "../collector/index.ts";
@@ -17,11 +17,15 @@ import { sbomForAsync, writeBundle } from "./bundle.ts";
 import { appendAttest, attestDir, flushPending } from "./ledger.ts";
 import { Operation } from "./operation.ts";
 import { Conservation } from "./conservation.ts";
+import { openConservationSum } from "./conservation-sum.ts";
 import { isKernelQueryError, SelfCheck, type TamperFinding } from "./self-check.ts";
 import { tryOpenSigner } from "./signing.ts";
 import { RunChanges } from "./run-changes.ts";
 import { loadHashCache } from "./cache-file.ts";
 import { trustOf } from "./wrap.ts";
+
+/** The flow-sum program's role in the kernel record (KernelIdentity.helpers). */
+const FLOW_SUM_ROLE = "conservation_sum";
 
 export class AgentOperation {
   private intervals = 0;
@@ -36,6 +40,8 @@ export class AgentOperation {
     private readonly say: (m: string, fields?: Record<string, string | number | undefined>) => void,
     /** Configuration changes and upgrades, against the last run and while this one runs. */
     private readonly changes: RunChanges,
+    /** The conservation check's walk of the flow map in the kernel, when it loaded. */
+    private readonly flowSum: FlowSum | undefined,
   ) {}
 
   /** After the attach: records what the kernel runs (a `kernel` record) and starts the operation. */
@@ -43,7 +49,11 @@ export class AgentOperation {
     const pending = flushPending(evidence, cfg.auditDir);
     if (pending) say(`appended ${pending} attest record(s) that waited for the log`);
     const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], auditor.mapFd(k)]));
-    const self = SelfCheck.start({ progFd: auditor.progFd, pinDir: auditor.pinDir, attachments: auditor.attachments, maps });
+    const every = settingFromEnv("conservationEvery") ?? 1;
+    // loaded before the kernel record is taken, so the record names it: a second program of ours, not someone else's
+    const flowSum = every > 0 ? openConservationSum(auditor.mapFd("flows"), settingFromEnv("conservationSum") ?? "kernel", say) : undefined;
+    const helpers = flowSum ? { [FLOW_SUM_ROLE]: flowSum.progFd } : {};
+    const self = SelfCheck.start({ progFd: auditor.progFd, pinDir: auditor.pinDir, attachments: auditor.attachments, maps, helpers });
     evidence.appendRecord("kernel", self.identity as unknown as Record<string, unknown>);
     const op = Operation.begin("ato run", "agent", { config: redact(cfg) as unknown as Record<string, unknown>, pid: process.pid });
     op.add("started", { ...facts, kernel: self.identity });
@@ -52,12 +62,12 @@ export class AgentOperation {
     const trust = trustOf(cfg.pkcs11);
     const cache = loadHashCache(attestDir(cfg.auditDir), trust, (m) => say(m));
     const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath, cache });
-    const every = settingFromEnv("conservationEvery") ?? 1;
-    const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")) }), every } : undefined;
+    const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")), kernelSum: flowSum }), every } : undefined;
     const p = self.identity.program;
-    say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), conservation_every: every });
+    const also = self.identity.helpers?.map((x) => `${x.role}:${x.name}:${x.id}`).join(",");
+    say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), helpers: also, conservation_every: every });
     const changes = RunChanges.start(cfg, evidence, op, { objectPath: auditor.object.path, sbom, trust, cache }, say);
-    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes);
+    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes, flowSum);
   }
 
   /**
@@ -100,6 +110,7 @@ export class AgentOperation {
   /** Writes the bundle and appends its attest record to `evidence` (still open). */
   async finish(evidence: EvidenceLog, outcome: Record<string, unknown> = {}): Promise<void> {
     this.self.close(); // no look at the kernel after the stop's detach
+    this.flowSum?.close();
     await this.changes.finish();
     this.op.add("stopping", outcome);
     const sbom = await this.sbom;

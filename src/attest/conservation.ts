@@ -11,7 +11,9 @@
  * the bracket, never raise a finding. The map is read once per interval, by the collector: its read of the cycle
  * hands over the packet sum it made anyway (readHook), bracketed by the counters, before it removes idle flows.
  * Only when no such read happened since the last check (a quiet cycle, which skips the map; a failed one) does
- * the check read the map itself, so a tampering on a quiet host is found within an interval too. A flow deleted or lowered from outside (bpftool map delete / update)
+ * the check read the map itself, so a tampering on a quiet host is found within an interval too. That read is the
+ * kernel's own walk of the map when the agent could load it (src/kernel/flow-sum.ts: two numbers back, no entry
+ * copied out), else batch lookups summed here (kernels before 5.19, or ATO_CONSERVATION_SUM=batch). A flow deleted or lowered from outside (bpftool map delete / update)
  * leaves the map short of the counters: `counts_missing`; a flow raised or invented: `counts_added`. After a
  * finding the difference becomes the new base, so one tampering is one record. Its cost, beside the collector
  * cycle's: scripts/bench-attest.ts (docs/OPERATIONS.md has the figures and the whole list below).
@@ -20,18 +22,23 @@
  * bytes and timestamps (only packets are conserved by a counter), a tampering of the counters map itself that
  * matches the flow map, and packets dropped before XDP saw them.
  */
-import type { CounterName, Flow, FlowMapReader } from "../kernel/index.ts";
+import type { CounterName, Flow, FlowMapReader, KernelSum } from "../kernel/index.ts";
 import type { MapReadHook } from "../collector/index.ts";
 import type { TamperFinding } from "./self-check.ts";
 
 export interface ConservationSources {
   reader: FlowMapReader;
   counters: () => Record<CounterName, bigint>;
+  /** The map's sum walked in the kernel (FlowSum); without it the check reads the map with batch lookups. */
+  kernelSum?: { sum(): KernelSum };
 }
+
+/** Where a check's sum of the map came from: the collector's read, the kernel's walk, or batch lookups read here. */
+export type SumSource = "collector" | "kernel" | "batch";
 
 const flowed = (c: Record<CounterName, bigint>) => c.ipv4 + c.ipv6 - c.map_full;
 
-interface Measure { before: bigint; after: bigint; inMap: bigint; flows: number; removed: bigint }
+interface Measure { before: bigint; after: bigint; inMap: bigint; flows: number; removed: bigint; by: SumSource }
 
 export class Conservation {
   private removed = 0n;
@@ -42,6 +49,8 @@ export class Conservation {
   private readBefore?: bigint;
   /** Whether the last check used the collector's read (true) or read the map itself (false); for tests and benches. */
   lastFromCollector = false;
+  /** Where the last check's sum came from (for tests and benches). */
+  lastSum: SumSource = "batch";
 
   private constructor(private readonly s: ConservationSources) {}
 
@@ -64,7 +73,7 @@ export class Conservation {
     end: (packets, flows) => {
       if (this.readBefore === undefined) return;
       // what the collector had removed up to this read: the idle flows it takes after are not in this sum
-      this.read = { before: this.readBefore, after: flowed(this.s.counters()), inMap: BigInt(packets), flows, removed: this.removed };
+      this.read = { before: this.readBefore, after: flowed(this.s.counters()), inMap: BigInt(packets), flows, removed: this.removed, by: "collector" };
       this.readBefore = undefined;
     },
   };
@@ -73,9 +82,10 @@ export class Conservation {
   check(): TamperFinding | null {
     const m = this.read ?? this.measure();
     this.lastFromCollector = this.read !== undefined;
+    this.lastSum = m.by;
     this.read = undefined;
     const accounted = m.inMap + m.removed;
-    const facts = { flows: m.flows, in_flow_map: String(m.inMap), removed_by_collector: String(m.removed), kernel_flowed_packets: `${m.before}..${m.after}` };
+    const facts = { flows: m.flows, in_flow_map: String(m.inMap), map_read_by: this.lastSum, removed_by_collector: String(m.removed), kernel_flowed_packets: `${m.before}..${m.after}` };
     let finding: TamperFinding | null = null;
     if (accounted + this.high < m.before) {
       finding = { tamper: "counts_missing", subject: "flow_map", expected: { packets_at_least: String(m.before - this.high) }, found: { packets: String(accounted), missing_at_least: String(m.before - this.high - accounted), ...facts }, action: "re-based: later checks count from here" };
@@ -88,6 +98,10 @@ export class Conservation {
 
   private measure(): Measure {
     const before = flowed(this.s.counters());
+    if (this.s.kernelSum) {
+      const k = this.s.kernelSum.sum();
+      return { before, after: flowed(this.s.counters()), inMap: k.packets, flows: k.flows, removed: this.removed, by: "kernel" };
+    }
     let inMap = 0; // a Number: exact below 2^53 packets
     let flows = 0;
     for (const b of this.s.reader.batches()) {
@@ -95,7 +109,7 @@ export class Conservation {
       flows += b.n;
     }
     const after = flowed(this.s.counters());
-    return { before, after, inMap: BigInt(inMap), flows, removed: this.removed };
+    return { before, after, inMap: BigInt(inMap), flows, removed: this.removed, by: "batch" };
   }
 
   /** The packets accounted nowhere we can see (removed before this start, or by a tampering already reported). */

@@ -1,5 +1,6 @@
 /**
- * The SPDX-lite fragment of what ran: ato's binary, the XDP object, the shared objects embedded in ato
+ * The SPDX-lite fragment of what ran: ato's binary, the XDP object, the conservation check's flow-sum object
+ * (embedded, loaded where the kernel takes it), the shared objects embedded in ato
  * (libbpf, the masking routines) and the PKCS#11 module. Each with its SHA-256, a version and where it came
  * from: the Debian package that owns it (name, version, a purl), or "embedded in ato" / "file". Written as
  * canonical JSON, so its digest in the bundle names exactly these bytes.
@@ -7,7 +8,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalize } from "../evidence/index.ts";
-import { bpfObjectPath } from "../kernel/object.ts";
+import { bpfObjectPath, FLOW_SUM_OBJECT } from "../kernel/object.ts";
 import { commit, VERSION } from "../version.ts";
 import embeddedLibbpf from "../../dist/lib/libbpf.so.1" with { type: "file" };
 import embeddedMask from "../../dist/lib/libatomask.so" with { type: "file" };
@@ -47,6 +48,7 @@ function components(i: SbomInputs): Component[] {
   const list: Component[] = [
     { name: "ato", role: compiled() ? "binary" : `bun runtime running ato from source (${Bun.main})`, path: process.execPath, version: compiled() ? `${VERSION} (${commit()})` : `bun ${Bun.version}; ato ${VERSION} (${commit()})`, source: { type: "file" } },
     { name: "xdp_audit.o", role: "BPF object", path: bpf, version: `ato ${VERSION}`, source: { type: i.bpfObject ? "file" : "embedded" } },
+    { name: "flow_sum.o", role: "BPF object (the conservation check's walk of the flow map)", path: FLOW_SUM_OBJECT, version: `ato ${VERSION}`, source: { type: "embedded" } },
     lib("libbpf.so.1", embeddedLibbpf),
     lib("libatomask.so", embeddedMask),
   ];

@@ -20,6 +20,9 @@
  * replacement left in place is one record, not one per interval. What this cannot see: a program that is
  * attached in another mode beside ours (it runs first in drv, ours still runs), changes made and undone
  * between two checks, and writes into our maps through their fds (that is the conservation check's part).
+ * The agent's other programs (helpers: the conservation check's flow-sum walk, attached nowhere, held by its fd so
+ * its id cannot be reused) are recorded by id, tag and name beside the XDP program, so a listing of the kernel's
+ * programs finds them accounted for as ours.
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -33,12 +36,16 @@ export interface WatchedKernel {
   attachments: readonly { iface: string; ifindex: number; mode: XdpAttachMode }[];
   /** Map name (as pinned) → the fd the agent holds. */
   maps: Record<string, number>;
+  /** Other programs of the agent's own, loaded but attached nowhere (role → fd): recorded, so they are known as ours. */
+  helpers?: Record<string, number>;
 }
 
 export interface KernelIdentity {
   program: ProgramIdentity;
   interfaces: { iface: string; ifindex: number; mode: XdpAttachMode }[];
   maps: { name: string; id: number; pin: string }[];
+  /** The agent's other programs (the conservation check's flow-sum walk), attached nowhere; absent when none. */
+  helpers?: (ProgramIdentity & { role: string })[];
 }
 
 export type TamperKind = "detached" | "replaced" | "map_unpinned" | "map_swapped" | "counts_missing" | "counts_added";
@@ -71,6 +78,8 @@ export class SelfCheck {
       interfaces: k.attachments.map((a) => ({ iface: a.iface, ifindex: a.ifindex, mode: a.mode })),
       maps: Object.entries(k.maps).map(([name, fd]) => ({ name, id: mapId(fd), pin: join(k.pinDir, name) })).sort((a, b) => a.name.localeCompare(b.name)),
     };
+    const helpers = Object.entries(k.helpers ?? {}).map(([role, fd]) => ({ role, ...programIdentity(fd) }));
+    if (helpers.length) identity.helpers = helpers;
     return new SelfCheck(k, identity);
   }
 

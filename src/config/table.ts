@@ -275,6 +275,8 @@ export const SETTINGS = {
 
   conservationEvery: setting({ env: ["ATO_CONSERVATION_EVERY"], parse: v.int(0, 3600), default: 1, commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
     description: "run the conservation check (kernel counters against flow map and removed flows) every N collector intervals; it reads the whole flow map again; 0 turns it off" }),
+  conservationSum: setting({ env: ["ATO_CONSERVATION_SUM"], parse: v.oneOf(["kernel", "batch"] as const), default: "kernel", commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
+    description: "how the conservation check sums the flow map when the collector did not read it: kernel (a BPF program walks the map, Linux 5.19+; batch where it does not load) or batch (batch lookups summed in user space)" }),
 
   // --- read before any setting, by the library loader
   libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the embedded copies", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",

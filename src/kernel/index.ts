@@ -2,6 +2,7 @@
 export { XdpAuditor, DEFAULT_CONFIG, MAPS, PROGRAM_NAME, modeName, type AttachMode, type Attachment, type LoadedObject } from "./loader.ts";
 export { FlowBatch, FlowMapReader, flowNumbers, type Flow, type FlowNumbers, type ReadMethod } from "./flows.ts";
 export { readPinnedFlows } from "./pinned.ts";
+export { FlowSum, FLOW_SUM_PROGRAM, type FlowSumRefused, type KernelSum } from "./flow-sum.ts";
 export { EventStream } from "./events.ts";
 export { readCounters } from "./counters.ts";
 export { ifindexOf, ifaceName, requireBpffs } from "./system.ts";

@@ -3,11 +3,16 @@
  * otherwise the copy embedded in the binary (from source: dist/xdp_audit.o as built by scripts/build.sh).
  * The embedded program has a second build for kernels before 5.12 (dist/xdp_audit_compat.o, see bpf/xdp_audit.c):
  * the loader falls back to it only when the kernel refuses the first for its global parse_l4 (src/kernel/fallback.ts).
+ * A third object, the conservation check's walk of the flow map (dist/flow_sum.o), is embedded beside them.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import embeddedObject from "../../dist/xdp_audit.o" with { type: "file" };
 import embeddedCompat from "../../dist/xdp_audit_compat.o" with { type: "file" };
+import embeddedFlowSum from "../../dist/flow_sum.o" with { type: "file" };
+
+/** The conservation check's flow-sum program (bpf/flow_sum.c, src/kernel/flow-sum.ts), embedded; the SBOM lists it. */
+export const FLOW_SUM_OBJECT: string = embeddedFlowSum;
 
 export function bpfObjectPath(given?: string): string {
   return given || embeddedObject;

@@ -98,10 +98,11 @@ describe("ato attest run and verify", () => {
   test("the SBOM names what ran, with hashes, and the dpkg owner of the PKCS#11 module", () => {
     const sbom = JSON.parse(readFileSync(files(opId).sbom, "utf8"));
     const names = sbom.packages.map((p: any) => p.name);
-    expect(names).toEqual(["ato", "xdp_audit.o", "libbpf.so.1", "libatomask.so", "pkcs11-module"]);
+    expect(names).toEqual(["ato", "xdp_audit.o", "flow_sum.o", "libbpf.so.1", "libatomask.so", "pkcs11-module"]);
     const bpf = sbom.packages[1];
     expect(bpf.checksums[0].checksumValue).toBe(sha(readFileSync(resolve(import.meta.dir, "../../dist/xdp_audit.o"))));
-    const mod = sbom.packages[4];
+    expect(sbom.packages[2].checksums[0].checksumValue).toBe(sha(readFileSync(resolve(import.meta.dir, "../../dist/flow_sum.o"))));
+    const mod = sbom.packages[5];
     const owner = Bun.spawnSync(["dpkg-query", "-W", "-f=${Version}", "libsofthsm2"]).stdout.toString();
     expect(mod.versionInfo).toBe(owner);
     expect(mod.externalRefs[0].referenceLocator).toStartWith("pkg:deb/debian/libsofthsm2@");

@@ -1,19 +1,24 @@
 /**
  * The conservation check takes the collector's own read of the map: after a cycle that read it, the check reads
  * nothing more and uses that read's packet sum, bracketed by the kernel's counters; after a quiet cycle (skipped,
- * nothing read) it reads the map itself, so a tampering is found within one interval either way. Flows the
+ * nothing read) it reads the map itself, so a tampering is found within one interval either way. That own read is
+ * the kernel's walk of the map (FlowSum) where the program loads, batch lookups where the kernel refuses it (a real
+ * refusal: the verifier's, for a map the program cannot take) or ATO_CONSERVATION_SUM=batch; `lastSum` and the
+ * finding's map_read_by say which read was used. Flows the
  * collector removes as idle after its read are no finding. Frames go through the real XDP program
  * (BPF_PROG_TEST_RUN); tamperings are written into the map from user space, as bpftool would.
  */
-import { describe, expect, test } from "bun:test";
-import { mapDelete } from "../../ffi/libbpf.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { closeFd, mapDelete, objGet } from "../../ffi/libbpf.ts";
 import { Conservation } from "../../src/attest/conservation.ts";
+import { openConservationSum, type ConservationSumWay } from "../../src/attest/conservation-sum.ts";
 import { Collector } from "../../src/collector/index.ts";
-import { encodeKey, FlowMapReader, readCounters } from "../../src/kernel/index.ts";
+import { encodeKey, FLOW_VALUE, FlowMapReader, FlowSum, readCounters } from "../../src/kernel/index.ts";
 import { Masker } from "../../src/mask/index.ts";
 import { IPPROTO, tcp, v4Frame } from "../support/frames.ts";
 import { openLog, tempDir } from "../log/_helpers.ts";
-import { bpf, fd, h, HOUR_NS, put, useCollectorLab } from "../collector/_lab.ts";
+import { bpf, CPUS, fd, h, HOUR_NS, put, useCollectorLab } from "../collector/_lab.ts";
 
 useCollectorLab();
 const SRC = "198.18.31.1", DST = "198.18.31.2";
@@ -22,16 +27,36 @@ const v4 = (a: string) => { const b = new Uint8Array(16); b.set(a.split(".").map
 /** The map key the program made for `frame(sport)` (the test run's ingress interface is lo, ifindex 1). */
 const keyOf = (sport: number) => encodeKey({ family: 4, proto: IPPROTO.TCP, src: v4(SRC), dst: v4(DST), sport, dport: 443, vlan: 0, vlanInner: 0, ifindex: 1 });
 
-function watched(idleTimeoutNs = HOUR_NS) {
+/** A plain hash map of the flow map's sizes, made with bpftool: the verifier refuses the flow-sum program for it. */
+let plainPin: string;
+let plainFd: number;
+beforeAll(() => {
+  plainPin = `/sys/fs/bpf/ato-test-plain-${process.pid}`;
+  const r = Bun.spawnSync(["bpftool", "map", "create", plainPin, "type", "hash", "key", "48", "value", String(FLOW_VALUE.size), "entries", "16", "name", "ato_test_plain"], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`bpftool map create: ${r.stderr}`);
+  plainFd = objGet(plainPin);
+});
+afterAll(() => {
+  if (plainFd) closeFd(plainFd);
+  rmSync(plainPin, { force: true });
+});
+
+/** How the check's own read is made: the kernel walk, batch by setting, or batch because the kernel refused the program. */
+type Way = ConservationSumWay | "refused";
+
+function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel") {
+  const said: string[] = [];
+  const kernelSum = openConservationSum(way === "refused" ? plainFd : fd(), way === "refused" ? "kernel" : way, (m) => said.push(m));
+  if (way === "kernel" && !(kernelSum instanceof FlowSum)) throw new Error(`the flow-sum program did not load: ${said.join("; ")}`);
   const masker = Masker.open({});
   const log = openLog(tempDir("ato-attest-conservation-"), h, { checkpointEvery: 1000 });
   const reader = new FlowMapReader(fd(), 256);
   const counters = () => readCounters(bpf.auditor.mapFd("counters"));
   const collector = new Collector({ reader, masker, log, idleTimeoutNs, activeTimeoutNs: 60n * 1_000_000_000n, ifaceName: () => "lo", packetsSeen: () => counters().packets });
   collector.start();
-  const check = Conservation.start({ reader, counters });
+  const check = Conservation.start({ reader, counters, kernelSum });
   collector.mapRead = check.readHook;
-  return { collector, check, close: () => { log.close(); masker.close(); } };
+  return { collector, check, said, close: () => { kernelSum?.close(); log.close(); masker.close(); } };
 }
 
 describe("the conservation check on the collector's read", () => {
@@ -45,6 +70,7 @@ describe("the conservation check on the collector's read", () => {
     await collector.cycle(); // quiet: no frame since, the map is not read
     expect(check.check()).toBeNull();
     expect(check.lastFromCollector).toBe(false);
+    expect(check.lastSum).toBe("kernel");
     close();
   });
 
@@ -57,8 +83,8 @@ describe("the conservation check on the collector's read", () => {
     expect(mapDelete(fd(), keyOf(41003))).toBe(true);
     await collector.cycle(); // quiet: skipped
     const f = check.check();
-    expect(check.lastFromCollector).toBe(false);
-    expect(f).toMatchObject({ tamper: "counts_missing", subject: "flow_map", found: { missing_at_least: "4" } });
+    expect(check.lastSum).toBe("kernel");
+    expect(f).toMatchObject({ tamper: "counts_missing", subject: "flow_map", found: { missing_at_least: "4", map_read_by: "kernel" } });
     expect(check.check()).toBeNull(); // re-based: one tampering, one finding
     close();
   });
@@ -72,8 +98,8 @@ describe("the conservation check on the collector's read", () => {
     bpf.run(frame(41005), 1); // traffic: the next cycle reads the map
     expect(await collector.cycle()).toMatchObject({ flows: 2 });
     const f = check.check();
-    expect(check.lastFromCollector).toBe(true);
-    expect(f).toMatchObject({ tamper: "counts_added", found: { added_at_least: "9" } });
+    expect(check.lastSum).toBe("collector");
+    expect(f).toMatchObject({ tamper: "counts_added", found: { added_at_least: "9", map_read_by: "collector" } });
     close();
   });
 
@@ -92,7 +118,27 @@ describe("the conservation check on the collector's read", () => {
     expect(check.check()).toBeNull();
     await collector.cycle(); // quiet: the check reads the map alone, the removed flow still accounted
     expect(check.check()).toBeNull();
-    expect(check.lastFromCollector).toBe(false);
+    expect(check.lastSum).toBe("kernel");
     close();
   });
+});
+
+describe("the conservation check's own read without the kernel walk", () => {
+  for (const way of ["refused", "batch"] as const) {
+    test(`${way === "refused" ? "the kernel refusing the program" : "ATO_CONSERVATION_SUM=batch"}: said once, batch lookups read, a flow invented on a quiet host is still counts_added`, async () => {
+      const { collector, check, said, close } = watched(HOUR_NS, way);
+      expect(said).toEqual([way === "refused"
+        ? expect.stringMatching(/did not load its flow-sum program .* batch lookups/)
+        : "conservation check: sums the flow map with batch lookups (ATO_CONSERVATION_SUM=batch)"]);
+      bpf.run(frame(41008), 5);
+      await collector.cycle();
+      expect(check.check()).toBeNull();
+      put(8, [4, 3]); // never seen by the program's counters
+      await collector.cycle(); // quiet: skipped, the check reads the map itself
+      const f = check.check();
+      expect(check.lastSum).toBe("batch");
+      expect(f).toMatchObject({ tamper: "counts_added", found: { map_read_by: "batch", added_at_least: String(CPUS > 1 ? 7 : 4) } });
+      close();
+    });
+  }
 });

@@ -68,6 +68,12 @@ describe("self-attestation against bpftool", () => {
     expect(kernel.interfaces).toEqual([expect.objectContaining({ iface: lab.server.dev, mode: "drv" })]);
     const pinned = JSON.parse(bpftool(["-j", "map", "show", "pinned", `${pinDir}/flow_map`]));
     expect(kernel.maps.find((m: any) => m.name === "flow_map").id).toBe(pinned.id);
+    // the conservation check's second program is in the record as ours, and the kernel knows it by that id and name,
+    // reading the agent's own flow map
+    expect(kernel.helpers).toEqual([expect.objectContaining({ role: "conservation_sum", name: "flow_sum" })]);
+    const helper = JSON.parse(bpftool(["-j", "prog", "show", "id", String(kernel.helpers[0].id)]));
+    expect(helper).toMatchObject({ name: "flow_sum", tag: kernel.helpers[0].tag, map_ids: [pinned.id] });
+    expect(agent.output).toMatch(new RegExp(`helpers=conservation_sum:flow_sum:${kernel.helpers[0].id}`));
 
     lab.exec("client", ["ping", "-c", "2", "-i", "0.2", lab.server.v4]);
     await Bun.sleep(2500); // past the 1 s idle timeout: the collector removes the flows, a dozen intervals run
@@ -114,6 +120,7 @@ describe("self-attestation against bpftool", () => {
       const missing = (await tampers()).at(-1)!;
       expect(missing).toMatchObject({ tamper: "counts_missing", subject: "flow_map" });
       expect(BigInt(missing.found.missing_at_least)).toBeGreaterThan(0n);
+      expect(["collector", "kernel"]).toContain(missing.found.map_read_by); // this kernel loads the flow-sum walk: never batch here
 
       await Bun.sleep(600); // the ping re-created the flow; nothing further is missing
       expect((await tampers()).filter((t) => t.tamper === "counts_missing")).toHaveLength(1);
