@@ -44,7 +44,7 @@ afterAll(() => {
 /** How the check's own read is made: the kernel walk, batch by setting, or batch because the kernel refused the program. */
 type Way = ConservationSumWay | "refused";
 
-function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel") {
+function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlows?: number) {
   const said: string[] = [];
   const kernelSum = openConservationSum(way === "refused" ? plainFd : fd(), way === "refused" ? "kernel" : way, (m) => said.push(m));
   if (way === "kernel" && !(kernelSum instanceof FlowSum)) throw new Error(`the flow-sum program did not load: ${said.join("; ")}`);
@@ -54,7 +54,7 @@ function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel") {
   const counters = () => readCounters(bpf.auditor.mapFd("counters"));
   const collector = new Collector({ reader, masker, log, idleTimeoutNs, activeTimeoutNs: 60n * 1_000_000_000n, ifaceName: () => "lo", packetsSeen: () => counters().packets });
   collector.start();
-  const check = Conservation.start({ reader, counters, kernelSum });
+  const check = Conservation.start({ reader, counters, kernelSum, kernelWalkMaxFlows });
   collector.mapRead = check.readHook;
   return { collector, check, said, close: () => { kernelSum?.close(); log.close(); masker.close(); } };
 }
@@ -141,4 +141,29 @@ describe("the conservation check's own read without the kernel walk", () => {
       close();
     });
   }
+});
+
+describe("the kernel walk and the size of the map", () => {
+  test("a check after one that found more flows than the walk's limit reads with batch lookups; back to the walk once the map is small again", async () => {
+    const { collector, check, close } = watched(300_000_000n, "kernel", 2); // idle after 0.3 s; walk up to 2 flows
+    bpf.run(frame(41011), 2);
+    bpf.run(frame(41012), 2);
+    bpf.run(frame(41013), 2);
+    await collector.cycle();
+    expect(check.check()).toBeNull(); // the collector's read: 3 flows
+    await collector.cycle(); // quiet: the check's own read, after a read of 3 flows
+    expect(check.check()).toBeNull();
+    expect(check.lastSum).toBe("batch");
+    await Bun.sleep(400);
+    bpf.run(frame(41014), 1); // the three go idle and are taken out after this read
+    expect(await collector.cycle()).toMatchObject({ removed: 3 });
+    expect(check.check()).toBeNull();
+    await collector.cycle(); // quiet: the last read found 4 flows, still batch
+    expect(check.check()).toBeNull();
+    expect(check.lastSum).toBe("batch");
+    await collector.cycle(); // that batch read found 1 flow: the walk again
+    expect(check.check()).toBeNull();
+    expect(check.lastSum).toBe("kernel");
+    close();
+  });
 });
