@@ -15,7 +15,7 @@
  * says why in one line. Under `bun src/main.ts run`, /proc/self/exe is bun, and bun is re-executed
  * with its script arguments.
  */
-import { execSelfWith } from "../kernel/self-exec.ts";
+import { execSelfWith, nameAfterArgv0 } from "../kernel/self-exec.ts";
 import { log } from "../agent/log.ts";
 
 export const GC_TIMER_VARIABLE = "BUN_GC_TIMER_DISABLE";
@@ -37,6 +37,7 @@ export function reexecWithoutGcTimer(args = process.argv.slice(2), env = process
   if (!isAgentRun(args)) return;
   const given = env[GC_TIMER_VARIABLE];
   if (given !== undefined) {
+    nameAfterArgv0(); // the second start is named "exe" (/proc/self/exe) until then
     if (KEEPS_TIMER.test(given)) log(`Bun's GC timer stays on: ${GC_TIMER_VARIABLE}=${given} in the environment`);
     return;
   }

@@ -46,10 +46,12 @@ const start = (env: Record<string, string>, command?: string[]) => {
 };
 
 describe("[kernel][hsm] ato run without Bun's GC timer", () => {
-  test("dist/ato: the spawned pid runs with BUN_GC_TIMER_DISABLE=1, attaches and writes its evidence", async () => {
+  test("dist/ato: the spawned pid runs with BUN_GC_TIMER_DISABLE=1 under its own name, attaches and writes its evidence", async () => {
     agent = start({}, DIST);
     await running(agent);
     expect(gcTimerVars(agent.proc.pid)).toEqual(["BUN_GC_TIMER_DISABLE=1"]);
+    // Named after its argv[0] as before, not "exe" (the file it re-executed, /proc/self/exe).
+    expect(readFileSync(`/proc/${agent.proc.pid}/comm`, "utf8")).toBe("ato\n");
     lab.exec("client", ["ping", "-c", "2", "-i", "0.2", lab.server.v4]);
     await Bun.sleep(600);
     expect(await agent.stop()).toBe(0);
