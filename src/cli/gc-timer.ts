@@ -41,7 +41,7 @@ export function reexecWithoutGcTimer(args = process.argv.slice(2), env = process
     if (KEEPS_TIMER.test(given)) log(`Bun's GC timer stays on: ${GC_TIMER_VARIABLE}=${given} in the environment`);
     return;
   }
-  const why = execSelfWith(`${GC_TIMER_VARIABLE}=1`, env.ATO_REEXEC_EXE || undefined);
+  const why = execSelfWith([`${GC_TIMER_VARIABLE}=1`], env.ATO_REEXEC_EXE || undefined);
   log(`Bun's GC timer stays on: ${why}`);
 }
 

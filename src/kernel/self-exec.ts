@@ -26,9 +26,9 @@ const errnoName = (n: number) => Object.entries(constants.errno).find(([, v]) =>
 
 /**
  * Re-executes `exe` (this process's own executable unless told otherwise) with the same argv and the
- * environment plus `variable` ("NAME=value"). Returns only when that failed: why, in a few words.
+ * environment plus `variables` ("NAME=value" each). Returns only when that failed: why, in a few words.
  */
-export function execSelfWith(variable: string, exe = "/proc/self/exe"): string {
+export function execSelfWith(variables: string[], exe = "/proc/self/exe"): string {
   let argv: Buffer[], environ: Buffer[];
   try {
     argv = nulSeparated(readFileSync("/proc/self/cmdline"));
@@ -36,7 +36,7 @@ export function execSelfWith(variable: string, exe = "/proc/self/exe"): string {
   } catch (e) {
     return `cannot read this process's command line from /proc (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
   }
-  return `execve ${exe}: ${errnoName(-execve(exe, argv, [...environ, Buffer.from(variable)]))}`;
+  return `execve ${exe}: ${errnoName(-execve(exe, argv, [...environ, ...variables.map((v) => Buffer.from(v))]))}`;
 }
 
 /**
