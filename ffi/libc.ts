@@ -3,9 +3,9 @@
  * descriptor that libbpf handed out, an advisory lock that dies with its process, interface
  * name lookups in the process's own network namespace, the clocks, formatting a C message
  * with its va_list (libbpf's print callback), and one rtnetlink socket kept open for the
- * self-check's look at an interface's XDP programs.
+ * self-check's look at an interface's XDP programs, and execve (`ato run` re-executes itself once, src/cli/gc-timer.ts).
  */
-import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { cstr, fromCString } from "./_marshal.ts";
 
 const LOCK_EX = 2;
@@ -23,6 +23,7 @@ const lib = dlopen("libc.so.6", {
   recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
   connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
+  execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
 });
 
 const errno = () => read.i32(lib.symbols.__errno_location()!, 0);
@@ -115,4 +116,25 @@ export function netlinkSend(fd: number, request: Uint8Array): number {
 export function netlinkReceive(fd: number, into: Uint8Array): number {
   const n = Number(lib.symbols.recv(fd, into, into.length, MSG_DONTWAIT | MSG_TRUNC));
   return n >= 0 ? n : -errno();
+}
+
+/** A NULL-terminated `char *const[]` over NUL-terminated copies of `items`, and the copies (keep them referenced). */
+function pointerTable(items: Uint8Array[]): { table: BigUint64Array; keep: Buffer[] } {
+  const keep = items.map((b) => Buffer.concat([b, Buffer.alloc(1)]));
+  const table = new BigUint64Array(keep.length + 1);
+  keep.forEach((s, i) => { table[i] = BigInt(ptr(s)); });
+  return { table, keep };
+}
+
+/**
+ * Replaces this process's image with the program at `path`, given `argv` and the environment `env`
+ * (each item the bytes of one string without its NUL, "NAME=value" for the environment, so that
+ * bytes that are not UTF-8 pass unchanged): same pid, same open file descriptors (those without
+ * FD_CLOEXEC). Returns only when the kernel refused, with -errno.
+ */
+export function execve(path: string, argv: Uint8Array[], env: Uint8Array[]): number {
+  const a = pointerTable(argv);
+  const e = pointerTable(env);
+  lib.symbols.execve(cstr(path), a.table, e.table);
+  return -errno();
 }

@@ -3,6 +3,8 @@
  * ato's entry point: run the command line and turn every failure into one clear line
  * on stderr and an exit code. Nothing below this file prints errors or calls exit.
  */
+// First: `ato run` starts over once without Bun's GC timer, before anything else is loaded (src/cli/gc-timer.ts).
+import "./cli/gc-timer.ts";
 import { renderUsage, runCommand } from "citty";
 import { AtoError, EXIT_CODES } from "./errors.ts";
 import { main, resolveCommand } from "./cli/index.ts";

@@ -21,8 +21,9 @@ export class Agent {
     this.done = proc.exited;
   }
 
-  static start(netns: string, args: string[], env: Record<string, string> = {}): Agent {
-    return new Agent(Bun.spawn(["nsenter", `--net=/run/netns/${netns}`, ...ATO, "run", ...args], {
+  /** `command` is how ato is started: `bun src/main.ts` unless given (["dist/ato"], the compiled binary). */
+  static start(netns: string, args: string[], env: Record<string, string> = {}, command = ATO): Agent {
+    return new Agent(Bun.spawn(["nsenter", `--net=/run/netns/${netns}`, ...command, "run", ...args], {
       stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env },
     }));
   }
