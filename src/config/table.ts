@@ -278,7 +278,9 @@ export const SETTINGS = {
   conservationSum: setting({ env: ["ATO_CONSERVATION_SUM"], parse: v.oneOf(["kernel", "batch"] as const), default: "kernel", commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
     description: "how the conservation check sums the flow map when the collector did not read it: kernel (a BPF program walks the map, Linux 5.19+; batch where it does not load) or batch (batch lookups summed in user space)" }),
 
-  // --- read before any setting, by the library loader
+  // --- read before any setting, by the library loader and the agent's re-execution
+  reexecExe: setting({ env: ["ATO_REEXEC_EXE"], parse: v.path, defaultText: "/proc/self/exe", commands: ["run"], readBy: "src/cli/gc-timer.ts, at the very start of ato run",
+    description: "the file ato run re-executes at its start to turn Bun's GC timer off (docs/runtime.md); only for a test that makes that exec fail: leave it unset" }),
   libDir: setting({ env: ["ATO_LIB_DIR"], parse: v.path, defaultText: "the embedded copies", commands: EVERY, readBy: "ffi/native.ts, when a library is loaded",
     description: "directory to load libbpf.so.1, libatomask.so, libatosha256.so and libatoscan.so from instead of the embedded copies" }),
 } as const;
