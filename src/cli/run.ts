@@ -25,8 +25,16 @@ export default defineCommand({
 
     useAgentJitPolicy(); // before the agent's modules load and run (src/cli/jit.ts)
     const { Agent } = await import("../agent/agent.ts");
-    const agent = Agent.start(cfg);
     const { Forwarding } = await import("../agent/forwarding.ts");
+    // The handlers come before the start: the program is attached (and "attached on" said) in the middle of
+    // Agent.start, so a SIGTERM from then on must be a stop (detach, final collection and checkpoint), never
+    // the default kill that would leave the program attached and the log without its last checkpoint. One
+    // that arrives while the agent starts is taken once the start returns.
+    let asked: string | undefined;
+    let onSignal = (sig: string) => { asked ??= sig; };
+    process.once("SIGINT", () => onSignal("SIGINT"));
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    const agent = Agent.start(cfg);
     const forwarding = cfg.forward.sinks.length
       ? Forwarding.start({ auditDir: cfg.auditDir, configFile: cfg.forward.configFile!, sinks: cfg.forward.sinks, log, otlpEndpoint: cfg.analytics.otlpEndpoint })
       : undefined;
@@ -37,8 +45,8 @@ export default defineCommand({
         agent.stop().then(() => forwarding?.stop()).then(resolve, (e: unknown) =>
           reject(e instanceof AtoError ? new AtoError(`stopping after ${sig}: ${e.message}`, e.code, { cause: e, details: e.details }) : e));
       };
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
+      onSignal = stop;
+      if (asked) stop(asked);
     });
   },
 });

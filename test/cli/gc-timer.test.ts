@@ -32,7 +32,7 @@ afterAll(async () => {
 const gcTimerVars = (pid: number) =>
   readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").filter((v) => v.startsWith("BUN_GC_TIMER_DISABLE="));
 
-/** Until the agent has attached and catches SIGTERM (run.ts installs its handler a module load after attaching). */
+/** Until the agent has attached and catches SIGTERM. */
 async function running(a: Agent): Promise<void> {
   await a.waitFor(/attached on/);
   const sigCaught = () => BigInt(`0x${/^SigCgt:\s*(\w+)/m.exec(readFileSync(`/proc/${a.proc.pid}/status`, "utf8"))![1]}`);

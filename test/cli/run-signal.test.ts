@@ -1,0 +1,54 @@
+/**
+ * `ato run` catches SIGTERM from before it attaches (src/cli/run.ts): a stop asked for the moment the agent
+ * says "attached on" (the program is attached in the middle of its start, which then goes on) is a clean
+ * stop — the program detached, a final checkpoint signed, exit 0 — never the default kill that leaves the
+ * program attached and the log without its last checkpoint.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { createLab, type Lab } from "../../scripts/lab.ts";
+import { agentSetup } from "../support/agent.ts";
+import { uniquePinDir } from "../support/bpf.ts";
+
+const DIST = `${import.meta.dir}/../../dist/ato`;
+let lab: Lab;
+let setup: Awaited<ReturnType<typeof agentSetup>>;
+const pinDir = uniquePinDir("runsig");
+let proc: ReturnType<typeof Bun.spawn> | undefined;
+
+beforeAll(async () => {
+  lab = createLab();
+  setup = await agentSetup("runsig");
+});
+
+afterAll(async () => {
+  if (proc && proc.exitCode === null) proc.kill("SIGKILL");
+  lab?.destroy();
+  rmSync(pinDir, { recursive: true, force: true });
+  await setup?.cleanup();
+});
+
+describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
+  test("SIGTERM sent as soon as 'attached on' is read: exit 0, the program detached, a signed final checkpoint", async () => {
+    proc = Bun.spawn(["nsenter", `--net=/run/netns/${lab.server.ns}`, DIST, "run", "--iface", lab.server.dev, "--pin-dir", pinDir, ...setup.args], {
+      stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...setup.env },
+    });
+    let out = "";
+    let signalled = false;
+    const p = proc;
+    // Read as it comes (no polling): the signal leaves within a read of the line, while the start goes on.
+    const read = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s) {
+        out += new TextDecoder().decode(chunk);
+        if (!signalled && /attached on/.test(out)) { signalled = true; p.kill("SIGTERM"); }
+      }
+    };
+    await Promise.all([read(p.stdout as ReadableStream<Uint8Array>), read(p.stderr as ReadableStream<Uint8Array>)]);
+    expect(signalled).toBe(true);
+    expect(await p.exited).toBe(0);
+    expect(out).toContain("received SIGTERM, stopping");
+    expect(out).toMatch(/final checkpoint at tree size [1-9]\d* signature_status=ok/);
+    const xdp = lab.exec("server", ["ip", "-d", "link", "show", lab.server.dev]);
+    expect(xdp).not.toMatch(/prog\/xdp/);
+  }, 60_000);
+});
