@@ -8,13 +8,15 @@
  * checkpoint's line instead of waiting: the hooks below.
  */
 import { AtoError } from "../errors.ts";
-import { checkpointBody, rfc3339, type CheckpointTrigger, type RecordData } from "../evidence/index.ts";
-import { checkpointData } from "./checkpoint-line.ts";
+import { checkpointBody, rfc3339, type CheckpointTrigger } from "../evidence/index.ts";
+import { checkpointData, checkpointDataText } from "./checkpoint-line.ts";
 import type { HeldCheckpoint } from "./commit.ts";
-import { encodeObjects } from "./encode.ts";
+import { encodeLine } from "./encode.ts";
 import type { AppendFile } from "./file.ts";
 import { LogSegments } from "./segments.ts";
 import type { CheckpointResult, LatestCheckpoint } from "./types.ts";
+
+const encoder = new TextEncoder();
 
 export abstract class LogCheckpoints extends LogSegments {
   protected latest: LatestCheckpoint | undefined;
@@ -65,12 +67,12 @@ export abstract class LogCheckpoints extends LogSegments {
     file.syncSoon(() => { if (c) this.coveredSynced(c); });
     const root = this.tree.root();
     const text = checkpointBody({ origin: this.origin, size: this.size, root });
-    const signed = this.signing.sign(new TextEncoder().encode(text));
-    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.tree.hashes(), root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
-    const { text: line, leaves } = encodeObjects("checkpoint", [data as unknown as RecordData], this.o.classification, this.size, rfc3339(this.o.now()));
+    const signed = this.signing.sign(encoder.encode(text));
+    const data = checkpointData({ text, signed, origin: this.origin, frontier: this.tree.hashesBase64(), root, segment: this.segment, prev: this.prev, treeSize: this.size, trigger });
+    // A buffer of its own (not the encoder's, which the next records reuse, maybe before this line is written).
+    const { line, leaf } = encodeLine("checkpoint", checkpointDataText(data), this.o.classification, this.size, rfc3339(this.o.now()));
     const result: CheckpointResult = { seq: this.size, treeSize: data.tree_size, root: data.root, status: data.signature_status, error: signed.ok ? undefined : signed.reason, note: data.note, trigger };
-    // Copies: the encoder's buffers are reused by the next records, which may be encoded before this line is written.
-    c = { line: line.slice(1), leaf: leaves.slice(0, 32), data, signed, result, sinceBefore: this.sinceCheckpoint };
+    c = { line, leaf, data, signed, result, sinceBefore: this.sinceCheckpoint };
     return c;
   }
 

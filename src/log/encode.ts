@@ -4,7 +4,7 @@
  */
 import { AtoError } from "../errors.ts";
 import { canonicalize, type RecordData } from "../evidence/index.ts";
-import type { Hash } from "../tree/index.ts";
+import { sha256, type Hash } from "../tree/index.ts";
 import { asciiBytes, JsonBytes } from "./bytes.ts";
 import { hashLeaves, leafScratch } from "./leaves.ts";
 
@@ -129,6 +129,25 @@ export function encodeTexts(kind: string, n: number, body: BodyText, cls: string
   const text = w.buf.subarray(0, w.pos);
   hashLeaves(text, spans, n, leaves);
   return { text, leaves, count: n };
+}
+
+/** One line of its own: its bytes with the newline, and its leaf hash (both kept: nothing else writes them). */
+export interface OwnLine {
+  line: Uint8Array;
+  leaf: Hash;
+}
+
+/**
+ * The line encodeObjects writes for one record whose data is `dataText` (canonical JSON text), in
+ * a buffer of its own: the line the log holds while the sync of what it covers runs (a checkpoint).
+ */
+export function encodeLine(kind: string, dataText: string, cls: string, seq: number, ts: string): OwnLine {
+  const { head, mid } = envelopeText(kind, cls);
+  // The leaf prefix (0x00) before the line and its newline after it: one encode, one buffer.
+  const bytes = encoder.encode(`\0${head}${dataText}${mid}${seq}${tailText(ts)}\n`);
+  const length = bytes.length - 2;
+  if (length > MAX_LINE_BYTES) throw new AtoError(`a ${kind} record of ${length} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`, "USAGE");
+  return { line: bytes.subarray(1), leaf: sha256(bytes.subarray(0, 1 + length)) };
 }
 
 /** encodeTexts with one hash per line (`text` is still valid only until the next call). */

@@ -9,7 +9,7 @@
  */
 import { AtoError } from "../errors.ts";
 import { keyId, keyIdHex } from "../evidence/index.ts";
-import { verifySignature, type CheckpointSigner, type SignatureAlgorithm } from "../signer/index.ts";
+import { signatureVerifier, type CheckpointSigner, type SignatureAlgorithm, type SignatureCheck } from "../signer/index.ts";
 
 export interface SignerIdentity {
   algorithm: SignatureAlgorithm;
@@ -26,6 +26,8 @@ export type SignOutcome =
 export class CheckpointSigning {
   private signer: CheckpointSigner | null;
   private identity: SignerIdentity | undefined;
+  /** The check of the current key's signatures, its public key parsed once (made at the first signature). */
+  private check: SignatureCheck | undefined;
   private broken: string | undefined;
 
   constructor(
@@ -43,6 +45,7 @@ export class CheckpointSigning {
   use(signer: CheckpointSigner | null): void {
     this.signer = signer;
     this.broken = undefined;
+    this.check = undefined;
     if (!signer) return;
     try {
       const spkiDer = signer.publicKeySpkiDer();
@@ -72,7 +75,8 @@ export class CheckpointSigning {
       const signature = this.signer.sign(text);
       const seconds = (performance.now() - t0) / 1000;
       const id = this.identity!;
-      if (!verifySignature(id.spkiDer, id.algorithm, text, signature)) {
+      this.check ??= signatureVerifier(id.spkiDer, id.algorithm);
+      if (!this.check(text, signature)) {
         return { ok: false, reason: `the token's signature does not verify with its public key '${this.signer.keyLabel}'`, identity: id, seconds };
       }
       return { ok: true, signature, identity: id, seconds };

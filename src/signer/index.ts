@@ -2,5 +2,5 @@
 export type { CheckpointSigner, OpenSignerOptions, SignatureAlgorithm } from "./types.ts";
 export { SIGNATURE_ALGORITHMS } from "./types.ts";
 export { openSigner } from "./signer.ts";
-export { verifySignature } from "./verify.ts";
+export { signatureVerifier, verifySignature, type SignatureCheck } from "./verify.ts";
 export { algorithmOfSpki, spkiFromPem, spkiToPem } from "./pem.ts";

@@ -49,6 +49,9 @@ class Pkcs11Signer implements CheckpointSigner {
   readonly tokenLabel: string;
   private failure: AtoError | undefined;
   private closed = false;
+  /** Made once: the mechanism of every C_SignInit, and the buffer C_Sign writes into (copied out of it). */
+  private readonly mechanism: { mechanism: number };
+  private readonly out: Buffer;
 
   constructor(
     private readonly session: Pkcs11Session,
@@ -57,6 +60,8 @@ class Pkcs11Signer implements CheckpointSigner {
     this.algorithm = key.algorithm;
     this.keyLabel = key.label;
     this.tokenLabel = session.token.label;
+    this.mechanism = { mechanism: SIGN_MECHANISM[this.algorithm] };
+    this.out = Buffer.alloc(this.algorithm === "ecdsa-p256" ? 132 : 64);
   }
 
   publicKeySpkiDer(): Uint8Array {
@@ -71,8 +76,8 @@ class Pkcs11Signer implements CheckpointSigner {
     let raw: Buffer;
     try {
       const p = this.session.p;
-      p.C_SignInit(this.session.handle, { mechanism: SIGN_MECHANISM[this.algorithm] }, this.key.privateKey!);
-      raw = p.C_Sign(this.session.handle, input, Buffer.alloc(ecdsa ? 132 : 64));
+      p.C_SignInit(this.session.handle, this.mechanism, this.key.privateKey!);
+      raw = p.C_Sign(this.session.handle, input, this.out);
     } catch (e) {
       const err = hsmError("signing", e, this.session.context(this.keyLabel));
       if (isTokenGone(e)) {

@@ -10,7 +10,7 @@
  * import ffi/; this layer may not): about log2(n) calls a chunk instead of one per node.
  */
 import { half, isOdd } from "./bits.ts";
-import { EMPTY_ROOT, HASH_SIZE, NODE_HASH_PREFIX, hashChildren, type Hash } from "./hash.ts";
+import { EMPTY_ROOT, HASH_SIZE, NODE_HASH_PREFIX, type Hash } from "./hash.ts";
 
 /** A frontier has one hash per set bit of the size: 53 bits cover every safe integer. */
 const MAX_LEVELS = 53;
@@ -105,11 +105,23 @@ export class CompactFrontier {
     return Array.from({ length: this.count }, (_, i) => this.slots.slice(HASH_SIZE * i, HASH_SIZE * (i + 1)));
   }
 
-  /** MTH of the whole tree (RFC 9162 §2.1.1). */
+  /** The frontier's hashes in base64, largest subtree first: hashes().map(base64) without the copies. */
+  hashesBase64(): string[] {
+    const out: string[] = new Array(this.count);
+    const b = Buffer.from(this.slots.buffer, this.slots.byteOffset, this.slots.byteLength);
+    for (let i = 0; i < this.count; i++) out[i] = b.toString("base64", HASH_SIZE * i, HASH_SIZE * (i + 1));
+    return out;
+  }
+
+  /** MTH of the whole tree (RFC 9162 §2.1.1): the frontier folded from its smallest subtree, in the node scratch. */
   root(): Hash {
     if (this.count === 0) return EMPTY_ROOT;
-    let root: Hash = this.slots.slice(HASH_SIZE * (this.count - 1), HASH_SIZE * this.count);
-    for (let i = this.count - 2; i >= 0; i--) root = hashChildren(this.slots.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)), root);
-    return root;
+    const slots = this.slots, input = this.input, node = this.node, left = this.left;
+    node.set(slots.subarray(HASH_SIZE * (this.count - 1), HASH_SIZE * this.count));
+    for (let i = this.count - 2; i >= 0; i--) {
+      left.set(slots.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)));
+      Bun.SHA256.hash(input, node); // written over its own right half, which was read first
+    }
+    return node.slice();
   }
 }

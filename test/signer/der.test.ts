@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { AtoError } from "../../src/errors.ts";
 import { ecdsaRawToDer, hex, OID, unwrapOctetString } from "../../src/signer/_der.ts";
-import { algorithmOfSpki, spkiFromPem, spkiToPem, verifySignature } from "../../src/signer/index.ts";
+import { algorithmOfSpki, signatureVerifier, spkiFromPem, spkiToPem, verifySignature } from "../../src/signer/index.ts";
 import { CKK, detectAlgorithm, ecPointToSpki } from "../../src/signer/keytype.ts";
 
 const ed = generateKeyPairSync("ed25519");
@@ -116,6 +116,27 @@ describe("verifySignature", () => {
   });
   test("a malformed key is an error, not a 'bad signature'", () => {
     expect(() => verifySignature(new Uint8Array(10), "ed25519", msg, edSig)).toThrow(AtoError);
+  });
+  test("signatureVerifier (the key parsed once) answers as verifySignature, signature after signature", () => {
+    const flip = (b: Uint8Array, i: number) => { const c = Uint8Array.from(b); c[i]! ^= 1; return c; };
+    const cases: [Uint8Array, "ed25519" | "ecdsa-p256", Uint8Array, Uint8Array][] = [];
+    for (const [spki, alg, sig] of [[edSpki, "ed25519", edSig], [p256Spki, "ecdsa-p256", p256Sig]] as const) {
+      for (const a of ["ed25519", "ecdsa-p256"] as const) {
+        cases.push([spki, a, msg, sig], [spki, a, Uint8Array.of(...msg, 0), sig], [spki, a, msg, sig.subarray(0, sig.length - 1)], [spki, a, msg, new Uint8Array(8)]);
+        for (let i = 0; i < sig.length; i += 7) cases.push([spki, alg, msg, flip(sig, i)]);
+      }
+    }
+    const checks = new Map<string, ReturnType<typeof signatureVerifier>>();
+    let good = 0;
+    for (const [spki, alg, m, sig] of cases) {
+      const key = `${spki === edSpki}/${alg}`;
+      const check = checks.get(key) ?? checks.set(key, signatureVerifier(spki, alg)).get(key)!;
+      const expected = verifySignature(spki, alg, m, sig);
+      expect(check(m, sig)).toBe(expected);
+      if (expected) good++;
+    }
+    expect(good).toBe(2); // each key's own good signature, and nothing else
+    expect(() => signatureVerifier(new Uint8Array(10), "ed25519")).toThrow(AtoError);
   });
   test("verify.ts and everything it imports stay free of pkcs11js (ato verify runs without an HSM)", () => {
     const seen = new Set<string>();

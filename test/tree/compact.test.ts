@@ -1,6 +1,6 @@
 /**
  * CompactFrontier, the writer's allocation-free frontier, is the frontier of RFC 9162 as
- * appendLeaf and the reference tree give it: the same hashes and root after every leaf, also
+ * appendLeaf and the reference tree give it: the same hashes (and their base64) and root after every leaf, also
  * when started from a frontier in the middle of a tree (a log reopened); and so does appendMany,
  * a chunk of leaves at a time with each level's nodes hashed in one batch, from every start size
  * and chunk size, with the portable node hasher and with the writer's (SHA-NI when this CPU has it).
@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { forceSha256PathForTests, nativeSha256 } from "../../ffi/sha256.ts";
 import { nodeHasher } from "../../src/log/leaves.ts";
-import { CompactFrontier, appendLeaf, frontierRoot, hashNodes, sha256, type Hash, type NodeHasher } from "../../src/tree/index.ts";
+import { CompactFrontier, appendLeaf, base64, frontierRoot, hashNodes, sha256, type Hash, type NodeHasher } from "../../src/tree/index.ts";
 
 afterEach(() => forceSha256PathForTests(undefined));
 
@@ -26,6 +26,7 @@ describe("CompactFrontier", () => {
       c.append(leaves, 32 * i);
       expect(c.size).toBe(i + 1);
       expect(hex(c.hashes())).toEqual(hex(ref));
+      expect(c.hashesBase64()).toEqual(ref.map(base64));
       expect(Buffer.from(c.root()).toString("hex")).toBe(Buffer.from(frontierRoot(ref)).toString("hex"));
     }
   });
