@@ -23,16 +23,19 @@
 ; equals the TypeScript sums of doubles while each sum is below 2^53 and each value below 2^63);
 ; the flow is handed back SLOW (and nothing but packetsRead touched) when it is not at its hinted
 ; slot, idle, an entry made anew, or changed while `hooked`; otherwise its row takes the read
-; counts and the generation, its timeouts lower nextDueNs, and it is handed back DUE when a record
-; is due. No pointer needs alignment; with n = 0 nothing is read. It calls nothing.
+; counts and the generation, its timeouts lower nextDueNs (lastSeen + idle; with an active timeout,
+; exportedAt + active whether growth waits or not), and it is handed back DUE when a record is
+; due. No pointer needs alignment; with n = 0 nothing is read. It calls nothing.
 ;
-;   ato_scan_abi_version  2; bumped whenever the layout above or the value layout below changes
-;   (2: the library also holds ato_flow_lines, asm/flow_lines.asm, included at the end)
+;   ato_scan_abi_version  3; bumped whenever the layout above, the value layout below or what a
+;   flow does to nextDueNs changes
+;   (2: the library also holds ato_flow_lines, asm/flow_lines.asm, included at the end; 3: a kept
+;   flow with no growth waiting lowers nextDueNs by its active timeout too)
 
 default rel
 bits 64
 
-ABI_VERSION equ 2
+ABI_VERSION equ 3
 VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
 V_PACKETS   equ 0
 V_BYTES     equ 8
@@ -299,15 +302,14 @@ ato_scan_batch:
         jae     .k1
         movapd  xmm13, xmm5
 .k1:
+        movsd   xmm6, [rcx + R_EXPORTED_AT]
         movsd   xmm5, [rcx + R_READ_PACKETS]
         subsd   xmm5, [rcx + R_PACKETS] ; pending
-        xorpd   xmm6, xmm6
-        ucomisd xmm5, xmm6
-        jbe     .next                   ; nothing unrecorded
-        movsd   xmm6, [rcx + R_EXPORTED_AT]
+        xorpd   xmm7, xmm7
+        ucomisd xmm5, xmm7
+        jbe     .bound                  ; nothing unrecorded: it can still grow, and be due at its active timeout
         cmp     qword [rsp + L_FINAL], 0
         jne     .due
-        xorpd   xmm7, xmm7
         ucomisd xmm11, xmm7
         jne     .k2
         jnp     .due                    ; activeNs 0: every interval
@@ -316,6 +318,12 @@ ato_scan_batch:
         subsd   xmm7, xmm6              ; nowNs - exportedAt
         ucomisd xmm7, xmm11
         jae     .due
+.bound:
+        xorpd   xmm7, xmm7
+        ucomisd xmm11, xmm7
+        jne     .k3
+        jnp     .next                   ; activeNs 0: no active timeout to come
+.k3:
         addsd   xmm6, xmm11             ; exportedAt + activeNs
         ucomisd xmm6, xmm13
         jae     .next

@@ -16,7 +16,7 @@ import { AtoError } from "../src/errors.ts";
 import { openOptional } from "./native.ts";
 
 const SCAN_LIB_NAME = "libatoscan.so";
-const SCAN_ABI_VERSION = 2;
+const SCAN_ABI_VERSION = 3;
 /** The layout the routine was written for (asm/flow_scan.asm's constants): checked against the caller's. */
 export const SCAN_LAYOUT = { valueStride: 88, rowDoubles: 13, keyBytes: 48 } as const;
 

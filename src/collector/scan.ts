@@ -59,7 +59,11 @@ export class BatchScan {
   n = 0;
   /** Packets of every entry read (idle and handed-back ones too): the conservation check's sum. */
   packetsRead = 0;
-  /** The earliest kernel ns at which a flow kept here needs the collector without a packet. */
+  /**
+   * The earliest kernel ns at which a flow kept here can need a record: its idle timeout (lastSeen + idle), and
+   * with an active timeout, exportedAt + active whether growth waits or not (a flow with none yet can grow
+   * after this read, and is then due at that time: the collector may not read the map in between).
+   */
   nextDueNs = Infinity;
   /** Growth read here, per IP protocol: packets at [proto * 2], bytes at [proto * 2 + 1]. */
   readonly byProto = new Float64Array(512);
@@ -158,10 +162,10 @@ export class BatchScan {
       row[r + R_GEN] = gen;
       if (lastAll + idleNs < nextDue) nextDue = lastAll + idleNs;
       const pending = row[r + R_READ_PACKETS]! - row[r + R_PACKETS]!;
-      if (pending <= 0) continue;
       const exportedAt = row[r + R_EXPORTED_AT]!;
-      if (final || activeNs === 0 || nowNs - exportedAt >= activeNs) { index[n] = i; slots[n] = s; kind[n++] = DUE; continue; }
-      if (exportedAt + activeNs < nextDue) nextDue = exportedAt + activeNs;
+      if (pending > 0 && (final || activeNs === 0 || nowNs - exportedAt >= activeNs)) { index[n] = i; slots[n] = s; kind[n++] = DUE; continue; }
+      // Not due now, with growth waiting or not: growth can come without a read, so its active timeout bounds the next read either way.
+      if (activeNs !== 0 && exportedAt + activeNs < nextDue) nextDue = exportedAt + activeNs;
     }
     this.n = n;
     this.packetsRead = packetsRead;
