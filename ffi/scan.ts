@@ -101,13 +101,13 @@ export class ScanLibrary {
   }
 
   /**
-   * Scans n flows (asm/flow_scan.asm); `scalars` (13 doubles) is read and its sums updated. Returns the
+   * Scans n flows (asm/flow_scan.asm); `scalars` (14 doubles) is read and its sums updated. Returns the
    * hand-backs written. Every array must hold what n flows and the table's capacity need: checked here,
    * so no call can make the routine read or write outside them.
    */
   batch(a: ScanArrays, scalars: Float64Array, n: number): number {
     const cpus = scalars[6]!, flowWords = scalars[7]!, cap = scalars[8]!;
-    if (!Number.isSafeInteger(n) || n < 0 || scalars.length < 13 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
+    if (!Number.isSafeInteger(n) || n < 0 || scalars.length < 14 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
       || a.keyWords.length < n * 12 || a.valueWords.length < n * flowWords || a.order.length < a.orderAt + n
       || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles
       || a.byProto.length < 512 || a.outIndex.length < n || a.outKind.length < n || a.outSlot.length < n) {

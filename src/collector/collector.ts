@@ -111,8 +111,12 @@ export class Collector {
   private order: Int32Array = new Int32Array(1024).fill(-1);
   /** The read loop's fast path and its sums (scan.ts), reused every cycle. */
   private readonly scan = new BatchScan({ idleBefore: 0, idleNs: 0, nowNs: 0, activeNs: 0, final: false, hooked: false });
-  /** What the last full read left: the kernel's packet count then, the earliest timeout to come, the flows read. */
-  private lastRead?: { packets: bigint; nextDueNs: number; flows: number };
+  /**
+   * What the last full read left: the kernel's packet count then; the earliest time a flow can be due if no
+   * frame comes (quietDueNs) and if frames come (dueNs: also flows with no growth waiting then, which can grow
+   * and be due at their active timeout); the flows read.
+   */
+  private lastRead?: { packets: bigint; quietDueNs: number; dueNs: number; flows: number };
 
   /** Told each whole read of the map, with its packet sum (set after the collector is made: the self-attestation starts later). */
   mapRead?: MapReadHook;
@@ -152,10 +156,13 @@ export class Collector {
    * The map is read only when something needs what it holds: the first cycle (a pinned map
    * from a previous run included) and the one after a failed cycle; the final one; one with
    * `ended` records to write; one at or after the earliest time a flow's idle or active
-   * timeout can have come (`lastRead.nextDueNs`, a bound on every flow: see the read loop);
+   * timeout can have come (`lastRead`, a bound on every flow: see the read loop);
    * and, when a frame came since the last read, every cycle of every-interval mode (active
    * timeout 0), while an onRead hook listens (the detectors judge every interval) or while
-   * `watched` says someone looks. Otherwise no flow can be due, and the cycle returns at once:
+   * `watched` says someone looks. The bound covers every flow: a flow with no growth waiting
+   * at the read can grow afterwards, and is then due at its exportedAt + active (only once a
+   * frame came); a flow not yet in the map has its first packet after the read's nowNs, so it
+   * is due no earlier than nowNs + min(idle, active). Otherwise no flow can be due, and the cycle returns at once:
    * its records come at the same cycles as with a read every interval, to the interval.
    */
   async cycle(opts: { final?: boolean } = {}): Promise<CycleSummary> {
@@ -168,7 +175,8 @@ export class Collector {
     const packetsSeen = this.o.packetsSeen?.();
     const last = this.lastRead;
     this.lastRead = undefined; // set again only by a read that completes
-    if (!final && last && this.nowNs < last.nextDueNs && this.ended.length === 0 && (packetsSeen === last.packets || !this.readsEveryFrame())) {
+    const quiet = packetsSeen === last?.packets;
+    if (!final && last && this.ended.length === 0 && this.nowNs < (quiet ? last.quietDueNs : last.dueNs) && (quiet || !this.readsEveryFrame())) {
       summary.flows = last.flows;
       this.lastRead = last;
       summary.seconds = (performance.now() - t0) / 1000;
@@ -187,7 +195,7 @@ export class Collector {
     const chunk = this.chunk;
     let limit = this.chunkLimit();
     let held = performance.now();
-    let nextDueNs = Infinity;
+    let nextDueNs = Infinity, growDueNs = Infinity;
     const mapRead = this.mapRead;
     mapRead?.begin();
     const scan = this.scan;
@@ -230,14 +238,18 @@ export class Collector {
           grow(summary, b.proto(i), grown);
           this.o.onRead?.(b, i, grown, inserted, counts);
         }
-        // The earliest time this flow can need a record: its idle timeout, and its active one whether
-        // growth waits or not (growth that comes after this read is due at exportedAt + active, and the
-        // map may not be read in between); a flow recorded now is next due a whole period on.
+        // The earliest time this flow can need a record: without a frame, its idle timeout or (growth
+        // waiting) its active one (nextDueNs); with no growth waiting, growth after this read is due at
+        // exportedAt + active (growDueNs, a bound once a frame came: the map may not be read in between).
+        // A flow recorded now is next due a whole period on.
         if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
         const pending = this.baseline.pending(slot), exportedAt = this.baseline.exportedAt(slot);
         const reason = dueReason(this.policy, pending, exportedAt, this.nowNs, final);
         if (!reason) {
-          if (activeNs !== 0 && exportedAt + activeNs < nextDueNs) nextDueNs = exportedAt + activeNs;
+          if (activeNs !== 0 && exportedAt + activeNs < (pending > 0 ? nextDueNs : growDueNs)) {
+            if (pending > 0) nextDueNs = exportedAt + activeNs;
+            else growDueNs = exportedAt + activeNs;
+          }
           continue;
         }
         this.baseline.due(chunk, slot, reason); // copied as columns: no object per flow
@@ -250,6 +262,7 @@ export class Collector {
       if (performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
     }
     if (scan.nextDueNs < nextDueNs) nextDueNs = scan.nextDueNs;
+    if (scan.growDueNs < growDueNs) growDueNs = scan.growDueNs;
     const packetsRead = scan.packetsRead;
     if (scan.grew) for (let proto = 0; proto < 256; proto++) grow(summary, proto, { packets: scan.byProto[proto * 2]!, bytes: scan.byProto[proto * 2 + 1]! });
     mapRead?.end(packetsRead, summary.flows); // before the idle flows are taken out below
@@ -270,7 +283,10 @@ export class Collector {
     // Due flows were written (their next timeouts are a full period away); a failed write threw before this.
     // A flow not in the map at this read has its first packet after nowNs: due no earlier than nowNs + min(idle, active).
     summary.read = true;
-    if (packetsSeen !== undefined) this.lastRead = { packets: packetsSeen, nextDueNs: Math.min(nextDueNs, this.nowNs + Math.min(idleNs, activeNs || idleNs)), flows: summary.flows - summary.removed };
+    if (packetsSeen !== undefined) {
+      const quietDueNs = Math.min(nextDueNs, this.nowNs + Math.min(idleNs, activeNs || idleNs));
+      this.lastRead = { packets: packetsSeen, quietDueNs, dueNs: Math.min(quietDueNs, growDueNs), flows: summary.flows - summary.removed };
+    }
     summary.seconds = (performance.now() - t0) / 1000;
     return summary;
   }
