@@ -59,7 +59,7 @@ export interface CollectorOptions {
   ifaceName: (ifindex: number) => string;
   /** Every exported flow, a chunk at a time, once its record is on disk (see export.ts). */
   onExport?: ExportHook;
-  /** Every changed flow as the map is read, each cycle (see export.ts). */
+  /** Every changed flow as the map is read (see export.ts); while it is set, every cycle in which a frame came reads the map. */
   onRead?: ReadHook;
   /**
    * The kernel's count of every frame its program saw (counters.packets). With it, a cycle
