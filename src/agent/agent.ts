@@ -202,7 +202,12 @@ export class Agent {
       this.sync.afterCycle(cycle);
       // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
       // which runs after the agent detached its own program on purpose.
-      if (!this.stopped) this.operation?.interval(this.evidence);
+      // A finding (a map entry deleted from outside, say) starts a cycle that reads the map at once: what the
+      // collector read of a removed entry becomes its evicted/recreated record in this interval, as with a read every interval.
+      if (!this.stopped && this.operation && this.operation.interval(this.evidence) > 0) {
+        this.collector.readNext();
+        setImmediate(() => { if (!this.stopped) void this.tick(); });
+      }
       void this.server.publish();
     } catch (e) {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so

@@ -291,6 +291,11 @@ export class Collector {
     return summary;
   }
 
+  /** The next cycle reads the map whatever the bounds say (the agent: after a tamper finding). */
+  readNext(): void {
+    this.lastRead = undefined;
+  }
+
   /** Whether a cycle in which a frame came reads the map even with no timeout due: see `cycle`. */
   private readsEveryFrame(): boolean {
     return this.policy.activeTimeoutNs === 0 || this.o.onRead !== undefined || this.o.watched?.() === true;
