@@ -16,23 +16,25 @@
 ;   [9] outSlot int32 per hand-back: the slot of a DUE flow
 ; sc (doubles): [0] idleBefore [1] idleNs [2] nowNs [3] activeNs [4] final (0/1) [5] hooked (0/1)
 ;   [6] cpus [7] flowWords (uint32 words of one flow's values) [8] table capacity [9] generation
-;   [10] packetsRead, [11] nextDueNs, [12] grew (0/1): read and updated (sums over the cycle)
+;   [10] packetsRead, [11] nextDueNs, [12] grew (0/1), [13] growDueNs: read and updated (sums over the cycle)
 ; Returns the number of hand-backs written.
 ;
 ; Per flow: its counters are summed over CPUs as integers (exact; converted to double once, which
 ; equals the TypeScript sums of doubles while each sum is below 2^53 and each value below 2^63);
 ; the flow is handed back SLOW (and nothing but packetsRead touched) when it is not at its hinted
 ; slot, idle, an entry made anew, or changed while `hooked`; otherwise its row takes the read
-; counts and the generation, its timeouts lower nextDueNs, and it is handed back DUE when a record
-; is due. No pointer needs alignment; with n = 0 nothing is read. It calls nothing.
+; counts and the generation, its timeouts lower nextDueNs (lastSeen + idle; with growth waiting,
+; exportedAt + active) or, with no growth waiting, growDueNs (exportedAt + active, when active is not
+; 0), and it is handed back DUE when a record is due. No pointer needs alignment; with n = 0
+; nothing is read. It calls nothing.
 ;
-;   ato_scan_abi_version  2; bumped whenever the layout above or the value layout below changes
-;   (2: the library also holds ato_flow_lines, asm/flow_lines.asm, included at the end)
+;   ato_scan_abi_version  3; bumped whenever the layout above or the value layout below changes
+;   (2: the library also holds ato_flow_lines, asm/flow_lines.asm, included at the end; 3: sc[13])
 
 default rel
 bits 64
 
-ABI_VERSION equ 2
+ABI_VERSION equ 3
 VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
 V_PACKETS   equ 0
 V_BYTES     equ 8
@@ -72,7 +74,8 @@ L_TIMING  equ 104
 L_SPIKES  equ 112
 L_FINAL   equ 120
 L_HOOKED  equ 128
-FRAME     equ 136
+L_GROWDUE equ 136
+FRAME     equ 152
 
 global ato_scan_abi_version:function
 global ato_scan_batch:function
@@ -128,6 +131,8 @@ ato_scan_batch:
         movsd   xmm12, [rsi + 80]       ; packetsRead
         movsd   xmm13, [rsi + 88]       ; nextDueNs
         movsd   xmm14, [rsi + 96]       ; grew
+        movsd   xmm0, [rsi + 104]       ; growDueNs
+        movsd   [rsp + L_GROWDUE], xmm0
         mov     qword [rsp + L_COUNT], 0
         xor     r15d, r15d              ; i
 
@@ -303,7 +308,7 @@ ato_scan_batch:
         subsd   xmm5, [rcx + R_PACKETS] ; pending
         xorpd   xmm6, xmm6
         ucomisd xmm5, xmm6
-        jbe     .next                   ; nothing unrecorded
+        jbe     .quiet                  ; nothing unrecorded
         movsd   xmm6, [rcx + R_EXPORTED_AT]
         cmp     qword [rsp + L_FINAL], 0
         jne     .due
@@ -320,6 +325,17 @@ ato_scan_batch:
         ucomisd xmm6, xmm13
         jae     .next
         movapd  xmm13, xmm6
+        jmp     .next
+.quiet:                                 ; xmm6 = 0: growth after this read is due at exportedAt + activeNs
+        ucomisd xmm11, xmm6
+        jne     .q1
+        jnp     .next                   ; activeNs 0: every interval, no active timeout
+.q1:
+        movsd   xmm6, [rcx + R_EXPORTED_AT]
+        addsd   xmm6, xmm11
+        ucomisd xmm6, [rsp + L_GROWDUE]
+        jae     .next
+        movsd   [rsp + L_GROWDUE], xmm6
         jmp     .next
 .due:
         mov     rax, [rsp + L_COUNT]
@@ -347,6 +363,8 @@ ato_scan_batch:
         movsd   [rsi + 80], xmm12
         movsd   [rsi + 88], xmm13
         movsd   [rsi + 96], xmm14
+        movsd   xmm0, [rsp + L_GROWDUE]
+        movsd   [rsi + 104], xmm0
         mov     rax, [rsp + L_COUNT]
         add     rsp, FRAME
         pop     r15

@@ -16,7 +16,7 @@ import { AtoError } from "../src/errors.ts";
 import { openOptional } from "./native.ts";
 
 const SCAN_LIB_NAME = "libatoscan.so";
-const SCAN_ABI_VERSION = 2;
+const SCAN_ABI_VERSION = 3;
 /** The layout the routine was written for (asm/flow_scan.asm's constants): checked against the caller's. */
 export const SCAN_LAYOUT = { valueStride: 88, rowDoubles: 13, keyBytes: 48 } as const;
 
@@ -101,13 +101,13 @@ export class ScanLibrary {
   }
 
   /**
-   * Scans n flows (asm/flow_scan.asm); `scalars` (13 doubles) is read and its sums updated. Returns the
+   * Scans n flows (asm/flow_scan.asm); `scalars` (14 doubles) is read and its sums updated. Returns the
    * hand-backs written. Every array must hold what n flows and the table's capacity need: checked here,
    * so no call can make the routine read or write outside them.
    */
   batch(a: ScanArrays, scalars: Float64Array, n: number): number {
     const cpus = scalars[6]!, flowWords = scalars[7]!, cap = scalars[8]!;
-    if (!Number.isSafeInteger(n) || n < 0 || scalars.length < 13 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
+    if (!Number.isSafeInteger(n) || n < 0 || scalars.length < 14 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
       || a.keyWords.length < n * 12 || a.valueWords.length < n * flowWords || a.order.length < a.orderAt + n
       || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles
       || a.byProto.length < 512 || a.outIndex.length < n || a.outKind.length < n || a.outSlot.length < n) {

@@ -1,8 +1,9 @@
 /**
  * The agent: every part of the trust chain started in the order that fails early and cleanly
- * (signer, log, metrics port, then the kernel), one collector timer, and a stop that detaches
- * first (so nothing is counted after the last read), drains the ring buffer, collects once
- * more, signs a final checkpoint and only then closes the log.
+ * (signer, log, metrics port, then the kernel), one collector timer (each cycle reads the flow
+ * map when something needs it: collector.ts, watch.ts), and a stop that detaches first (so
+ * nothing is counted after the last read), drains the ring buffer, collects once more, signs a
+ * final checkpoint and only then closes the log.
  */
 import { AtoError } from "../errors.ts";
 import { openSigner, type CheckpointSigner } from "../signer/index.ts";
@@ -12,11 +13,12 @@ import { Masker, PortPolicy } from "../mask/index.ts";
 import { createMetrics, createPublishedServer, type PublishedServer } from "../metrics/index.ts";
 import { Collector, type ExportHook } from "../collector/index.ts";
 import { bpfCompatPath, bpfObjectPath, bpfObjectSha256, FlowMapReader, ifaceName, ifindexOf, libbpfVersion, readCounters, requireBpffs, tScore, type AuditEvent, type CounterName } from "../kernel/index.ts";
-import type { AgentConfig } from "../config/index.ts";
+import { settingFromEnv, type AgentConfig } from "../config/index.ts";
 import { commit, VERSION } from "../version.ts";
 import { KernelPlane } from "./kernel.ts";
 import { log } from "./log.ts";
 import { MetricsSync } from "./metrics-sync.ts";
+import { Watch } from "./watch.ts";
 import { Analytics } from "./analytics.ts";
 import { Submitter, parseWitnessTarget } from "../witness/submit/index.ts";
 import { AgentOperation } from "../attest/agent-operation.ts"; // not via the index: it loads libbpf, which ato attest verify must not
@@ -103,6 +105,9 @@ export class Agent {
         log(`submitting checkpoints to ${witnessTargets.length} witness(es)`, { witnesses: witnessTargets.map((t) => t.key.name).join(",") });
       }
       let agent: Agent | undefined;
+      // A scrape marks the agent watched (watch.ts): the collector then reads the map every interval; after an
+      // unwatched stretch the scrape also starts a cycle at once (after this render, which holds the last read's values).
+      const watch = new Watch((settingFromEnv("metricsWatchSeconds") ?? 120) * 1000);
       server = createPublishedServer({
         metrics,
         listen: cfg.listen,
@@ -118,7 +123,10 @@ export class Agent {
           };
         },
         checkpoint: () => evidence.latestCheckpoint()?.note ?? null,
-        refresh: () => sync!.beforeScrape(), // the kernel's and the log's counters, read when someone looks
+        refresh: () => {
+          sync!.beforeScrape(); // the kernel's and the log's counters, read when someone looks
+          if (watch.mark()) setImmediate(() => { if (agent && !agent.stopped) void agent.tick(); });
+        },
       });
       cleanups.push(() => server?.stop());
       log(`metrics on ${server.url}/metrics`);
@@ -150,7 +158,8 @@ export class Agent {
       collector = new Collector({
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
-        packetsSeen: () => readCounters(kernel.auditor.mapFd("counters")).packets, // a quiet map is not read (collector.ts)
+        packetsSeen: () => readCounters(kernel.auditor.mapFd("counters")).packets, // the map is read when something needs it (collector.ts)
+        watched: () => watch.watched,
         onExport: analytics.onExport, onRead: analytics.onRead, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({
@@ -193,7 +202,12 @@ export class Agent {
       this.sync.afterCycle(cycle);
       // Self-attestation: still our program, still our maps. Not in the last collection of a stop,
       // which runs after the agent detached its own program on purpose.
-      if (!this.stopped) this.operation?.interval(this.evidence);
+      // A finding (a map entry deleted from outside, say) starts a cycle that reads the map at once: what the
+      // collector read of a removed entry becomes its evicted/recreated record in this interval, as with a read every interval.
+      if (!this.stopped && this.operation && this.operation.interval(this.evidence) > 0) {
+        this.collector.readNext();
+        setImmediate(() => { if (!this.stopped) void this.tick(); });
+      }
       void this.server.publish();
     } catch (e) {
       // A full disk or a lost directory: the counts stay in the kernel map (cumulative), so

@@ -2,7 +2,8 @@
  * What `ato run` does with its flows besides the evidence: IPFIX export (--ipfix), anomaly detection (--detect)
  * and tracing (--otlp-endpoint). IPFIX is fed by the collector's onExport hook, after the records are on disk,
  * so it exports exactly what the log holds. The detectors are fed by its onRead hook, the map reading of every
- * cycle, so a live flow's growth is judged within an interval, not when its record leaves at the active timeout.
+ * cycle (while the hook is set, every cycle in which a frame came reads the map: src/collector/collector.ts), so a
+ * live flow's growth is judged within an interval, not when its record leaves at the active timeout.
  * Each is off unless configured, and then costs nothing (no hook is installed). None can harm the evidence: an
  * exporter that cannot open or send is logged, never fatal.
  */

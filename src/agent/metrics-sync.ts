@@ -1,6 +1,7 @@
 /**
  * Brings the metrics up to date: after a collector cycle, what only the cycle knows (traffic growth by
- * protocol, the flows in the map, the cycle's time); after a checkpoint, its signing time; and just before a
+ * protocol, the flows in the map, the cycle's time, whether it read the map: a cycle that did not read it
+ * adds no traffic, and the next read adds what came meanwhile); after a checkpoint, its signing time; and just before a
  * scrape's render (beforeScrape, src/metrics/published.ts asks for it), the values mirrored from elsewhere: the
  * kernel's own counters and what the evidence log says it wrote, signed and holds on disk. Those are read when
  * someone looks, not every interval: an agent nobody scrapes reads no directory and copies no counters a second,
@@ -25,6 +26,7 @@ export class MetricsSync {
     }
     this.m.setFlowMap(cycle.flows - cycle.removed, this.capacity);
     this.m.collectorCycle.observe(cycle.seconds);
+    if (cycle.read) this.m.collectorMapReads.inc();
   }
 
   /** After each checkpoint: its signature's time, once per checkpoint (a scrape every 15 s would miss most). */

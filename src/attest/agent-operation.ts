@@ -78,8 +78,8 @@ export class AgentOperation {
     return this.conservation?.check.readHook;
   }
 
-  /** Once per collector interval: the kernel still runs our program and our maps are under their pins. */
-  interval(evidence: EvidenceLog): void {
+  /** Once per collector interval: the kernel still runs our program and our maps are under their pins. Returns the findings recorded. */
+  interval(evidence: EvidenceLog): number {
     this.changes.interval();
     let findings: TamperFinding[];
     try {
@@ -92,7 +92,7 @@ export class AgentOperation {
     } catch (e) {
       if (!isKernelQueryError(e)) throw e;
       this.say(`self-attestation could not query the kernel: ${e.message}`);
-      return;
+      return 0;
     }
     for (const f of findings) {
       evidence.appendRecord("tamper", f as unknown as Record<string, unknown>);
@@ -100,6 +100,7 @@ export class AgentOperation {
       this.tampers.inc({ kind: f.tamper });
       this.say(`tamper: ${f.tamper} ${f.subject}`, { found: f.found ? JSON.stringify(f.found) : "none", action: f.action });
     }
+    return findings.length;
   }
 
   /** An event during the run (a tamper finding, a signer lost and back). */

@@ -10,8 +10,9 @@
  * The counters are read just before and just after the map, so packets arriving during the read only widen
  * the bracket, never raise a finding. The map is read once per interval, by the collector: its read of the cycle
  * hands over the packet sum it made anyway (readHook), bracketed by the counters, before it removes idle flows.
- * Only when no such read happened since the last check (a quiet cycle, which skips the map; a failed one) does
- * the check read the map itself, so a tampering on a quiet host is found within an interval too. That read is the
+ * Only when no such read happened since the last check (a cycle that did not read the map because nothing needed
+ * it: a quiet host, or a busy one nobody scrapes with no timeout due (src/collector/collector.ts); a failed one)
+ * does the check read the map itself, so a tampering is found within an interval either way. That read is the
  * kernel's own walk of the map when the agent could load it (src/kernel/flow-sum.ts: two numbers back, no entry
  * copied out), else batch lookups summed here (kernels before 5.19, or ATO_CONSERVATION_SUM=batch). A flow deleted or lowered from outside (bpftool map delete / update)
  * leaves the map short of the counters: `counts_missing`; a flow raised or invented: `counts_added`. After a

@@ -1,9 +1,10 @@
 /**
- * The collector: every interval, read the flow map (batch lookups) for the metrics, idle
- * removal and the export policy (policy.ts: a record at the idle timeout, the active timeout,
- * shutdown, or every interval); turn each due flow's growth since its last record into a flow
- * record, mask a chunk of them in one call, append it to the evidence log, and hand the chunk
- * to `onExport`. Idle flows are removed without losing a count (lookup-and-delete returns the
+ * The collector: read the flow map (batch lookups) when something needs what it holds (a
+ * timeout that can have come, every-interval mode, a detector, someone watching the metrics,
+ * the final collection: see `cycle`) for the metrics, idle removal and the export policy
+ * (policy.ts: a record at the idle timeout, the active timeout, shutdown, or every interval);
+ * turn each due flow's growth since its last record into a flow record, mask a chunk of them
+ * in one call, append it to the evidence log, and hand the chunk to `onExport`. Idle flows are removed without losing a count (lookup-and-delete returns the
  * final values atomically). Ring-buffer events become records of their own.
  *
  * The sum of `packets` (and `bytes`) over a flow's records equals what the kernel counted for
@@ -14,8 +15,10 @@
  * the table slot it had at the same position of the last read (a hash lookup when that misses),
  * on the kernel's own buffer (no object, no string); due flows are copied as columns into a
  * chunk (chunk.ts) and written as text (chunk-line.ts) as the map is read, so memory stays
- * bounded by the chunk, not the map. A map in which the kernel counted no frame since the last
- * read, with no timeout due, is not read at all (`packetsSeen`).
+ * bounded by the chunk, not the map. A cycle with no timeout due is not read at all when the
+ * kernel counted no frame since the last read, or when nothing needs every interval's reading
+ * (`packetsSeen`, `watched`): with the default 60 s timeouts a busy host nobody scrapes reads
+ * its map when a flow can be due, not every second.
  * A chunk never reaches past the log's next count checkpoint, so `--checkpoint-every` is
  * honoured to the line and every append is all or nothing: a flow's record baseline moves
  * exactly when its record is on disk.
@@ -56,15 +59,21 @@ export interface CollectorOptions {
   ifaceName: (ifindex: number) => string;
   /** Every exported flow, a chunk at a time, once its record is on disk (see export.ts). */
   onExport?: ExportHook;
-  /** Every changed flow as the map is read, each cycle (see export.ts). */
+  /** Every changed flow as the map is read (see export.ts); while it is set, every cycle in which a frame came reads the map. */
   onRead?: ReadHook;
   /**
-   * The kernel's count of every frame its program saw (counters.packets). When it has not
-   * moved since the last read of the map and no flow's idle or active timeout has come, no
-   * flow can have changed: the cycle skips reading the map (a quiet host costs a counter read
-   * a second, not a read of every flow). Without it, every cycle reads the map.
+   * The kernel's count of every frame its program saw (counters.packets). With it, a cycle
+   * reads the map only when something needs what it holds (see `cycle`): a quiet host, or a
+   * busy one nobody watches between two timeouts, costs a counter read a second, not a read of
+   * every flow. Without it, every cycle reads the map.
    */
   packetsSeen?: () => bigint;
+  /**
+   * Whether someone looks at what the reads feed (the agent: a /metrics scrape within its
+   * window, src/agent/watch.ts): while true, every cycle in which a frame came reads the map,
+   * so the traffic metrics and the flow count move every interval.
+   */
+  watched?: () => boolean;
   /** What an onExport hook threw (its own bug, never the evidence's). */
   onHookError?: (e: unknown) => void;
 }
@@ -76,6 +85,8 @@ export interface CycleSummary {
   /** Records by reason (policy.ts). */
   reasons: Partial<Record<string, number>>;
   removed: number;
+  /** Whether this cycle read the map (false: nothing needed it, see Collector.cycle). */
+  read: boolean;
   /** Growth per IP protocol read in this cycle (recorded or not yet), for the traffic metrics. */
   byProto: Map<number, { packets: number; bytes: number }>;
   seconds: number;
@@ -100,8 +111,12 @@ export class Collector {
   private order: Int32Array = new Int32Array(1024).fill(-1);
   /** The read loop's fast path and its sums (scan.ts), reused every cycle. */
   private readonly scan = new BatchScan({ idleBefore: 0, idleNs: 0, nowNs: 0, activeNs: 0, final: false, hooked: false });
-  /** What the last full read left: the kernel's packet count then, the earliest timeout to come, the flows read. */
-  private lastRead?: { packets: bigint; nextDueNs: number; flows: number };
+  /**
+   * What the last full read left: the kernel's packet count then; the earliest time a flow can be due if no
+   * frame comes (quietDueNs) and if frames come (dueNs: also flows with no growth waiting then, which can grow
+   * and be due at their active timeout); the flows read.
+   */
+  private lastRead?: { packets: bigint; quietDueNs: number; dueNs: number; flows: number };
 
   /** Told each whole read of the map, with its packet sum (set after the collector is made: the self-attestation starts later). */
   mapRead?: MapReadHook;
@@ -137,18 +152,31 @@ export class Collector {
    * growth stays unrecorded for the next cycle; flows already taken out of the map wait in
    * `ended` until they are written. Wall times of the whole cycle come from one clock offset
    * (KernelClock.sync).
+   *
+   * The map is read only when something needs what it holds: the first cycle (a pinned map
+   * from a previous run included) and the one after a failed cycle; the final one; one with
+   * `ended` records to write; one at or after the earliest time a flow's idle or active
+   * timeout can have come (`lastRead`, a bound on every flow: see the read loop);
+   * and, when a frame came since the last read, every cycle of every-interval mode (active
+   * timeout 0), while an onRead hook listens (the detectors judge every interval) or while
+   * `watched` says someone looks. The bound covers every flow: a flow with no growth waiting
+   * at the read can grow afterwards, and is then due at its exportedAt + active (only once a
+   * frame came); a flow not yet in the map has its first packet after the read's nowNs, so it
+   * is due no earlier than nowNs + min(idle, active). Otherwise no flow can be due, and the cycle returns at once:
+   * its records come at the same cycles as with a read every interval, to the interval.
    */
   async cycle(opts: { final?: boolean } = {}): Promise<CycleSummary> {
     const t0 = performance.now();
     const final = opts.final ?? false;
-    const summary: CycleSummary = { flows: 0, records: 0, reasons: {}, removed: 0, byProto: new Map(), seconds: 0 };
+    const summary: CycleSummary = { flows: 0, records: 0, reasons: {}, removed: 0, read: false, byProto: new Map(), seconds: 0 };
     this.nowNs = Number(this.clock.sync());
     const idleNs = Number(this.o.idleTimeoutNs), activeNs = this.policy.activeTimeoutNs;
     const idleBefore = this.nowNs - idleNs;
     const packetsSeen = this.o.packetsSeen?.();
     const last = this.lastRead;
     this.lastRead = undefined; // set again only by a read that completes
-    if (!final && last && packetsSeen === last.packets && this.nowNs < last.nextDueNs && this.ended.length === 0) {
+    const quiet = packetsSeen === last?.packets;
+    if (!final && last && this.ended.length === 0 && this.nowNs < (quiet ? last.quietDueNs : last.dueNs) && (quiet || !this.readsEveryFrame())) {
       summary.flows = last.flows;
       this.lastRead = last;
       summary.seconds = (performance.now() - t0) / 1000;
@@ -167,7 +195,7 @@ export class Collector {
     const chunk = this.chunk;
     let limit = this.chunkLimit();
     let held = performance.now();
-    let nextDueNs = Infinity;
+    let nextDueNs = Infinity, growDueNs = Infinity;
     const mapRead = this.mapRead;
     mapRead?.begin();
     const scan = this.scan;
@@ -210,13 +238,18 @@ export class Collector {
           grow(summary, b.proto(i), grown);
           this.o.onRead?.(b, i, grown, inserted, counts);
         }
-        // When this flow could next need the collector without a packet: its idle timeout, or (growth
-        // waiting for a record) its active one; a flow recorded now is next due a whole period on.
+        // The earliest time this flow can need a record: without a frame, its idle timeout or (growth
+        // waiting) its active one (nextDueNs); with no growth waiting, growth after this read is due at
+        // exportedAt + active (growDueNs, a bound once a frame came: the map may not be read in between).
+        // A flow recorded now is next due a whole period on.
         if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
         const pending = this.baseline.pending(slot), exportedAt = this.baseline.exportedAt(slot);
         const reason = dueReason(this.policy, pending, exportedAt, this.nowNs, final);
         if (!reason) {
-          if (pending > 0 && exportedAt + activeNs < nextDueNs) nextDueNs = exportedAt + activeNs;
+          if (activeNs !== 0 && exportedAt + activeNs < (pending > 0 ? nextDueNs : growDueNs)) {
+            if (pending > 0) nextDueNs = exportedAt + activeNs;
+            else growDueNs = exportedAt + activeNs;
+          }
           continue;
         }
         this.baseline.due(chunk, slot, reason); // copied as columns: no object per flow
@@ -229,6 +262,7 @@ export class Collector {
       if (performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
     }
     if (scan.nextDueNs < nextDueNs) nextDueNs = scan.nextDueNs;
+    if (scan.growDueNs < growDueNs) growDueNs = scan.growDueNs;
     const packetsRead = scan.packetsRead;
     if (scan.grew) for (let proto = 0; proto < 256; proto++) grow(summary, proto, { packets: scan.byProto[proto * 2]!, bytes: scan.byProto[proto * 2 + 1]! });
     mapRead?.end(packetsRead, summary.flows); // before the idle flows are taken out below
@@ -247,9 +281,24 @@ export class Collector {
     this.ended.push(...this.baseline.endCollection());
     await this.flushEnded(summary);
     // Due flows were written (their next timeouts are a full period away); a failed write threw before this.
-    if (packetsSeen !== undefined) this.lastRead = { packets: packetsSeen, nextDueNs: Math.min(nextDueNs, this.nowNs + Math.min(idleNs, activeNs || idleNs)), flows: summary.flows - summary.removed };
+    // A flow not in the map at this read has its first packet after nowNs: due no earlier than nowNs + min(idle, active).
+    summary.read = true;
+    if (packetsSeen !== undefined) {
+      const quietDueNs = Math.min(nextDueNs, this.nowNs + Math.min(idleNs, activeNs || idleNs));
+      this.lastRead = { packets: packetsSeen, quietDueNs, dueNs: Math.min(quietDueNs, growDueNs), flows: summary.flows - summary.removed };
+    }
     summary.seconds = (performance.now() - t0) / 1000;
     return summary;
+  }
+
+  /** The next cycle reads the map whatever the bounds say (the agent: after a tamper finding). */
+  readNext(): void {
+    this.lastRead = undefined;
+  }
+
+  /** Whether a cycle in which a frame came reads the map even with no timeout due: see `cycle`. */
+  private readsEveryFrame(): boolean {
+    return this.policy.activeTimeoutNs === 0 || this.o.onRead !== undefined || this.o.watched?.() === true;
   }
 
   /** A ring-buffer event as an evidence record of its own kind. */

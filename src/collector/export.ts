@@ -50,7 +50,7 @@ export type ReadHook = (b: FlowBatch, i: number, grown: { packets: number; bytes
  * One whole read of the map, as bracketed sums (the conservation check, src/attest/conservation.ts, takes them
  * instead of reading the map again): `begin` just before the first batch, `end` after the last, before the cycle
  * removes any idle flow, with the packets of every entry read (idle ones too) and how many entries. A cycle that
- * does not read the map (a quiet one) or fails mid-read calls `begin` at most, never `end`.
+ * does not read the map (nothing needed it: collector.ts) or fails mid-read calls `begin` at most, never `end`.
  */
 export interface MapReadHook {
   begin(): void;

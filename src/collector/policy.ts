@@ -10,9 +10,10 @@
  *              the growth the old entry had when last read, recorded before the new entry's
  *   evicted    the entry left the map without ato removing it: its growth as last read
  *
- * The map is read every interval whatever the policy (metrics, idle removal, events); only the
- * records wait for their timeout. A record carries the growth since the flow's previous one, so
- * the sum of a flow's records is still what the kernel counted.
+ * The map is read when something needs what it holds (collector.ts): a timeout that can have
+ * come, every-interval mode, a detector, a /metrics scrape within its window, the stop. A record
+ * carries the growth since the flow's previous one, read at the cycle it is due, so the sum of a
+ * flow's records is still what the kernel counted, whichever cycles read the map in between.
  */
 
 export type ExportReason = "idle" | "active" | "shutdown" | "interval" | "recreated" | "evicted";

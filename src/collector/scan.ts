@@ -59,8 +59,13 @@ export class BatchScan {
   n = 0;
   /** Packets of every entry read (idle and handed-back ones too): the conservation check's sum. */
   packetsRead = 0;
-  /** The earliest kernel ns at which a flow kept here needs the collector without a packet. */
+  /** The earliest kernel ns at which a flow kept here needs a record without a frame: its idle timeout, or (growth waiting) its active one. */
   nextDueNs = Infinity;
+  /**
+   * The earliest exportedAt + active of a flow kept here with no growth waiting: growth that comes after this read
+   * is due then, and the collector need not read the map in between (a bound only once a frame came).
+   */
+  growDueNs = Infinity;
   /** Growth read here, per IP protocol: packets at [proto * 2], bytes at [proto * 2 + 1]. */
   readonly byProto = new Float64Array(512);
   /** Whether byProto holds anything (most cycles of a quiet protocol mix touch few). */
@@ -68,7 +73,7 @@ export class BatchScan {
 
   /** The native routine (asm/flow_scan.asm) when it runs here and the layouts agree; else the TypeScript loop below. */
   readonly native: ScanLibrary | undefined;
-  private readonly scalars = new Float64Array(13);
+  private readonly scalars = new Float64Array(14);
 
   /** `native`: "auto" (the product: the routine where it runs), a library, or null for the TypeScript loop. */
   constructor(public p: ScanParams, native: ScanLibrary | null | "auto" = "auto") {
@@ -81,6 +86,7 @@ export class BatchScan {
     this.p = p;
     this.packetsRead = 0;
     this.nextDueNs = Infinity;
+    this.growDueNs = Infinity;
     if (this.grew) this.byProto.fill(0);
     this.grew = false;
   }
@@ -96,7 +102,7 @@ export class BatchScan {
     const p = this.p, sc = this.scalars;
     sc[0] = p.idleBefore; sc[1] = p.idleNs; sc[2] = p.nowNs; sc[3] = p.activeNs; sc[4] = p.final ? 1 : 0; sc[5] = p.hooked ? 1 : 0;
     sc[6] = b.cpus; sc[7] = b.valueBytes >> 2; sc[8] = t.capacity; sc[9] = gen;
-    sc[10] = this.packetsRead; sc[11] = this.nextDueNs; sc[12] = this.grew ? 1 : 0;
+    sc[10] = this.packetsRead; sc[11] = this.nextDueNs; sc[12] = this.grew ? 1 : 0; sc[13] = this.growDueNs;
     this.n = lib.batch({
       keyWords: b.keyWords, valueWords: b.valueWords, order, orderAt: pos0, tableKeys: t.keys, tableState: t.state, row: t.row,
       byProto: this.byProto, outIndex: this.index, outKind: this.kind, outSlot: this.slot,
@@ -104,6 +110,7 @@ export class BatchScan {
     this.packetsRead = sc[10]!;
     this.nextDueNs = sc[11]!;
     this.grew = sc[12] !== 0;
+    this.growDueNs = sc[13]!;
   }
 
   /** The TypeScript scan: the oracle of the native one (test/collector/scan.test.ts), and the path where it cannot run. */
@@ -112,7 +119,7 @@ export class BatchScan {
     const kw = b.keyWords, vw = b.valueWords, cpus = b.cpus, flowWords = b.valueBytes >> 2;
     const tk = t.keys, st = t.state, row = t.row, cap = t.capacity, byProto = this.byProto;
     const index = this.index, kind = this.kind, slots = this.slot;
-    let n = 0, packetsRead = this.packetsRead, nextDue = this.nextDueNs, grew = this.grew;
+    let n = 0, packetsRead = this.packetsRead, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew;
     for (let i = 0; i < b.n; i++) {
       // Sums over CPUs, as FlowBatch.countsInto (and lastSeenNs: the latest of every CPU, for the idle check).
       let packets = 0, bytes = 0, first = 0, last = 0, lastAll = 0, tcpFlags = 0, fragments = 0, timing = 0, spikes = 0;
@@ -158,7 +165,11 @@ export class BatchScan {
       row[r + R_GEN] = gen;
       if (lastAll + idleNs < nextDue) nextDue = lastAll + idleNs;
       const pending = row[r + R_READ_PACKETS]! - row[r + R_PACKETS]!;
-      if (pending <= 0) continue;
+      if (pending <= 0) {
+        // Nothing waits now, but growth after this read is due at its active timeout: a bound once a frame came.
+        if (activeNs !== 0 && row[r + R_EXPORTED_AT]! + activeNs < growDue) growDue = row[r + R_EXPORTED_AT]! + activeNs;
+        continue;
+      }
       const exportedAt = row[r + R_EXPORTED_AT]!;
       if (final || activeNs === 0 || nowNs - exportedAt >= activeNs) { index[n] = i; slots[n] = s; kind[n++] = DUE; continue; }
       if (exportedAt + activeNs < nextDue) nextDue = exportedAt + activeNs;
@@ -166,6 +177,7 @@ export class BatchScan {
     this.n = n;
     this.packetsRead = packetsRead;
     this.nextDueNs = nextDue;
+    this.growDueNs = growDue;
     this.grew = grew;
   }
 }

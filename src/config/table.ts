@@ -91,7 +91,7 @@ export const SETTINGS = {
   auditDir: setting({ flag: "audit-dir", env: ["ATO_AUDIT_DIR"], parse: v.path, default: "/var/log/audit", commands: [...AGENT, ...ATTEST, "hsm init", "hsm pubkey", "hsm info", "retire"],
     description: "directory of signed_evidence.log and its rotated segments (hsm: where its actions are recorded, when a log is there)" }),
   intervalMs: setting({ flag: "interval-ms", env: ["ATO_INTERVAL_MS"], parse: v.int(10, 60_000), default: 1000, commands: ["run"],
-    description: "milliseconds between two readings of the flow map" }),
+    description: "milliseconds between two collector cycles; a cycle reads the flow map when something needs it (a timeout that can have come, --active-timeout 0, --detect, a /metrics scrape within ATO_METRICS_WATCH_SECONDS, the stop)" }),
   checkpointEvery: setting({ flag: "checkpoint-every", env: ["ATO_CHECKPOINT_EVERY"], parse: v.int(1, 100_000_000), default: 1000, commands: ["run"],
     description: "sign a checkpoint after this many records" }),
   checkpointSeconds: setting({ flag: "checkpoint-seconds", env: ["ATO_CHECKPOINT_SECONDS"], parse: v.positive(86_400), default: 10, commands: ["run"],
@@ -274,9 +274,12 @@ export const SETTINGS = {
     description: "drain what the stream holds, verify, print one JSON status per origin and exit" }),
 
   conservationEvery: setting({ env: ["ATO_CONSERVATION_EVERY"], parse: v.int(0, 3600), default: 1, commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
-    description: "run the conservation check (kernel counters against flow map and removed flows) every N collector intervals; it reads the whole flow map again; 0 turns it off" }),
+    description: "run the conservation check (kernel counters against flow map and removed flows) every N collector intervals; in an interval where the collector did not read the flow map it sums the map itself (ATO_CONSERVATION_SUM); 0 turns it off" }),
   conservationSum: setting({ env: ["ATO_CONSERVATION_SUM"], parse: v.oneOf(["kernel", "batch"] as const), default: "kernel", commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
     description: "how the conservation check sums the flow map when the collector did not read it: kernel (a BPF program walks the map, Linux 5.19+; batch where it does not load) or batch (batch lookups summed in user space)" }),
+
+  metricsWatchSeconds: setting({ env: ["ATO_METRICS_WATCH_SECONDS"], parse: v.int(1, 86_400), default: 120, commands: ["run"], readBy: "src/agent/agent.ts, at start",
+    description: "seconds after a /metrics scrape during which the collector reads the flow map every interval a frame came (the traffic metrics move every interval); nobody scraping, it reads the map when a flow can be due; a scrape after such a stretch starts a cycle at once" }),
 
   // --- read before any setting, by the library loader and the agent's re-execution
   reexecExe: setting({ env: ["ATO_REEXEC_EXE"], parse: v.path, defaultText: "/proc/self/exe", commands: ["run"], readBy: "src/cli/gc-timer.ts, at the very start of ato run",

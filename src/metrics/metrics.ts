@@ -53,7 +53,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     kernelMapFull: new Counter({ name: "ato_kernel_map_full_total", help: "Packets of new flows the full flow map could not store (reported as overflow evidence).", registers: r }),
     kernelRingbufFull: new Counter({ name: "ato_kernel_ringbuf_full_total", help: "Events lost because the ring buffer was full.", registers: r }),
     kernelNonIp: new Counter({ name: "ato_kernel_non_ip_total", help: "Packets that were neither IPv4 nor IPv6.", registers: r }),
-    flowMapEntries: new Gauge({ name: "ato_flow_map_entries", help: "Flows in the kernel flow map at the last collector cycle.", registers: r }),
+    flowMapEntries: new Gauge({ name: "ato_flow_map_entries", help: "Flows in the kernel flow map at the collector's last read of it.", registers: r }),
     flowMapCapacity: new Gauge({ name: "ato_flow_map_capacity", help: "Maximum number of flows the kernel flow map holds.", registers: r }),
     signingDuration: new Histogram({
       name: "ato_signing_duration_seconds", help: "Time to sign one checkpoint through PKCS#11.", registers: r,
@@ -64,9 +64,10 @@ export function createMetrics(options: MetricsOptions = {}) {
     hsmErrors: new Counter({ name: "ato_hsm_errors_total", help: "Failed PKCS#11 operations of the checkpoint signer (session, login, signing, closing); a checkpoint without a signer is not one.", registers: r }),
     logWriteErrors: new Counter({ name: "ato_log_write_errors_total", help: "Failed writes, syncs or rotations of the evidence log.", registers: r }),
     collectorCycle: new Histogram({
-      name: "ato_collector_cycle_seconds", help: "Time of one collector cycle: read the flow map, mask, append records.", registers: r,
+      name: "ato_collector_cycle_seconds", help: "Time of one collector cycle: read the flow map (when something needs it), mask, append records.", registers: r,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
+    collectorMapReads: new Counter({ name: "ato_collector_map_reads_total", help: "Collector cycles that read the whole flow map; the others found nothing that needed it (no timeout due, nobody scraping, no detector).", registers: r }),
     buildInfo: new Gauge({ name: "ato_build_info", help: "Always 1; the labels say which ato is running.", labelNames: ["version", "commit", "bun", "libbpf"] as const, registers: r }),
 
     /** Ms since the epoch of the last signed checkpoint, or of the start before one (ato_checkpoint_age_seconds counts from it). */

@@ -48,12 +48,14 @@ describe("[hsm] evidence metrics", () => {
     const log = openLog(dir, h, { checkpointEvery: 10 });
     const sync = new MetricsSync(m, log, 1024);
     for (let i = 0; i < 25; i++) log.appendRecord("flow", flow(i)); // two count checkpoints, signed
-    const cycle = { flows: 25, records: 25, reasons: {}, removed: 5, byProto: new Map([[17, { packets: 40, bytes: 4000 }]]), seconds: 0.002 };
+    const cycle = { flows: 25, records: 25, reasons: {}, removed: 5, read: true, byProto: new Map([[17, { packets: 40, bytes: 4000 }]]), seconds: 0.002 };
     sync.afterCycle(cycle);
+    sync.afterCycle({ ...cycle, read: false, byProto: new Map(), removed: 0, flows: 20 }); // a cycle that did not read the map
     let text = await m.registry.metrics();
     expect(value(text, "ato_packets_total", { proto: "udp", direction: "ingress" })).toBe(40);
     expect(value(text, "ato_flow_map_entries")).toBe(20);
-    expect(value(text, "ato_collector_cycle_seconds_count")).toBe(1);
+    expect(value(text, "ato_collector_cycle_seconds_count")).toBe(2);
+    expect(value(text, "ato_collector_map_reads_total")).toBe(1);
     expect(value(text, "ato_evidence_log_bytes")).toBe(0); // nothing read yet: nobody looked
     expect(value(text, "ato_verified_flows_total")).toBe(0);
     sync.beforeScrape();

@@ -52,7 +52,8 @@ function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlow
   const log = openLog(tempDir("ato-attest-conservation-"), h, { checkpointEvery: 1000 });
   const reader = new FlowMapReader(fd(), 256);
   const counters = () => readCounters(bpf.auditor.mapFd("counters"));
-  const collector = new Collector({ reader, masker, log, idleTimeoutNs, activeTimeoutNs: 60n * 1_000_000_000n, ifaceName: () => "lo", packetsSeen: () => counters().packets });
+  // watched: every cycle in which a frame came reads the map (as while /metrics is scraped), else only when a flow is due.
+  const collector = new Collector({ reader, masker, log, idleTimeoutNs, activeTimeoutNs: 60n * 1_000_000_000n, ifaceName: () => "lo", packetsSeen: () => counters().packets, watched: () => true });
   collector.start();
   const check = Conservation.start({ reader, counters, kernelSum, kernelWalkMaxFlows });
   collector.mapRead = check.readHook;

@@ -108,7 +108,7 @@ describe.skipIf(!lib)("native flow scan against the TypeScript loop", () => {
   ];
   for (const [name, over] of cases) {
     test(`${name}: the same rows, hand-backs and sums, over many seeds and 1 to 4 CPUs`, () => {
-      let handedBack = 0, due = 0, kept = 0, grewIn = 0;
+      let handedBack = 0, due = 0, kept = 0, grewIn = 0, growBound = 0;
       for (let seed = 1; seed <= 40; seed++) {
         const cpus = 1 + (seed % 4);
         const { t, b, order, pos0 } = scenario(seed, 50 + seed * 13, cpus);
@@ -118,7 +118,7 @@ describe.skipIf(!lib)("native flow scan against the TypeScript loop", () => {
         expect(nat.native).toBe(lib);
         ts.reset(p); nat.reset(p);
         // Sums carried in from an earlier batch of the same cycle.
-        ts.packetsRead = nat.packetsRead = 1234; ts.nextDueNs = nat.nextDueNs = NOW + 3 * IDLE;
+        ts.packetsRead = nat.packetsRead = 1234; ts.nextDueNs = nat.nextDueNs = NOW + 3 * IDLE; ts.growDueNs = nat.growDueNs = NOW + 3 * IDLE;
         const t2 = copyTable(t), order2 = order.slice();
         ts.run(b, order, pos0, t, 7);
         nat.run(b, order2, pos0, t2, 7);
@@ -130,6 +130,8 @@ describe.skipIf(!lib)("native flow scan against the TypeScript loop", () => {
         expect(bits(nat.byProto)).toEqual(bits(ts.byProto));
         expect(nat.packetsRead).toBe(ts.packetsRead);
         expect(nat.nextDueNs).toBe(ts.nextDueNs);
+        expect(nat.growDueNs).toBe(ts.growDueNs);
+        if (ts.growDueNs < NOW + 3 * IDLE) growBound++;
         expect(nat.grew).toBe(ts.grew);
         handedBack += ts.n; kept += b.n - ts.n; if (ts.grew) grewIn++;
         for (let h = 0; h < ts.n; h++) if (ts.kind[h] === DUE) due++;
@@ -140,6 +142,9 @@ describe.skipIf(!lib)("native flow scan against the TypeScript loop", () => {
       if (!over.hooked) expect(grewIn).toBeGreaterThan(30); // flows grown and kept by the scan
       expect(handedBack - due).toBeGreaterThan(0);
       if (!over.hooked || over.final || over.activeNs === 0) expect(due).toBeGreaterThan(0);
+      // Flows kept with no growth waiting bound the next read by their active timeout (none in every-interval mode).
+      if (over.activeNs === 0) expect(growBound).toBe(0);
+      else expect(growBound).toBeGreaterThan(0);
     });
   }
 
@@ -151,6 +156,7 @@ describe.skipIf(!lib)("native flow scan against the TypeScript loop", () => {
     expect(nat.n).toBe(0);
     expect(nat.packetsRead).toBe(0);
     expect(nat.nextDueNs).toBe(Infinity);
+    expect(nat.growDueNs).toBe(Infinity);
   });
 
   test("arrays too small for the batch are refused before the routine runs", () => {

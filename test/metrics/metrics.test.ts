@@ -26,6 +26,7 @@ const EXPECTED: Record<string, string> = {
   ato_hsm_errors_total: "counter",
   ato_log_write_errors_total: "counter",
   ato_collector_cycle_seconds: "histogram",
+  ato_collector_map_reads_total: "counter",
   ato_build_info: "gauge",
 };
 
