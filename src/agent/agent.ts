@@ -159,7 +159,9 @@ export class Agent {
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
         packetsSeen: () => readCounters(kernel.auditor.mapFd("counters")).packets, // the map is read when something needs it (collector.ts)
-        watched: () => watch.watched,
+        // Without a conservation check every interval, nothing would find an entry deleted from outside between two
+        // due reads (its evicted record would wait for the next, and miss more growth): every frame's cycle reads then.
+        watched: (settingFromEnv("conservationEvery") ?? 1) === 1 ? () => watch.watched : () => true,
         onExport: analytics.onExport, onRead: analytics.onRead, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({

@@ -53,7 +53,9 @@ export class Forwarding {
   }
 
   private spawn(): void {
-    const child = Bun.spawn(this.argv(), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    // process.env as it is now (Bun's default is the environment the process started with): without the
+    // variables of the agent's own re-execution (src/cli/gc-timer.ts).
+    const child = Bun.spawn(this.argv(), { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env } });
     this.child = child;
     let last = "";
     void (async () => {
@@ -90,7 +92,7 @@ export class Forwarding {
     const child = this.child;
     if (child && child.exitCode === null) await ended(child, "SIGTERM", STOP_GRACE_MS);
     if (this.failed) return;
-    const drain = Bun.spawn(this.argv(["--once"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const drain = Bun.spawn(this.argv(["--once"]), { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env } });
     const code = await ended(drain, "SIGKILL", DRAIN_MS, false);
     if (code !== 0) this.o.log(`forwarder: the last lines were not all delivered at stop (${code === null ? `no answer within ${DRAIN_MS / 1000} s` : `exit ${code}`}: ${(await new Response(drain.stderr).text()).trim().split("\n").at(-1) ?? ""}); the next start sends them from the cursor`);
   }

@@ -48,10 +48,19 @@ export class AgentOperation {
   static begin(cfg: AgentConfig, evidence: EvidenceLog, auditor: XdpAuditor, reader: FlowMapReader, registry: Registry, facts: Record<string, unknown>, say: (m: string, fields?: Record<string, string | number | undefined>) => void): AgentOperation {
     const pending = flushPending(evidence, cfg.auditDir);
     if (pending) say(`appended ${pending} attest record(s) that waited for the log`);
-    const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], auditor.mapFd(k)]));
     const every = settingFromEnv("conservationEvery") ?? 1;
     // loaded before the kernel record is taken, so the record names it: a second program of ours, not someone else's
     const flowSum = every > 0 ? openConservationSum(auditor.mapFd("flows"), settingFromEnv("conservationSum") ?? "kernel", say) : undefined;
+    try {
+      return AgentOperation.beginWith(cfg, evidence, auditor, reader, registry, facts, say, every, flowSum);
+    } catch (e) {
+      flowSum?.close(); // a start that fails after the load (a full disk at the kernel record) leaves no program behind
+      throw e;
+    }
+  }
+
+  private static beginWith(cfg: AgentConfig, evidence: EvidenceLog, auditor: XdpAuditor, reader: FlowMapReader, registry: Registry, facts: Record<string, unknown>, say: (m: string, fields?: Record<string, string | number | undefined>) => void, every: number, flowSum: FlowSum | undefined): AgentOperation {
+    const maps = Object.fromEntries((Object.keys(MAPS) as (keyof typeof MAPS)[]).map((k) => [MAPS[k], auditor.mapFd(k)]));
     const helpers = flowSum ? { [FLOW_SUM_ROLE]: flowSum.progFd } : {};
     const self = SelfCheck.start({ progFd: auditor.progFd, pinDir: auditor.pinDir, attachments: auditor.attachments, maps, helpers });
     evidence.appendRecord("kernel", self.identity as unknown as Record<string, unknown>);
@@ -62,7 +71,8 @@ export class AgentOperation {
     const trust = trustOf(cfg.pkcs11);
     const cache = loadHashCache(attestDir(cfg.auditDir), trust, (m) => say(m));
     const sbom = sbomForAsync(op, { bpfObject: cfg.bpfObject, modulePath: cfg.pkcs11.modulePath, cache });
-    const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")), kernelSum: flowSum }), every } : undefined;
+    const conservation = every > 0 ? { check: Conservation.start({ reader, counters: () => readCounters(auditor.mapFd("counters")), kernelSum: flowSum,
+      onWalkFailed: (e) => say(`conservation check: the kernel's walk of the flow map failed (${e.message}); it sums the map with batch lookups from now on`) }), every } : undefined;
     const p = self.identity.program;
     const also = self.identity.helpers?.map((x) => `${x.role}:${x.name}:${x.id}`).join(",");
     say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), helpers: also, conservation_every: every });
@@ -84,15 +94,22 @@ export class AgentOperation {
     let findings: TamperFinding[];
     try {
       findings = this.self.check();
-      const c = this.conservation;
-      if (c && ++this.intervals % c.every === 0) {
-        const f = c.check.check();
-        if (f) findings.push(f);
-      }
     } catch (e) {
       if (!isKernelQueryError(e)) throw e;
       this.say(`self-attestation could not query the kernel: ${e.message}`);
       return 0;
+    }
+    // Apart from the self-check: its findings are reported once, when they begin, so a failed conservation read
+    // must not take them with it.
+    const c = this.conservation;
+    if (c && ++this.intervals % c.every === 0) {
+      try {
+        const f = c.check.check();
+        if (f) findings.push(f);
+      } catch (e) {
+        if (!isKernelQueryError(e)) throw e;
+        this.say(`conservation check could not read the flow map: ${e.message}`);
+      }
     }
     for (const f of findings) {
       evidence.appendRecord("tamper", f as unknown as Record<string, unknown>);

@@ -25,6 +25,7 @@
  */
 import type { CounterName, Flow, FlowMapReader, KernelSum } from "../kernel/index.ts";
 import type { MapReadHook } from "../collector/index.ts";
+import { AtoError } from "../errors.ts";
 import type { TamperFinding } from "./self-check.ts";
 
 export interface ConservationSources {
@@ -34,6 +35,8 @@ export interface ConservationSources {
   kernelSum?: { sum(): KernelSum };
   /** The kernel walk is used while the check before found at most this many flows (KERNEL_WALK_MAX_FLOWS unless given). */
   kernelWalkMaxFlows?: number;
+  /** Told once if a kernel walk fails (the kernel's error): the check then reads with batch lookups for good. */
+  onWalkFailed?: (e: AtoError) => void;
 }
 
 /**
@@ -63,8 +66,12 @@ export class Conservation {
   lastSum: SumSource = "batch";
   /** The flows the last read found: whether the next own read may be the kernel's walk (the first, at start, is a batch read: a reused map may hold a million). */
   private lastFlows = Infinity;
+  /** The kernel walk, until one fails. */
+  private walk?: { sum(): KernelSum };
 
-  private constructor(private readonly s: ConservationSources) {}
+  private constructor(private readonly s: ConservationSources) {
+    this.walk = s.kernelSum;
+  }
 
   /** Takes the base and starts counting what the collector removes (its reader's take() is wrapped in place). */
   static start(s: ConservationSources): Conservation {
@@ -113,9 +120,16 @@ export class Conservation {
 
   private measure(): Measure {
     const before = flowed(this.s.counters());
-    if (this.s.kernelSum && this.lastFlows <= (this.s.kernelWalkMaxFlows ?? KERNEL_WALK_MAX_FLOWS)) {
-      const k = this.s.kernelSum.sum();
-      return { before, after: flowed(this.s.counters()), inMap: k.packets, flows: k.flows, removed: this.removed, by: "kernel" };
+    if (this.walk && this.lastFlows <= (this.s.kernelWalkMaxFlows ?? KERNEL_WALK_MAX_FLOWS)) {
+      try {
+        const k = this.walk.sum();
+        return { before, after: flowed(this.s.counters()), inMap: k.packets, flows: k.flows, removed: this.removed, by: "kernel" };
+      } catch (e) {
+        // The program run refused (ENOMEM copying the ctx, a kernel that changed under us): batch lookups from now on.
+        if (!(e instanceof AtoError)) throw e;
+        this.walk = undefined;
+        this.s.onWalkFailed?.(e);
+      }
     }
     let inMap = 0; // a Number: exact below 2^53 packets
     let flows = 0;

@@ -19,6 +19,8 @@ import { execSelfWith, nameAfterArgv0 } from "../kernel/self-exec.ts";
 import { log } from "../agent/log.ts";
 
 export const GC_TIMER_VARIABLE = "BUN_GC_TIMER_DISABLE";
+/** Set beside it by the re-execution (not a setting: how the second start tells its own variable from an operator's). */
+export const REEXEC_MARK = "ATO_GC_TIMER_REEXEC";
 /** The values Bun 1.4 reads as false (checked against its collections under BUN_JSC_logGC): the timer stays. */
 const KEEPS_TIMER = /^(|0|false|no|off)$/i;
 
@@ -38,10 +40,15 @@ export function reexecWithoutGcTimer(args = process.argv.slice(2), env = process
   const given = env[GC_TIMER_VARIABLE];
   if (given !== undefined) {
     nameAfterArgv0(); // the second start is named "exe" (/proc/self/exe) until then
-    if (KEEPS_TIMER.test(given)) log(`Bun's GC timer stays on: ${GC_TIMER_VARIABLE}=${given} in the environment`);
+    if (env[REEXEC_MARK] === "1") {
+      // Ours, not the operator's: what the agent starts (the forwarder, `ato forward`) gets the environment the
+      // operator gave, its GC timer on (measured only for the agent).
+      delete env[REEXEC_MARK];
+      delete env[GC_TIMER_VARIABLE];
+    } else if (KEEPS_TIMER.test(given)) log(`Bun's GC timer stays on: ${GC_TIMER_VARIABLE}=${given} in the environment`);
     return;
   }
-  const why = execSelfWith([`${GC_TIMER_VARIABLE}=1`], env.ATO_REEXEC_EXE || undefined);
+  const why = execSelfWith([`${GC_TIMER_VARIABLE}=1`, `${REEXEC_MARK}=1`], env.ATO_REEXEC_EXE || undefined);
   log(`Bun's GC timer stays on: ${why}`);
 }
 

@@ -35,9 +35,15 @@ export default defineCommand({
     process.once("SIGINT", () => onSignal("SIGINT"));
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     const agent = Agent.start(cfg);
-    const forwarding = cfg.forward.sinks.length
-      ? Forwarding.start({ auditDir: cfg.auditDir, configFile: cfg.forward.configFile!, sinks: cfg.forward.sinks, log, otlpEndpoint: cfg.analytics.otlpEndpoint })
-      : undefined;
+    let forwarding: InstanceType<typeof Forwarding> | undefined;
+    try {
+      forwarding = cfg.forward.sinks.length
+        ? Forwarding.start({ auditDir: cfg.auditDir, configFile: cfg.forward.configFile!, sinks: cfg.forward.sinks, log, otlpEndpoint: cfg.analytics.otlpEndpoint })
+        : undefined;
+    } catch (e) {
+      await agent.stop(); // attached already: detached, collected and checkpointed before the error is told
+      throw e;
+    }
     await new Promise<void>((resolve, reject) => {
       const stop = (sig: string) => {
         log(`received ${sig}, stopping`);

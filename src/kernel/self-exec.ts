@@ -34,8 +34,15 @@ export function execSelfWith(variables: string[], exe = "/proc/self/exe"): strin
     argv = nulSeparated(readFileSync("/proc/self/cmdline"));
     environ = nulSeparated(readFileSync("/proc/self/environ"));
   } catch (e) {
-    return `cannot read this process's command line from /proc (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
+    return `cannot read this process's command line from /proc (${code})`;
   }
+  // Never twice: an environment that already has one of the variables is a start this made (or an operator's
+  // choice), whatever a runtime shows of it in process.env.
+  const names = variables.map((v) => Buffer.from(v.slice(0, v.indexOf("=") + 1)));
+  const had = names.find((n) => environ.some((e) => e.subarray(0, n.length).equals(n)));
+  if (had) return `already in the environment: ${had.toString("latin1").slice(0, -1)}`;
   return `execve ${exe}: ${errnoName(-execve(exe, argv, [...environ, ...variables.map((v) => Buffer.from(v))]))}`;
 }
 

@@ -5,7 +5,7 @@
  * the forwarder once, clearly, while the agent goes on collecting and signing.
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, agentSetup, atoIn } from "../support/agent.ts";
 import { uniquePinDir } from "../support/bpf.ts";
@@ -52,6 +52,14 @@ const verify = (path: string) => {
 test("every line of the agent's log reaches the sink, and the export verifies as the log does", async () => {
   agent = run(["--forward", "export", "--forward-config", `${tmp}/forward.json`]);
   await agent.waitFor(/forwarding to export/);
+  // The agent runs with Bun's GC timer off (its own re-execution, src/cli/gc-timer.ts); the forwarder it starts
+  // gets the environment the operator gave.
+  const env = (pid: number | string) => readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+  expect(env(agent.proc.pid)).toContain("BUN_GC_TIMER_DISABLE=1");
+  const children = readFileSync(`/proc/${agent.proc.pid}/task/${agent.proc.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  const forwarders = children.filter((c) => readFileSync(`/proc/${c}/cmdline`, "latin1").split("\0").includes("forward"));
+  expect(forwarders.length).toBe(1);
+  expect(env(forwarders[0]!).filter((v) => v.startsWith("BUN_GC_TIMER_DISABLE=") || v.startsWith("ATO_GC_TIMER_REEXEC="))).toEqual([]);
   lab.exec("client", ["ping", "-c", "5", "-i", "0.2", "-q", lab.server.v4]);
   expect(await agent.stop()).toBe(0);
   expect(agent.output).toMatch(/final checkpoint at tree size \d+ signature_status=ok/);

@@ -44,7 +44,7 @@ afterAll(() => {
 /** How the check's own read is made: the kernel walk, batch by setting, or batch because the kernel refused the program. */
 type Way = ConservationSumWay | "refused";
 
-function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlows?: number) {
+function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlows?: number, onWalkFailed?: (e: Error) => void) {
   const said: string[] = [];
   const kernelSum = openConservationSum(way === "refused" ? plainFd : fd(), way === "refused" ? "kernel" : way, (m) => said.push(m));
   if (way === "kernel" && !(kernelSum instanceof FlowSum)) throw new Error(`the flow-sum program did not load: ${said.join("; ")}`);
@@ -55,9 +55,9 @@ function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlow
   // watched: every cycle in which a frame came reads the map (as while /metrics is scraped), else only when a flow is due.
   const collector = new Collector({ reader, masker, log, idleTimeoutNs, activeTimeoutNs: 60n * 1_000_000_000n, ifaceName: () => "lo", packetsSeen: () => counters().packets, watched: () => true });
   collector.start();
-  const check = Conservation.start({ reader, counters, kernelSum, kernelWalkMaxFlows });
+  const check = Conservation.start({ reader, counters, kernelSum, kernelWalkMaxFlows, onWalkFailed });
   collector.mapRead = check.readHook;
-  return { collector, check, said, close: () => { kernelSum?.close(); log.close(); masker.close(); } };
+  return { collector, check, said, kernelSum, close: () => { kernelSum?.close(); log.close(); masker.close(); } };
 }
 
 describe("the conservation check on the collector's read", () => {
@@ -165,6 +165,24 @@ describe("the kernel walk and the size of the map", () => {
     await collector.cycle(); // that batch read found 1 flow: the walk again
     expect(check.check()).toBeNull();
     expect(check.lastSum).toBe("kernel");
+    close();
+  });
+
+  test("a kernel walk that fails is told once, and the check reads with batch lookups from then on, still finding a tampering", async () => {
+    const failed: string[] = [];
+    const { collector, check, kernelSum, close } = watched(HOUR_NS, "kernel", undefined, (e) => failed.push(e.message));
+    bpf.run(frame(41021), 3);
+    await collector.cycle();
+    expect(check.check()).toBeNull();
+    kernelSum!.close(); // the program gone: its next run fails
+    await collector.cycle(); // quiet: the check's own read
+    expect(check.check()).toBeNull();
+    expect(check.lastSum).toBe("batch");
+    expect(failed).toEqual([expect.stringContaining("flow-sum program")]);
+    put(9, [5]); // never seen by the program's counters
+    await collector.cycle();
+    expect(check.check()).toMatchObject({ tamper: "counts_added", found: { map_read_by: "batch" } });
+    expect(failed.length).toBe(1);
     close();
   });
 });
