@@ -35,7 +35,8 @@ export async function benchSums(dist: string, cases: SumCase[], rounds: number):
       if (k.flows !== flows || k.packets !== 10n * BigInt(flows)) throw new Error(`kernel sum ${k.flows} flows ${k.packets} packets, written ${flows} × 10`);
       const reader = new FlowMapReader(fd, 1024); // as ato run reads it
       const counters = () => readCounters(auditor.mapFd("counters"));
-      const ways = { kernel: Conservation.start({ reader, counters, kernelSum: sum }), batch: Conservation.start({ reader, counters }) };
+      // the walk at every size here (the agent takes it while the map holds at most KERNEL_WALK_MAX_FLOWS)
+      const ways = { kernel: Conservation.start({ reader, counters, kernelSum: sum, kernelWalkMaxFlows: Infinity }), batch: Conservation.start({ reader, counters }) };
       const calls = callsFor(flows);
       const cpu = { kernel: [] as number[], batch: [] as number[] }, wall = { kernel: [] as number[], batch: [] as number[] };
       for (let r = 0; r < rounds; r++) {
