@@ -61,7 +61,9 @@ export class Conservation {
   private read?: Measure;
   private readBefore?: bigint;
   /** Whether the last check used the collector's read (true) or read the map itself (false); for tests and benches. */
-  lastFromCollector = false;
+  get lastFromCollector(): boolean {
+    return this.lastSum === "collector";
+  }
   /** Where the last check's sum came from (for tests and benches). */
   lastSum: SumSource = "batch";
   /** The flows the last read found: whether the next own read may be the kernel's walk (the first, at start, is a batch read: a reused map may hold a million). */
@@ -102,7 +104,6 @@ export class Conservation {
   /** Must run between two collector cycles (the agent's tick does): the collector removes nothing meanwhile. */
   check(): TamperFinding | null {
     const m = this.read ?? this.measure();
-    this.lastFromCollector = this.read !== undefined;
     this.lastSum = m.by;
     this.lastFlows = m.flows;
     this.read = undefined;
