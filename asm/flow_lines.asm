@@ -68,8 +68,8 @@ F_REST    equ 40
 F_SEQ0    equ 48
 F_PREFIX  equ 56
 F_NEED    equ 64
-F_LASTSEC equ 72
-F_TPRE    equ 80                ; 24 bytes: '"YYYY-MM-DDTHH:MM:SS.' of F_LASTSEC
+F_LASTSEC equ 72                ; first_seen's cached second, and its 24-byte prefix '"YYYY-MM-DDTHH:MM:SS.'
+F_TPRE    equ 80
 F_DBYTES  equ 104
 F_BYTES   equ 112
 F_DPKT    equ 120
@@ -79,7 +79,10 @@ F_MSFIRST equ 144
 F_MSLAST  equ 152
 F_KEY     equ 160
 F_START   equ 168
-F_FRAME   equ 184
+F_LASTSEC2 equ 184              ; last_seen's cached second and prefix: a record's two times are seconds apart
+F_TPRE2   equ 192               ; (the flow's start, its last packet), so one cache for both would miss at each
+F_TSCR    equ 216               ; iso_second's output, copied into the cache that missed
+F_FRAME   equ 248
 
 ; Writes the literal string %1 at rdi and advances rdi (8-byte stores: up to 7 bytes past it are scratch).
 %macro LIT 1
@@ -161,23 +164,30 @@ F_FRAME   equ 184
         mov     [rsp + %2], rax
 %endmacro
 
-; The quoted RFC 3339 time of the wall ms at [rsp + %1] at rdi: '"YYYY-MM-DDTHH:MM:SS.mmmZ"'.
-%macro TIME 1
+; The quoted RFC 3339 time of the wall ms at [rsp + %1] at rdi: '"YYYY-MM-DDTHH:MM:SS.mmmZ"', the second's
+; prefix cached at [rsp + %3] for the second at [rsp + %2].
+%macro TIME 3
         mov     rax, [rsp + %1]
         xor     edx, edx
         mov     ecx, 1000
         div     rcx                     ; rax = second, rdx = ms within it
         mov     r10, rdx
-        cmp     rax, [rsp + F_LASTSEC]
+        cmp     rax, [rsp + %2]
         je      %%cached
-        mov     [rsp + F_LASTSEC], rax
-        call    iso_second              ; F_TPRE (its frame is ours, 8 bytes further)
+        mov     [rsp + %2], rax
+        call    iso_second              ; F_TSCR (its frame is ours, 8 bytes further)
+        mov     rax, [rsp + F_TSCR]
+        mov     [rsp + %3], rax
+        mov     rax, [rsp + F_TSCR + 8]
+        mov     [rsp + %3 + 8], rax
+        mov     rax, [rsp + F_TSCR + 16]
+        mov     [rsp + %3 + 16], rax
 %%cached:
-        mov     rax, [rsp + F_TPRE]
+        mov     rax, [rsp + %3]
         mov     [rdi], rax
-        mov     rax, [rsp + F_TPRE + 8]
+        mov     rax, [rsp + %3 + 8]
         mov     [rdi + 8], rax
-        mov     rax, [rsp + F_TPRE + 16]
+        mov     rax, [rsp + %3 + 16]
         mov     [rdi + 16], rax
         add     rdi, 21
         mov     eax, r10d
@@ -257,6 +267,7 @@ ato_flow_lines:
         mov     eax, [r12 + 8]
         mov     [rsp + F_PREFIX], rax
         mov     qword [rsp + F_LASTSEC], -1
+        mov     qword [rsp + F_LASTSEC2], -1
         ; the room a line needs: its fixed bytes, the head, mid, tail, iface and the longest reason
         mov     eax, LINE_ROOM
         add     eax, [r12 + 24]
@@ -322,7 +333,7 @@ ato_flow_lines:
         LIT     ',"dst":"'
         IPV4    1
         LIT     ',"family":4,"first_seen":'
-        TIME    F_MSFIRST
+        TIME    F_MSFIRST, F_LASTSEC, F_TPRE
         cmp     qword [rsp + F_DFRAG], 0
         je      .no_frag
         LIT     ',"fragments":'
@@ -346,7 +357,7 @@ ato_flow_lines:
         LIT     ',"iface":'
         CONST   12
         LIT     ',"last_seen":'
-        TIME    F_MSLAST
+        TIME    F_MSLAST, F_LASTSEC2, F_TPRE2
         LIT     ',"packets":'
         mov     rax, [rsp + F_DPKT]
         call    put_u64
@@ -453,7 +464,7 @@ put_u64:
         jne     .copy
         ret
 
-; The caller's F_TPRE (8 bytes above our rsp: the return address) for the second in rax:
+; The caller's F_TSCR (8 bytes above our rsp: the return address) for the second in rax:
 ; '"YYYY-MM-DDTHH:MM:SS.' by Howard Hinnant's civil_from_days (clobbers rax, rcx, rdx, r8, r9, r11).
 iso_second:
         xor     edx, edx
@@ -527,9 +538,9 @@ iso_second:
         cmova   rcx, rax                ; month = mp < 10 ? mp + 3 : mp - 9
         cmp     rcx, 3
         adc     r9, 0                   ; year += month <= 2 (the carry of month < 3)
-        ; frame: [rsp] return address, caller's F_TPRE at rsp + 8 + F_TPRE
+        ; frame: [rsp] return address, caller's F_TSCR at rsp + 8 + F_TSCR
         lea     rdx, [rel digits2]
-        mov     byte [rsp + 8 + F_TPRE], '"'
+        mov     byte [rsp + 8 + F_TSCR], '"'
         mov     rax, r9
         push    rdx
         xor     edx, edx
@@ -540,16 +551,16 @@ iso_second:
         mov     r9, rdx
         pop     rdx
         movzx   eax, word [rdx + rax * 2]
-        mov     [rsp + 8 + F_TPRE + 1], ax
+        mov     [rsp + 8 + F_TSCR + 1], ax
         movzx   eax, word [rdx + r9 * 2]
-        mov     [rsp + 8 + F_TPRE + 3], ax
-        mov     byte [rsp + 8 + F_TPRE + 5], '-'
+        mov     [rsp + 8 + F_TSCR + 3], ax
+        mov     byte [rsp + 8 + F_TSCR + 5], '-'
         movzx   eax, word [rdx + rcx * 2]
-        mov     [rsp + 8 + F_TPRE + 6], ax
-        mov     byte [rsp + 8 + F_TPRE + 8], '-'
+        mov     [rsp + 8 + F_TSCR + 6], ax
+        mov     byte [rsp + 8 + F_TSCR + 8], '-'
         movzx   eax, word [rdx + r8 * 2]
-        mov     [rsp + 8 + F_TPRE + 9], ax
-        mov     byte [rsp + 8 + F_TPRE + 11], 'T'
+        mov     [rsp + 8 + F_TSCR + 9], ax
+        mov     byte [rsp + 8 + F_TSCR + 11], 'T'
         ; hour, minute, second of r11
         mov     r8, rdx
         mov     rax, r11
@@ -557,16 +568,16 @@ iso_second:
         mov     ecx, 3600
         div     rcx                     ; rax = hour, rdx = second of the hour
         movzx   eax, word [r8 + rax * 2]
-        mov     [rsp + 8 + F_TPRE + 12], ax
-        mov     byte [rsp + 8 + F_TPRE + 14], ':'
+        mov     [rsp + 8 + F_TSCR + 12], ax
+        mov     byte [rsp + 8 + F_TSCR + 14], ':'
         mov     rax, rdx
         xor     edx, edx
         mov     ecx, 60
         div     rcx
         movzx   eax, word [r8 + rax * 2]
-        mov     [rsp + 8 + F_TPRE + 15], ax
-        mov     byte [rsp + 8 + F_TPRE + 17], ':'
+        mov     [rsp + 8 + F_TSCR + 15], ax
+        mov     byte [rsp + 8 + F_TSCR + 17], ':'
         movzx   eax, word [r8 + rdx * 2]
-        mov     [rsp + 8 + F_TPRE + 18], ax
-        mov     byte [rsp + 8 + F_TPRE + 20], '.'
+        mov     [rsp + 8 + F_TSCR + 18], ax
+        mov     byte [rsp + 8 + F_TSCR + 20], '.'
         ret

@@ -24,6 +24,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg as osLoad } from "node:os";
 import { closeFd, objGet, possibleCpus } from "../ffi/libbpf.ts";
+import { monotonicNs } from "../ffi/libc.ts";
 import { Collector } from "../src/collector/index.ts";
 import { EvidenceLog } from "../src/log/index.ts";
 import { Masker } from "../src/mask/index.ts";
@@ -45,8 +46,13 @@ const dist = `${import.meta.dir}/../dist`;
 const cleanups: (() => unknown)[] = [];
 const TITLES = { "map-reading": "Map reading: batch lookups beside key-by-key", agent: "Agent footprint" } as const;
 
-/** The bench's flows (scripts/bench-flows.ts): 5,000 bytes each, so a grown cycle changes packets only. */
-const fill = (fd: number, n: number, ifindex = 1, packets = 10n) => fillFlows(fd, n, { ifindex, packets, bytes: 5000n });
+/**
+ * The bench's flows (scripts/bench-flows.ts): 5,000 bytes each, so a grown cycle changes packets only. Every fill
+ * keeps one first_seen, so a refill grows the same entries as traffic does: with a new first_seen each round the
+ * collector would take every flow for an entry the kernel made anew (its general path, `recreated`), not a grown one.
+ */
+const FIRST_SEEN = monotonicNs();
+const fill = (fd: number, n: number, ifindex = 1, packets = 10n) => fillFlows(fd, n, { ifindex, packets, bytes: 5000n, firstSeenNs: FIRST_SEEN });
 
 /** Reads every flow the way the collector does (counts summed over CPUs, nothing decoded). */
 function countFlows(reader: FlowMapReader, method: "batch" | "keys"): number {
@@ -128,7 +134,7 @@ async function collectorCycles(s: ReturnType<typeof section>): Promise<void> {
           const grown = await collector.cycle();
           cpuUs[n]!.push((cpuNow() - c0) / n * 1e6);
           rssGrown = Math.max(rssGrown, process.memoryUsage().rss - rss0);
-          if (grown.records !== n) throw new Error(`cycle wrote ${grown.records} records, expected ${n}`);
+          if (grown.records !== n || grown.reasons.interval !== n) throw new Error(`cycle wrote ${grown.records} records (${JSON.stringify(grown.reasons)}), expected ${n} of reason interval`);
           grownUs[n]!.push(grown.seconds / n * 1e6);
         };
         const runTight = () => {
