@@ -9,10 +9,9 @@
  */
 import { AtoError } from "../errors.ts";
 import { keyIdHex, parseCheckpointBody, parseCheckpointData, parseSignedNote, type EvidenceRecord, type ParsedCheckpoint } from "../evidence/index.ts";
-import { verifySignature } from "../signer/verify.ts";
 import { equalHashes, fitsSize, frontierRoot, frontierSpans, type Hash } from "../tree/index.ts";
 import type { Finding } from "./findings.ts";
-import { expectedKeyIds, findKey, type TrustedKey } from "./keys.ts";
+import { expectedKeyIds, findKey, keyCheck, type TrustedKey } from "./keys.ts";
 import type { Position, RunState } from "./state.ts";
 
 export interface CheckpointContext {
@@ -45,14 +44,14 @@ export function checkCheckpoint(s: RunState, rec: EvidenceRecord, at: Checkpoint
   const seg = s.segments.at(-1)!;
   if (c.signature_status === "ok" && verdict.good) seg.checkpoints.ok++;
   else if (c.signature_status === "failed") seg.checkpoints.failed++;
-  const ours = frontierRoot(tree.frontier);
-  if (c.tree_size === tree.size && rec.seq === tree.size && equalHashes(c.rootHash, ours)) {
-    if (!sameFrontier(c.frontierHashes, tree.frontier)) f("tampered", "checkpoint's recorded frontier does not match the tree it signs");
+  const frontier = tree.frontier; // a copy: read once
+  if (c.tree_size === tree.size && rec.seq === tree.size && equalHashes(c.rootHash, frontierRoot(frontier))) {
+    if (!sameFrontier(c.frontierHashes, frontier)) f("tampered", "checkpoint's recorded frontier does not match the tree it signs");
     matched(s, at, verdict.good ? c.tree_size : undefined);
     return { ...verdict, matched: true };
   }
   const authentic = verdict.good && fitsSize(c.frontierHashes, c.tree_size) && equalHashes(frontierRoot(c.frontierHashes), c.rootHash);
-  mismatch(s, c, at, authentic, rec.seq);
+  mismatch(s, c, at, authentic, rec.seq, frontier);
   if (authentic) {
     tree.size = c.tree_size; // carry on from the signed state; the lines before stay reported
     tree.frontier = c.frontierHashes.slice();
@@ -76,11 +75,11 @@ function checkSignature(s: RunState, c: ParsedCheckpoint, f: (sev: Finding["seve
     f("tampered", `checkpoint note is malformed: ${e.message}`);
     return { good: false };
   }
-  const text = new TextEncoder().encode(note.text);
+  const text = encoder.encode(note.text);
   for (const sig of note.signatures) {
     const key = findKey(s.opts.keys, sig.keyName, sig.keyId);
     if (!key) continue;
-    if (!verifySignature(key.spkiDer, key.algorithm, text, sig.signature)) {
+    if (!keyCheck(key)(text, sig.signature)) {
       f("tampered", `checkpoint signature by key '${sig.keyName}' (${keyIdHex(sig.keyId)}) does not verify: the checkpoint text or its signature was changed`);
       return { good: false };
     }
@@ -90,6 +89,8 @@ function checkSignature(s: RunState, c: ParsedCheckpoint, f: (sev: Finding["seve
   unknownKey(s, note.signatures, f);
   return { good: false };
 }
+
+const encoder = new TextEncoder();
 
 /** Reports an unknown key once per key, with a count, not once per checkpoint. */
 function unknownKey(s: RunState, sigs: { keyName: string; keyId: Uint8Array }[], f: (sev: Finding["severity"], m: string) => Finding): void {
@@ -112,7 +113,7 @@ function matched(s: RunState, at: CheckpointContext, signedSize: number | undefi
   for (const seg of s.run) seg.covered_to = at.leaf + 1; // the checkpoint's own signed line counts as covered
 }
 
-function mismatch(s: RunState, c: ParsedCheckpoint, at: CheckpointContext, authentic: boolean, seq: number): void {
+function mismatch(s: RunState, c: ParsedCheckpoint, at: CheckpointContext, authentic: boolean, seq: number, frontier: Hash[]): void {
   const tree = s.tree!;
   s.findings.raiseAll(s.pendingGaps, "tampered");
   const from = s.lastMatched ?? { file: at.file, line: 1, leaf: at.leaf - (at.line - 1) };
@@ -120,7 +121,7 @@ function mismatch(s: RunState, c: ParsedCheckpoint, at: CheckpointContext, authe
   let lastLeaf = tree.size - 1;
   if (authentic && c.tree_size === tree.size) {
     // The first frontier hash that differs is a subtree holding the first changed line.
-    const i = c.frontierHashes.findIndex((h, k) => !tree.frontier[k] || !equalHashes(h, tree.frontier[k]!));
+    const i = c.frontierHashes.findIndex((h, k) => !frontier[k] || !equalHashes(h, frontier[k]!));
     const span = frontierSpans(tree.size)[i];
     if (span) [firstLeaf, lastLeaf] = [Math.max(firstLeaf, span.start), Math.min(lastLeaf, span.start + span.width - 1)];
   }

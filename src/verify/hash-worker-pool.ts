@@ -5,7 +5,8 @@
  * chunk N, folds the tree and checks signatures. Whoever moves a job's state word from QUEUED first
  * hashes it: when the worker is late, or never started (no Worker, a bad entry point, one CPU busy
  * elsewhere), this thread hashes the chunk itself with the same routine, so results never depend on
- * the worker, only the wall time does.
+ * the worker, only the wall time does. Jobs go to the worker through the doorbell in shared memory
+ * (hash-worker-jobs.ts), not by a message each.
  *
  * Used only where it pays: the native hasher, at least 2 CPUs, and a file of THREAD_MIN_BYTES or more
  * (a worker costs ~10-50 ms to start; on a 10 MB file that is more than it saves). One pool per process,
@@ -13,7 +14,7 @@
  */
 import { availableParallelism } from "node:os";
 import { nativeSha256, type Sha256Library } from "../../ffi/sha256.ts";
-import { DONE, IDLE, JOB_LINES, QUEUED, SLOTS, WORKER, type HashJob, type HashPoolInit } from "./hash-worker-jobs.ts";
+import { ASLEEP, BASE, BUFFER, COUNT, DONE, IDLE, JOB_LINES, JOBS_WORDS, QUEUED, RING, SLOTS, TICKET, WORKER, jobWord, type HashPoolInit, type WorkerMessage } from "./hash-worker-jobs.ts";
 import type { LeafSource } from "./stream-tree.ts";
 import { BASE_MOD, foldLevels, levelLayout } from "./subtrees.ts";
 
@@ -58,9 +59,9 @@ export function hashWorkerForTests(o: Partial<Options> | undefined): void {
   options = o ? { ...defaults, ...o } : defaults;
 }
 
-/** Test-only: how many jobs the worker and this thread hashed since the pool was made. */
-export function hashWorkerStats(): { worker: number; main: number } {
-  return { worker: pool?.byWorker ?? 0, main: pool?.byMain ?? 0 };
+/** Test-only: how many jobs the worker and this thread hashed since the pool was made, and how often the worker was woken by a message. */
+export function hashWorkerStats(): { worker: number; main: number; wakes: number } {
+  return { worker: pool?.byWorker ?? 0, main: pool?.byMain ?? 0, wakes: pool?.wakes ?? 0 };
 }
 
 function startWorker(): Worker | undefined {
@@ -84,23 +85,29 @@ export class HashPool {
   busy = false;
   byWorker = 0;
   byMain = 0;
+  wakes = 0;
   worker: Worker | undefined;
   /** Its worker stalled (die()). */
   private dead = false;
   private readonly lib: Sha256Library;
   private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
+  /** The doorbell and the queued jobs' parameters (hash-worker-jobs.ts). */
+  private readonly jobs = new Int32Array(new SharedArrayBuffer(4 * JOBS_WORDS));
+  private tickets = 0;
   readonly spans: Uint32Array[] = [];
   readonly hashes: Uint8Array[] = [];
   readonly levels: Uint8Array[] = [];
   private readonly bufs: Uint8Array[] = [];
   private readonly gens: number[] = [];
+  /** Per slot: which buffer the worker was last sent (BufferMessage.id). */
+  private readonly bufferIds: number[] = [];
   /** Per slot: the job's predicted tree size at its first leaf, modulo BASE_MOD. */
   readonly bases: number[] = [];
 
   constructor(lib: Sha256Library, worker: Worker | undefined) {
     this.lib = lib;
     this.worker = worker;
-    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, spans: [], hashes: [], levels: [] };
+    const init: HashPoolInit = { state: this.state.buffer as SharedArrayBuffer, jobs: this.jobs.buffer as SharedArrayBuffer, spans: [], hashes: [], levels: [] };
     for (let i = 0; i < SLOTS; i++) {
       const sp = new SharedArrayBuffer(8 * JOB_LINES);
       const h = new SharedArrayBuffer(32 * JOB_LINES);
@@ -113,9 +120,14 @@ export class HashPool {
       this.hashes.push(new Uint8Array(h));
       this.bufs.push(new Uint8Array(0));
       this.gens.push(0);
+      this.bufferIds.push(0);
       this.bases.push(0);
     }
-    worker?.postMessage({ init });
+    this.post({ init });
+  }
+
+  private post(m: WorkerMessage): void {
+    this.worker?.postMessage(m);
   }
 
   /** Slot `slot`'s chunk buffer, longer than `need` bytes (its contents are not kept when it grows). */
@@ -126,6 +138,9 @@ export class HashPool {
     while (n <= need) n *= 2;
     b = new Uint8Array(new SharedArrayBuffer(n));
     this.bufs[slot] = b;
+    const id = (this.bufferIds[slot]! + 1) | 0;
+    this.bufferIds[slot] = id;
+    this.post({ buffer: { slot, id, buf: b.buffer as SharedArrayBuffer } }); // before any job on it: the worker reads it before it takes one
     return b;
   }
 
@@ -135,9 +150,17 @@ export class HashPool {
     this.gens[slot] = gen;
     base = ((base % BASE_MOD) + BASE_MOD) % BASE_MOD;
     this.bases[slot] = base;
+    // The parameters before the state word: a worker that sees QUEUED for this generation sees them.
+    Atomics.store(this.jobs, jobWord(slot, COUNT), count);
+    Atomics.store(this.jobs, jobWord(slot, BASE), base);
+    Atomics.store(this.jobs, jobWord(slot, BUFFER), this.bufferIds[slot]!);
+    Atomics.store(this.jobs, jobWord(slot, TICKET), (this.tickets = (this.tickets + 1) | 0));
     Atomics.store(this.state, slot, gen * 4 + QUEUED);
-    const job: HashJob = { slot, gen, buf: this.bufs[slot]!.buffer as SharedArrayBuffer, count, base };
-    this.worker?.postMessage({ job });
+    Atomics.add(this.jobs, RING, 1); // not notified: a wake-up costs this thread ~50 µs (an IPI here), the worker's short waits see it
+    if (Atomics.exchange(this.jobs, ASLEEP, 0) === 1) {
+      this.wakes++;
+      this.post({ wake: true }); // it left the doorbell for its event loop
+    }
   }
 
   /** The slot's leaf hashes are ready once this returns: taken back and hashed here, or waited for. */

@@ -43,13 +43,30 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
     lineNo = resume.point.line - 1;
     fileStart = beginResumed(s, resume, seg);
   }
+  const { witness, exportSeq } = s.opts;
+  const trustedSize = s.opts.trusted?.size;
+  const fromSize = s.opts.from?.size;
   const end = readLines(s, input, (buf, start, stop, offset) => {
     if (skip) return true;
     lineNo++;
-    let good: { key: string; root: string } | undefined; // a checkpoint that became the last good one: a point to resume from
     // The line's kind and seq as scalars (quickKind, or the parsed record's): an ordinary record's line allocates nothing.
     let kind: string | undefined = quickKind(buf, start, stop);
     let seq = quickSeq;
+    if (kind === "record" && lineNo > 1 && seq === s.expectedSeq && witness === undefined && !isRetireLine(buf, stop, seq)) {
+      // An ordinary record in order, at a tree size nothing is to be noted at: all the full path below does for it.
+      const tree = s.tree!;
+      const size = tree.size;
+      if (size !== exportSeq && size + 1 !== trustedSize && size + 1 !== fromSize) {
+        s.expectedSeq = seq + 1;
+        tree.appendLine(buf, start, stop);
+        seg.lines = lineNo;
+        seg.bytes = offset + (stop - start) + 1;
+        seg.first_seq ??= seq;
+        seg.last_seq = seq;
+        return;
+      }
+    }
+    let good: { key: string; root: string } | undefined; // a checkpoint that became the last good one: a point to resume from
     let rec: EvidenceRecord | undefined;
     let problem: string | undefined;
     if (kind === undefined || lineNo === 1 || kind !== "record" || isRetireLine(buf, stop, seq)) {
@@ -73,7 +90,6 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
       checkFrom(s, file, lineNo);
     }
     if (rec?.kind === "retire" && lineNo > 1) noteRetire(s, rec, { file, line: lineNo, leaf: s.tree!.size });
-    const witness = s.opts.witness;
     if (witness && rec) witness.record(rec, { file, line: lineNo });
     else if (witness && head) witness.evidence();
     const tree = s.tree!;
@@ -93,11 +109,11 @@ function verifyFile(s: RunState, input: InputFile, index: number, last: boolean,
       if (s.lastGood !== before) s.tailFrom = { fileIndex: index, offset: offset + (stop - start) + 1, line: lineNo + 1 };
       if (s.lastGood !== before && verdict.good) good = { key: verdict.key.fingerprint, root: (rec.data as { root: string }).root };
     }
-    if (s.opts.exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
+    if (exportSeq === tree.size && fileStart.run === s.runId) s.capture.line = { bytes: buf.slice(start, stop), file, lineNo, fileIndex: index, run: s.runId, fileStart };
     tree.appendLine(buf, start, stop);
     if (good) markResumePoint(s, { fileIndex: index, segment: seg.segment ?? -1, offset: offset + (stop - start) + 1, line: lineNo + 1, treeSize: tree.size, frontier: tree.frontier, seq, checkpointSize: tree.size - 1, checkpointRoot: good.root, key: good.key });
-    if (s.opts.trusted?.size === tree.size) checkTrusted(s, file, lineNo);
-    if (s.opts.from?.size === tree.size) checkFrom(s, file, lineNo);
+    if (trustedSize === tree.size) checkTrusted(s, file, lineNo);
+    if (fromSize === tree.size) checkFrom(s, file, lineNo);
     seg.lines = lineNo;
     seg.bytes = offset + (stop - start) + 1;
     if (head) {

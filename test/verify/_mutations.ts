@@ -271,7 +271,10 @@ const ROTATED = /^signed_evidence\.(\d{6,})\.log$/;
  * name, the active file last):
  *   "intact"   they are all there, unchanged, in order (anything after them is unsigned);
  *   "cut"      they stop early: the log's end was cut, which offline is a shorter log and only
- *              a checkpoint kept elsewhere (--trusted-checkpoint) shows;
+ *              a checkpoint kept elsewhere (--trusted-checkpoint) shows; also when they differ only
+ *              after the last checkpoint line the files still hold (a change there, made after a cut
+ *              removed the checkpoints that signed it, is in lines nothing signs any more: offline
+ *              it is the same as a log whose writer stopped before signing them);
  *   "changed"  anything else, including a name that is not a regular file, or two names of one file.
  */
 export function signedChange(dir: string, signed: Buffer): "intact" | "cut" | "changed" {
@@ -292,8 +295,12 @@ export function signedChange(dir: string, signed: Buffer): "intact" | "cut" | "c
     parts.push({ order: firstLineSegment(bytes) ?? (m ? Number(m[1]) : Number.MAX_SAFE_INTEGER), bytes });
   }
   const all = Buffer.concat(parts.sort((a, b) => a.order - b.order).map((p) => p.bytes));
-  if (all.length >= signed.length) return all.subarray(0, signed.length).equals(signed) ? "intact" : "changed";
-  return signed.subarray(0, all.length).equals(all) ? "cut" : "changed";
+  const n = Math.min(all.length, signed.length);
+  let k = 0;
+  while (k < n && all[k] === signed[k]) k++;
+  if (k === n) return all.length >= signed.length ? "intact" : "cut";
+  // The first difference is signed only if a checkpoint line still follows it (the line holding it included).
+  return all.indexOf('"kind":"checkpoint"', all.lastIndexOf(0x0a, k - 1) + 1) >= 0 ? "changed" : "cut";
 }
 
 function firstLineSegment(bytes: Buffer): number | undefined {

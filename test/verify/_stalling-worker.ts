@@ -1,21 +1,24 @@
 /**
  * A hash worker that goes wrong the way the pool must survive: it claims the first job it is given and never
  * finishes it, and from then on keeps writing garbage into every slot's hashes and levels until it is terminated.
+ * It polls the state words on a timer instead of waiting on the doorbell (and never says it sleeps).
  */
-import { QUEUED, WORKER, type HashJob, type HashPoolInit } from "../../src/verify/hash-worker-jobs.ts";
+import { QUEUED, SLOTS, WORKER, type WorkerMessage } from "../../src/verify/hash-worker-jobs.ts";
 
 declare const self: Worker;
-let init: HashPoolInit | undefined;
-let scribbling = false;
+let timer: ReturnType<typeof setInterval> | undefined;
 
 self.onmessage = (e: MessageEvent) => {
-  const m = e.data as { init?: HashPoolInit; job?: HashJob };
-  if (m.init) init = m.init;
-  const job = m.job;
-  if (!job || !init || scribbling) return;
-  const state = new Int32Array(init.state);
-  if (Atomics.compareExchange(state, job.slot, job.gen * 4 + QUEUED, job.gen * 4 + WORKER) !== job.gen * 4 + QUEUED) return;
-  scribbling = true;
-  const slots = [...init.hashes, ...init.levels].map((b) => new Uint8Array(b));
-  setInterval(() => { for (const s of slots) s.fill(0xa5); }, 1);
+  const m = e.data as WorkerMessage;
+  if (!("init" in m) || timer) return;
+  const state = new Int32Array(m.init.state);
+  const slots = [...m.init.hashes, ...m.init.levels].map((b) => new Uint8Array(b));
+  let claimed = false;
+  timer = setInterval(() => {
+    if (claimed) return void slots.forEach((s) => s.fill(0xa5));
+    for (let i = 0; i < SLOTS && !claimed; i++) {
+      const v = Atomics.load(state, i);
+      claimed = (v & 3) === QUEUED && Atomics.compareExchange(state, i, v, v - QUEUED + WORKER) === v;
+    }
+  }, 1);
 };

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { nativeSha256 } from "../../ffi/sha256.ts";
-import { hashWorkerForTests, hashWorkerStats } from "../../src/verify/hash-worker-pool.ts";
+import { hashPool, hashWorkerForTests, hashWorkerStats } from "../../src/verify/hash-worker-pool.ts";
 import { verify } from "../../src/verify/index.ts";
 import { signedLog, type Fixture } from "./_fixture.ts";
 import { Mutator, prng } from "./_mutations.ts";
@@ -33,14 +33,14 @@ function withPool(dir: string, o: Parameters<typeof hashWorkerForTests>[0]) {
 describe.skipIf(nativeSha256() === undefined)("the hash worker", () => {
   test("is not used for files under the threshold", () => {
     const r = withPool(fx.base, undefined);
-    expect(r.stats).toEqual({ worker: 0, main: 0 });
+    expect(r.stats).toEqual({ worker: 0, main: 0, wakes: 0 });
     expect(JSON.parse(r.report).result).toBe("verified");
   });
 
   test("is not used on a machine with one CPU, and the report is the same", () => {
     const single = report(fx.base);
     const r = withPool(fx.base, { minBytes: 0, cpus: () => 1 });
-    expect(r.stats).toEqual({ worker: 0, main: 0 });
+    expect(r.stats).toEqual({ worker: 0, main: 0, wakes: 0 });
     expect(r.report).toBe(single);
   });
 
@@ -54,6 +54,42 @@ describe.skipIf(nativeSha256() === undefined)("the hash worker", () => {
       expect(r.stats.worker).toBe(0);
       expect(r.stats.main).toBeGreaterThan(0);
       expect(r.report).toBe(single);
+    }
+  });
+
+  test("that went back to its event loop between two reads is woken by the next one", () => {
+    const single = report(fx.base);
+    hashWorkerForTests({ minBytes: 0, takeBack: false, stallMs: 5000 });
+    try {
+      expect(report(fx.base)).toBe(single);
+      const first = hashWorkerStats();
+      Bun.sleepSync(600); // past the worker's IDLE_MS: it leaves the doorbell for its event loop
+      expect(report(fx.base)).toBe(single);
+      const second = hashWorkerStats();
+      expect(second.wakes).toBeGreaterThan(first.wakes);
+      expect(second.worker).toBeGreaterThan(first.worker);
+      expect(second.main).toBe(0); // every job the worker's: none waited out the stall limit
+    } finally {
+      hashWorkerForTests(undefined);
+    }
+  });
+
+  test("that dies holding a job is given up after the stall limit, and the reports are the same", () => {
+    const dying = () => new URL("./_dying-worker.ts", import.meta.url).href;
+    for (const seed of [0, 5]) {
+      const dir = seed === 0 ? fx.base : fx.copy();
+      if (seed > 0) new Mutator(dir, prng(seed)).one();
+      const single = report(dir);
+      for (const takeBack of [true, false]) {
+        hashWorkerForTests({ minBytes: 0, takeBack, stallMs: 300, url: dying });
+        try {
+          expect(report(dir)).toBe(single);
+          // Without take-back it surely claimed one; with it, this thread may have taken every job first.
+          if (!takeBack) expect(hashPool(1 << 30)).toBeUndefined(); // the pool whose worker stalled is not used again
+        } finally {
+          hashWorkerForTests(undefined);
+        }
+      }
     }
   });
 });
