@@ -78,6 +78,7 @@ export class Baseline {
   /** The batch scan's fast path over batch b (scan.ts), on this collection's table and generation. */
   scan(scan: BatchScan, b: FlowBatch, order: Int32Array, pos0: number): void {
     scan.run(b, order, pos0, this.table, this.generation);
+    scan.takeNew(b, order, pos0, this.table, this.generation);
   }
 
   /**

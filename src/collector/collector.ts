@@ -206,9 +206,9 @@ export class Collector {
       if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
       const pos0 = summary.flows;
       summary.flows += b.n;
-      // The flows that only need counting are taken in by the scan (scan.ts); the rest come back here, in batch order.
-      const epoch = this.baseline.epoch;
+      // The flows that only need counting, and the new ones, are taken in by the scan (scan.ts); the rest come back here, in batch order.
       this.baseline.scan(scan, b, this.order, pos0);
+      const epoch = this.baseline.epoch; // the DUE slots hold at the table's epoch after the scan (scan.ts's takeNew)
       for (let h = 0; h < scan.n; h++) {
         const i = scan.index[h]!, position = pos0 + i;
         // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.

@@ -111,6 +111,41 @@ export class FlowTable {
     }
   }
 
+  /**
+   * Inserts the key at words[at..] and returns its slot, when the table does not hold it; returns
+   * -1 (nothing changed) when it does. The new slot's row is left as it was, for the caller to
+   * write whole. A pass of inserts calls `reserve` first: then none of them rebuilds the table.
+   */
+  insertAbsent(words: Uint32Array, at: number): number {
+    if (this.live + this.tombstones + 1 > this.capacity * MAX_LOAD) this.rebuild();
+    const mask = this.capacity - 1, k = this.keys, state = this.state;
+    let reuse = -1;
+    for (let s = hashKey(words, at) & mask; ; s = (s + 1) & mask) {
+      const st = state[s]!;
+      if (st === EMPTY) {
+        if (reuse < 0) reuse = s;
+        else this.tombstones--;
+        state[reuse] = USED;
+        const o = reuse * KEY_WORDS; // unrolled: no subarray object, no loop step while this runs uncompiled
+        k[o] = words[at]!; k[o + 1] = words[at + 1]!; k[o + 2] = words[at + 2]!; k[o + 3] = words[at + 3]!;
+        k[o + 4] = words[at + 4]!; k[o + 5] = words[at + 5]!; k[o + 6] = words[at + 6]!; k[o + 7] = words[at + 7]!;
+        k[o + 8] = words[at + 8]!; k[o + 9] = words[at + 9]!; k[o + 10] = words[at + 10]!; k[o + 11] = words[at + 11]!;
+        this.live++;
+        return reuse;
+      }
+      if (st === DELETED) { if (reuse < 0) reuse = s; continue; }
+      if (this.sameKey(s, words, at)) return -1;
+    }
+  }
+
+  /**
+   * Makes room for `n` more keys within MAX_LOAD, rebuilding once now (a batch's new flows inserted
+   * one by one would rebuild at every doubling, each time re-inserting all before them).
+   */
+  reserve(n: number): void {
+    if (this.live + this.tombstones + n > this.capacity * MAX_LOAD) this.rebuild(this.live + n);
+  }
+
   /** Whether the last upsert inserted its key. */
   inserted = false;
 
@@ -151,12 +186,15 @@ export class FlowTable {
     return true;
   }
 
-  /** Re-inserts the live flows into a table they fill to at most two thirds of MAX_LOAD: a full table doubles. */
-  private rebuild(): void {
+  /**
+   * Re-inserts the live flows into a table they fill to at most two thirds of MAX_LOAD (a full
+   * table doubles), and that holds `flows` within MAX_LOAD.
+   */
+  private rebuild(flows = 0): void {
     const oldCapacity = this.capacity, oldKeys = this.keys, oldState = this.state, oldRow = this.row;
     this.epoch++;
     let capacity = 16;
-    while (capacity * MAX_LOAD < (this.live + 1) * 1.5) capacity *= 2;
+    while (capacity * MAX_LOAD < Math.max((this.live + 1) * 1.5, flows)) capacity *= 2;
     this.capacity = capacity;
     this.keys = new Uint32Array(capacity * KEY_WORDS);
     this.state = new Uint8Array(capacity);
