@@ -150,6 +150,11 @@ export class Baseline {
     chunk.addSlot(this.table, slot, reason);
   }
 
+  /** `due` for each of slots[from..to) (a run of the scan's DUE hand-backs, at slots that hold at the table's epoch), in one call. */
+  dueRun(chunk: DueChunk, slots: Int32Array, from: number, to: number, reason: ExportReason): void {
+    chunk.addSlots(this.table, slots, from, to, reason);
+  }
+
   /**
    * Records from..to of `chunk` are on disk: each flow still in the map (reason active, interval
    * or shutdown) now has a record of the counts the chunk holds. While the table's epoch is the

@@ -107,7 +107,8 @@ export class BatchScan {
    * back DUE when a record is due (every one, in the final cycle), or not at all. Every other SLOW
    * flow (idle, or held by the table at another slot) stays SLOW, in batch order. The table makes
    * room for all of them first (one rebuild at most, which moves slots: the DUE flows' slots are
-   * found again, so every slot handed back holds at the table's epoch after the call).
+   * found again, so every slot handed back holds at the table's epoch after the call, and is the
+   * flow's `order` hint).
    *
    * Why: one loop over the hand-backs, with no object and no call per flow but the insert. It runs
    * about once per stop, through code the JIT has not compiled; the general path's dozen calls and
@@ -125,7 +126,7 @@ export class BatchScan {
     // Room for every SLOW flow at once (the first read of a burst: all of them are new); a rebuild moves the DUE flows' slots.
     const epoch0 = t.epoch;
     t.reserve(slow);
-    if (t.epoch !== epoch0) for (let h = 0; h < n; h++) if (kind[h] === DUE) slots[h] = t.find(kw, index[h]! * KEY_WORDS);
+    if (t.epoch !== epoch0) for (let h = 0; h < n; h++) if (kind[h] === DUE) order[pos0 + index[h]!] = slots[h] = t.find(kw, index[h]! * KEY_WORDS);
     for (let h = 0; h < n; h++) {
       const i = index[h]!, k = kind[h]!;
       if (k !== SLOW) { index[out] = i; kind[out] = k; slots[out++] = slots[h]!; continue; }
