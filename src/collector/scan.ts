@@ -105,10 +105,11 @@ export class BatchScan {
    * its row exactly as the general path does (Baseline.seenAt's insert, then observe: first_seen is
    * where its active timeout runs from), its growth counted per protocol, its bounds taken; it comes
    * back DUE when a record is due (every one, in the final cycle), or not at all. Every other SLOW
-   * flow (idle, or held by the table at another slot) stays SLOW, in batch order. The table makes
-   * room for all of them first (one rebuild at most, which moves slots: the DUE flows' slots are
-   * found again, so every slot handed back holds at the table's epoch after the call, and is the
-   * flow's `order` hint).
+   * flow (idle, or held by the table at another slot: then that slot becomes its `order` hint, so the
+   * general path finds it without a second lookup) stays SLOW, in batch order. A table that is
+   * full grows once for the flow and every SLOW one after it (a rebuild moves slots: the DUE flows'
+   * slots are found again, so every slot handed back holds at the table's epoch after the call, and
+   * is the flow's `order` hint).
    *
    * Why: one loop over the hand-backs, with no object and no call per flow but the insert. It runs
    * about once per stop, through code the JIT has not compiled; the general path's dozen calls and
@@ -120,16 +121,13 @@ export class BatchScan {
     if (hooked || this.n === 0) return;
     const kw = b.keyWords, vw = b.valueWords, cpus = b.cpus, flowWords = b.valueBytes >> 2, byProto = this.byProto;
     const index = this.index, kind = this.kind, slots = this.slot, n = this.n;
-    let out = 0, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew, slow = 0;
-    for (let h = 0; h < n; h++) if (kind[h] === SLOW) slow++;
-    if (slow === 0) return;
-    // Room for every SLOW flow at once (the first read of a burst: all of them are new); a rebuild moves the DUE flows' slots.
-    const epoch0 = t.epoch;
-    t.reserve(slow);
-    if (t.epoch !== epoch0) for (let h = 0; h < n; h++) if (kind[h] === DUE) order[pos0 + index[h]!] = slots[h] = t.find(kw, index[h]! * KEY_WORDS);
+    let out = 0, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew, slowLeft = 0;
+    for (let h = 0; h < n; h++) if (kind[h] === SLOW) slowLeft++;
+    if (slowLeft === 0) return;
     for (let h = 0; h < n; h++) {
       const i = index[h]!, k = kind[h]!;
       if (k !== SLOW) { index[out] = i; kind[out] = k; slots[out++] = slots[h]!; continue; }
+      slowLeft--;
       // Sums over CPUs, as FlowBatch.countsInto (and lastSeenNs: the latest of every CPU, for the idle check).
       let packets = 0, bytes = 0, first = 0, last = 0, lastAll = 0, tcpFlags = 0, fragments = 0, timing = 0, spikes = 0;
       for (let c = 0, o = i * flowWords; c < cpus; c++, o += STEP) {
@@ -147,9 +145,23 @@ export class BatchScan {
         timing += vw[o + TM]!;
         spikes += vw[o + SP]!;
       }
-      // Idle (taken out of the map by the general path) or known at another slot: the general path.
-      const s = lastAll < idleBefore ? -1 : t.insertAbsent(kw, i * KEY_WORDS); // no rebuild: room was reserved
-      if (s < 0) { index[out] = i; kind[out++] = SLOW; continue; }
+      // Idle (taken out of the map by the general path) or held at another slot (the map's order moved): the
+      // general path, which finds the latter at once at the slot given here as its hint.
+      if (lastAll < idleBefore) { index[out] = i; kind[out++] = SLOW; continue; }
+      if (!t.fits(1)) {
+        // Full: grown once for this flow and every SLOW one after it (the first read of a burst: all new), not at
+        // every doubling. The rebuild moves slots: the DUE flows' (before and after this one) and the hints of
+        // those handed back so far are found again; the SLOW ones after this one are looked up in their turn.
+        t.reserve(slowLeft + 1);
+        for (let x = 0; x < n; x++) {
+          if (x >= out && (x <= h || kind[x] !== DUE)) continue;
+          const found = t.find(kw, index[x]! * KEY_WORDS);
+          order[pos0 + index[x]!] = found;
+          if (kind[x] === DUE) slots[x] = found;
+        }
+      }
+      const s = t.insertAbsent(kw, i * KEY_WORDS); // no rebuild: there is room
+      if (s < 0) { order[pos0 + i] = ~s; index[out] = i; kind[out++] = SLOW; continue; }
       const row = t.row, r = s * ROW;
       row[r + R_PACKETS] = 0; row[r + R_BYTES] = 0; row[r + R_FRAGMENTS] = 0; // nothing recorded of it yet
       row[r + R_READ_PACKETS] = packets; row[r + R_READ_BYTES] = bytes; row[r + R_READ_FRAGMENTS] = fragments;

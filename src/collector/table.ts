@@ -116,8 +116,9 @@ export class FlowTable {
 
   /**
    * Inserts the key at words[at..] and returns its slot, when the table does not hold it; returns
-   * -1 (nothing changed) when it does. The new slot's row is left as it was, for the caller to
-   * write whole. A pass of inserts calls `reserve` first: then none of them rebuilds the table.
+   * ~slot (negative; nothing changed) of the slot holding it when it does. The new slot's row is
+   * left as it was, for the caller to write whole. A caller that keeps slots across inserts makes
+   * room first (`fits`, `reserve`): then the insert does not rebuild the table.
    */
   insertAbsent(words: Uint32Array, at: number): number {
     if (this.live + this.tombstones + 1 > this.capacity * MAX_LOAD) this.rebuild();
@@ -137,8 +138,13 @@ export class FlowTable {
         return reuse;
       }
       if (st === DELETED) { if (reuse < 0) reuse = s; continue; }
-      if (this.sameKey(s, words, at)) return -1;
+      if (this.sameKey(s, words, at)) return ~s;
     }
+  }
+
+  /** Whether `n` more keys fit within MAX_LOAD without a rebuild. */
+  fits(n: number): boolean {
+    return this.live + this.tombstones + n <= this.capacity * MAX_LOAD;
   }
 
   /**
@@ -146,7 +152,7 @@ export class FlowTable {
    * one by one would rebuild at every doubling, each time re-inserting all before them).
    */
   reserve(n: number): void {
-    if (this.live + this.tombstones + n > this.capacity * MAX_LOAD) this.rebuild(this.live + n);
+    if (!this.fits(n)) this.rebuild(this.live + n);
   }
 
   /** Whether the last upsert inserted its key. */

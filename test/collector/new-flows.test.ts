@@ -6,12 +6,12 @@
  * a first read and at a final one where flows due at shutdown share the batches with new ones that
  * make the table grow. A second final collection writes nothing, and each flow's records add up to
  * what the kernel counted. On a table alone: the slots handed back DUE still hold their flows when
- * the new ones made the table rebuild.
+ * the new ones made the table rebuild, and a flow held at another slot goes on with that slot as its hint.
  */
 import { describe, expect, test } from "bun:test";
 import { monotonicNs } from "../../ffi/libc.ts";
 import { FlowBatch, FLOW_VALUE } from "../../src/kernel/index.ts";
-import { BatchScan, DUE } from "../../src/collector/scan.ts";
+import { BatchScan, DUE, SLOW } from "../../src/collector/scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_FIRST_SEEN, R_LAST_SEEN, R_READ_PACKETS } from "../../src/collector/table.ts";
 import { CPUS, HOUR_NS, put, records, setup, useCollectorLab } from "./_lab.ts";
 
@@ -101,36 +101,59 @@ describe("BatchScan.takeNew on a table alone", () => {
   const NOW = 1e12, BEGAN = NOW - 1e9;
   const put64 = (w: Uint32Array, at: number, v: number) => { w[at] = v % 2 ** 32; w[at + 1] = Math.floor(v / 2 ** 32); };
 
-  test("the flows handed back DUE still hold their slots when the new ones in their batch made the table rebuild", () => {
-    const t = new FlowTable(1024); // 716 flows within its load
-    const known = 700, fresh = 100, b = new FlowBatch(known + fresh, 1), order = new Int32Array(known + fresh).fill(-1);
-    for (let j = 0; j < known; j++) t.upsert(keyOf(j), 0);
-    // The batch: the known flows first, each at the position of the slot it holds, grown; then the new ones.
-    for (let i = 0; i < known + fresh; i++) {
+  test("a first read of 4,096 new flows grows the table once, to what inserting them one by one ends at", () => {
+    const t = new FlowTable(1024), n = 4096, b = new FlowBatch(n, 1), order = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
       b.keyWords.set(keyOf(i), i * KEY_WORDS);
       const o = i * (b.valueBytes >> 2);
-      put64(b.valueWords, o + (FLOW_VALUE.packets >> 2), 2 + (i % 3));
+      put64(b.valueWords, o + (FLOW_VALUE.packets >> 2), 1);
       put64(b.valueWords, o + (FLOW_VALUE.firstSeenNs >> 2), BEGAN);
       put64(b.valueWords, o + (FLOW_VALUE.lastSeenNs >> 2), NOW);
-      if (i >= known) continue;
-      const s = t.find(keyOf(i), 0);
-      order[i] = s;
-      t.row[s * ROW + R_READ_PACKETS] = 2; t.row[s * ROW + R_FIRST_SEEN] = BEGAN; t.row[s * ROW + R_LAST_SEEN] = BEGAN;
     }
-    b.n = known + fresh;
+    b.n = n;
     const scan = new BatchScan({ idleBefore: NOW - 60e9, idleNs: 60e9, nowNs: NOW, activeNs: 60e9, final: true, hooked: false }, null);
-    const epoch = t.epoch;
     scan.run(b, order, 0, t, 1);
-    expect(scan.n).toBe(known + fresh); // the known ones DUE at shutdown, the new ones SLOW
     scan.takeNew(b, order, 0, t, 1);
-    expect(t.epoch).not.toBe(epoch); // the new ones did not fit: the table was rebuilt, its slots moved
-    expect(t.size).toBe(known + fresh);
-    expect(scan.n).toBe(known + fresh); // every one DUE, in batch order, at the slot that holds it now
-    for (let h = 0; h < scan.n; h++) {
-      expect([scan.index[h], scan.kind[h]]).toEqual([h, DUE]);
-      expect(t.holds(scan.slot[h]!, b.keyWords, h * KEY_WORDS)).toBe(true);
-      expect(t.row[scan.slot[h]! * ROW + R_READ_PACKETS]).toBe(2 + (h % 3));
-      if (h >= known) expect(order[h]).toBe(scan.slot[h]!); // a new one's slot is its hint for the next read
-    }
+    expect([scan.n, t.size, t.epoch, t.capacity]).toEqual([n, n, 1, 8192]); // one rebuild (each re-inserts every flow before it)
+    for (let h = 0; h < n; h++) expect(t.holds(scan.slot[h]!, b.keyWords, h * KEY_WORDS)).toBe(true);
   });
+
+  for (const newFirst of [false, true]) {
+    test(`the flows handed back DUE still hold their slots when the new ones ${newFirst ? "before" : "after"} them in the batch made the table rebuild`, () => {
+      const t = new FlowTable(1024); // 716 flows within its load
+      const known = 700, fresh = 100, all = known + fresh, b = new FlowBatch(all, 1), order = new Int32Array(all).fill(-1);
+      for (let j = 0; j < known; j++) t.upsert(keyOf(j), 0);
+      // The batch: the known flows (j < 700) at the positions of the slots they hold, grown; the new ones before or after them.
+      const flowAt = (i: number) => (newFirst ? (i < fresh ? known + i : i - fresh) : i);
+      for (let i = 0; i < all; i++) {
+        const j = flowAt(i);
+        b.keyWords.set(keyOf(j), i * KEY_WORDS);
+        const o = i * (b.valueBytes >> 2);
+        put64(b.valueWords, o + (FLOW_VALUE.packets >> 2), 2 + (j % 3));
+        put64(b.valueWords, o + (FLOW_VALUE.firstSeenNs >> 2), BEGAN);
+        put64(b.valueWords, o + (FLOW_VALUE.lastSeenNs >> 2), NOW);
+        if (j >= known) continue;
+        const s = t.find(keyOf(j), 0);
+        order[i] = j % 10 === 9 ? -1 : s; // every tenth as if the map's order had moved: no hint
+        t.row[s * ROW + R_READ_PACKETS] = 2; t.row[s * ROW + R_FIRST_SEEN] = BEGAN; t.row[s * ROW + R_LAST_SEEN] = BEGAN;
+      }
+      b.n = all;
+      const scan = new BatchScan({ idleBefore: NOW - 60e9, idleNs: 60e9, nowNs: NOW, activeNs: 60e9, final: true, hooked: false }, null);
+      const epoch = t.epoch;
+      scan.run(b, order, 0, t, 1);
+      expect(scan.n).toBe(all); // the known ones DUE at shutdown (SLOW without a hint), the new ones SLOW
+      scan.takeNew(b, order, 0, t, 1);
+      expect(t.epoch).not.toBe(epoch); // the new ones did not fit: the table was rebuilt, its slots moved
+      expect(t.size).toBe(all);
+      expect(scan.n).toBe(all); // in batch order: DUE at the slot that holds it now, or SLOW (held, no hint) with that slot as its hint
+      for (let h = 0; h < scan.n; h++) {
+        const j = flowAt(h), unhinted = j < known && j % 10 === 9;
+        expect([scan.index[h], scan.kind[h]]).toEqual([h, unhinted ? SLOW : DUE]);
+        expect(order[h]).toBe(t.find(b.keyWords, h * KEY_WORDS)); // the hint for the general path and the next read
+        if (unhinted) continue;
+        expect(scan.slot[h]).toBe(order[h]!);
+        expect(t.row[scan.slot[h]! * ROW + R_READ_PACKETS]).toBe(2 + (j % 3));
+      }
+    });
+  }
 });

@@ -90,11 +90,11 @@ test("findFrom takes a slot hint when it still holds the key, and finds the key 
   expect(t.findFrom(-1, keyOf(4999), 0)).toBe(t.find(keyOf(4999), 0));
 });
 
-test("insertAbsent inserts only a key the table lacks (and reuses a removed one's slot); after reserve(n), n of them never rebuild", () => {
+test("insertAbsent inserts only a key the table lacks (and reuses a removed one's slot), else tells the slot that holds it; after reserve(n), n of them never rebuild", () => {
   const t = new FlowTable(16);
   const kept = t.upsert(keyOf(1), 0);
   t.row[kept * ROW + R_PACKETS] = 7;
-  expect(t.insertAbsent(keyOf(1), 0)).toBe(-1); // held already: nothing changed
+  expect(t.insertAbsent(keyOf(1), 0)).toBe(~kept); // held already: nothing changed, its slot told (negated)
   expect([t.size, t.row[kept * ROW + R_PACKETS]]).toEqual([1, 7]);
   const gone = t.upsert(keyOf(2), 0);
   t.remove(gone);
