@@ -124,6 +124,8 @@ export class BatchScan {
     let out = 0, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew, slowLeft = 0;
     for (let h = 0; h < n; h++) if (kind[h] === SLOW) slowLeft++;
     if (slowLeft === 0) return;
+    // An empty table (a stop after a quiet run: its first read) holds none of them: room for all at once, no flow moved.
+    if (t.size === 0) t.reserve(slowLeft);
     for (let h = 0; h < n; h++) {
       const i = index[h]!, k = kind[h]!;
       if (k !== SLOW) { index[out] = i; kind[out] = k; slots[out++] = slots[h]!; continue; }
