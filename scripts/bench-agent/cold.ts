@@ -6,13 +6,17 @@
  * and no record is due (as at 25 k pps before a stop), then the final cycle: 4,096 records
  * written through code that has never run in this process. Then the agent's last steps on the
  * log (checkpoint("shutdown"), close). `--rounds R` repeats the grow-then-final round in the
- * same process: round 0 is the cold one, the later rounds are the same work warm.
+ * same process: round 0 is the cold one, the later rounds are the same work warm. The JIT
+ * policy is the agent's (src/cli/jit.ts); run it with BUN_GC_TIMER_DISABLE=1 for the agent's GC
+ * timer too (src/cli/gc-timer.ts: Bun reads it when its VM starts).
  *
  *   bun scripts/bench-agent/cold.ts [--flows 4096] [--cycles 40] [--rounds 1] [--json]
  *
- * Prints one line per round: records, wall ms, process CPU ms (every thread: the JIT's too), µs per record.
+ * Prints one line per round: records, wall ms, process CPU ms (every thread: the JIT's too), µs
+ * per record, and the final cycle's CPU on the main thread and on the others (JIT compilers,
+ * thread pool), from /proc/self/task/TID/schedstat (nanoseconds).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Collector } from "../../src/collector/index.ts";
 import { EvidenceLog } from "../../src/log/index.ts";
@@ -23,11 +27,25 @@ import { createToken } from "../../test/support/softhsm.ts";
 import { mapUpdate, possibleCpus } from "../../ffi/libbpf.ts";
 import { monotonicNs } from "../../ffi/libc.ts";
 import { encodeKey, FLOW_VALUE, percpuStride } from "../../src/kernel/index.ts";
+import { useAgentJitPolicy } from "../../src/cli/jit.ts";
+
+useAgentJitPolicy(); // as `ato run` does before the agent's modules run
 
 const arg = (name: string, d: number) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const FLOWS = arg("--flows", 4096), CYCLES = arg("--cycles", 40), ROUNDS = arg("--rounds", 1);
 const dist = `${import.meta.dir}/../../dist`;
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+/** CPU ms so far of this process's main thread and of all its other threads. */
+function threadMs(): { main: number; others: number } {
+  let main = 0, others = 0;
+  for (const t of readdirSync("/proc/self/task")) {
+    let ns = 0;
+    try { ns = Number(readFileSync(`/proc/self/task/${t}/schedstat`, "utf8").split(" ")[0]); } catch { continue; } // a thread that just ended
+    if (Number(t) === process.pid) main += ns / 1e6;
+    else others += ns / 1e6;
+  }
+  return { main, others };
+}
 
 const token = await createToken({ keyType: "ed25519" });
 const pinDir = `/sys/fs/bpf/ato-bench-cold-${process.pid}`;
@@ -65,14 +83,14 @@ try {
     }
     grow(fd, (packets += 10n));
     Bun.gc(true);
-    const c0 = cpuMs(), t0 = performance.now();
+    const th0 = threadMs(), c0 = cpuMs(), t0 = performance.now();
     const sum = await collector.cycle({ final: true });
-    const c1 = cpuMs(), t1 = performance.now();
+    const c1 = cpuMs(), t1 = performance.now(), th1 = threadMs();
     if (sum.records !== FLOWS) throw new Error(`the final cycle wrote ${sum.records} records, expected ${FLOWS}`);
     const cp = log.checkpoint("shutdown");
     const c2 = cpuMs(), t2 = performance.now();
     if (cp.status !== "ok") throw new Error(`shutdown checkpoint: ${cp.status}`);
-    out.push({ round: r, records: sum.records, finalWallMs: t1 - t0, finalCpuMs: c1 - c0, usPerRecordCpu: (c1 - c0) * 1000 / FLOWS, checkpointWallMs: t2 - t1, checkpointCpuMs: c2 - c1 });
+    out.push({ round: r, records: sum.records, finalWallMs: t1 - t0, finalCpuMs: c1 - c0, usPerRecordCpu: (c1 - c0) * 1000 / FLOWS, finalMainCpuMs: th1.main - th0.main, finalOtherThreadsCpuMs: th1.others - th0.others, checkpointWallMs: t2 - t1, checkpointCpuMs: c2 - c1 });
   }
   const c3 = cpuMs(), t3 = performance.now();
   log.close();
@@ -81,7 +99,7 @@ try {
   const load = loadavg().map((x) => x.toFixed(2)).join(" ");
   if (process.argv.includes("--json")) console.log(JSON.stringify({ rounds: out, closeCpuMs, closeWallMs, load }));
   else {
-    for (const o of out) console.log(`round ${o.round}${o.round === 0 ? " (cold)" : " (warm)"}: final cycle ${o.records} records ${o.finalWallMs.toFixed(1)} ms wall, ${o.finalCpuMs.toFixed(1)} ms CPU (${o.usPerRecordCpu.toFixed(2)} µs/record); checkpoint("shutdown") ${o.checkpointWallMs.toFixed(1)} ms wall / ${o.checkpointCpuMs.toFixed(1)} CPU`);
+    for (const o of out) console.log(`round ${o.round}${o.round === 0 ? " (cold)" : " (warm)"}: final cycle ${o.records} records ${o.finalWallMs.toFixed(1)} ms wall, ${o.finalCpuMs.toFixed(1)} ms CPU (${o.usPerRecordCpu.toFixed(2)} µs/record: main thread ${o.finalMainCpuMs.toFixed(1)}, other threads ${o.finalOtherThreadsCpuMs.toFixed(1)}); checkpoint("shutdown") ${o.checkpointWallMs.toFixed(1)} ms wall / ${o.checkpointCpuMs.toFixed(1)} CPU`);
     console.log(`close ${closeWallMs.toFixed(1)} ms wall / ${closeCpuMs.toFixed(1)} CPU; load ${load}`);
   }
 } finally {

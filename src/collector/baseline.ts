@@ -78,6 +78,7 @@ export class Baseline {
   /** The batch scan's fast path over batch b (scan.ts), on this collection's table and generation. */
   scan(scan: BatchScan, b: FlowBatch, order: Int32Array, pos0: number): void {
     scan.run(b, order, pos0, this.table, this.generation);
+    scan.takeNew(b, order, pos0, this.table, this.generation);
   }
 
   /**
@@ -147,6 +148,11 @@ export class Baseline {
   /** Adds the flow in `slot`, as last read, to `chunk` as a record due for `reason`. */
   due(chunk: DueChunk, slot: number, reason: ExportReason): void {
     chunk.addSlot(this.table, slot, reason);
+  }
+
+  /** `due` for each of slots[from..to) (a run of the scan's DUE hand-backs, at slots that hold at the table's epoch), in one call. */
+  dueRun(chunk: DueChunk, slots: Int32Array, from: number, to: number, reason: ExportReason): void {
+    chunk.addSlots(this.table, slots, from, to, reason);
   }
 
   /**

@@ -95,6 +95,45 @@ export class DueChunk {
     this.spikes[i] = row[r + R_SPIKES]!;
   }
 
+  /**
+   * addSlot for each of slots[from..to) in order, all due for `reason` (a run of the scan's DUE
+   * hand-backs): one call for the run, each row copied in one loop. A stop's final collection
+   * writes thousands of records through here before the JIT compiled it, where three calls per
+   * record cost more than the copy.
+   */
+  addSlots(t: FlowTable, slots: Int32Array, from: number, to: number, reason: ExportReason): void {
+    if (from >= to) return;
+    if (this.n === 0) this.epoch = t.epoch;
+    else if (this.epoch !== t.epoch) this.epoch = -1;
+    const kw = this.keyWords, tk = t.keys, row = t.row, code = REASON_CODE[reason];
+    const slot = this.slot, reasons = this.reason, reasonCode = this.reasonCode, dPackets = this.dPackets, dBytes = this.dBytes, dFragments = this.dFragments;
+    const packetsOf = this.packets, bytesOf = this.bytes, fragmentsOf = this.fragments, firstSeen = this.firstSeen, lastSeen = this.lastSeen;
+    const tcpFlags = this.tcpFlags, timingFlags = this.timingFlags, spikes = this.spikes;
+    let i = this.n;
+    for (let x = from; x < to; x++, i++) {
+      const s = slots[x]!, k = i * KEY_WORDS, o = s * KEY_WORDS, r = s * ROW;
+      kw[k] = tk[o]!; kw[k + 1] = tk[o + 1]!; kw[k + 2] = tk[o + 2]!; kw[k + 3] = tk[o + 3]!;
+      kw[k + 4] = tk[o + 4]!; kw[k + 5] = tk[o + 5]!; kw[k + 6] = tk[o + 6]!; kw[k + 7] = tk[o + 7]!;
+      kw[k + 8] = tk[o + 8]!; kw[k + 9] = tk[o + 9]!; kw[k + 10] = tk[o + 10]!; kw[k + 11] = tk[o + 11]!;
+      slot[i] = s;
+      reasons[i] = reason;
+      reasonCode[i] = code;
+      const packets = row[r + R_READ_PACKETS]!, bytes = row[r + R_READ_BYTES]!, fragments = row[r + R_READ_FRAGMENTS]!;
+      dPackets[i] = packets - row[r + R_PACKETS]!;
+      dBytes[i] = bytes - row[r + R_BYTES]!;
+      dFragments[i] = fragments - row[r + R_FRAGMENTS]!;
+      packetsOf[i] = packets;
+      bytesOf[i] = bytes;
+      fragmentsOf[i] = fragments;
+      firstSeen[i] = row[r + R_FIRST_SEEN]!;
+      lastSeen[i] = row[r + R_LAST_SEEN]!;
+      tcpFlags[i] = row[r + R_TCP_FLAGS]!;
+      timingFlags[i] = row[r + R_TIMING_FLAGS]!;
+      spikes[i] = row[r + R_SPIKES]!;
+    }
+    this.n = i;
+  }
+
   /** A record already made as an object (an entry gone from the map: idle, recreated, evicted). */
   addGrowth(g: Growth): void {
     const i = this.n++;

@@ -206,17 +206,29 @@ export class Collector {
       if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
       const pos0 = summary.flows;
       summary.flows += b.n;
-      // The flows that only need counting are taken in by the scan (scan.ts); the rest come back here, in batch order.
-      const epoch = this.baseline.epoch;
+      // The flows that only need counting, and the new ones, are taken in by the scan (scan.ts); the rest come back here, in batch order.
       this.baseline.scan(scan, b, this.order, pos0);
-      for (let h = 0; h < scan.n; h++) {
+      const epoch = this.baseline.epoch; // the DUE slots hold at the table's epoch after the scan (scan.ts's takeNew)
+      for (let h = 0, check = 0; h < scan.n; h++) {
         const i = scan.index[h]!, position = pos0 + i;
         // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
-        if (h % CHECK_EVERY === 0 && performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
+        if (h >= check) {
+          check = h + CHECK_EVERY;
+          if (performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
+        }
         if (scan.kind[h] === DUE) {
-          const slot = this.baseline.slotOf(scan.slot[h]!, epoch, b.keyWords, i * KEY_WORDS);
-          this.order[position] = slot;
-          this.baseline.due(chunk, slot, dueNow);
+          if (epoch === this.baseline.epoch) {
+            // No slot moved since the scan: the run of DUE flows from here (as far as the chunk has room) goes
+            // into the chunk in one call, at the slots the scan gave (their order hints already).
+            let end = h + 1;
+            for (const stop = Math.min(scan.n, h + limit - chunk.n); end < stop && scan.kind[end] === DUE;) end++;
+            this.baseline.dueRun(chunk, scan.slot, h, end, dueNow);
+            h = end - 1;
+          } else {
+            const slot = this.baseline.slotOf(scan.slot[h]!, epoch, b.keyWords, i * KEY_WORDS);
+            this.order[position] = slot;
+            this.baseline.due(chunk, slot, dueNow);
+          }
           if (chunk.n >= limit) {
             await this.flushChunk(summary);
             limit = this.chunkLimit();

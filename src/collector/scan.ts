@@ -17,7 +17,7 @@
 import { FLOW_VALUE, percpuStride, type FlowBatch } from "../kernel/index.ts";
 import { nativeScan, SCAN_LAYOUT, scanFallbackReason, type ScanLibrary } from "../../ffi/scan.ts";
 import { AtoError } from "../errors.ts";
-import { KEY_WORDS, ROW, R_EXPORTED_AT, R_FIRST_SEEN, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
+import { KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
 export const SLOW = 0, DUE = 1;
 
@@ -96,6 +96,99 @@ export class BatchScan {
     if (this.index.length < b.n) { this.index = new Int32Array(b.n); this.kind = new Uint8Array(b.n); this.slot = new Int32Array(b.n); }
     if (this.native) this.runNative(this.native, b, order, pos0, t, gen);
     else this.runTs(b, order, pos0, t, gen);
+  }
+
+  /**
+   * Takes in the flows of batch b handed back SLOW that the table does not hold yet: a burst's new
+   * flows, or every flow at the first read after a quiet stretch (with lazy reads, the final
+   * collection of a stop is often the first read that sees them). Each is inserted and read into
+   * its row exactly as the general path does (Baseline.seenAt's insert, then observe: first_seen is
+   * where its active timeout runs from), its growth counted per protocol, its bounds taken; it comes
+   * back DUE when a record is due (every one, in the final cycle), or not at all. Every other SLOW
+   * flow (idle, or held by the table at another slot: then that slot becomes its `order` hint, so the
+   * general path finds it without a second lookup) stays SLOW, in batch order. A table that is
+   * full grows once for the flow and every SLOW one after it (a rebuild moves slots: the DUE flows'
+   * slots are found again, so every slot handed back holds at the table's epoch after the call, and
+   * is the flow's `order` hint).
+   *
+   * Why: one loop over the hand-backs, with no object and no call per flow but the insert. It runs
+   * about once per stop, through code the JIT has not compiled; the general path's dozen calls and
+   * two objects per new flow cost ~9 µs a flow there (scripts/bench-agent/cold.ts). Not while an
+   * onRead hook listens (the general path tells it of every new flow).
+   */
+  takeNew(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+    const { idleBefore, idleNs, nowNs, activeNs, final, hooked } = this.p;
+    if (hooked || this.n === 0) return;
+    const kw = b.keyWords, vw = b.valueWords, cpus = b.cpus, flowWords = b.valueBytes >> 2, byProto = this.byProto;
+    const index = this.index, kind = this.kind, slots = this.slot, n = this.n;
+    let out = 0, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew, slowLeft = 0;
+    for (let h = 0; h < n; h++) if (kind[h] === SLOW) slowLeft++;
+    if (slowLeft === 0) return;
+    // An empty table (a stop after a quiet run: its first read) holds none of them: room for all at once, no flow moved.
+    if (t.size === 0) t.reserve(slowLeft);
+    for (let h = 0; h < n; h++) {
+      const i = index[h]!, k = kind[h]!;
+      if (k !== SLOW) { index[out] = i; kind[out] = k; slots[out++] = slots[h]!; continue; }
+      slowLeft--;
+      // Sums over CPUs, as FlowBatch.countsInto (and lastSeenNs: the latest of every CPU, for the idle check).
+      let packets = 0, bytes = 0, first = 0, last = 0, lastAll = 0, tcpFlags = 0, fragments = 0, timing = 0, spikes = 0;
+      for (let c = 0, o = i * flowWords; c < cpus; c++, o += STEP) {
+        const l = vw[o + L]! + vw[o + L + 1]! * TWO32;
+        if (l > lastAll) lastAll = l;
+        const p = vw[o + P]! + vw[o + P + 1]! * TWO32;
+        if (p === 0) continue;
+        packets += p;
+        bytes += vw[o + B]! + vw[o + B + 1]! * TWO32;
+        const f = vw[o + F]! + vw[o + F + 1]! * TWO32;
+        if (first === 0 || f < first) first = f;
+        if (l > last) last = l;
+        tcpFlags |= vw[o + TF]!;
+        fragments += vw[o + FR]!;
+        timing += vw[o + TM]!;
+        spikes += vw[o + SP]!;
+      }
+      // Idle (taken out of the map by the general path) or held at another slot (the map's order moved): the
+      // general path, which finds the latter at once at the slot given here as its hint.
+      if (lastAll < idleBefore) { index[out] = i; kind[out++] = SLOW; continue; }
+      if (!t.fits(1)) {
+        // Full: grown once for this flow and every SLOW one after it (the first read of a burst: all new), not at
+        // every doubling. The rebuild moves slots: the DUE flows' (before and after this one) and the hints of
+        // those handed back so far are found again; the SLOW ones after this one are looked up in their turn.
+        t.reserve(slowLeft + 1);
+        for (let x = 0; x < n; x++) {
+          if (x >= out && (x <= h || kind[x] !== DUE)) continue;
+          const found = t.find(kw, index[x]! * KEY_WORDS);
+          order[pos0 + index[x]!] = found;
+          if (kind[x] === DUE) slots[x] = found;
+        }
+      }
+      const s = t.insertAbsent(kw, i * KEY_WORDS); // no rebuild: there is room
+      if (s < 0) { order[pos0 + i] = ~s; index[out] = i; kind[out++] = SLOW; continue; }
+      const row = t.row, r = s * ROW;
+      row[r + R_PACKETS] = 0; row[r + R_BYTES] = 0; row[r + R_FRAGMENTS] = 0; // nothing recorded of it yet
+      row[r + R_READ_PACKETS] = packets; row[r + R_READ_BYTES] = bytes; row[r + R_READ_FRAGMENTS] = fragments;
+      row[r + R_FIRST_SEEN] = first; row[r + R_LAST_SEEN] = last; row[r + R_EXPORTED_AT] = first;
+      row[r + R_TCP_FLAGS] = tcpFlags >>> 0; row[r + R_TIMING_FLAGS] = timing; row[r + R_SPIKES] = spikes; row[r + R_GEN] = gen;
+      order[pos0 + i] = s;
+      if (packets !== 0 || bytes !== 0) {
+        const proto = (kw[i * KEY_WORDS + 11]! >>> 8) & 0xff;
+        byProto[proto * 2] += packets;
+        byProto[proto * 2 + 1] += bytes;
+        grew = true;
+      }
+      // The bounds and the due check of Collector.cycle's general path, for a flow with nothing recorded.
+      if (lastAll + idleNs < nextDue) nextDue = lastAll + idleNs;
+      if (packets <= 0) {
+        if (activeNs !== 0 && first + activeNs < growDue) growDue = first + activeNs;
+        continue;
+      }
+      if (final || activeNs === 0 || nowNs - first >= activeNs) { index[out] = i; slots[out] = s; kind[out++] = DUE; continue; }
+      if (first + activeNs < nextDue) nextDue = first + activeNs;
+    }
+    this.n = out;
+    this.nextDueNs = nextDue;
+    this.growDueNs = growDue;
+    this.grew = grew;
   }
 
   private runNative(lib: ScanLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { mapUpdate, possibleCpus } from "../../ffi/libbpf.ts";
 import { monotonicNs } from "../../ffi/libc.ts";
-import { Collector, type ExportedFlow } from "../../src/collector/index.ts";
+import { Collector, type ExportedFlow, type ReadHook } from "../../src/collector/index.ts";
 import { encodeKey, FLOW_VALUE, FlowMapReader, percpuStride } from "../../src/kernel/index.ts";
 import { Masker } from "../../src/mask/index.ts";
 import type { EvidenceLog, EvidenceLogOptions } from "../../src/log/index.ts";
@@ -68,10 +68,10 @@ export function put(i: number, perCpu: number[], lastSeen = monotonicNs(), first
 const mounts = new Set<string>();
 
 /** A collector in every-interval mode (active timeout 0) unless an active timeout is given. */
-export function setup(dir = tempDir("ato-collector-"), idleTimeoutNs = HOUR_NS, logOptions: EvidenceLogOptions = {}, activeTimeoutNs = 0n, onExport?: (f: ExportedFlow[]) => void) {
+export function setup(dir = tempDir("ato-collector-"), idleTimeoutNs = HOUR_NS, logOptions: EvidenceLogOptions = {}, activeTimeoutNs = 0n, onExport?: (f: ExportedFlow[]) => void, onRead?: ReadHook) {
   if (!mounts.has(dir)) cleanups.push(() => removeDir(dir));
   const log = openLog(dir, h, { checkpointEvery: 1000, ...logOptions });
-  const collector = new Collector({ reader: new FlowMapReader(fd(), 256), masker, log, idleTimeoutNs, activeTimeoutNs, ifaceName: () => "lo", onExport });
+  const collector = new Collector({ reader: new FlowMapReader(fd(), 256), masker, log, idleTimeoutNs, activeTimeoutNs, ifaceName: () => "lo", onExport, onRead });
   return { dir, log, collector };
 }
 

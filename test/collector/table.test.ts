@@ -89,3 +89,23 @@ test("findFrom takes a slot hint when it still holds the key, and finds the key 
   expect(t.findFrom(s, keyOf(1), 0)).toBe(t.find(keyOf(1), 0));
   expect(t.findFrom(-1, keyOf(4999), 0)).toBe(t.find(keyOf(4999), 0));
 });
+
+test("insertAbsent inserts only a key the table lacks (and reuses a removed one's slot), else tells the slot that holds it; after reserve(n), n of them never rebuild", () => {
+  const t = new FlowTable(16);
+  const kept = t.upsert(keyOf(1), 0);
+  t.row[kept * ROW + R_PACKETS] = 7;
+  expect(t.insertAbsent(keyOf(1), 0)).toBe(~kept); // held already: nothing changed, its slot told (negated)
+  expect([t.size, t.row[kept * ROW + R_PACKETS]]).toEqual([1, 7]);
+  const gone = t.upsert(keyOf(2), 0);
+  t.remove(gone);
+  const s = t.insertAbsent(keyOf(2), 0);
+  expect([s >= 0, t.find(keyOf(2), 0), t.size]).toEqual([true, s, 2]);
+  const epoch = t.epoch;
+  t.reserve(3000);
+  expect(t.epoch).toBe(epoch + 1); // one rebuild, for all of them
+  const capacity = t.capacity;
+  for (let i = 3; i < 3003; i++) expect(t.insertAbsent(keyOf(i), 0)).toBe(t.find(keyOf(i), 0));
+  expect([t.epoch, t.capacity, t.size]).toEqual([epoch + 1, capacity, 3002]);
+  expect(t.capacity).toBe(8192); // 3,002 flows within MAX_LOAD (0.7), no more than upserting them one by one grows it to
+  for (let i = 1; i < 3003; i++) expect(t.find(keyOf(i), 0)).toBeGreaterThanOrEqual(0);
+});
