@@ -119,10 +119,12 @@ describe("[kernel][hsm] the agent end to end", () => {
     expect(value).toBeGreaterThan(0);
 
     // The kernel's own counters are read at the scrape: between two reads of the pinned map around it (the
-    // client's ARP request before its first ping is a non-IP frame).
+    // client's ARP request before its first ping is a non-IP frame). The worker may answer with an exposition up
+    // to a second old (Prometheus scrapes this agent too), so the first read comes more than a second before.
     const fd = objGet(`${pinDir}/${MAPS.counters}`);
     try {
       const before = readCounters(fd).non_ip;
+      await Bun.sleep(1100);
       const scraped = Number(curl(url).match(/^ato_kernel_non_ip_total (\d+)/m)?.[1]);
       const after = readCounters(fd).non_ip;
       expect(scraped).toBeGreaterThanOrEqual(1);
