@@ -26,6 +26,7 @@ export default defineCommand({
     useAgentJitPolicy(); // before the agent's modules load and run (src/cli/jit.ts)
     const { Agent } = await import("../agent/agent.ts");
     const { Forwarding } = await import("../agent/forwarding.ts");
+    const { collectStartGarbage } = await import("../agent/heap.ts");
     // The handlers come before the start: the program is attached (and "attached on" said) in the middle of
     // Agent.start, so a SIGTERM from then on must be a stop (detach, final collection and checkpoint), never
     // the default kill that would leave the program attached and the log without its last checkpoint. One
@@ -44,6 +45,7 @@ export default defineCommand({
       await agent.stop(); // attached already: detached, collected and checkpointed before the error is told
       throw e;
     }
+    collectStartGarbage(); // the start is over: its garbage now, not in slices over the whole run (src/agent/heap.ts)
     await new Promise<void>((resolve, reject) => {
       const stop = (sig: string) => {
         log(`received ${sig}, stopping`);

@@ -51,4 +51,33 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     const xdp = lab.exec("server", ["ip", "-d", "link", "show", lab.server.dev]);
     expect(xdp).not.toMatch(/prog\/xdp/);
   }, 60_000);
+
+  // src/agent/heap.ts: JavaScriptCore's own full collection, begun at the first ticks, would stay open in slices for
+  // the whole run (tens of seconds); the start's synchronous one has ended before the agent has run 2 s.
+  test("the start's garbage is collected by one full collection that has ended before the run goes on (BUN_JSC_logGC)", async () => {
+    const gcPin = uniquePinDir("rungc");
+    const p = Bun.spawn(["nsenter", `--net=/run/netns/${lab.server.ns}`, DIST, "run", "--iface", lab.server.dev, "--pin-dir", gcPin, ...setup.args], {
+      stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...setup.env, BUN_JSC_logGC: "1" },
+    });
+    proc = p;
+    let out = "";
+    let signalled = false;
+    const read = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s) {
+        out += new TextDecoder().decode(chunk);
+        if (!signalled && /attached on/.test(out)) { signalled = true; setTimeout(() => p.kill("SIGTERM"), 2000); }
+      }
+    };
+    try {
+      await Promise.all([read(p.stdout as ReadableStream<Uint8Array>), read(p.stderr as ReadableStream<Uint8Array>)]);
+      expect(await p.exited).toBe(0);
+    } finally {
+      rmSync(gcPin, { recursive: true, force: true });
+    }
+    const run = out.slice(out.indexOf("attached on"), out.indexOf("received SIGTERM"));
+    const full = /GC<(0x[0-9a-f]+)>: START M \d+kb => FullCollection/.exec(run);
+    expect(full).not.toBeNull();
+    // That heap's cycle has ended (its last slice says "cycle … ms END") before the signal.
+    expect(run.slice(full!.index)).toMatch(new RegExp(`GC<${full![1]}>: M [^\\n]*cycle [0-9.]+ms END`));
+  }, 60_000);
 });
