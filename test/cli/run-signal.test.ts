@@ -75,9 +75,12 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
       rmSync(gcPin, { recursive: true, force: true });
     }
     const run = out.slice(out.indexOf("attached on"), out.indexOf("received SIGTERM"));
-    const full = /GC<(0x[0-9a-f]+)>: START M \d+kb => FullCollection/.exec(run);
-    expect(full).not.toBeNull();
-    // That heap's cycle has ended (its last slice says "cycle … ms END") before the signal.
-    expect(run.slice(full!.index)).toMatch(new RegExp(`GC<${full![1]}>: M [^\\n]*cycle [0-9.]+ms END`));
+    // Some heap's full collection began in that window and its cycle ended there too (its last slice says
+    // "cycle … ms END": a later "M" line, or the START line itself when the whole collection fit in one slice).
+    // Any heap: the metrics Worker's heap may begin one of its own there and keep it open.
+    const begun = [...run.matchAll(/GC<(0x[0-9a-f]+)>: START M \d+kb => FullCollection/g)];
+    expect(begun.length).toBeGreaterThan(0);
+    const ended = begun.filter((m) => new RegExp(`GC<${m[1]}>: (?:START )?M [^\\n]*cycle [0-9.]+ms END`).test(run.slice(m.index)));
+    expect(ended.length).toBeGreaterThan(0);
   }, 60_000);
 });
