@@ -93,25 +93,11 @@ export class FlowTable {
 
   /** The key's slot, inserted with zero counts when absent (see `inserted`). A later insert may move slots. */
   upsert(words: Uint32Array, at: number): number {
-    if (this.live + this.tombstones + 1 > this.capacity * MAX_LOAD) this.rebuild();
-    const mask = this.capacity - 1;
-    let reuse = -1;
-    this.inserted = false;
-    for (let s = hashKey(words, at) & mask; ; s = (s + 1) & mask) {
-      const st = this.state[s]!;
-      if (st === EMPTY) {
-        if (reuse < 0) reuse = s;
-        else this.tombstones--;
-        this.state[reuse] = USED;
-        this.keys.set(words.subarray(at, at + KEY_WORDS), reuse * KEY_WORDS);
-        this.clear(reuse);
-        this.live++;
-        this.inserted = true;
-        return reuse;
-      }
-      if (st === DELETED) { if (reuse < 0) reuse = s; continue; }
-      if (this.sameKey(s, words, at)) return s;
-    }
+    const s = this.insertAbsent(words, at);
+    this.inserted = s >= 0;
+    if (s < 0) return ~s;
+    this.clear(s);
+    return s;
   }
 
   /**
@@ -121,7 +107,7 @@ export class FlowTable {
    * room first (`fits`, `reserve`): then the insert does not rebuild the table.
    */
   insertAbsent(words: Uint32Array, at: number): number {
-    if (this.live + this.tombstones + 1 > this.capacity * MAX_LOAD) this.rebuild();
+    if (!this.fits(1)) this.rebuild();
     const mask = this.capacity - 1, k = this.keys, state = this.state;
     let reuse = -1;
     for (let s = hashKey(words, at) & mask; ; s = (s + 1) & mask) {
