@@ -17,10 +17,16 @@
 ;     out    count x 32 bytes: out[i] = SHA-256(0x01 || left_i || right_i); out may equal in
 ;            (each pair is copied before any output at or after it is written)
 ;
+;   uint64_t ato_sha256_spans_within(const uint32_t *spans, uint64_t count, uint64_t size)
+;     the index of the first span (start, length) with start = 0 or start + length > size (summed
+;     in 64 bits: no wrap), or count when all lie within buf[1 : size]: what ato_sha256_leaves
+;     needs of its spans, checked here in one call instead of a loop step per line in the caller
+;     (the evidence log's shutdown export runs that loop uncompiled). Reads spans only.
+;
 ;   uint32_t ato_sha256_path(void)         1 when this CPU has the SHA extensions (CPUID.7.0:EBX[29])
 ;                                          and SSSE3/SSE4.1; 0 when it does not: then neither routine
 ;                                          may be called (the caller hashes with its portable path)
-;   uint32_t ato_sha256_abi_version(void)  1; bumped whenever a signature above changes
+;   uint32_t ato_sha256_abi_version(void)  2; bumped whenever a signature above changes
 ;
 ; The rounds are Intel's SHA-NI sequence (as in OpenSSL and Linux), written once per lane and
 ; interleaved. A lane whose messages ran out hashes a zero block that nobody reads.
@@ -28,12 +34,13 @@
 default rel
 bits 64
 
-ABI_VERSION equ 1
+ABI_VERSION equ 2
 
 global ato_sha256_abi_version:function
 global ato_sha256_path:function
 global ato_sha256_leaves:function
 global ato_sha256_nodes:function
+global ato_sha256_spans_within:function
 
 section .rodata
 align 64
@@ -352,6 +359,23 @@ ato_sha256_leaves:
         call    run_leaves
         LEAVE_
 .none:
+        ret
+
+ato_sha256_spans_within:
+        xor     eax, eax                ; i
+.next:
+        cmp     rax, rsi
+        jae     .done
+        mov     r8d, [rdi + 8 * rax]    ; start (zero-extended to 64 bits)
+        mov     r9d, [rdi + 8 * rax + 4] ; length
+        test    r8, r8
+        jz      .done
+        add     r8, r9
+        cmp     r8, rdx
+        ja      .done
+        inc     rax
+        jmp     .next
+.done:
         ret
 
 ato_sha256_nodes:

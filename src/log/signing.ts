@@ -29,6 +29,8 @@ export class CheckpointSigning {
   /** The check of the current key's signatures, its public key parsed once (made at the first signature). */
   private check: SignatureCheck | undefined;
   private broken: string | undefined;
+  /** The current signer's last signature did not verify with its public key (it is not lent then). */
+  private mismatched = false;
 
   constructor(
     signer: CheckpointSigner | null | undefined,
@@ -46,6 +48,7 @@ export class CheckpointSigning {
     this.signer = signer;
     this.broken = undefined;
     this.check = undefined;
+    this.mismatched = false;
     if (!signer) return;
     try {
       const spkiDer = signer.publicKeySpkiDer();
@@ -66,6 +69,14 @@ export class CheckpointSigning {
     return this.identity;
   }
 
+  /**
+   * The signer while it works: opened, no PKCS#11 failure since, and its last signature (if any) verified
+   * with its public key. Lent, not given (see EvidenceLog.lentSigner): this class still owns and closes it.
+   */
+  get working(): CheckpointSigner | undefined {
+    return this.signer && !this.broken && !this.mismatched ? this.signer : undefined;
+  }
+
   sign(text: Uint8Array): SignOutcome {
     if (!this.signer || this.broken) this.tryReopen();
     if (!this.signer) return { ok: false, reason: this.broken ?? "no signer is configured", identity: this.identity, seconds: undefined };
@@ -76,7 +87,8 @@ export class CheckpointSigning {
       const seconds = (performance.now() - t0) / 1000;
       const id = this.identity!;
       this.check ??= signatureVerifier(id.spkiDer, id.algorithm);
-      if (!this.check(text, signature)) {
+      this.mismatched = !this.check(text, signature);
+      if (this.mismatched) {
         return { ok: false, reason: `the token's signature does not verify with its public key '${this.signer.keyLabel}'`, identity: id, seconds };
       }
       return { ok: true, signature, identity: id, seconds };

@@ -181,6 +181,17 @@ export class EvidenceLog extends LogGroupCommit {
     };
   }
 
+  /**
+   * The log's own signer while it works, for a caller that signs something else with the same key in this
+   * process (the agent's attestation bundle at its stop: no second HSM session, which costs a C_OpenSession
+   * and C_Login each way). Lent, not given: the caller never closes it, and uses it only before the log
+   * closes. Undefined when the log holds no working one (none configured, closed, lost since a PKCS#11
+   * failure until a checkpoint reopens it, or its last signature did not verify): the caller opens its own.
+   */
+  lentSigner(): CheckpointSigner | undefined {
+    return this.signing.working;
+  }
+
   /** Replaces the signer (the log owns and closes it). */
   setSigner(signer: CheckpointSigner | null): void {
     this.signing.close();

@@ -4,12 +4,17 @@
  * made in one pass) and merged into fixed slots, so appending allocates nothing of its own.
  * The same frontier as appendLeaf gives, leaf for leaf (test/tree/compact.test.ts).
  *
+ * The frontier is kept by level: level k holds the root of the perfect subtree of 2^k leaves
+ * when bit k of the size is set (the frontier's order, largest first, is only how hashes()
+ * gives it). So appending touches only the levels it carries through, with no reordering: the
+ * writer's shutdown export appends its chunks in code that has not been compiled yet, where
+ * every loop step and call is paid in full.
+ *
  * appendMany folds a whole chunk of leaves in level by level: at each level the new nodes lie
  * side by side (after the frontier's node of that level, when it has one), so every pair of a
  * level is hashed in one call of a batch hasher (the SHA-NI routine through src/log, which may
  * import ffi/; this layer may not): about log2(n) calls a chunk instead of one per node.
  */
-import { half, isOdd } from "./bits.ts";
 import { EMPTY_ROOT, HASH_SIZE, NODE_HASH_PREFIX, type Hash } from "./hash.ts";
 
 /** A frontier has one hash per set bit of the size: 53 bits cover every safe integer. */
@@ -30,20 +35,19 @@ const ONE_NODE = new Uint8Array(1 + 2 * HASH_SIZE);
 ONE_NODE[0] = NODE_HASH_PREFIX;
 
 export class CompactFrontier {
-  /** Slot i holds the i-th hash of the frontier (largest subtree first). */
-  private readonly slots = new Uint8Array(MAX_LEVELS * HASH_SIZE);
-  private count = 0;
+  /** level[32k : 32k+32] is the frontier's node of level k, meaningful when bit k of the size is set. Sizes pass 2^32: no bitwise operators on them. */
+  private readonly level = new Uint8Array(MAX_LEVELS * HASH_SIZE);
   /** 0x01 ‖ left ‖ right: the input of one node hash, reused. */
   private readonly input = new Uint8Array(1 + 2 * HASH_SIZE);
   private readonly node: Uint8Array;
   private readonly left: Uint8Array;
-  /** appendMany's scratch: the frontier by level, which levels have a node, a level's nodes. */
-  private readonly level = new Uint8Array(MAX_LEVELS * HASH_SIZE);
-  private readonly has = new Uint8Array(MAX_LEVELS);
+  /** appendMany's scratch: a level's nodes, after the frontier's node of that level. */
   private work = new Uint8Array(0);
 
+  /** `frontier` as hashes() gives it (largest subtree first), of a tree of `size` leaves. */
   constructor(frontier: readonly Hash[] = [], public size = 0) {
-    for (const h of frontier) this.slots.set(h, HASH_SIZE * this.count++);
+    let i = frontier.length;
+    for (let k = 0, s = size; s > 0 && i > 0; k++, s = Math.floor(s / 2)) if (s % 2 === 1) this.level.set(frontier[--i]!, HASH_SIZE * k);
     this.input[0] = NODE_HASH_PREFIX;
     this.left = this.input.subarray(1, 1 + HASH_SIZE);
     this.node = this.input.subarray(1 + HASH_SIZE);
@@ -51,14 +55,14 @@ export class CompactFrontier {
 
   /** Appends the leaf hash at leaves[offset : offset + 32]. */
   append(leaves: Uint8Array, offset = 0): void {
-    const slots = this.slots, input = this.input, node = this.node, left = this.left;
-    for (let b = 0; b < HASH_SIZE; b++) node[b] = leaves[offset + b]!;
-    for (let s = this.size; isOdd(s); s = half(s)) {
-      const at = HASH_SIZE * --this.count;
-      for (let b = 0; b < HASH_SIZE; b++) left[b] = slots[at + b]!;
+    const level = this.level, input = this.input, node = this.node, left = this.left;
+    node.set(leaves.subarray(offset, offset + HASH_SIZE));
+    let k = 0;
+    for (let s = this.size; s % 2 === 1; s = Math.floor(s / 2), k++) {
+      left.set(level.subarray(HASH_SIZE * k, HASH_SIZE * (k + 1)));
       Bun.SHA256.hash(input, node); // written over its own right half, which was read first
     }
-    slots.set(node, HASH_SIZE * this.count++);
+    level.set(node, HASH_SIZE * k);
     this.size++;
   }
 
@@ -67,59 +71,54 @@ export class CompactFrontier {
    * one call of `nodes`: the frontier and size append() would give leaf by leaf.
    */
   appendMany(leaves: Uint8Array, count: number, nodes: NodeHasher): void {
-    const level = this.level, has = this.has;
-    // The frontier by level: level k has a node when bit k of the size is set (slots hold the largest first).
-    let slot = this.count;
-    for (let k = 0, s = this.size; k < MAX_LEVELS; k++, s = half(s)) {
-      has[k] = isOdd(s) ? 1 : 0;
-      if (has[k]) { slot--; level.set(this.slots.subarray(HASH_SIZE * slot, HASH_SIZE * (slot + 1)), HASH_SIZE * k); }
-    }
+    const level = this.level;
     if (this.work.length < HASH_SIZE * (count + 1)) this.work = new Uint8Array(HASH_SIZE * (count + 1));
     const work = this.work;
     let input = leaves, n = count; // the new nodes of this level: input[0 : 32n]
-    for (let k = 0; n > 0; k++) {
-      if (has[k]) { // the frontier's node of this level is the left of the first pair: put it before the new ones
+    // Up the levels while new nodes come: bit k of s is whether the frontier has a node at level k.
+    for (let k = 0, s = this.size; n > 0; k++, s = Math.floor(s / 2)) {
+      if (s % 2 === 1) { // the frontier's node of this level is the left of the first pair: put it before the new ones
         if (input === work) work.copyWithin(HASH_SIZE, 0, HASH_SIZE * n);
         else work.set(input.subarray(0, HASH_SIZE * n), HASH_SIZE);
-        work.set(level.subarray(HASH_SIZE * k, HASH_SIZE * (k + 1)), 0);
+        work.set(level.subarray(HASH_SIZE * k, HASH_SIZE * (k + 1)));
         input = work;
         n++;
-        has[k] = 0;
       }
-      if (isOdd(n)) { // the last node of this level has no right sibling yet: it stays in the frontier
-        level.set(input.subarray(HASH_SIZE * (n - 1), HASH_SIZE * n), HASH_SIZE * k);
-        has[k] = 1;
-      }
-      const pairs = n >> 1;
+      // The last node of an odd level has no right sibling yet: it is the frontier's node of this level now.
+      if (n % 2 === 1) level.set(input.subarray(HASH_SIZE * (n - 1), HASH_SIZE * n), HASH_SIZE * k);
+      const pairs = Math.floor(n / 2);
       if (pairs > 0) nodes(input, 0, pairs, work, 0); // the next level's nodes, in place of this one's
       input = work;
       n = pairs;
     }
-    this.count = 0;
-    for (let k = MAX_LEVELS - 1; k >= 0; k--) if (has[k]) this.slots.set(level.subarray(HASH_SIZE * k, HASH_SIZE * (k + 1)), HASH_SIZE * this.count++);
     this.size += count;
   }
 
   /** The frontier as hashes (copies), largest subtree first. */
   hashes(): Hash[] {
-    return Array.from({ length: this.count }, (_, i) => this.slots.slice(HASH_SIZE * i, HASH_SIZE * (i + 1)));
+    const out: Hash[] = [];
+    for (let k = 0, s = this.size; s > 0; k++, s = Math.floor(s / 2)) if (s % 2 === 1) out.push(this.level.slice(HASH_SIZE * k, HASH_SIZE * (k + 1)));
+    return out.reverse();
   }
 
   /** The frontier's hashes in base64, largest subtree first: hashes().map(base64) without the copies. */
   hashesBase64(): string[] {
-    const out: string[] = new Array(this.count);
-    const b = Buffer.from(this.slots.buffer, this.slots.byteOffset, this.slots.byteLength);
-    for (let i = 0; i < this.count; i++) out[i] = b.toString("base64", HASH_SIZE * i, HASH_SIZE * (i + 1));
-    return out;
+    const out: string[] = [];
+    const b = Buffer.from(this.level.buffer, this.level.byteOffset, this.level.byteLength);
+    for (let k = 0, s = this.size; s > 0; k++, s = Math.floor(s / 2)) if (s % 2 === 1) out.push(b.toString("base64", HASH_SIZE * k, HASH_SIZE * (k + 1)));
+    return out.reverse();
   }
 
   /** MTH of the whole tree (RFC 9162 §2.1.1): the frontier folded from its smallest subtree, in the node scratch. */
   root(): Hash {
-    if (this.count === 0) return EMPTY_ROOT;
-    const slots = this.slots, input = this.input, node = this.node, left = this.left;
-    node.set(slots.subarray(HASH_SIZE * (this.count - 1), HASH_SIZE * this.count));
-    for (let i = this.count - 2; i >= 0; i--) {
-      left.set(slots.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)));
+    if (this.size === 0) return EMPTY_ROOT;
+    const level = this.level, input = this.input, node = this.node, left = this.left;
+    let k = 0, s = this.size;
+    for (; s % 2 === 0; s = Math.floor(s / 2)) k++;
+    node.set(level.subarray(HASH_SIZE * k, HASH_SIZE * (k + 1)));
+    for (k++, s = Math.floor(s / 2); s > 0; k++, s = Math.floor(s / 2)) {
+      if (s % 2 === 0) continue;
+      left.set(level.subarray(HASH_SIZE * k, HASH_SIZE * (k + 1)));
       Bun.SHA256.hash(input, node); // written over its own right half, which was read first
     }
     return node.slice();

@@ -97,4 +97,15 @@ describe.skipIf(!hasShaNi)("native SHA-256 (SHA-NI)", () => {
     expect(() => lib!.leaves(buf, new Uint32Array([50, 51]), 1, out)).toThrow(/outside/);
     expect(() => lib!.leaves(buf, new Uint32Array([1, 10]), 2, out)).toThrow(/span words/);
   });
+
+  test.skipIf(!lib)("the spans are checked natively, each of them: the first bad line of a batch is named, a sum past 2^32 does not wrap, a line may end at the buffer's end", () => {
+    const buf = new Uint8Array(100);
+    const out = new Uint8Array(32 * 4);
+    expect(() => lib!.leaves(buf, new Uint32Array([1, 10, 12, 10, 23, 78, 30, 5]), 4, out)).toThrow("line 2 [23, +78) is outside the 100-byte buffer or at 0");
+    expect(() => lib!.leaves(buf, new Uint32Array([1, 10, 12, 10, 23, 10, 0, 5]), 4, out)).toThrow("line 3 [0, +5) is outside");
+    expect(() => lib!.leaves(buf, new Uint32Array([1, 10, 0xfffffff0, 0x20]), 2, out)).toThrow("line 1 [4294967280, +32) is outside");
+    lib!.leaves(buf, new Uint32Array([1, 10, 12, 10, 23, 77, 99, 1]), 4, out); // the last line ends at byte 100
+    expect(hexAt(out, 2)).toBe(leafOracle(buf.subarray(23, 100)));
+    expect(hexAt(out, 3)).toBe(leafOracle(buf.subarray(99, 100)));
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { canonicalize, encodeRecord } from "../../src/evidence/index.ts";
-import { encodeLines } from "../../src/log/encode.ts";
+import { encodeLines, encodeTextLines, MAX_LINE_BYTES, type LineWriter } from "../../src/log/encode.ts";
 import { JsonBytes } from "../../src/log/index.ts";
 import { hashLeaf } from "../../src/tree/index.ts";
 
@@ -60,5 +60,30 @@ describe("encodeLines", () => {
     expect(() => encodeLines("flow", [{}], "has space", 0, ts)).toThrow(/classification/);
     expect(() => encodeLines("flow", [[] as unknown as Record<string, unknown>], "internal", 0, ts)).toThrow(/JSON object/);
     expect(() => encodeLines("flow", [{ pad: "x".repeat(1 << 20) }], "internal", 0, ts)).toThrow(/larger than the 1048576-byte limit/);
+  });
+
+  test("records as text (the flow records' path): a line of exactly 1 MiB is written, one byte more is refused, lines over 1 MiB together are not", () => {
+    const ts = "2026-12-01T12:00:00.000Z";
+    const envelope = encodeTextLines("flow", 1, () => `{"pad":""}`, "internal", 7, ts).text.length - 2 - `{"pad":""}`.length; // without the spare byte and newline
+    const padded = (bytes: number) => `{"pad":"${"x".repeat(bytes - envelope - `{"pad":""}`.length)}"}`;
+    const texts = (...sizes: number[]) => (i: number) => (sizes[i] ? padded(sizes[i]!) : `{"n":${i}}`);
+    const exact = encodeTextLines("flow", 3, texts(0, MAX_LINE_BYTES, 0), "internal", 7, ts);
+    expect(decoder.decode(exact.text.subarray(1)).split("\n").map((l) => l.length)).toEqual([expect.any(Number), MAX_LINE_BYTES, expect.any(Number), 0]);
+    expect(() => encodeTextLines("flow", 3, texts(0, MAX_LINE_BYTES + 1, 0), "internal", 7, ts)).toThrow(`a flow record of ${MAX_LINE_BYTES + 1} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`);
+    const many = encodeTextLines("flow", 5, texts(300_000, 300_000, 300_000, 300_000, 300_000), "internal", 7, ts);
+    expect(many.text.length).toBeGreaterThan(MAX_LINE_BYTES);
+    expect(many.leaves).toHaveLength(5);
+    // A line writer's lines are held to the same limit as the text's.
+    const long: LineWriter = (w, from, n, env, firstSeq, spans) => {
+      const line = new Uint8Array(MAX_LINE_BYTES + 1).fill(0x78); // its whole line, envelope and all
+      w.ensure(line.length + 1);
+      w.buf.set(line, w.pos);
+      spans[2 * from] = w.pos;
+      spans[2 * from + 1] = line.length;
+      w.pos += line.length;
+      w.byte(0x0a);
+      return from + 1;
+    };
+    expect(() => encodeTextLines("flow", 2, texts(0, 0), "internal", 7, ts, long)).toThrow(`a flow record of ${MAX_LINE_BYTES + 1} bytes is larger than the ${MAX_LINE_BYTES}-byte limit`);
   });
 });

@@ -51,7 +51,9 @@ describe("the writer's check of the token's signatures", () => {
       close: () => { signs.close(); reports.close(); },
     };
     const log = openLog(dir, null, { signer: lying, checkpointEvery: 5 });
+    expect(log.lentSigner()).toBe(lying); // not yet caught: it has not signed
     for (let i = 0; i < 12; i++) log.appendRecord("flow", flow(i));
+    expect(log.lentSigner()).toBeUndefined(); // a signer whose signatures do not verify is lent to nobody (the stop's bundle opens its own)
     const c = log.counters();
     expect(c.checkpoints).toEqual({ ok: 0, failed: 2 });
     expect(c.unverified.flow).toBe(9);

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { forceSha256PathForTests, nativeSha256 } from "../../ffi/sha256.ts";
 import { nodeHasher } from "../../src/log/leaves.ts";
+import { popcount } from "../../src/tree/bits.ts";
 import { CompactFrontier, appendLeaf, base64, frontierRoot, hashNodes, sha256, type Hash, type NodeHasher } from "../../src/tree/index.ts";
 
 afterEach(() => forceSha256PathForTests(undefined));
@@ -42,6 +43,30 @@ describe("CompactFrontier", () => {
     expect(hex(c.hashes())).toEqual(hex(ref));
     expect(c.root()).toEqual(frontierRoot(ref));
     expect(new CompactFrontier().root()).toEqual(frontierRoot([]));
+  });
+
+  test("past 2^32 and up to 2^53 leaves (a frontier kept by level: no 32-bit arithmetic on the size)", () => {
+    const leaves = new Uint8Array(32 * 300);
+    for (let i = 0; i < 300; i++) leaves.set(leaf(i), 32 * i);
+    for (const start of [2 ** 32 - 7, 2 ** 40 + 3, 2 ** 52 + 2 ** 51 - 150]) {
+      // Any hashes make a frontier of a tree of that size (one per set bit): what matters is how the size's bits are read.
+      let ref: Hash[] = Array.from({ length: popcount(start) }, (_, i) => leaf(10_000 + i));
+      const c = new CompactFrontier(ref, start), d = new CompactFrontier(ref, start);
+      let size = start;
+      for (const n of [1, 5, 256, 38]) {
+        c.appendMany(leaves.slice(0, 32 * n), n, hashNodes);
+        for (let i = 0; i < n; i++) {
+          d.append(leaves, 32 * i);
+          ref = appendLeaf(ref, size + i, leaves.slice(32 * i, 32 * i + 32));
+        }
+        size += n;
+        expect([c.size, d.size]).toEqual([size, size]);
+        expect(hex(c.hashes())).toEqual(hex(ref));
+        expect(hex(d.hashes())).toEqual(hex(ref));
+        expect(c.hashesBase64()).toEqual(ref.map(base64));
+        expect(c.root()).toEqual(frontierRoot(ref));
+      }
+    }
   });
 
   // The portable hasher, and the SHA-NI one where this CPU has it (a skip, not a silent second run of the first, where not).
