@@ -54,7 +54,8 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
 
   // src/agent/heap.ts: JavaScriptCore's own full collection, begun at the first ticks, would stay open in slices for
   // the whole run (tens of seconds); the start's synchronous one has ended before the agent has run 2 s.
-  test("the start's garbage is collected by one full collection that has ended before the run goes on (BUN_JSC_logGC)", async () => {
+  /** The real `ato run` under BUN_JSC_logGC, SIGTERM `afterMs` after "attached on": everything it wrote. */
+  async function runLogged(afterMs: number): Promise<string> {
     const gcPin = uniquePinDir("rungc");
     const p = Bun.spawn(["nsenter", `--net=/run/netns/${lab.server.ns}`, DIST, "run", "--iface", lab.server.dev, "--pin-dir", gcPin, ...setup.args], {
       stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...setup.env, BUN_JSC_logGC: "1" },
@@ -65,7 +66,7 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     const read = async (s: ReadableStream<Uint8Array>) => {
       for await (const chunk of s) {
         out += new TextDecoder().decode(chunk);
-        if (!signalled && /attached on/.test(out)) { signalled = true; setTimeout(() => p.kill("SIGTERM"), 2000); }
+        if (!signalled && /attached on/.test(out)) { signalled = true; setTimeout(() => p.kill("SIGTERM"), afterMs); }
       }
     };
     try {
@@ -74,6 +75,11 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     } finally {
       rmSync(gcPin, { recursive: true, force: true });
     }
+    return out;
+  }
+
+  test("the start's garbage is collected by one full collection that has ended before the run goes on (BUN_JSC_logGC)", async () => {
+    const out = await runLogged(2000);
     const run = out.slice(out.indexOf("attached on"), out.indexOf("received SIGTERM"));
     // Some heap's full collection began in that window and its cycle ended there too (its last slice says
     // "cycle … ms END": a later "M" line, or the START line itself when the whole collection fit in one slice).
@@ -82,5 +88,22 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     expect(begun.length).toBeGreaterThan(0);
     const ended = begun.filter((m) => new RegExp(`GC<${m[1]}>: (?:START )?M [^\\n]*cycle [0-9.]+ms END`).test(run.slice(m.index)));
     expect(ended.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  test("the metrics Worker's heap is collected once it binds, and collects nothing in the stop (BUN_JSC_logGC)", async () => {
+    const out = await runLogged(3000);
+    // The Worker's heap is the last one to start before the agent says where its metrics are (the Worker binds them).
+    const served = out.indexOf("metrics on ");
+    expect(served).toBeGreaterThan(0);
+    const worker = [...out.slice(0, served).matchAll(/GC<(0x[0-9a-f]+)>: starting/g)].at(-1)?.[1];
+    expect(worker).toBeDefined();
+    const lines = (from: number, to?: number) => out.slice(from, to).split("\n").filter((l) => l.startsWith(`[GC<${worker}>:`));
+    const stop = out.indexOf("received SIGTERM");
+    const before = lines(0, stop);
+    const full = before.findIndex((l) => /START M \d+kb => FullCollection/.test(l));
+    expect(full).toBeGreaterThanOrEqual(0);
+    expect(before.slice(full).some((l) => /cycle [0-9.]+ms END/.test(l))).toBe(true);
+    // Nothing open to end in the stop, nothing begun at the Worker's exit: no collection slice of its heap after the signal.
+    expect(lines(stop).filter((l) => /: (?:START )?M /.test(l))).toEqual([]);
   }, 60_000);
 });
