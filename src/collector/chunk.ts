@@ -100,10 +100,10 @@ export class DueChunk {
    * addSlot for each of slots[from..to) in order, all due for `reason` (a run of the scan's DUE
    * hand-backs): one call for the run, each row copied in one loop. A stop's final collection
    * writes thousands of records through here before the JIT compiled it, where three calls per
-   * record cost more than the copy; with the native library (`native`: the scan's, by default) the
+   * record cost more than the copy; with the native library (`native`: the scan's by default; null: this loop) the
    * copy is asm/flow_new.asm's ato_due_rows (the loop below, interpreted, was 1-3 µs a record).
    */
-  addSlots(t: FlowTable, slots: Int32Array, from: number, to: number, reason: ExportReason, native: ScanLibrary | undefined = nativeScan()): void {
+  addSlots(t: FlowTable, slots: Int32Array, from: number, to: number, reason: ExportReason, native: ScanLibrary | null = nativeScan() ?? null): void {
     if (from >= to) return;
     if (this.n === 0) this.epoch = t.epoch;
     else if (this.epoch !== t.epoch) this.epoch = -1;

@@ -152,7 +152,7 @@ describe.skipIf(!lib)("the native DUE row copy against the TypeScript loop", () 
     for (let s of slots) { const r = s * ROW; x.t.row[r + 9] = 0x80000012; x.t.row[r + 11] = 2 ** 32 + 5; } // flags past 2^31; a sum past 2^32 wraps as in a Uint32Array
     const ts = new DueChunk(256), nat = new DueChunk(256);
     ts.addSlot(x.t, slots[0]!, "active"); nat.addSlot(x.t, slots[0]!, "active");
-    ts.addSlots(x.t, slots, 5, 200, "shutdown", undefined);
+    ts.addSlots(x.t, slots, 5, 200, "shutdown", null);
     nat.addSlots(x.t, slots, 5, 200, "shutdown", lib);
     nat.addSlots(x.t, slots, 200, 200, "shutdown", lib);
     const cols = (c: DueChunk) => [c.n, c.epoch, c.reason.slice(0, c.n), ...[c.keys, c.slot, c.reasonCode, c.dPackets, c.dBytes, c.dFragments, c.packets, c.bytes, c.fragments, c.firstSeen, c.lastSeen, c.tcpFlags, c.timingFlags, c.spikes].map((v) => Buffer.from(v.buffer).toString("base64"))];
