@@ -20,16 +20,14 @@
 ; Before an insert it checks that the table has room (live + tombstones + 1 <= maxLoad): when not,
 ; it stops before that flow (nothing of it done) and returns 1 with sc[15..17] saying where; the
 ; caller grows the table (a rebuild: TypeScript) and calls again. Returns 0 when it went through all.
-; With sc[17] < 0 it only counts the SLOW hand-backs from h on into sc[17] and returns 2 (the caller
-; makes room for them all in an empty table first).
 ;
 ; ptrs (10): [0] kw batch keys (12 uint32 per flow) [1] vw per-CPU values [2] order (int32; flow i at
 ;   [orderAt + i]) [3] tk table keys [4] st table states (0 empty, 1 used, 2 deleted) [5] row (13
 ;   doubles per slot) [6] byProto (512 doubles) [7] index (int32) [8] kind (uint8) [9] slot (int32)
 ; sc (doubles): [0] idleBefore [1] idleNs [2] nowNs [3] activeNs [4] final [5] cpus [6] flowWords
 ;   [7] capacity (a power of two) [8] generation [9] nextDueNs* [10] growDueNs* [11] grew* [12] live*
-;   [13] tombstones* [14] maxLoad (capacity * MAX_LOAD) [15] h* [16] out* [17] slowLeft* (SLOW
-;   hand-backs from h on) [18] orderAt [19] flows (the batch's: every index must be below it; one that is
+;   [13] tombstones* [14] maxLoad (capacity * MAX_LOAD) [15] h* [16] out* [17] (written when it returns 1:
+;   the SLOW hand-backs from h on, h's included) [18] orderAt [19] flows (the batch's: every index must be below it; one that is
 ;   not stops the routine, which returns 3)          (* read and written back)
 ;
 ;   uint64_t ato_due_rows(const uint64_t *ptrs, uint64_t from, uint64_t to, uint64_t at, uint64_t code, uint64_t cap)
@@ -170,27 +168,7 @@ ato_new_batch:
         mov     [rsp + L_OUT], rax
         cvttsd2si rax, [rsi + 152]
         mov     [rsp + L_FLOWS], rax
-        cvttsd2si rax, [rsi + 136]
-        mov     [rsp + L_SLOWLEFT], rax
-        test    rax, rax
-        jns     .hand
-        ; slowLeft < 0: only count the SLOW hand-backs from h on (sc[17]), and return 2.
-        xor     ecx, ecx
-        mov     rax, r15
-        mov     rdx, [rsp + L_KIND]
-.count:
-        cmp     rax, rbx
-        jae     .counted
-        cmp     byte [rdx + rax], 0
-        jne     .c0
-        inc     rcx
-.c0:
-        inc     rax
-        jmp     .count
-.counted:
-        mov     [rsp + L_SLOWLEFT], rcx
-        mov     eax, 2
-        jmp     .out
+        mov     qword [rsp + L_SLOWLEFT], 0
 
 .hand:
         cmp     r15, rbx
@@ -270,7 +248,7 @@ ato_new_batch:
         pxor    xmm4, xmm4
         cvtsi2sd xmm4, r8               ; lastAll
         ucomisd xmm4, xmm8              ; idle: lastAll < idleBefore
-        jb      .slowout_counted
+        jb      .slowout
         ; Room for one more key within the load, or stop here for the caller to grow the table.
         mov     rax, [rsp + L_LIVE]
         add     rax, [rsp + L_TOMB]
@@ -280,7 +258,6 @@ ato_new_batch:
         ucomisd xmm5, xmm15
         ja      .full
         jp      .full
-        dec     qword [rsp + L_SLOWLEFT]
         pxor    xmm0, xmm0
         cvtsi2sd xmm0, rsi              ; packets
         pxor    xmm1, xmm1
@@ -475,8 +452,6 @@ ato_new_batch:
         inc     qword [rsp + L_OUT]
         jmp     .nexthand
 
-.slowout_counted:
-        dec     qword [rsp + L_SLOWLEFT]
 .slowout:
         mov     rcx, [rsp + L_OUT]
         mov     rax, [rsp + L_INDEX]
@@ -489,6 +464,19 @@ ato_new_batch:
         jmp     .hand
 
 .full:
+        ; The SLOW hand-backs from h on (h's included; none of them compacted yet): the room the caller makes.
+        xor     ecx, ecx
+        mov     rax, r15
+        mov     rdx, [rsp + L_KIND]
+.count:
+        cmp     byte [rdx + rax], 0
+        jne     .c0
+        inc     rcx
+.c0:
+        inc     rax
+        cmp     rax, rbx
+        jb      .count
+        mov     [rsp + L_SLOWLEFT], rcx
         mov     eax, 1
         jmp     .out
 .badindex:

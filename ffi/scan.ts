@@ -237,8 +237,7 @@ export class ScanLibrary {
   /**
    * Takes in the SLOW hand-backs of a batch the table does not hold (asm/flow_new.asm's ato_new_batch), from
    * hand-back sc[15] on; `sc` (NEW_SCALARS doubles) is read and updated. Returns 0 when it went through
-   * all n, 1 when it stopped for the table to grow (sc[15] is where), 2 when sc[17] was negative: it only
-   * counted the SLOW hand-backs into sc[17]. Every array must hold what n
+   * all n, 1 when it stopped for the table to grow (sc[15] is where, sc[17] the room the rest needs). Every array must hold what n
    * hand-backs, their flows and the table's capacity need: checked here, so no call can make the routine
    * read or write outside them.
    */
@@ -253,11 +252,7 @@ export class ScanLibrary {
       || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles || a.byProto.length < 512) {
       throw new AtoError(`new flows: the arrays do not fit hand-backs ${h} to ${n} and a table of ${cap} slots`, "INTERNAL");
     }
-    if (h === n) {
-      if (sc[17]! >= 0) return 0;
-      sc[17] = 0;
-      return 2;
-    }
+    if (h === n) return 0;
     const p = this.#newPtrs;
     p.set(0, a.keyWords); p.set(1, a.valueWords); p.set(2, a.order); p.set(3, a.tableKeys); p.set(4, a.tableState);
     p.set(5, a.row); p.set(6, a.byProto); p.set(7, a.index); p.set(8, a.kind); p.set(9, a.slot);

@@ -221,17 +221,14 @@ export class BatchScan {
     a.keyWords = b.keyWords; a.valueWords = b.valueWords; a.order = order; a.index = this.index; a.kind = this.kind; a.slot = this.slot;
     sc[0] = p.idleBefore; sc[1] = p.idleNs; sc[2] = p.nowNs; sc[3] = p.activeNs; sc[4] = p.final ? 1 : 0;
     sc[5] = b.cpus; sc[6] = b.valueBytes >> 2; sc[8] = gen; sc[9] = this.nextDueNs; sc[10] = this.growDueNs; sc[11] = this.grew ? 1 : 0;
-    sc[15] = 0; sc[16] = 0; sc[17] = -1; sc[18] = pos0; sc[19] = b.n;
-    for (let r = -1; ; ) {
+    sc[15] = 0; sc[16] = 0; sc[17] = 0; sc[18] = pos0; sc[19] = b.n;
+    // An empty table (a stop after a quiet run: its first read) holds none of the batch's flows, so the scan
+    // handed back every one SLOW: room for all at once, no flow moved (takeNewTs's reserve(slowLeft)).
+    if (t.size === 0) t.reserve(n);
+    for (;;) {
       sc[7] = t.capacity; sc[12] = t.size; sc[13] = t.tombstoneCount; sc[14] = t.loadLimit;
       a.tableKeys = t.keys; a.tableState = t.state; a.row = t.row;
-      r = lib.newFlows(a, sc, n);
-      if (r === 2) {
-        if (sc[17] === 0) return; // no SLOW hand-back: nothing changed
-        // An empty table (a stop after a quiet run: its first read) holds none of them: room for all at once, no flow moved.
-        if (t.size === 0) t.reserve(sc[17]!);
-        continue;
-      }
+      const r = lib.newFlows(a, sc, n);
       t.insertedOutside(sc[12]!, sc[13]!);
       if (r === 0) break;
       // Full at hand-back sc[15] (not taken in yet): grown once for it and every SLOW one after it, as takeNewTs.

@@ -129,7 +129,7 @@ describe.skipIf(!lib)("the native take-in of new flows against the TypeScript lo
     const x = scenario(3, { known: 10, fresh: 10, cpus: 2, capacity: 64, final: false, activeNs: 60e9 });
     const sc = new Float64Array(NEW_SCALARS);
     const a = { keyWords: x.b.keyWords, valueWords: x.b.valueWords, order: x.order, tableKeys: x.t.keys, tableState: x.t.state, row: x.t.row, byProto: x.scan.byProto, index: x.scan.index, kind: x.scan.kind, slot: x.scan.slot };
-    sc[5] = 2; sc[6] = x.b.valueBytes >> 2; sc[7] = x.t.capacity; sc[12] = x.t.size; sc[13] = x.t.tombstoneCount; sc[14] = x.t.loadLimit; sc[17] = 20; sc[19] = x.b.n;
+    sc[5] = 2; sc[6] = x.b.valueBytes >> 2; sc[7] = x.t.capacity; sc[12] = x.t.size; sc[13] = x.t.tombstoneCount; sc[14] = x.t.loadLimit; sc[19] = x.b.n;
     const before = Buffer.from(x.t.state).toString("hex");
     const i0 = x.scan.index[0]!;
     x.scan.index[0] = 1000; // not a flow of the batch: the routine stops there, before doing anything of it
