@@ -126,7 +126,7 @@ export class BatchScan {
     else this.takeNewTs(b, order, pos0, t, gen);
   }
 
-  /** takeNew's loop in TypeScript: the oracle of asm/flow_new.asm's (test/collector/new-flows.test.ts). */
+  /** takeNew's loop in TypeScript: the oracle of asm/flow_new.asm's (test/collector/flow-new.test.ts), and the path without it (arm64). */
   takeNewTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
     const { idleBefore, idleNs, nowNs, activeNs, final, hooked } = this.p;
     if (hooked || this.n === 0) return;
