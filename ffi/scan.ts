@@ -24,7 +24,49 @@ const symbols = {
   ato_scan_abi_version: { args: [], returns: FFIType.u32 },
   ato_scan_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.u64 },
   ato_flow_lines: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u64], returns: FFIType.u64 },
+  ato_new_abi_version: { args: [], returns: FFIType.u32 },
+  ato_new_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.u64 },
+  ato_due_rows: { args: [FFIType.ptr, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.u64 },
 } as const;
+/** asm/flow_new.asm's interface version (its own: that file changes apart from flow_scan.asm). */
+const NEW_ABI_VERSION = 1;
+/** sc[] of ato_new_batch (asm/flow_new.asm's header says what each holds). */
+export const NEW_SCALARS = 20;
+
+/** The arrays of one ato_new_batch call (asm/flow_new.asm's `ptrs` order): a batch, the table, the scan's hand-backs. */
+export interface NewArrays {
+  keyWords: Uint32Array;
+  valueWords: Uint32Array;
+  order: Int32Array;
+  tableKeys: Uint32Array;
+  tableState: Uint8Array;
+  row: Float64Array;
+  byProto: Float64Array;
+  index: Int32Array;
+  kind: Uint8Array;
+  slot: Int32Array;
+}
+
+/** The arrays of one ato_due_rows call: the hand-backs' slots, the table, and a DueChunk's columns. */
+export interface DueRowArrays {
+  slots: Int32Array;
+  tableKeys: Uint32Array;
+  row: Float64Array;
+  keyWords: Uint32Array;
+  slot: Int32Array;
+  reasonCode: Uint8Array;
+  dPackets: Float64Array;
+  dBytes: Float64Array;
+  dFragments: Float64Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  fragments: Float64Array;
+  firstSeen: Float64Array;
+  lastSeen: Float64Array;
+  tcpFlags: Uint32Array;
+  timingFlags: Uint32Array;
+  spikes: Uint32Array;
+}
 
 /** The arrays of one ato_flow_lines call, in asm/flow_lines.asm's `ptrs` order (columns of a DueChunk). */
 export interface LineArrays {
@@ -69,11 +111,46 @@ type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
 /** The typed arrays a line call passes by address. */
 type LineArray = Uint8Array | Uint32Array | Float64Array | BigUint64Array;
 type LinesFn = (ptrs: number, ints: number, f: number, from: number, n: number) => number | bigint;
+type DueRowsFn = (ptrs: number, from: number, to: number, at: number, code: number, cap: number) => number | bigint;
+type PinnedArray = LineArray | Int32Array;
+
+/**
+ * A pointer array whose entries are converted only when their typed array is not the one of the last
+ * call (as #linePtrs below: the stop's calls run uncompiled, where a ptr() per array per call counts).
+ * The arrays are held weakly: a table's arrays replaced by a rebuild (hundreds of MB at a million
+ * flows) are not kept alive here until the next call.
+ */
+class PinnedPtrs {
+  readonly ptrs: BigUint64Array;
+  readonly #seen: (WeakRef<PinnedArray> | undefined)[];
+  #at = 0;
+  constructor(n: number) {
+    this.ptrs = new BigUint64Array(n);
+    this.#seen = new Array(n).fill(undefined);
+  }
+  set(i: number, v: PinnedArray): void {
+    if (this.#seen[i]?.deref() === v) return;
+    void v.buffer; // its memory is an ArrayBuffer's from here on: it does not move
+    this.#seen[i] = new WeakRef(v);
+    this.ptrs[i] = BigInt(ptr(v));
+  }
+  /** The address of the pointer array itself. */
+  get address(): number {
+    if (this.#at === 0) { void this.ptrs.buffer; this.#at = ptr(this.ptrs); }
+    return this.#at;
+  }
+}
 
 export class ScanLibrary {
   readonly file: string;
   readonly #batch: BatchFn;
   readonly #lines: LinesFn;
+  readonly #newBatch: BatchFn;
+  readonly #dueRows: DueRowsFn;
+  readonly #newPtrs = new PinnedPtrs(10);
+  readonly #duePtrs = new PinnedPtrs(17);
+  #scAt = 0;
+  #scSeen: Float64Array | undefined;
   readonly #ptrs = new BigUint64Array(10);
   readonly #linePtrs = new BigUint64Array(16);
   /**
@@ -91,13 +168,21 @@ export class ScanLibrary {
     this.file = file;
     this.#batch = handle.symbols.ato_scan_batch as unknown as BatchFn;
     this.#lines = handle.symbols.ato_flow_lines as unknown as LinesFn;
+    this.#newBatch = handle.symbols.ato_new_batch as unknown as BatchFn;
+    this.#dueRows = handle.symbols.ato_due_rows as unknown as DueRowsFn;
   }
 
   /** The library, or why it cannot scan here. */
   static open(env: Record<string, string | undefined> = process.env): ScanLibrary | string {
     if (process.arch !== "x64") return `no scan routine for ${process.arch}`;
     const lib = openOptional(SCAN_LIB_NAME, scanLibPath, symbols, { symbol: "ato_scan_abi_version", expected: SCAN_ABI_VERSION }, env);
-    return typeof lib === "string" ? lib : new ScanLibrary(lib.handle, lib.file);
+    if (typeof lib === "string") return lib;
+    const newVersion = lib.handle.symbols.ato_new_abi_version();
+    if (newVersion !== NEW_ABI_VERSION) {
+      lib.handle.close();
+      return `${lib.file} has new-flow ABI version ${newVersion}, expected ${NEW_ABI_VERSION}`;
+    }
+    return new ScanLibrary(lib.handle, lib.file);
   }
 
   /**
@@ -147,6 +232,57 @@ export class ScanLibrary {
     if (seen[16] !== ints) at[1] = this.#pinned(16, ints);
     if (seen[17] !== f) at[2] = this.#pinned(17, f);
     return Number(this.#lines(at[0]!, at[1]!, at[2]!, from, n));
+  }
+
+  /**
+   * Takes in the SLOW hand-backs of a batch the table does not hold (asm/flow_new.asm's ato_new_batch), from
+   * hand-back sc[15] on; `sc` (NEW_SCALARS doubles) is read and updated. Returns 0 when it went through
+   * all n, 1 when it stopped for the table to grow (sc[15] is where, sc[17] the room the rest needs). Every array must hold what n
+   * hand-backs, their flows and the table's capacity need: checked here, so no call can make the routine
+   * read or write outside them.
+   */
+  newFlows(a: NewArrays, sc: Float64Array, n: number): number {
+    if (sc.length < NEW_SCALARS || !Number.isSafeInteger(n) || n < 0) throw new AtoError(`new flows: ${n} hand-backs, or scalars not ${NEW_SCALARS} doubles`, "INTERNAL");
+    // The routine stops at a hand-back whose index is not below `flows` (returns 3): no per-flow check here.
+    const cpus = sc[5]!, flowWords = sc[6]!, cap = sc[7]!, h = sc[15]!, out = sc[16]!, orderAt = sc[18]!, flows = sc[19]!;
+    if (!Number.isSafeInteger(cap) || cap < 16 || (cap & (cap - 1)) !== 0 || !Number.isSafeInteger(h) || h < 0 || h > n || !Number.isSafeInteger(out) || out < 0 || out > h
+      || !Number.isSafeInteger(orderAt) || orderAt < 0 || !Number.isSafeInteger(cpus) || cpus < 0 || !Number.isSafeInteger(flowWords) || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
+      || !Number.isSafeInteger(flows) || flows < 0 || !(sc[14]! < cap) || a.index.length < n || a.kind.length < n || a.slot.length < n
+      || a.keyWords.length < flows * 12 || a.valueWords.length < flows * flowWords || a.order.length < orderAt + flows
+      || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles || a.byProto.length < 512) {
+      throw new AtoError(`new flows: the arrays do not fit hand-backs ${h} to ${n} and a table of ${cap} slots`, "INTERNAL");
+    }
+    if (h === n) return 0;
+    const p = this.#newPtrs;
+    p.set(0, a.keyWords); p.set(1, a.valueWords); p.set(2, a.order); p.set(3, a.tableKeys); p.set(4, a.tableState);
+    p.set(5, a.row); p.set(6, a.byProto); p.set(7, a.index); p.set(8, a.kind); p.set(9, a.slot);
+    if (this.#scSeen !== sc) { void sc.buffer; this.#scSeen = sc; this.#scAt = ptr(sc); }
+    const r = Number(this.#newBatch(p.address, this.#scAt, n));
+    if (r === 3) throw new AtoError(`new flows: hand-back ${sc[15]} names a flow outside the batch of ${flows}`, "INTERNAL");
+    return r;
+  }
+
+  /**
+   * Copies the rows of table slots a.slots[from..to) into chunk entries at.. (asm/flow_new.asm's
+   * ato_due_rows), reason `code`. Every entry must be in the chunk (checked here) and every slot in the table
+   * (checked by the routine, which stops at one that is not: an AtoError here, the entries before it written).
+   */
+  dueRows(a: DueRowArrays, from: number, to: number, at: number, code: number): void {
+    const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles), end = at + to - from;
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || !Number.isSafeInteger(at) || from < 0 || to < from || at < 0 || to > a.slots.length
+      || !Number.isInteger(code) || code < 0 || code > 255 || a.tableKeys.length < cap * 12
+      || a.keyWords.length < end * 12 || a.slot.length < end || a.reasonCode.length < end || a.dPackets.length < end || a.dBytes.length < end
+      || a.dFragments.length < end || a.packets.length < end || a.bytes.length < end || a.fragments.length < end || a.firstSeen.length < end
+      || a.lastSeen.length < end || a.tcpFlags.length < end || a.timingFlags.length < end || a.spikes.length < end) {
+      throw new AtoError(`due rows: the arrays do not fit slots ${from} to ${to} into entries from ${at}`, "INTERNAL");
+    }
+    if (from === to) return;
+    const p = this.#duePtrs;
+    p.set(0, a.slots); p.set(1, a.tableKeys); p.set(2, a.row); p.set(3, a.keyWords); p.set(4, a.slot); p.set(5, a.reasonCode);
+    p.set(6, a.dPackets); p.set(7, a.dBytes); p.set(8, a.dFragments); p.set(9, a.packets); p.set(10, a.bytes); p.set(11, a.fragments);
+    p.set(12, a.firstSeen); p.set(13, a.lastSeen); p.set(14, a.tcpFlags); p.set(15, a.timingFlags); p.set(16, a.spikes);
+    const copied = Number(this.#dueRows(p.address, from, to, at, code, cap)); // it stops at a slot outside the table
+    if (copied !== to - from) throw new AtoError(`due rows: slot ${a.slots[from + copied]} is not in a table of ${cap} slots`, "INTERNAL");
   }
 
   /** #linePtrs[i] = the address of v, converted only when v is not the array it was at the last call. */

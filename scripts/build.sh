@@ -32,7 +32,8 @@ if [ -f asm/fast_mask.asm ]; then
 fi
 if [ -f asm/flow_scan.asm ]; then
   nasm -f elf64 -o build/flow_scan.o asm/flow_scan.asm
-  gcc -shared -nostdlib -Wl,-z,noexecstack -o dist/lib/libatoscan.so build/flow_scan.o
+  nasm -f elf64 -o build/flow_new.o asm/flow_new.asm # the take-in of new flows and the DUE row copy
+  gcc -shared -nostdlib -Wl,-z,noexecstack -o dist/lib/libatoscan.so build/flow_scan.o build/flow_new.o
 fi
 if [ -f asm/sha256_tree.asm ]; then
   nasm -f elf64 -o build/sha256_tree.o asm/sha256_tree.asm

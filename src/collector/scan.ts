@@ -15,7 +15,7 @@
  * collector's tests pin both, and test/collector/scan.test.ts compares them flow by flow).
  */
 import { FLOW_VALUE, percpuStride, type FlowBatch } from "../kernel/index.ts";
-import { nativeScan, SCAN_LAYOUT, scanFallbackReason, type ScanLibrary } from "../../ffi/scan.ts";
+import { NEW_SCALARS, nativeScan, SCAN_LAYOUT, scanFallbackReason, type NewArrays, type ScanLibrary } from "../../ffi/scan.ts";
 import { AtoError } from "../errors.ts";
 import { KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
@@ -115,8 +115,19 @@ export class BatchScan {
    * about once per stop, through code the JIT has not compiled; the general path's dozen calls and
    * two objects per new flow cost ~9 µs a flow there (scripts/bench-agent/cold.ts). Not while an
    * onRead hook listens (the general path tells it of every new flow).
+   *
+   * With the native library (`native`: the scan's own by default), the per-flow work is
+   * asm/flow_new.asm's, one call per batch (and one more per growth of the table, which stays here):
+   * interpreted, the hash insert alone cost ~2 µs a flow. takeNewTs is its oracle and the path without it.
    */
-  takeNew(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+  takeNew(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number, native: ScanLibrary | undefined = this.native): void {
+    if (this.p.hooked || this.n === 0) return;
+    if (native) this.takeNewNative(native, b, order, pos0, t, gen);
+    else this.takeNewTs(b, order, pos0, t, gen);
+  }
+
+  /** takeNew's loop in TypeScript: the oracle of asm/flow_new.asm's (test/collector/flow-new.test.ts), and the path without it (arm64). */
+  takeNewTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
     const { idleBefore, idleNs, nowNs, activeNs, final, hooked } = this.p;
     if (hooked || this.n === 0) return;
     const kw = b.keyWords, vw = b.valueWords, cpus = b.cpus, flowWords = b.valueBytes >> 2, byProto = this.byProto;
@@ -155,12 +166,7 @@ export class BatchScan {
         // every doubling. The rebuild moves slots: the DUE flows' (before and after this one) and the hints of
         // those handed back so far are found again; the SLOW ones after this one are looked up in their turn.
         t.reserve(slowLeft + 1);
-        for (let x = 0; x < n; x++) {
-          if (x >= out && (x <= h || kind[x] !== DUE)) continue;
-          const found = t.find(kw, index[x]! * KEY_WORDS);
-          order[pos0 + index[x]!] = found;
-          if (kind[x] === DUE) slots[x] = found;
-        }
+        this.refind(b, order, pos0, t, h, out);
       }
       const s = t.insertAbsent(kw, i * KEY_WORDS); // no rebuild: there is room
       if (s < 0) { order[pos0 + i] = ~s; index[out] = i; kind[out++] = SLOW; continue; }
@@ -189,6 +195,50 @@ export class BatchScan {
     this.nextDueNs = nextDue;
     this.growDueNs = growDue;
     this.grew = grew;
+  }
+
+  /**
+   * After a rebuild at hand-back h (out of them kept so far, compacted): the slots of the hand-backs kept
+   * (their `order` hints; and the DUE ones' slots) and of the DUE ones after h are found again.
+   */
+  private refind(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, h: number, out: number): void {
+    const kw = b.keyWords, index = this.index, kind = this.kind, slots = this.slot, n = this.n;
+    for (let x = 0; x < n; x++) {
+      if (x >= out && (x <= h || kind[x] !== DUE)) continue;
+      const found = t.find(kw, index[x]! * KEY_WORDS);
+      order[pos0 + index[x]!] = found;
+      if (kind[x] === DUE) slots[x] = found;
+    }
+  }
+
+  private readonly newScalars = new Float64Array(NEW_SCALARS);
+  private newArrays: NewArrays | undefined;
+
+  /** takeNew through asm/flow_new.asm: the table grows here, between calls, as takeNewTs grows it. */
+  private takeNewNative(lib: ScanLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+    const p = this.p, sc = this.newScalars, n = this.n;
+    const a = (this.newArrays ??= { keyWords: b.keyWords, valueWords: b.valueWords, order, tableKeys: t.keys, tableState: t.state, row: t.row, byProto: this.byProto, index: this.index, kind: this.kind, slot: this.slot });
+    a.keyWords = b.keyWords; a.valueWords = b.valueWords; a.order = order; a.index = this.index; a.kind = this.kind; a.slot = this.slot;
+    sc[0] = p.idleBefore; sc[1] = p.idleNs; sc[2] = p.nowNs; sc[3] = p.activeNs; sc[4] = p.final ? 1 : 0;
+    sc[5] = b.cpus; sc[6] = b.valueBytes >> 2; sc[8] = gen; sc[9] = this.nextDueNs; sc[10] = this.growDueNs; sc[11] = this.grew ? 1 : 0;
+    sc[15] = 0; sc[16] = 0; sc[17] = 0; sc[18] = pos0; sc[19] = b.n;
+    // An empty table (a stop after a quiet run: its first read) holds none of the batch's flows, so the scan
+    // handed back every one SLOW: room for all at once, no flow moved (takeNewTs's reserve(slowLeft)).
+    if (t.size === 0) t.reserve(n);
+    for (;;) {
+      sc[7] = t.capacity; sc[12] = t.size; sc[13] = t.tombstoneCount; sc[14] = t.loadLimit;
+      a.tableKeys = t.keys; a.tableState = t.state; a.row = t.row;
+      const r = lib.newFlows(a, sc, n);
+      t.insertedOutside(sc[12]!, sc[13]!);
+      if (r === 0) break;
+      // Full at hand-back sc[15] (not taken in yet): grown once for it and every SLOW one after it, as takeNewTs.
+      t.reserve(sc[17]!);
+      this.refind(b, order, pos0, t, sc[15]!, sc[16]!);
+    }
+    this.n = sc[16]!;
+    this.nextDueNs = sc[9]!;
+    this.growDueNs = sc[10]!;
+    this.grew = sc[11] !== 0;
   }
 
   private runNative(lib: ScanLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {

@@ -128,6 +128,25 @@ export class FlowTable {
     }
   }
 
+  /** Deleted slots not reused yet (they count against the load: see `fits`). */
+  get tombstoneCount(): number {
+    return this.tombstones;
+  }
+
+  /** The share of slots that may be taken (live + deleted) before a rebuild, as a count. */
+  get loadLimit(): number {
+    return this.capacity * MAX_LOAD;
+  }
+
+  /**
+   * After keys were inserted into `keys`/`state` outside this class (asm/flow_new.asm, by insertAbsent's
+   * rules, within `fits`): the live and deleted counts it ended at.
+   */
+  insertedOutside(live: number, tombstones: number): void {
+    this.live = live;
+    this.tombstones = tombstones;
+  }
+
   /** Whether `n` more keys fit within MAX_LOAD without a rebuild. */
   fits(n: number): boolean {
     return this.live + this.tombstones + n <= this.capacity * MAX_LOAD;

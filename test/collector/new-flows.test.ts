@@ -7,15 +7,19 @@
  * make the table grow. A second final collection writes nothing, and each flow's records add up to
  * what the kernel counted. On a table alone: the slots handed back DUE still hold their flows when
  * the new ones made the table rebuild, and a flow held at another slot goes on with that slot as its hint.
+ * The native take-in (asm/flow_new.asm) and the TypeScript one give the same cycles and records on the real
+ * map over random rounds (test/collector/flow-new.test.ts compares them bit for bit on a table alone).
  */
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { monotonicNs } from "../../ffi/libc.ts";
+import { forceScanPathForTests, nativeScan } from "../../ffi/scan.ts";
 import { FlowBatch, FLOW_VALUE } from "../../src/kernel/index.ts";
 import { BatchScan, DUE, SLOW } from "../../src/collector/scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_FIRST_SEEN, R_LAST_SEEN, R_READ_PACKETS } from "../../src/collector/table.ts";
-import { CPUS, HOUR_NS, put, records, setup, useCollectorLab } from "./_lab.ts";
+import { bpf, CPUS, HOUR_NS, put, records, setup, useCollectorLab } from "./_lab.ts";
 
 useCollectorLab();
+afterEach(() => forceScanPathForTests(undefined));
 
 const S = 1_000_000_000n;
 /** Flow j's key index: each on its own masked /24 pair (src 198.18.(j & 255).0, dst 198.19.(j >> 8).0). */
@@ -92,7 +96,10 @@ describe("flows the table does not hold yet", () => {
   });
 });
 
-describe("BatchScan.takeNew on a table alone", () => {
+/** takeNew's two paths: the TypeScript loop, and asm/flow_new.asm's where it runs. */
+const PATHS = [["typescript", undefined], ...(nativeScan() ? [["native", nativeScan()]] : [])] as const;
+
+for (const [path, native] of PATHS) describe(`BatchScan.takeNew on a table alone (${path})`, () => {
   const keyOf = (j: number) => {
     const w = new Uint32Array(KEY_WORDS);
     w[0] = 0x0a000001 + j; w[4] = 0x0a000002; w[11] = 4 | (17 << 8);
@@ -113,7 +120,7 @@ describe("BatchScan.takeNew on a table alone", () => {
     b.n = n;
     const scan = new BatchScan({ idleBefore: NOW - 60e9, idleNs: 60e9, nowNs: NOW, activeNs: 60e9, final: true, hooked: false }, null);
     scan.run(b, order, 0, t, 1);
-    scan.takeNew(b, order, 0, t, 1);
+    if (native) scan.takeNew(b, order, 0, t, 1, native); else scan.takeNewTs(b, order, 0, t, 1);
     expect([scan.n, t.size, t.epoch, t.capacity]).toEqual([n, n, 1, 8192]); // one rebuild (each re-inserts every flow before it)
     for (let h = 0; h < n; h++) expect(t.holds(scan.slot[h]!, b.keyWords, h * KEY_WORDS)).toBe(true);
   });
@@ -142,7 +149,7 @@ describe("BatchScan.takeNew on a table alone", () => {
       const epoch = t.epoch;
       scan.run(b, order, 0, t, 1);
       expect(scan.n).toBe(all); // the known ones DUE at shutdown (SLOW without a hint), the new ones SLOW
-      scan.takeNew(b, order, 0, t, 1);
+      if (native) scan.takeNew(b, order, 0, t, 1, native); else scan.takeNewTs(b, order, 0, t, 1);
       expect(t.epoch).not.toBe(epoch); // the new ones did not fit: the table was rebuilt, its slots moved
       expect(t.size).toBe(all);
       expect(scan.n).toBe(all); // in batch order: DUE at the slot that holds it now, or SLOW (held, no hint) with that slot as its hint
@@ -156,4 +163,55 @@ describe("BatchScan.takeNew on a table alone", () => {
       }
     });
   }
+});
+
+describe("the native take-in and the TypeScript one on the real flow map", () => {
+  function rng(seed: number) {
+    let x = seed >>> 0;
+    return () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  }
+  /** Random rounds on the map, from an empty one: what each cycle said, and every record. */
+  async function rounds(seed: number) {
+    const next = rng(seed), pick = (n: number) => Math.floor(next() * n);
+    const { dir, log, collector } = setup(undefined, 10n * S, {}, HOUR_NS); // idle after 10 s
+    collector.start();
+    const began = monotonicNs() - 30n * S, packets = new Map<number, number>();
+    const at = (j: number, p: number, lastAgo = 0n, first = began) => { put(flow(j), spread(p), monotonicNs() - lastAgo * S, first); packets.set(j, p); };
+    const cycles: unknown[] = [];
+    const cycle = async (final = false) => {
+      const c = await collector.cycle({ final });
+      cycles.push({ ...c, seconds: 0, byProto: [...c.byProto].sort() });
+    };
+    for (let j = 1; j <= 600; j++) at(j, 1 + pick(9), pick(10) === 0 ? 20n : 0n); // a first read into an empty table: new ones, some idle
+    await cycle();
+    for (let j = 1; j <= 600; j++) {
+      if (!packets.has(j)) continue;
+      const c = next(), p = packets.get(j)!;
+      if (c < 0.4) at(j, p + 1 + pick(5)); // grown
+      else if (c < 0.45) at(j, 1, 0n, began + 1000n); // made anew: another first_seen, fewer packets
+      else if (c < 0.5) at(j, p, 20n); // gone idle
+    }
+    for (let j = 601; j <= 1100; j++) at(j, 1 + pick(9), pick(10) === 0 ? 20n : 0n); // new between them, past the table's load
+    await cycle();
+    for (let j = 1101; j <= 1300; j++) at(j, 1 + pick(9));
+    await cycle(true);
+    await cycle(true); // nothing left to record
+    log.close();
+    const recs = records(dir).map(what).sort();
+    bpf.reset();
+    return { cycles, recs };
+  }
+
+  test.skipIf(!nativeScan())("the same cycles, reasons, growth and records over random rounds (idle, made anew, growing mid-batch, final)", async () => {
+    for (const seed of [1, 2]) {
+      const native = await rounds(seed);
+      forceScanPathForTests(false);
+      const ts = await rounds(seed);
+      forceScanPathForTests(undefined);
+      expect(native.cycles).toEqual(ts.cycles);
+      expect(native.recs).toEqual(ts.recs);
+      expect((native.cycles[2] as { records: number }).records).toBeGreaterThan(1000);
+      expect((native.cycles[3] as { records: number }).records).toBe(0);
+    }
+  });
 });

@@ -1,0 +1,616 @@
+; flow_new.asm: the collector's take-in of flows its table does not hold yet, and the copy of DUE
+; rows into a chunk (ato L2, src/collector/scan.ts's BatchScan.takeNewTs and src/collector/chunk.ts's
+; DueChunk.addSlots, the TypeScript loops these routines must equal bit for bit). Linked into
+; libatoscan.so beside asm/flow_scan.asm; one binding, ffi/scan.ts.
+;
+; Why native: a stop's final collection is often the first read that sees thousands of flows, and
+; runs through JavaScript the JIT never compiled: the hash insert and the row copies cost 1-3 us a
+; flow there, ~0.1 us here.
+;
+;   uint64_t ato_new_batch(const uint64_t *ptrs, double *sc, uint64_t n)
+;
+; Goes through the hand-backs h = sc[15] .. n-1 of the scan (index, kind, slot), compacting them in
+; place from out = sc[16]: a DUE one is kept as it is; a SLOW one is summed over CPUs and
+;   - idle (lastAll < idleBefore): kept SLOW;
+;   - held by the table at another slot: kept SLOW, order[i] = that slot;
+;   - else inserted (FlowTable.insertAbsent: FNV-1a + murmur3 finaliser, linear probe, a deleted
+;     slot reused), its row written whole (nothing recorded, read counts, exportedAt = first_seen,
+;     generation), order[i] = slot, its growth added per protocol, its bounds taken; kept DUE at its
+;     slot when a record is due (final, active 0, or its active timeout came), else dropped.
+; Before an insert it checks that the table has room (live + tombstones + 1 <= maxLoad): when not,
+; it stops before that flow (nothing of it done) and returns 1 with sc[15..17] saying where; the
+; caller grows the table (a rebuild: TypeScript) and calls again. Returns 0 when it went through all.
+;
+; ptrs (10): [0] kw batch keys (12 uint32 per flow) [1] vw per-CPU values [2] order (int32; flow i at
+;   [orderAt + i]) [3] tk table keys [4] st table states (0 empty, 1 used, 2 deleted) [5] row (13
+;   doubles per slot) [6] byProto (512 doubles) [7] index (int32) [8] kind (uint8) [9] slot (int32)
+; sc (doubles): [0] idleBefore [1] idleNs [2] nowNs [3] activeNs [4] final [5] cpus [6] flowWords
+;   [7] capacity (a power of two) [8] generation [9] nextDueNs* [10] growDueNs* [11] grew* [12] live*
+;   [13] tombstones* [14] maxLoad (capacity * MAX_LOAD) [15] h* [16] out* [17] (written when it returns 1:
+;   the SLOW hand-backs from h on, h's included) [18] orderAt [19] flows (the batch's: every index must be below it; one that is
+;   not stops the routine, which returns 3)          (* read and written back)
+;
+;   uint64_t ato_due_rows(const uint64_t *ptrs, uint64_t from, uint64_t to, uint64_t at, uint64_t code, uint64_t cap)
+;
+; For x in from..to-1, chunk entry i = at + (x - from) takes table slot s = slots[x]: its key, s,
+; the reason code, growth (read - recorded), the read counts, times and flags. Returns how many it
+; copied: to - from, or fewer when it stopped at a slot not in [0, cap).
+; ptrs (17): [0] slots (int32) [1] tk [2] row [3] chunk keys (12 uint32 per entry) [4] chunk slot
+;   (int32) [5] reasonCode (uint8) [6] dPackets [7] dBytes [8] dFragments [9] packets [10] bytes
+;   [11] fragments [12] firstSeen [13] lastSeen (doubles) [14] tcpFlags [15] timingFlags [16] spikes (uint32)
+;
+; No pointer needs alignment; the binding checks every array's length. They call nothing.
+;   ato_new_abi_version  1; bumped whenever an interface above changes
+
+default rel
+bits 64
+
+NEW_ABI_VERSION equ 1
+VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
+V_PACKETS   equ 0
+V_BYTES     equ 8
+V_FIRST     equ 16
+V_LAST      equ 24
+V_TCPFLAGS  equ 32
+V_FRAGS     equ 36
+V_TIMING    equ 80
+V_SPIKES    equ 84
+ROW_BYTES   equ 104       ; ROW (13) doubles
+R_PACKETS   equ 0
+R_BYTES     equ 8
+R_FRAGS     equ 16
+R_READ_PACKETS equ 24
+R_READ_BYTES   equ 32
+R_READ_FRAGS   equ 40
+R_FIRST_SEEN   equ 48
+R_LAST_SEEN    equ 56
+R_EXPORTED_AT  equ 64
+R_TCP_FLAGS    equ 72
+R_TIMING       equ 80
+R_SPIKES       equ 88
+R_GEN          equ 96
+
+; locals of ato_new_batch, from rsp
+L_KW      equ 0
+L_VW      equ 8
+L_ORDER   equ 16
+L_TK      equ 24
+L_ST      equ 32
+L_ROW     equ 40
+L_BYPROTO equ 48
+L_INDEX   equ 56
+L_KIND    equ 64
+L_SLOT    equ 72
+L_SC      equ 80
+L_CPUS    equ 88
+L_FBYTES  equ 96
+L_MASK    equ 104
+L_OUT     equ 112
+L_SLOWLEFT equ 120
+L_LIVE    equ 128
+L_TOMB    equ 136
+L_FINAL   equ 144
+L_GREW    equ 152
+L_SPIKES  equ 160
+L_FLOWS   equ 168
+FRAME     equ 184
+
+global ato_new_abi_version:function
+global ato_new_batch:function
+global ato_due_rows:function
+
+section .text
+
+ato_new_abi_version:
+        mov     eax, NEW_ABI_VERSION
+        ret
+
+ato_new_batch:
+        push    rbx
+        push    rbp
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        sub     rsp, FRAME
+
+        mov     [rsp + L_SC], rsi
+        mov     rbx, rdx                ; n
+        mov     rax, [rdi]
+        mov     [rsp + L_KW], rax
+        mov     rax, [rdi + 8]
+        mov     [rsp + L_VW], rax
+        cvttsd2si rcx, [rsi + 144]      ; orderAt
+        mov     rax, [rdi + 16]
+        lea     rax, [rax + rcx*4]
+        mov     [rsp + L_ORDER], rax
+        mov     rax, [rdi + 24]
+        mov     [rsp + L_TK], rax
+        mov     rax, [rdi + 32]
+        mov     [rsp + L_ST], rax
+        mov     rax, [rdi + 40]
+        mov     [rsp + L_ROW], rax
+        mov     rax, [rdi + 48]
+        mov     [rsp + L_BYPROTO], rax
+        mov     rax, [rdi + 56]
+        mov     [rsp + L_INDEX], rax
+        mov     rax, [rdi + 64]
+        mov     [rsp + L_KIND], rax
+        mov     rax, [rdi + 72]
+        mov     [rsp + L_SLOT], rax
+
+        movsd   xmm8,  [rsi]            ; idleBefore
+        movsd   xmm9,  [rsi + 8]        ; idleNs
+        movsd   xmm10, [rsi + 16]       ; nowNs
+        movsd   xmm11, [rsi + 24]       ; activeNs
+        cvttsd2si rax, [rsi + 32]
+        mov     [rsp + L_FINAL], rax
+        cvttsd2si rax, [rsi + 40]
+        mov     [rsp + L_CPUS], rax
+        cvttsd2si rax, [rsi + 48]
+        shl     rax, 2
+        mov     [rsp + L_FBYTES], rax
+        cvttsd2si rax, [rsi + 56]
+        dec     rax
+        mov     [rsp + L_MASK], rax
+        movsd   xmm12, [rsi + 64]       ; generation
+        movsd   xmm13, [rsi + 72]       ; nextDueNs
+        movsd   xmm14, [rsi + 80]       ; growDueNs
+        cvttsd2si rax, [rsi + 88]
+        mov     [rsp + L_GREW], rax
+        cvttsd2si rax, [rsi + 96]
+        mov     [rsp + L_LIVE], rax
+        cvttsd2si rax, [rsi + 104]
+        mov     [rsp + L_TOMB], rax
+        movsd   xmm15, [rsi + 112]      ; maxLoad
+        cvttsd2si r15, [rsi + 120]      ; h
+        cvttsd2si rax, [rsi + 128]
+        mov     [rsp + L_OUT], rax
+        cvttsd2si rax, [rsi + 152]
+        mov     [rsp + L_FLOWS], rax
+        mov     qword [rsp + L_SLOWLEFT], 0
+
+.hand:
+        cmp     r15, rbx
+        jae     .done
+        mov     rax, [rsp + L_INDEX]
+        movsxd  r13, dword [rax + r15*4] ; i
+        cmp     r13, [rsp + L_FLOWS]
+        jae     .badindex               ; also a negative one (unsigned): not a flow of the batch
+        mov     rax, [rsp + L_KIND]
+        cmp     byte [rax + r15], 0
+        je      .slowflow
+        ; DUE (from the scan): kept as it is
+        mov     rcx, [rsp + L_OUT]
+        mov     [rax + rcx], byte 1
+        mov     rax, [rsp + L_INDEX]
+        mov     [rax + rcx*4], r13d
+        mov     rax, [rsp + L_SLOT]
+        mov     edx, [rax + r15*4]
+        mov     [rax + rcx*4], edx
+        inc     qword [rsp + L_OUT]
+        jmp     .nexthand
+
+.slowflow:
+        ; Sums over CPUs, as FlowBatch.countsInto (and lastAll: the latest last_seen of every CPU).
+        mov     rdx, r13
+        imul    rdx, [rsp + L_FBYTES]
+        add     rdx, [rsp + L_VW]
+        mov     rcx, [rsp + L_CPUS]
+        xor     esi, esi                ; packets
+        xor     edi, edi                ; bytes
+        xor     ebp, ebp                ; first (0: none yet)
+        xor     r14d, r14d              ; last
+        xor     r8d, r8d                ; lastAll
+        xor     r9d, r9d                ; tcpFlags
+        xor     r10d, r10d              ; fragments
+        xor     r11d, r11d              ; timing
+        xor     r12d, r12d              ; spikes
+        test    rcx, rcx
+        jz      .summed
+.cpu:
+        mov     rax, [rdx + V_LAST]
+        cmp     rax, r8
+        jbe     .c1
+        mov     r8, rax
+.c1:
+        mov     rax, [rdx + V_PACKETS]
+        test    rax, rax
+        jz      .nextcpu                ; this CPU never saw the flow
+        add     rsi, rax
+        add     rdi, [rdx + V_BYTES]
+        mov     rax, [rdx + V_FIRST]
+        test    rbp, rbp
+        jz      .setfirst
+        cmp     rax, rbp
+        jae     .c2
+.setfirst:
+        mov     rbp, rax
+.c2:
+        mov     rax, [rdx + V_LAST]
+        cmp     rax, r14
+        jbe     .c3
+        mov     r14, rax
+.c3:
+        mov     eax, [rdx + V_TCPFLAGS]
+        or      r9, rax
+        mov     eax, [rdx + V_FRAGS]
+        add     r10, rax
+        mov     eax, [rdx + V_TIMING]
+        add     r11, rax
+        mov     eax, [rdx + V_SPIKES]
+        add     r12, rax
+.nextcpu:
+        add     rdx, VAL_STRIDE
+        dec     rcx
+        jnz     .cpu
+.summed:
+        pxor    xmm4, xmm4
+        cvtsi2sd xmm4, r8               ; lastAll
+        ucomisd xmm4, xmm8              ; idle: lastAll < idleBefore
+        jb      .slowout
+        ; Room for one more key within the load, or stop here for the caller to grow the table.
+        mov     rax, [rsp + L_LIVE]
+        add     rax, [rsp + L_TOMB]
+        inc     rax
+        pxor    xmm5, xmm5
+        cvtsi2sd xmm5, rax
+        ucomisd xmm5, xmm15
+        ja      .full
+        jp      .full
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, rsi              ; packets
+        pxor    xmm1, xmm1
+        cvtsi2sd xmm1, rdi              ; bytes
+        pxor    xmm2, xmm2
+        cvtsi2sd xmm2, rbp              ; first
+        pxor    xmm3, xmm3
+        cvtsi2sd xmm3, r14              ; last
+        pxor    xmm5, xmm5
+        cvtsi2sd xmm5, r10              ; fragments
+        pxor    xmm6, xmm6
+        cvtsi2sd xmm6, r9               ; tcpFlags
+        pxor    xmm7, xmm7
+        cvtsi2sd xmm7, r11              ; timing
+        mov     [rsp + L_SPIKES], r12
+
+        ; The key's hash (table.ts's hashKey).
+        mov     rdx, r13
+        imul    rdx, 48
+        add     rdx, [rsp + L_KW]       ; the flow's key
+        mov     eax, 0x811c9dc5
+%assign w 0
+%rep 12
+        xor     eax, [rdx + w]
+        imul    eax, eax, 0x01000193
+%assign w w + 4
+%endrep
+        mov     ecx, eax
+        shr     ecx, 16
+        xor     eax, ecx
+        imul    eax, eax, 0x85ebca6b
+        mov     ecx, eax
+        shr     ecx, 13
+        xor     eax, ecx
+        imul    eax, eax, 0xc2b2ae35
+        mov     ecx, eax
+        shr     ecx, 16
+        xor     eax, ecx                ; eax (zero-extended in rax): the hash
+        mov     r8, [rsp + L_MASK]
+        and     rax, r8
+        mov     r10, [rsp + L_ST]
+        mov     r11, [rsp + L_TK]
+        mov     r9, -1                  ; the first deleted slot passed (reuse)
+.probe:
+        movzx   ecx, byte [r10 + rax]
+        test    ecx, ecx
+        jz      .empty
+        cmp     ecx, 2
+        je      .deleted
+        imul    r12, rax, 48
+        add     r12, r11
+        mov     rcx, [r12]
+        cmp     rcx, [rdx]
+        jne     .nextslot
+        mov     rcx, [r12 + 8]
+        cmp     rcx, [rdx + 8]
+        jne     .nextslot
+        mov     rcx, [r12 + 16]
+        cmp     rcx, [rdx + 16]
+        jne     .nextslot
+        mov     rcx, [r12 + 24]
+        cmp     rcx, [rdx + 24]
+        jne     .nextslot
+        mov     rcx, [r12 + 32]
+        cmp     rcx, [rdx + 32]
+        jne     .nextslot
+        mov     rcx, [r12 + 40]
+        cmp     rcx, [rdx + 40]
+        jne     .nextslot
+        ; Held at another slot (the map's order moved): that slot is its hint, the general path does the rest.
+        mov     rcx, [rsp + L_ORDER]
+        mov     [rcx + r13*4], eax
+        jmp     .slowout
+.deleted:
+        test    r9, r9
+        jns     .nextslot
+        mov     r9, rax
+.nextslot:
+        inc     rax
+        and     rax, r8
+        jmp     .probe
+.empty:
+        test    r9, r9
+        jns     .reuse
+        mov     r9, rax
+        jmp     .insert
+.reuse:
+        dec     qword [rsp + L_TOMB]
+.insert:
+        mov     byte [r10 + r9], 1
+        imul    r12, r9, 48
+        add     r12, r11
+        mov     rcx, [rdx]
+        mov     [r12], rcx
+        mov     rcx, [rdx + 8]
+        mov     [r12 + 8], rcx
+        mov     rcx, [rdx + 16]
+        mov     [r12 + 16], rcx
+        mov     rcx, [rdx + 24]
+        mov     [r12 + 24], rcx
+        mov     rcx, [rdx + 32]
+        mov     [r12 + 32], rcx
+        mov     rcx, [rdx + 40]
+        mov     [r12 + 40], rcx
+        inc     qword [rsp + L_LIVE]
+
+        ; The row, whole: nothing recorded of it yet; exportedAt = first_seen (its active timeout runs from there).
+        imul    rcx, r9, ROW_BYTES
+        add     rcx, [rsp + L_ROW]
+        xor     eax, eax
+        mov     [rcx + R_PACKETS], rax
+        mov     [rcx + R_BYTES], rax
+        mov     [rcx + R_FRAGS], rax
+        movsd   [rcx + R_READ_PACKETS], xmm0
+        movsd   [rcx + R_READ_BYTES], xmm1
+        movsd   [rcx + R_READ_FRAGS], xmm5
+        movsd   [rcx + R_FIRST_SEEN], xmm2
+        movsd   [rcx + R_LAST_SEEN], xmm3
+        movsd   [rcx + R_EXPORTED_AT], xmm2
+        movsd   [rcx + R_TCP_FLAGS], xmm6
+        movsd   [rcx + R_TIMING], xmm7
+        pxor    xmm5, xmm5
+        cvtsi2sd xmm5, qword [rsp + L_SPIKES]
+        movsd   [rcx + R_SPIKES], xmm5
+        movsd   [rcx + R_GEN], xmm12
+        mov     rcx, [rsp + L_ORDER]
+        mov     [rcx + r13*4], r9d
+
+        ; Growth per protocol (key word 11: family | proto << 8).
+        mov     rax, rsi
+        or      rax, rdi
+        jz      .bounds
+        mov     eax, [rdx + 44]
+        shr     eax, 8
+        and     eax, 0xff
+        shl     eax, 4
+        add     rax, [rsp + L_BYPROTO]
+        movsd   xmm5, [rax]
+        addsd   xmm5, xmm0
+        movsd   [rax], xmm5
+        movsd   xmm5, [rax + 8]
+        addsd   xmm5, xmm1
+        movsd   [rax + 8], xmm5
+        mov     qword [rsp + L_GREW], 1
+
+.bounds:
+        ; The bounds and the due check of Collector.cycle's general path, for a flow with nothing recorded.
+        movapd  xmm5, xmm4
+        addsd   xmm5, xmm9              ; lastAll + idleNs
+        ucomisd xmm5, xmm13
+        jae     .b1
+        movapd  xmm13, xmm5
+.b1:
+        xorpd   xmm6, xmm6
+        test    rsi, rsi
+        jnz     .pending
+        ucomisd xmm11, xmm6             ; no packets: growth after this read is due at first + active (active not 0)
+        jne     .b2
+        jnp     .nexthand
+.b2:
+        movapd  xmm5, xmm2
+        addsd   xmm5, xmm11
+        ucomisd xmm5, xmm14
+        jae     .nexthand
+        movapd  xmm14, xmm5
+        jmp     .nexthand
+.pending:
+        cmp     qword [rsp + L_FINAL], 0
+        jne     .due
+        ucomisd xmm11, xmm6
+        jne     .b3
+        jnp     .due                    ; activeNs 0: every interval
+.b3:
+        movapd  xmm5, xmm10
+        subsd   xmm5, xmm2              ; nowNs - first
+        ucomisd xmm5, xmm11
+        jae     .due
+        movapd  xmm5, xmm2
+        addsd   xmm5, xmm11             ; first + activeNs
+        ucomisd xmm5, xmm13
+        jae     .nexthand
+        movapd  xmm13, xmm5
+        jmp     .nexthand
+.due:
+        mov     rcx, [rsp + L_OUT]
+        mov     rax, [rsp + L_INDEX]
+        mov     [rax + rcx*4], r13d
+        mov     rax, [rsp + L_KIND]
+        mov     byte [rax + rcx], 1
+        mov     rax, [rsp + L_SLOT]
+        mov     [rax + rcx*4], r9d
+        inc     qword [rsp + L_OUT]
+        jmp     .nexthand
+
+.slowout:
+        mov     rcx, [rsp + L_OUT]
+        mov     rax, [rsp + L_INDEX]
+        mov     [rax + rcx*4], r13d
+        mov     rax, [rsp + L_KIND]
+        mov     byte [rax + rcx], 0
+        inc     qword [rsp + L_OUT]
+.nexthand:
+        inc     r15
+        jmp     .hand
+
+.full:
+        ; The SLOW hand-backs from h on (h's included; none of them compacted yet): the room the caller makes.
+        xor     ecx, ecx
+        mov     rax, r15
+        mov     rdx, [rsp + L_KIND]
+.count:
+        cmp     byte [rdx + rax], 0
+        jne     .c0
+        inc     rcx
+.c0:
+        inc     rax
+        cmp     rax, rbx
+        jb      .count
+        mov     [rsp + L_SLOWLEFT], rcx
+        mov     eax, 1
+        jmp     .out
+.badindex:
+        mov     eax, 3
+        jmp     .out
+.done:
+        xor     eax, eax
+.out:
+        mov     rsi, [rsp + L_SC]
+        movsd   [rsi + 72], xmm13
+        movsd   [rsi + 80], xmm14
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, qword [rsp + L_GREW]
+        movsd   [rsi + 88], xmm0
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, qword [rsp + L_LIVE]
+        movsd   [rsi + 96], xmm0
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, qword [rsp + L_TOMB]
+        movsd   [rsi + 104], xmm0
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, r15
+        movsd   [rsi + 120], xmm0
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, qword [rsp + L_OUT]
+        movsd   [rsi + 128], xmm0
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, qword [rsp + L_SLOWLEFT]
+        movsd   [rsi + 136], xmm0
+        add     rsp, FRAME
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbp
+        pop     rbx
+        ret
+
+; uint64_t ato_due_rows(ptrs rdi, from rsi, to rdx, at rcx, code r8, cap r9)
+ato_due_rows:
+        push    rbx
+        push    rbp
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        push    r9                      ; cap: [rsp + 8] below
+        push    rsi                     ; from: [rsp]
+        mov     r9, rsi                 ; x
+        mov     r10, rdx                ; to
+        mov     r11, rcx                ; i
+        mov     rbx, [rdi]              ; slots
+        mov     rbp, [rdi + 8]          ; tk
+        mov     r12, [rdi + 16]         ; row
+        mov     r13, [rdi + 24]         ; chunk keys
+.row:
+        cmp     r9, r10
+        jae     .rowsdone
+        movsxd  rsi, dword [rbx + r9*4] ; s
+        cmp     rsi, [rsp + 8]
+        jae     .rowsdone               ; also a negative one (unsigned)
+        imul    r14, rsi, 48
+        add     r14, rbp                ; the slot's key
+        imul    r15, r11, 48
+        add     r15, r13                ; the entry's key
+        mov     rax, [r14]
+        mov     [r15], rax
+        mov     rax, [r14 + 8]
+        mov     [r15 + 8], rax
+        mov     rax, [r14 + 16]
+        mov     [r15 + 16], rax
+        mov     rax, [r14 + 24]
+        mov     [r15 + 24], rax
+        mov     rax, [r14 + 32]
+        mov     [r15 + 32], rax
+        mov     rax, [r14 + 40]
+        mov     [r15 + 40], rax
+        mov     rax, [rdi + 32]
+        mov     [rax + r11*4], esi      ; slot
+        mov     rax, [rdi + 40]
+        mov     [rax + r11], r8b        ; reason code
+        imul    r14, rsi, ROW_BYTES
+        add     r14, r12                ; the slot's row
+        movsd   xmm0, [r14 + R_READ_PACKETS]
+        movsd   xmm1, [r14 + R_READ_BYTES]
+        movsd   xmm2, [r14 + R_READ_FRAGS]
+        movapd  xmm3, xmm0
+        subsd   xmm3, [r14 + R_PACKETS]
+        mov     rax, [rdi + 48]
+        movsd   [rax + r11*8], xmm3     ; dPackets
+        movapd  xmm3, xmm1
+        subsd   xmm3, [r14 + R_BYTES]
+        mov     rax, [rdi + 56]
+        movsd   [rax + r11*8], xmm3     ; dBytes
+        movapd  xmm3, xmm2
+        subsd   xmm3, [r14 + R_FRAGS]
+        mov     rax, [rdi + 64]
+        movsd   [rax + r11*8], xmm3     ; dFragments
+        mov     rax, [rdi + 72]
+        movsd   [rax + r11*8], xmm0     ; packets
+        mov     rax, [rdi + 80]
+        movsd   [rax + r11*8], xmm1     ; bytes
+        mov     rax, [rdi + 88]
+        movsd   [rax + r11*8], xmm2     ; fragments
+        movsd   xmm3, [r14 + R_FIRST_SEEN]
+        mov     rax, [rdi + 96]
+        movsd   [rax + r11*8], xmm3
+        movsd   xmm3, [r14 + R_LAST_SEEN]
+        mov     rax, [rdi + 104]
+        movsd   [rax + r11*8], xmm3
+        ; Flags and counts as uint32 (a Uint32Array store: modulo 2^32 of a whole number in [0, 2^63)).
+        cvttsd2si rdx, [r14 + R_TCP_FLAGS]
+        mov     rax, [rdi + 112]
+        mov     [rax + r11*4], edx
+        cvttsd2si rdx, [r14 + R_TIMING]
+        mov     rax, [rdi + 120]
+        mov     [rax + r11*4], edx
+        cvttsd2si rdx, [r14 + R_SPIKES]
+        mov     rax, [rdi + 128]
+        mov     [rax + r11*4], edx
+        inc     r9
+        inc     r11
+        jmp     .row
+.rowsdone:
+        pop     rsi                     ; from
+        pop     rax                     ; cap
+        mov     rax, r9
+        sub     rax, rsi                ; copied
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbp
+        pop     rbx
+        ret
+
+section .note.GNU-stack noalloc noexec nowrite progbits
