@@ -47,6 +47,12 @@ const CHUNK = 256;
 /** The read loop looks at the clock every this many flows, and yields once it has held the loop for YIELD_MS. */
 const CHECK_EVERY = 256;
 const YIELD_MS = 1;
+/**
+ * The scan goes on adding due flows to the chunk after this many stops behind a slow flow in one batch at most
+ * (scan.ts); after that it hands back the rest of the batch, so a batch where new and grown flows alternate costs
+ * a few calls more, not one per new flow.
+ */
+const RESUMES = 16;
 
 export interface CollectorOptions {
   reader: FlowMapReader;
@@ -202,6 +208,7 @@ export class Collector {
     scan.reset({ idleBefore, idleNs, nowNs: this.nowNs, activeNs, final, hooked: this.o.onRead !== undefined });
     // What dueReason (policy.ts) says of every flow the scan hands back DUE: it has pending growth, and its active timeout came.
     const dueNow = dueReason(this.policy, 1, -Infinity, this.nowNs, final)!;
+    const into = { chunk, limit, reason: dueNow };
     for (const b of this.o.reader.batches()) {
       if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
       const pos0 = summary.flows;
@@ -209,8 +216,10 @@ export class Collector {
       // The flows that only need counting, and the new ones, are taken in by the scan (scan.ts), and the due ones
       // added to the chunk while nothing came back; the rest come back here, in batch order. The scan stops when
       // the chunk is full and after a due flow that came back (scan.ts): then it goes on from where it stopped.
-      for (let from = 0; from < b.n;) {
-        from = this.baseline.scan(scan, b, this.order, pos0, from, { chunk, limit, reason: dueNow });
+      for (let from = 0, resumes = 0; from < b.n;) {
+        into.limit = limit;
+        from = this.baseline.scan(scan, b, this.order, pos0, from, resumes < RESUMES ? into : undefined);
+        if (scan.n > 0 && scan.kind[scan.n - 1] === DUE) resumes++;
         if (chunk.n >= limit) {
           await this.flushChunk(summary);
           limit = this.chunkLimit();
