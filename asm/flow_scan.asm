@@ -3,7 +3,7 @@
 ;
 ;   uint64_t ato_scan_batch(const uint64_t *ptrs, double *sc, uint64_t n)
 ;
-; ptrs (10 pointers):
+; ptrs (11 pointers):
 ;   [0] kw      the batch's keys, 12 uint32 per flow (struct flow_key, 48 bytes)
 ;   [1] vw      the batch's per-CPU values, flowBytes per flow, one VAL_STRIDE-byte struct flow_value per CPU
 ;   [2] order   int32 per flow: the table slot to try first (the slot at the same position of the last read)
@@ -14,10 +14,24 @@
 ;   [7] outIdx  int32 per hand-back: the flow's index in the batch
 ;   [8] outKind uint8 per hand-back: 0 SLOW (nothing done here), 1 DUE (taken in, record due)
 ;   [9] outSlot int32 per hand-back: the slot of a DUE flow
+;   [10] cols   0, or the DueChunk's columns (src/collector/chunk.ts), 14 pointers: [0] keyWords (12 uint32
+;               per record) [1] slot int32 [2] reasonCode uint8 [3] dPackets [4] dBytes [5] dFragments
+;               [6] packets [7] bytes [8] fragments [9] firstSeen [10] lastSeen (doubles) [11] tcpFlags
+;               [12] timingFlags [13] spikes (uint32)
 ; sc (doubles): [0] idleBefore [1] idleNs [2] nowNs [3] activeNs [4] final (0/1) [5] hooked (0/1)
 ;   [6] cpus [7] flowWords (uint32 words of one flow's values) [8] table capacity [9] generation
 ;   [10] packetsRead, [11] nextDueNs, [12] grew (0/1), [13] growDueNs: read and updated (sums over the cycle)
+;   [14] from: the first flow scanned; set to the flow after the last one scanned
+;   with cols only: [15] the chunk's record count (read and updated) [16] its limit (above [15]) [17] the reason code
 ; Returns the number of hand-backs written.
+;
+; Without cols, flows from..n-1 are scanned and DUE flows handed back. With cols, a DUE flow met
+; while nothing was handed back in this call is written into the chunk's columns at record [15]
+; (what DueChunk.addSlot writes for its slot: the table's key, the slot, the code, growth since the
+; last record and the row as read; tcpFlags, timingFlags and spikes as their doubles' low 32 bits,
+; which is ToUint32 for every value below 2^63), and the scan stops after the record that fills the
+; chunk to [16]; a DUE flow met after a hand-back is handed back DUE, and the scan stops after it:
+; so the records go into the chunk in batch order, the hand-backs' between the chunk's.
 ;
 ; Per flow: its counters are summed over CPUs as integers (exact; converted to double once, which
 ; equals the TypeScript sums of doubles while each sum is below 2^53 and each value below 2^63);
@@ -28,13 +42,14 @@
 ; 0), and it is handed back DUE when a record is due. No pointer needs alignment; with n = 0
 ; nothing is read. It calls nothing.
 ;
-;   ato_scan_abi_version  3; bumped whenever the layout above or the value layout below changes
-;   (2: the library also holds ato_flow_lines, asm/flow_lines.asm, included at the end; 3: sc[13])
+;   ato_scan_abi_version  4; bumped whenever the layout above or the value layout below changes
+;   (2: the library also holds ato_flow_lines, asm/flow_lines.asm, included at the end; 3: sc[13];
+;   4: from, and the chunk's columns)
 
 default rel
 bits 64
 
-ABI_VERSION equ 3
+ABI_VERSION equ 4
 VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
 V_PACKETS   equ 0
 V_BYTES     equ 8
@@ -46,6 +61,8 @@ V_TIMING    equ 80
 V_SPIKES    equ 84
 ROW_BYTES   equ 104       ; ROW (13) doubles
 R_PACKETS   equ 0
+R_BYTES     equ 8
+R_FRAGMENTS equ 16
 R_READ_PACKETS equ 24
 R_READ_BYTES   equ 32
 R_READ_FRAGS   equ 40
@@ -75,7 +92,11 @@ L_SPIKES  equ 112
 L_FINAL   equ 120
 L_HOOKED  equ 128
 L_GROWDUE equ 136
-FRAME     equ 152
+L_COLS    equ 144
+L_CN      equ 152
+L_LIMIT   equ 160
+L_CODE    equ 168
+FRAME     equ 184
 
 global ato_scan_abi_version:function
 global ato_scan_batch:function
@@ -109,6 +130,8 @@ ato_scan_batch:
         mov     [rsp + L_OUTKIND], rax
         mov     rax, [rdi + 72]
         mov     [rsp + L_OUTSLOT], rax
+        mov     rax, [rdi + 80]
+        mov     [rsp + L_COLS], rax
         mov     [rsp + L_SC], rsi
         mov     rbx, rdx                ; n
 
@@ -134,7 +157,15 @@ ato_scan_batch:
         movsd   xmm0, [rsi + 104]       ; growDueNs
         movsd   [rsp + L_GROWDUE], xmm0
         mov     qword [rsp + L_COUNT], 0
-        xor     r15d, r15d              ; i
+        cvttsd2si r15, [rsi + 112]      ; i = from
+        cmp     qword [rsp + L_COLS], 0
+        je      .flow
+        cvttsd2si rax, [rsi + 120]
+        mov     [rsp + L_CN], rax
+        cvttsd2si rax, [rsi + 128]
+        mov     [rsp + L_LIMIT], rax
+        cvttsd2si rax, [rsi + 136]
+        mov     [rsp + L_CODE], rax
 
 .flow:
         cmp     r15, rbx
@@ -338,6 +369,78 @@ ato_scan_batch:
         movsd   [rsp + L_GROWDUE], xmm6
         jmp     .next
 .due:
+        cmp     qword [rsp + L_COLS], 0
+        je      .handdue
+        cmp     qword [rsp + L_COUNT], 0
+        je      .record
+        mov     rax, [rsp + L_COUNT]    ; after a hand-back: handed back too, and the scan stops after it
+        mov     rcx, [rsp + L_OUTIDX]
+        mov     [rcx + rax*4], r15d
+        mov     rcx, [rsp + L_OUTKIND]
+        mov     byte [rcx + rax], 1
+        mov     rcx, [rsp + L_OUTSLOT]
+        mov     [rcx + rax*4], r14d
+        inc     qword [rsp + L_COUNT]
+        inc     r15
+        jmp     .done
+.record:                                ; DueChunk.addSlot(t, slot, reason), from the row while it is hot
+        mov     rsi, [rsp + L_COLS]
+        mov     rax, [rsp + L_CN]       ; the record's index in the chunk
+        imul    rdx, r14, 48
+        add     rdx, r11                ; the slot's key
+        imul    rdi, rax, 48
+        add     rdi, [rsi]
+        movdqu  xmm5, [rdx]
+        movdqu  [rdi], xmm5
+        movdqu  xmm5, [rdx + 16]
+        movdqu  [rdi + 16], xmm5
+        movdqu  xmm5, [rdx + 32]
+        movdqu  [rdi + 32], xmm5
+        mov     rdi, [rsi + 8]
+        mov     [rdi + rax*4], r14d     ; slot
+        mov     rdi, [rsi + 16]
+        mov     edx, [rsp + L_CODE]
+        mov     [rdi + rax], dl         ; reasonCode
+        movsd   xmm5, [rcx + R_READ_PACKETS]
+        mov     rdi, [rsi + 48]
+        movsd   [rdi + rax*8], xmm5     ; packets
+        subsd   xmm5, [rcx + R_PACKETS]
+        mov     rdi, [rsi + 24]
+        movsd   [rdi + rax*8], xmm5     ; dPackets
+        movsd   xmm5, [rcx + R_READ_BYTES]
+        mov     rdi, [rsi + 56]
+        movsd   [rdi + rax*8], xmm5     ; bytes
+        subsd   xmm5, [rcx + R_BYTES]
+        mov     rdi, [rsi + 32]
+        movsd   [rdi + rax*8], xmm5     ; dBytes
+        movsd   xmm5, [rcx + R_READ_FRAGS]
+        mov     rdi, [rsi + 64]
+        movsd   [rdi + rax*8], xmm5     ; fragments
+        subsd   xmm5, [rcx + R_FRAGMENTS]
+        mov     rdi, [rsi + 40]
+        movsd   [rdi + rax*8], xmm5     ; dFragments
+        movsd   xmm5, [rcx + R_FIRST_SEEN]
+        mov     rdi, [rsi + 72]
+        movsd   [rdi + rax*8], xmm5
+        movsd   xmm5, [rcx + R_LAST_SEEN]
+        mov     rdi, [rsi + 80]
+        movsd   [rdi + rax*8], xmm5
+        cvttsd2si rdx, [rcx + R_TCP_FLAGS]
+        mov     rdi, [rsi + 88]
+        mov     [rdi + rax*4], edx
+        cvttsd2si rdx, [rcx + R_TIMING]
+        mov     rdi, [rsi + 96]
+        mov     [rdi + rax*4], edx
+        cvttsd2si rdx, [rcx + R_SPIKES]
+        mov     rdi, [rsi + 104]
+        mov     [rdi + rax*4], edx
+        inc     rax
+        mov     [rsp + L_CN], rax
+        cmp     rax, [rsp + L_LIMIT]
+        jb      .next
+        inc     r15                     ; the chunk is full: stop after this flow
+        jmp     .done
+.handdue:
         mov     rax, [rsp + L_COUNT]
         mov     rcx, [rsp + L_OUTIDX]
         mov     [rcx + rax*4], r15d
@@ -360,6 +463,15 @@ ato_scan_batch:
 
 .done:
         mov     rsi, [rsp + L_SC]
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, r15
+        movsd   [rsi + 112], xmm0       ; where the next call starts
+        cmp     qword [rsp + L_COLS], 0
+        je      .d1
+        pxor    xmm0, xmm0
+        cvtsi2sd xmm0, qword [rsp + L_CN]
+        movsd   [rsi + 120], xmm0
+.d1:
         movsd   [rsi + 80], xmm12
         movsd   [rsi + 88], xmm13
         movsd   [rsi + 96], xmm14

@@ -1,6 +1,8 @@
 // flow_scan_arm64.S: arm64's build of libatoscan.so (see asm/flow_scan.asm for the ABI).
 // It has no scan routine yet: ato_scan_abi_version() reports 0, so ffi/scan.ts never calls
 // ato_scan_batch or ato_flow_lines and the collector scans with its TypeScript loop (src/collector/scan.ts).
+// That loop keeps the whole contract of ABI 4 (the due flows written into the chunk as the scan meets
+// them, through DueChunk.addSlot, and the same stops), so arm64 writes the same records in the same order.
 // The entry point exists (and returns 0 at once) only so the library has every symbol.
 
         .text

@@ -16,7 +16,7 @@ import { AtoError } from "../src/errors.ts";
 import { openOptional } from "./native.ts";
 
 const SCAN_LIB_NAME = "libatoscan.so";
-const SCAN_ABI_VERSION = 3;
+const SCAN_ABI_VERSION = 4;
 /** The layout the routine was written for (asm/flow_scan.asm's constants): checked against the caller's. */
 export const SCAN_LAYOUT = { valueStride: 88, rowDoubles: 13, keyBytes: 48 } as const;
 
@@ -105,7 +105,33 @@ export interface ScanArrays {
   outIndex: Int32Array;
   outKind: Uint8Array;
   outSlot: Int32Array;
+  /**
+   * The chunk the scan writes its DUE flows' records into (from `at`, below `limit`, reason `code`),
+   * as DueChunk.addSlot would: see asm/flow_scan.asm. Without it, DUE flows are handed back.
+   */
+  chunk?: ChunkColumns;
 }
+
+/** A DueChunk's columns (src/collector/chunk.ts), in asm/flow_scan.asm's `cols` order. */
+export interface ChunkColumns {
+  keyWords: Uint32Array;
+  slot: Int32Array;
+  reasonCode: Uint8Array;
+  dPackets: Float64Array;
+  dBytes: Float64Array;
+  dFragments: Float64Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  fragments: Float64Array;
+  firstSeen: Float64Array;
+  lastSeen: Float64Array;
+  tcpFlags: Uint32Array;
+  timingFlags: Uint32Array;
+  spikes: Uint32Array;
+}
+/** scalars[] of ato_scan_batch: its size, and the slots of `from` and the chunk's count, limit and reason code. */
+export const SCAN_SCALARS = 18;
+export const SC_FROM = 14, SC_CHUNK_N = 15, SC_CHUNK_LIMIT = 16, SC_CHUNK_CODE = 17;
 
 type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
 /** The typed arrays a line call passes by address. */
@@ -151,7 +177,9 @@ export class ScanLibrary {
   readonly #duePtrs = new PinnedPtrs(17);
   #scAt = 0;
   #scSeen: Float64Array | undefined;
-  readonly #ptrs = new BigUint64Array(10);
+  readonly #ptrs = new BigUint64Array(11);
+  /** The columns of the last chunk passed (asm/flow_scan.asm's `cols`), their address table, kept with the chunk's first column. */
+  #cols?: { of: Uint32Array; table: BigUint64Array; buffers: ArrayBufferLike[]; at: bigint };
   readonly #linePtrs = new BigUint64Array(16);
   /**
    * The arrays whose addresses #linePtrs holds (then 16: ints, 17: f, 18: #linePtrs), and their ArrayBuffers: a call
@@ -186,24 +214,40 @@ export class ScanLibrary {
   }
 
   /**
-   * Scans n flows (asm/flow_scan.asm); `scalars` (14 doubles) is read and its sums updated. Returns the
-   * hand-backs written. Every array must hold what n flows and the table's capacity need: checked here,
-   * so no call can make the routine read or write outside them.
+   * Scans flows scalars[SC_FROM]..n-1 (asm/flow_scan.asm); `scalars` (SCAN_SCALARS doubles) is read and its
+   * sums, the next flow and the chunk's count updated. Returns the hand-backs written. Every array must hold
+   * what n flows, the table's capacity and the chunk's limit need: checked here, so no call can make the
+   * routine read or write outside them.
    */
   batch(a: ScanArrays, scalars: Float64Array, n: number): number {
-    const cpus = scalars[6]!, flowWords = scalars[7]!, cap = scalars[8]!;
-    if (!Number.isSafeInteger(n) || n < 0 || scalars.length < 14 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
+    const cpus = scalars[6]!, flowWords = scalars[7]!, cap = scalars[8]!, from = scalars[SC_FROM]!;
+    if (scalars.length < SCAN_SCALARS || !Number.isSafeInteger(from) || from < 0 || from > n || (a.chunk && !chunkFits(a.chunk, scalars))) {
+      throw new AtoError(`flow scan: the scalars do not fit flows from ${from} to ${n} (or the chunk's count ${scalars[SC_CHUNK_N]} and limit ${scalars[SC_CHUNK_LIMIT]})`, "INTERNAL");
+    }
+    if (!Number.isSafeInteger(n) || n < 0 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
       || a.keyWords.length < n * 12 || a.valueWords.length < n * flowWords || a.order.length < a.orderAt + n
       || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles
       || a.byProto.length < 512 || a.outIndex.length < n || a.outKind.length < n || a.outSlot.length < n) {
       throw new AtoError(`flow scan: the arrays do not fit ${n} flows and a table of ${cap} slots`, "INTERNAL");
     }
-    if (n === 0) return 0;
+    if (from === n) return 0;
     const p = this.#ptrs;
     p[0] = BigInt(ptr(a.keyWords)); p[1] = BigInt(ptr(a.valueWords)); p[2] = BigInt(ptr(a.order, a.orderAt * 4));
     p[3] = BigInt(ptr(a.tableKeys)); p[4] = BigInt(ptr(a.tableState)); p[5] = BigInt(ptr(a.row)); p[6] = BigInt(ptr(a.byProto));
     p[7] = BigInt(ptr(a.outIndex)); p[8] = BigInt(ptr(a.outKind)); p[9] = BigInt(ptr(a.outSlot));
+    p[10] = a.chunk ? this.#columns(a.chunk) : 0n;
     return Number(this.#batch(ptr(p), ptr(scalars), n));
+  }
+
+  /** The address of the chunk's column table, made once per chunk (its columns never change; each buffer is made before its address). */
+  #columns(c: ChunkColumns): bigint {
+    if (this.#cols?.of === c.keyWords) return this.#cols.at;
+    const cols = [c.keyWords, c.slot, c.reasonCode, c.dPackets, c.dBytes, c.dFragments, c.packets, c.bytes, c.fragments, c.firstSeen, c.lastSeen, c.tcpFlags, c.timingFlags, c.spikes];
+    const table = new BigUint64Array(cols.length), buffers = cols.map((v) => v.buffer);
+    cols.forEach((v, i) => { table[i] = BigInt(ptr(v)); });
+    buffers.push(table.buffer);
+    this.#cols = { of: c.keyWords, table, buffers, at: BigInt(ptr(table)) };
+    return this.#cols.at;
   }
 
   /**
@@ -296,6 +340,16 @@ export class ScanLibrary {
     this.#lineSeen[i] = v;
     return ptr(v);
   }
+}
+
+/** Whether the chunk's columns hold records up to its limit, and the count is below it. */
+function chunkFits(c: ChunkColumns, sc: Float64Array): boolean {
+  const at = sc[SC_CHUNK_N]!, limit = sc[SC_CHUNK_LIMIT]!, code = sc[SC_CHUNK_CODE]!;
+  return Number.isSafeInteger(at) && Number.isSafeInteger(limit) && Number.isInteger(code) && code >= 0 && code < 256 && at >= 0 && at < limit
+    && c.keyWords.length >= limit * 12 && c.slot.length >= limit && c.reasonCode.length >= limit && c.dPackets.length >= limit
+    && c.dBytes.length >= limit && c.dFragments.length >= limit && c.packets.length >= limit && c.bytes.length >= limit
+    && c.fragments.length >= limit && c.firstSeen.length >= limit && c.lastSeen.length >= limit && c.tcpFlags.length >= limit
+    && c.timingFlags.length >= limit && c.spikes.length >= limit;
 }
 
 let cached: ScanLibrary | string | undefined;

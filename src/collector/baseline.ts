@@ -7,7 +7,7 @@
  * shutdown, or every interval.
  */
 import { decodeKey, flowNumbers, type Flow, type FlowBatch, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
-import type { BatchScan } from "./scan.ts";
+import type { BatchScan, ScanInto } from "./scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS } from "./table.ts";
 import { REASON_CODE, type ExportReason } from "./policy.ts";
 import type { DueChunk } from "./chunk.ts";
@@ -75,10 +75,14 @@ export class Baseline {
     return hint;
   }
 
-  /** The batch scan's fast path over batch b (scan.ts), on this collection's table and generation. */
-  scan(scan: BatchScan, b: FlowBatch, order: Int32Array, pos0: number): void {
-    scan.run(b, order, pos0, this.table, this.generation);
+  /**
+   * The batch scan's fast path over batch b from flow `from` (scan.ts), on this collection's table and
+   * generation, its DUE flows added to `into`'s chunk as it goes; returns the flow it stopped before.
+   */
+  scan(scan: BatchScan, b: FlowBatch, order: Int32Array, pos0: number, from = 0, into?: ScanInto): number {
+    const next = scan.run(b, order, pos0, this.table, this.generation, from, into);
     scan.takeNew(b, order, pos0, this.table, this.generation);
+    return next;
   }
 
   /**

@@ -12,7 +12,7 @@
 import { decodeKey, FLOW_KEY, type Flow, type FlowKey } from "../kernel/index.ts";
 import { nativeScan, type DueRowArrays, type ScanLibrary } from "../../ffi/scan.ts";
 import type { Growth } from "./baseline.ts";
-import { REASON_CODE, type ExportReason } from "./policy.ts";
+import { REASON_CODE, REASONS, type ExportReason } from "./policy.ts";
 import { KEY_WORDS, ROW, R_BYTES, R_FIRST_SEEN, R_FRAGMENTS, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
 export class DueChunk {
@@ -20,9 +20,11 @@ export class DueChunk {
   readonly keys: Uint8Array;
   readonly keyWords: Uint32Array;
   readonly slot: Int32Array;
-  readonly reason: ExportReason[];
-  /** reason[i] as policy.ts's REASON_CODE. */
+  /** Why each record is due, as policy.ts's REASON_CODE: the column every writer writes (the native scan too). */
   readonly reasonCode: Uint8Array;
+  /** reasonCode's names, made when read (`reason`): names[0..named) match reasonCode. */
+  private readonly names: ExportReason[];
+  private named = 0;
   /** Growth this record carries. */
   readonly dPackets: Float64Array;
   readonly dBytes: Float64Array;
@@ -46,7 +48,7 @@ export class DueChunk {
     this.keys = new Uint8Array(capacity * FLOW_KEY.size);
     this.keyWords = new Uint32Array(this.keys.buffer);
     this.slot = new Int32Array(capacity);
-    this.reason = new Array<ExportReason>(capacity).fill("interval");
+    this.names = new Array<ExportReason>(capacity).fill("interval");
     this.reasonCode = new Uint8Array(capacity).fill(REASON_CODE.interval);
     this.dPackets = new Float64Array(capacity);
     this.dBytes = new Float64Array(capacity);
@@ -65,6 +67,37 @@ export class DueChunk {
     return this.n >= this.capacity;
   }
 
+  /** Why each record is due (reasonCode's names; for the paths that read records one by one). */
+  get reason(): readonly ExportReason[] {
+    const names = this.names, codes = this.reasonCode;
+    for (let i = this.named; i < this.n; i++) names[i] = REASONS[codes[i]!]!;
+    if (this.named < this.n) this.named = this.n;
+    return names;
+  }
+
+  /** Adds records from..to's reasons to `into` (by name). */
+  countReasons(from: number, to: number, into: Partial<Record<string, number>>): void {
+    const codes = this.reasonCode;
+    for (let i = from; i < to; ) {
+      const code = codes[i]!;
+      let end = i + 1;
+      while (end < to && codes[end] === code) end++;
+      const name = REASONS[code]!;
+      into[name] = (into[name] ?? 0) + end - i;
+      i = end;
+    }
+  }
+
+  /**
+   * Readies the chunk for records written from `n` on by the native scan (asm/flow_scan.asm writes
+   * what addSlot writes), from slots of `t` at its epoch now: the epoch rule of addSlot, once for them all.
+   */
+  beginRows(t: FlowTable): void {
+    if (this.n === 0) this.epoch = t.epoch;
+    else if (this.epoch !== t.epoch) this.epoch = -1;
+    if (this.named > this.n) this.named = this.n;
+  }
+
   /**
    * The flow in table slot `s` as last read, due for `reason`: growth since its last record.
    * Written with every array and row offset read once (this runs once per record, at shutdown
@@ -79,8 +112,8 @@ export class DueChunk {
     kw[k + 4] = tk[o + 4]!; kw[k + 5] = tk[o + 5]!; kw[k + 6] = tk[o + 6]!; kw[k + 7] = tk[o + 7]!;
     kw[k + 8] = tk[o + 8]!; kw[k + 9] = tk[o + 9]!; kw[k + 10] = tk[o + 10]!; kw[k + 11] = tk[o + 11]!;
     this.slot[i] = s;
-    this.reason[i] = reason;
     this.reasonCode[i] = REASON_CODE[reason];
+    if (this.named > i) this.named = i;
     const row = t.row, r = s * ROW;
     const packets = row[r + R_READ_PACKETS]!, bytes = row[r + R_READ_BYTES]!, fragments = row[r + R_READ_FRAGMENTS]!;
     this.dPackets[i] = packets - row[r + R_PACKETS]!;
@@ -111,12 +144,13 @@ export class DueChunk {
       const a = (this.rowArrays ??= { ...this.columns(), slots, tableKeys: t.keys, row: t.row });
       a.slots = slots; a.tableKeys = t.keys; a.row = t.row;
       native.dueRows(a, from, to, this.n, REASON_CODE[reason]);
-      this.reason.fill(reason, this.n, this.n + to - from);
+      if (this.named > this.n) this.named = this.n;
       this.n += to - from;
       return;
     }
     const kw = this.keyWords, tk = t.keys, row = t.row, code = REASON_CODE[reason];
-    const slot = this.slot, reasons = this.reason, reasonCode = this.reasonCode, dPackets = this.dPackets, dBytes = this.dBytes, dFragments = this.dFragments;
+    if (this.named > this.n) this.named = this.n;
+    const slot = this.slot, reasonCode = this.reasonCode, dPackets = this.dPackets, dBytes = this.dBytes, dFragments = this.dFragments;
     const packetsOf = this.packets, bytesOf = this.bytes, fragmentsOf = this.fragments, firstSeen = this.firstSeen, lastSeen = this.lastSeen;
     const tcpFlags = this.tcpFlags, timingFlags = this.timingFlags, spikes = this.spikes;
     let i = this.n;
@@ -126,7 +160,6 @@ export class DueChunk {
       kw[k + 4] = tk[o + 4]!; kw[k + 5] = tk[o + 5]!; kw[k + 6] = tk[o + 6]!; kw[k + 7] = tk[o + 7]!;
       kw[k + 8] = tk[o + 8]!; kw[k + 9] = tk[o + 9]!; kw[k + 10] = tk[o + 10]!; kw[k + 11] = tk[o + 11]!;
       slot[i] = s;
-      reasons[i] = reason;
       reasonCode[i] = code;
       const packets = row[r + R_READ_PACKETS]!, bytes = row[r + R_READ_BYTES]!, fragments = row[r + R_READ_FRAGMENTS]!;
       dPackets[i] = packets - row[r + R_PACKETS]!;
@@ -162,8 +195,8 @@ export class DueChunk {
     this.keys.set(g.f.rawKey.subarray(0, FLOW_KEY.size), i * FLOW_KEY.size);
     const c = g.f.counts;
     this.slot[i] = g.slot ?? -1;
-    this.reason[i] = g.reason;
     this.reasonCode[i] = REASON_CODE[g.reason];
+    if (this.named > i) this.named = i;
     this.dPackets[i] = g.d.packets;
     this.dBytes[i] = g.d.bytes;
     this.dFragments[i] = g.d.fragments;

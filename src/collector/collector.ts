@@ -47,6 +47,12 @@ const CHUNK = 256;
 /** The read loop looks at the clock every this many flows, and yields once it has held the loop for YIELD_MS. */
 const CHECK_EVERY = 256;
 const YIELD_MS = 1;
+/**
+ * The scan goes on adding due flows to the chunk after this many stops behind a slow flow in one batch at most
+ * (scan.ts); after that it hands back the rest of the batch, so a batch where new and grown flows alternate costs
+ * a few calls more, not one per new flow.
+ */
+const RESUMES = 16;
 
 export interface CollectorOptions {
   reader: FlowMapReader;
@@ -202,73 +208,85 @@ export class Collector {
     scan.reset({ idleBefore, idleNs, nowNs: this.nowNs, activeNs, final, hooked: this.o.onRead !== undefined });
     // What dueReason (policy.ts) says of every flow the scan hands back DUE: it has pending growth, and its active timeout came.
     const dueNow = dueReason(this.policy, 1, -Infinity, this.nowNs, final)!;
+    const into = { chunk, limit, reason: dueNow };
     for (const b of this.o.reader.batches()) {
       if (this.order.length < summary.flows + b.n) this.order = grown(this.order, summary.flows + b.n);
       const pos0 = summary.flows;
       summary.flows += b.n;
-      // The flows that only need counting, and the new ones, are taken in by the scan (scan.ts); the rest come back here, in batch order.
-      this.baseline.scan(scan, b, this.order, pos0);
-      const epoch = this.baseline.epoch; // the DUE slots hold at the table's epoch after the scan (scan.ts's takeNew)
-      for (let h = 0, check = 0; h < scan.n; h++) {
-        const i = scan.index[h]!, position = pos0 + i;
-        // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
-        if (h >= check) {
-          check = h + CHECK_EVERY;
-          if (performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
+      // The flows that only need counting, and the new ones, are taken in by the scan (scan.ts), and the due ones
+      // added to the chunk while nothing came back; the rest come back here, in batch order. The scan stops when
+      // the chunk is full and after a due flow that came back (scan.ts): then it goes on from where it stopped.
+      for (let from = 0, resumes = 0; from < b.n;) {
+        into.limit = limit;
+        from = this.baseline.scan(scan, b, this.order, pos0, from, resumes < RESUMES ? into : undefined);
+        if (scan.n > 0 && scan.kind[scan.n - 1] === DUE) resumes++;
+        if (chunk.n >= limit) {
+          await this.flushChunk(summary);
+          limit = this.chunkLimit();
+          held = performance.now();
         }
-        if (scan.kind[h] === DUE) {
-          if (epoch === this.baseline.epoch) {
-            // No slot moved since the scan: the run of DUE flows from here (as far as the chunk has room) goes
-            // into the chunk in one call, at the slots the scan gave (their order hints already).
-            let end = h + 1;
-            for (const stop = Math.min(scan.n, h + limit - chunk.n); end < stop && scan.kind[end] === DUE;) end++;
-            this.baseline.dueRun(chunk, scan.slot, h, end, dueNow);
-            h = end - 1;
-          } else {
-            const slot = this.baseline.slotOf(scan.slot[h]!, epoch, b.keyWords, i * KEY_WORDS);
-            this.order[position] = slot;
-            this.baseline.due(chunk, slot, dueNow);
+        const epoch = this.baseline.epoch; // the DUE slots hold at the table's epoch after the scan (scan.ts's takeNew)
+        for (let h = 0, check = 0; h < scan.n; h++) {
+          const i = scan.index[h]!, position = pos0 + i;
+          // The batch stays valid while the generator waits: /metrics answers within a millisecond or so.
+          if (h >= check) {
+            check = h + CHECK_EVERY;
+            if (performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
           }
+          if (scan.kind[h] === DUE) {
+            if (epoch === this.baseline.epoch) {
+              // No slot moved since the scan: the run of DUE flows from here (as far as the chunk has room) goes
+              // into the chunk in one call, at the slots the scan gave (their order hints already).
+              let end = h + 1;
+              for (const stop = Math.min(scan.n, h + limit - chunk.n); end < stop && scan.kind[end] === DUE;) end++;
+              this.baseline.dueRun(chunk, scan.slot, h, end, dueNow);
+              h = end - 1;
+            } else {
+              const slot = this.baseline.slotOf(scan.slot[h]!, epoch, b.keyWords, i * KEY_WORDS);
+              this.order[position] = slot;
+              this.baseline.due(chunk, slot, dueNow);
+            }
+            if (chunk.n >= limit) {
+              await this.flushChunk(summary);
+              limit = this.chunkLimit();
+              held = performance.now();
+            }
+            continue;
+          }
+          // SLOW: everything for this flow is done here.
+          const lastSeen = b.lastSeenNs(i), packets = b.packets(i);
+          if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
+            idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
+            continue;
+          }
+          const slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
+          this.order[position] = slot;
+          const inserted = this.baseline.inserted;
+          if (inserted || !this.baseline.unchanged(slot, packets, lastSeen)) {
+            const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
+            grow(summary, b.proto(i), grown);
+            this.o.onRead?.(b, i, grown, inserted, counts);
+          }
+          // The earliest time this flow can need a record: without a frame, its idle timeout or (growth
+          // waiting) its active one (nextDueNs); with no growth waiting, growth after this read is due at
+          // exportedAt + active (growDueNs, a bound once a frame came: the map may not be read in between).
+          // A flow recorded now is next due a whole period on.
+          if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
+          const pending = this.baseline.pending(slot), exportedAt = this.baseline.exportedAt(slot);
+          const reason = dueReason(this.policy, pending, exportedAt, this.nowNs, final);
+          if (!reason) {
+            if (activeNs !== 0 && exportedAt + activeNs < (pending > 0 ? nextDueNs : growDueNs)) {
+              if (pending > 0) nextDueNs = exportedAt + activeNs;
+              else growDueNs = exportedAt + activeNs;
+            }
+            continue;
+          }
+          this.baseline.due(chunk, slot, reason); // copied as columns: no object per flow
           if (chunk.n >= limit) {
             await this.flushChunk(summary);
             limit = this.chunkLimit();
             held = performance.now();
           }
-          continue;
-        }
-        // SLOW: everything for this flow is done here.
-        const lastSeen = b.lastSeenNs(i), packets = b.packets(i);
-        if (lastSeen < idleBefore) { // taken after the read, with whatever arrived since
-          idle.push(b.keys.slice(i * FLOW_KEY.size, (i + 1) * FLOW_KEY.size));
-          continue;
-        }
-        const slot = this.baseline.seenAt(this.order[position]!, b.keyWords, i * KEY_WORDS);
-        this.order[position] = slot;
-        const inserted = this.baseline.inserted;
-        if (inserted || !this.baseline.unchanged(slot, packets, lastSeen)) {
-          const grown = this.baseline.observe(slot, inserted, b.countsInto(i, counts), closeOld);
-          grow(summary, b.proto(i), grown);
-          this.o.onRead?.(b, i, grown, inserted, counts);
-        }
-        // The earliest time this flow can need a record: without a frame, its idle timeout or (growth
-        // waiting) its active one (nextDueNs); with no growth waiting, growth after this read is due at
-        // exportedAt + active (growDueNs, a bound once a frame came: the map may not be read in between).
-        // A flow recorded now is next due a whole period on.
-        if (lastSeen + idleNs < nextDueNs) nextDueNs = lastSeen + idleNs;
-        const pending = this.baseline.pending(slot), exportedAt = this.baseline.exportedAt(slot);
-        const reason = dueReason(this.policy, pending, exportedAt, this.nowNs, final);
-        if (!reason) {
-          if (activeNs !== 0 && exportedAt + activeNs < (pending > 0 ? nextDueNs : growDueNs)) {
-            if (pending > 0) nextDueNs = exportedAt + activeNs;
-            else growDueNs = exportedAt + activeNs;
-          }
-          continue;
-        }
-        this.baseline.due(chunk, slot, reason); // copied as columns: no object per flow
-        if (chunk.n >= limit) {
-          await this.flushChunk(summary);
-          limit = this.chunkLimit();
-          held = performance.now();
         }
       }
       if (performance.now() - held > YIELD_MS) { await yieldToEventLoop(); held = performance.now(); }
@@ -365,7 +383,7 @@ export class Collector {
       const first = this.o.log.appendTexts("flow", n, (i) => this.writer.text(c, at + i, this.iface(c.ifindex(at + i)), rids?.[at + i]), { lines: this.writer.lines(c, at, this.ifaceOf) });
       summary.records += n;
       this.baseline.recordedRange(c, at, at + n, this.nowNs);
-      for (let i = at; i < at + n; i++) summary.reasons[c.reason[i]!] = (summary.reasons[c.reason[i]!] ?? 0) + 1;
+      c.countReasons(at, at + n, summary.reasons);
       if (this.o.onExport) this.announce(exported(c, at, n, first.seq, (i) => this.iface(i), this.clock));
       at += n;
     }

@@ -11,15 +11,29 @@
  *         while an onRead hook listens): the general path does everything for it;
  *   DUE   read into the table here; a record is due for it (or it is the final cycle): the
  *         general path adds it to the chunk.
+ * Given the chunk being filled (`into`), the scan adds a DUE flow to it itself while it has handed
+ * nothing back in this call (the row is hot: DueChunk.addSlot would read it again, at a random
+ * slot, after the batch's scan), and stops when the chunk is full; a DUE flow after a hand-back is
+ * handed back, and the scan stops after it. So records go into the chunk in batch order whichever
+ * path added them, and a cycle in which every flow grew has no per-flow JavaScript in its scan.
  * What this loop does to a flow it keeps is exactly what the general path would do (the
  * collector's tests pin both, and test/collector/scan.test.ts compares them flow by flow).
  */
 import { FLOW_VALUE, percpuStride, type FlowBatch } from "../kernel/index.ts";
-import { NEW_SCALARS, nativeScan, SCAN_LAYOUT, scanFallbackReason, type NewArrays, type ScanLibrary } from "../../ffi/scan.ts";
+import { NEW_SCALARS, nativeScan, SCAN_LAYOUT, SCAN_SCALARS, SC_CHUNK_CODE, SC_CHUNK_LIMIT, SC_CHUNK_N, SC_FROM, scanFallbackReason, type NewArrays, type ScanLibrary } from "../../ffi/scan.ts";
+import type { DueChunk } from "./chunk.ts";
+import { REASON_CODE, type ExportReason } from "./policy.ts";
 import { AtoError } from "../errors.ts";
 import { KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
 
 export const SLOW = 0, DUE = 1;
+
+/** The chunk a scan adds its DUE flows to: records from chunk.n up to `limit` (at most its capacity), due for `reason`. */
+export interface ScanInto {
+  chunk: DueChunk;
+  limit: number;
+  reason: ExportReason;
+}
 
 /** What a cycle's scan is told: the clock and timeouts as Numbers (kernel ns). */
 export interface ScanParams {
@@ -73,7 +87,7 @@ export class BatchScan {
 
   /** The native routine (asm/flow_scan.asm) when it runs here and the layouts agree; else the TypeScript loop below. */
   readonly native: ScanLibrary | undefined;
-  private readonly scalars = new Float64Array(14);
+  private readonly scalars = new Float64Array(SCAN_SCALARS);
 
   /** `native`: "auto" (the product: the routine where it runs), a library, or null for the TypeScript loop. */
   constructor(public p: ScanParams, native: ScanLibrary | null | "auto" = "auto") {
@@ -91,11 +105,17 @@ export class BatchScan {
     this.grew = false;
   }
 
-  /** Scans batch b, whose flow i was at position pos0 + i of the map; order[pos] is the slot tried first. */
-  run(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+  /**
+   * Scans batch b from flow `from` on (flow i was at position pos0 + i of the map; order[pos] is the
+   * slot tried first); returns the flow after the last one scanned (b.n: the batch is done). Without
+   * `into`, the whole rest of the batch, its DUE flows handed back; with it, see the header.
+   */
+  run(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number, from = 0, into?: ScanInto): number {
     if (this.index.length < b.n) { this.index = new Int32Array(b.n); this.kind = new Uint8Array(b.n); this.slot = new Int32Array(b.n); }
-    if (this.native) this.runNative(this.native, b, order, pos0, t, gen);
-    else this.runTs(b, order, pos0, t, gen);
+    if (into && (into.chunk.n >= into.limit || into.limit > into.chunk.capacity)) {
+      throw new AtoError(`flow scan: a chunk of ${into.chunk.n} records has no room below its limit ${into.limit} (capacity ${into.chunk.capacity})`, "INTERNAL");
+    }
+    return this.native ? this.runNative(this.native, b, order, pos0, t, gen, from, into) : this.runTs(b, order, pos0, t, gen, from, into);
   }
 
   /**
@@ -241,29 +261,40 @@ export class BatchScan {
     this.grew = sc[11] !== 0;
   }
 
-  private runNative(lib: ScanLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
-    const p = this.p, sc = this.scalars;
+  private runNative(lib: ScanLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number, from: number, into?: ScanInto): number {
+    const p = this.p, sc = this.scalars, chunk = into?.chunk, n0 = chunk?.n ?? 0, epoch0 = chunk?.epoch ?? 0;
+    sc[SC_FROM] = from;
+    if (chunk) {
+      chunk.beginRows(t);
+      sc[SC_CHUNK_N] = chunk.n; sc[SC_CHUNK_LIMIT] = into!.limit; sc[SC_CHUNK_CODE] = REASON_CODE[into!.reason];
+    }
     sc[0] = p.idleBefore; sc[1] = p.idleNs; sc[2] = p.nowNs; sc[3] = p.activeNs; sc[4] = p.final ? 1 : 0; sc[5] = p.hooked ? 1 : 0;
     sc[6] = b.cpus; sc[7] = b.valueBytes >> 2; sc[8] = t.capacity; sc[9] = gen;
     sc[10] = this.packetsRead; sc[11] = this.nextDueNs; sc[12] = this.grew ? 1 : 0; sc[13] = this.growDueNs;
     this.n = lib.batch({
       keyWords: b.keyWords, valueWords: b.valueWords, order, orderAt: pos0, tableKeys: t.keys, tableState: t.state, row: t.row,
-      byProto: this.byProto, outIndex: this.index, outKind: this.kind, outSlot: this.slot,
+      byProto: this.byProto, outIndex: this.index, outKind: this.kind, outSlot: this.slot, chunk,
     }, sc, b.n);
     this.packetsRead = sc[10]!;
     this.nextDueNs = sc[11]!;
     this.grew = sc[12] !== 0;
     this.growDueNs = sc[13]!;
+    if (chunk) {
+      chunk.n = sc[SC_CHUNK_N]!;
+      if (chunk.n === n0) chunk.epoch = epoch0; // no record added: the chunk's epoch is as addSlot left it
+    }
+    return sc[SC_FROM]!;
   }
 
   /** The TypeScript scan: the oracle of the native one (test/collector/scan.test.ts), and the path where it cannot run. */
-  private runTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+  private runTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number, from: number, into?: ScanInto): number {
     const { idleBefore, idleNs, nowNs, activeNs, final, hooked } = this.p;
     const kw = b.keyWords, vw = b.valueWords, cpus = b.cpus, flowWords = b.valueBytes >> 2;
     const tk = t.keys, st = t.state, row = t.row, cap = t.capacity, byProto = this.byProto;
     const index = this.index, kind = this.kind, slots = this.slot;
-    let n = 0, packetsRead = this.packetsRead, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew;
-    for (let i = 0; i < b.n; i++) {
+    const chunk = into?.chunk, limit = into?.limit ?? 0, reason = into?.reason ?? "interval";
+    let n = 0, packetsRead = this.packetsRead, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew, i = from;
+    for (; i < b.n; i++) {
       // Sums over CPUs, as FlowBatch.countsInto (and lastSeenNs: the latest of every CPU, for the idle check).
       let packets = 0, bytes = 0, first = 0, last = 0, lastAll = 0, tcpFlags = 0, fragments = 0, timing = 0, spikes = 0;
       for (let c = 0, o = i * flowWords; c < cpus; c++, o += STEP) {
@@ -314,7 +345,16 @@ export class BatchScan {
         continue;
       }
       const exportedAt = row[r + R_EXPORTED_AT]!;
-      if (final || activeNs === 0 || nowNs - exportedAt >= activeNs) { index[n] = i; slots[n] = s; kind[n++] = DUE; continue; }
+      if (final || activeNs === 0 || nowNs - exportedAt >= activeNs) {
+        if (chunk && n === 0) {
+          chunk.addSlot(t, s, reason);
+          if (chunk.n >= limit) { i++; break; } // full: the collector writes it, then scans on from i
+          continue;
+        }
+        index[n] = i; slots[n] = s; kind[n++] = DUE;
+        if (chunk) { i++; break; } // after a hand-back: the collector takes the hand-backs, then scans on from i
+        continue;
+      }
       if (exportedAt + activeNs < nextDue) nextDue = exportedAt + activeNs;
     }
     this.n = n;
@@ -322,5 +362,6 @@ export class BatchScan {
     this.nextDueNs = nextDue;
     this.growDueNs = growDue;
     this.grew = grew;
+    return i;
   }
 }

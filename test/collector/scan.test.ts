@@ -5,6 +5,9 @@
  * case the scan tells apart: a flow at its hinted slot unchanged or grown, a wrong or stale hint,
  * an idle flow, an entry made anew (fewer packets, another first_seen), CPUs that never saw the
  * flow, records due by the active timeout, every interval and at shutdown, and an onRead hook.
+ * Given the chunk being filled, both write the same records into it (every column, byte for byte:
+ * what DueChunk.addSlot writes) and stop at the same flows: when the chunk is full, and after a due
+ * flow handed back behind a slow one.
  * (How the collector uses the scan is pinned by collector.test.ts, quiet.test.ts and policy.test.ts,
  * which run through it.)
  */
@@ -13,6 +16,8 @@ import { FlowBatch, FLOW_VALUE, percpuStride } from "../../src/kernel/index.ts";
 import { BatchScan, DUE, SLOW, type ScanParams } from "../../src/collector/scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_EXPORTED_AT, R_FIRST_SEEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_PACKETS } from "../../src/collector/table.ts";
 import { nativeScan } from "../../ffi/scan.ts";
+import { DueChunk } from "../../src/collector/chunk.ts";
+import { REASONS, type ExportReason } from "../../src/collector/policy.ts";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -89,7 +94,7 @@ function scenario(seed: number, flows: number, cpus: number) {
 
 function copyTable(t: FlowTable): FlowTable {
   const c = new FlowTable(16);
-  c.capacity = t.capacity; c.keys = t.keys.slice(); c.state = t.state.slice(); c.row = t.row.slice();
+  c.capacity = t.capacity; c.keys = t.keys.slice(); c.state = t.state.slice(); c.row = t.row.slice(); c.epoch = t.epoch;
   return c;
 }
 
@@ -147,6 +152,68 @@ describe.skipIf(!lib)("native flow scan against the TypeScript loop", () => {
       else expect(growBound).toBeGreaterThan(0);
     });
   }
+
+  const columns = (c: DueChunk) => {
+    const n = c.n;
+    return {
+      n, epoch: c.epoch, keys: [...c.keys.subarray(0, n * 48)], slot: [...c.slot.subarray(0, n)], code: [...c.reasonCode.subarray(0, n)], reason: c.reason.slice(0, n),
+      d: [c.dPackets, c.dBytes, c.dFragments, c.packets, c.bytes, c.fragments, c.firstSeen, c.lastSeen].map((a) => [...bits(a.subarray(0, n))]),
+      flags: [c.tcpFlags, c.timingFlags, c.spikes].map((a) => [...a.subarray(0, n)]),
+    };
+  };
+
+  for (const [name, over] of cases) {
+    test(`${name}, into a chunk: the same records in it, column for column, the same stops, hand-backs, rows and sums`, () => {
+      let direct = 0, stopsFull = 0, stopsBehind = 0, calls = 0;
+      for (let seed = 1; seed <= 30; seed++) {
+        const cpus = 1 + (seed % 4), next = rng(seed * 101);
+        const { t, b, order, pos0 } = scenario(seed, 40 + seed * 17, cpus);
+        const p: ScanParams = { idleBefore: NOW - IDLE, idleNs: IDLE, nowNs: NOW, activeNs: ACTIVE, final: false, hooked: false, ...over };
+        const reason: ExportReason = REASONS[seed % REASONS.length]!;
+        const ts = new BatchScan(p, null), nat = new BatchScan(p, lib!);
+        const t2 = copyTable(t), order2 = order.slice();
+        const capacity = 8 + Math.floor(next() * 40);
+        const ct = new DueChunk(capacity), cn = new DueChunk(capacity);
+        // What the chunk already held (another reason, earlier slots): kept, and the epoch rule runs on.
+        for (let k = Math.floor(next() * 4); k > 0; k--) { ct.addSlot(t, k, "idle"); cn.addSlot(t2, k, "idle"); }
+        for (let from = 0, fromN = 0; from < b.n; calls++) {
+          const limit = Math.min(capacity, ct.n + 1 + Math.floor(next() * capacity));
+          const before = ct.n;
+          from = ts.run(b, order, pos0, t, 7, from, { chunk: ct, limit, reason });
+          fromN = nat.run(b, order2, pos0, t2, 7, fromN, { chunk: cn, limit, reason });
+          expect(fromN).toBe(from);
+          expect(nat.n).toBe(ts.n);
+          expect([...nat.index.subarray(0, nat.n)]).toEqual([...ts.index.subarray(0, ts.n)]);
+          expect([...nat.kind.subarray(0, nat.n)]).toEqual([...ts.kind.subarray(0, ts.n)]);
+          for (let h = 0; h < ts.n; h++) if (ts.kind[h] === DUE) expect(nat.slot[h]).toBe(ts.slot[h]!);
+          expect(columns(cn)).toEqual(columns(ct));
+          direct += ct.n - before;
+          // Only slow flows come back, but for a due one last, behind them: then the scan stopped after it.
+          for (let h = 0; h < ts.n - 1; h++) expect(ts.kind[h]).toBe(SLOW);
+          if (ts.n > 0 && ts.kind[ts.n - 1] === DUE) { stopsBehind++; expect(ts.index[ts.n - 1]).toBe(from - 1); }
+          if (ct.n >= limit) { stopsFull++; expect(ts.n).toBe(0); ct.n = 0; cn.n = 0; } // written: the collector's flush
+        }
+        expect(bits(t2.row)).toEqual(bits(t.row));
+        expect(bits(nat.byProto)).toEqual(bits(ts.byProto));
+        expect([nat.packetsRead, nat.nextDueNs, nat.growDueNs, nat.grew]).toEqual([ts.packetsRead, ts.nextDueNs, ts.growDueNs, ts.grew]);
+      }
+      expect(calls).toBeGreaterThan(30);
+      if (!over.hooked || over.final || over.activeNs === 0) {
+        expect(direct).toBeGreaterThan(50);
+        expect(stopsFull).toBeGreaterThan(5);
+        expect(stopsBehind).toBeGreaterThan(5);
+      }
+    });
+  }
+
+  test("a chunk with no room below its limit is refused before the routine runs", () => {
+    const t = new FlowTable(16), b = new FlowBatch(4, 2), c = new DueChunk(4);
+    const p: ScanParams = { idleBefore: 0, idleNs: IDLE, nowNs: NOW, activeNs: ACTIVE, final: false, hooked: false };
+    c.n = 4;
+    expect(() => new BatchScan(p, lib!).run(b, new Int32Array(4), 0, t, 1, 0, { chunk: c, limit: 4, reason: "active" })).toThrow(/no room below its limit/);
+    c.n = 0;
+    expect(() => new BatchScan(p, lib!).run(b, new Int32Array(4), 0, t, 1, 0, { chunk: c, limit: 5, reason: "active" })).toThrow(/capacity 4/);
+  });
 
   test("an empty batch reads nothing and changes no sum", () => {
     const t = new FlowTable(16), b = new FlowBatch(4, 2);
