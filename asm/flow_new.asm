@@ -19,7 +19,8 @@
 ;     slot when a record is due (final, active 0, or its active timeout came), else dropped.
 ; Before an insert it checks that the table has room (live + tombstones + 1 <= maxLoad): when not,
 ; it stops before that flow (nothing of it done) and returns 1 with sc[15..17] saying where; the
-; caller grows the table (a rebuild: TypeScript) and calls again. Returns 0 when it went through all.
+; caller grows the table (a rebuild: TypeScript) and calls again. Returns 0 when it went through all,
+; 4 when a probe visited every slot and found none free (the table's counts were too low).
 ;
 ; ptrs (10): [0] kw batch keys (12 uint32 per flow) [1] vw per-CPU values [2] order (int32; flow i at
 ;   [orderAt + i]) [3] tk table keys [4] st table states (0 empty, 1 used, 2 deleted) [5] row (13
@@ -93,6 +94,8 @@ L_FINAL   equ 144
 L_GREW    equ 152
 L_SPIKES  equ 160
 L_FLOWS   equ 168
+L_PROBES  equ 176       ; slots the probe may still visit (the table's capacity): a table whose counts
+                          ; are too low (no empty slot) ends the probe instead of looping
 FRAME     equ 184
 
 global ato_new_abi_version:function
@@ -301,6 +304,7 @@ ato_new_batch:
         mov     r10, [rsp + L_ST]
         mov     r11, [rsp + L_TK]
         mov     r9, -1                  ; the first deleted slot passed (reuse)
+        mov     [rsp + L_PROBES], r8    ; capacity - 1 more slots after this one
 .probe:
         movzx   ecx, byte [r10 + rax]
         test    ecx, ecx
@@ -336,9 +340,18 @@ ato_new_batch:
         jns     .nextslot
         mov     r9, rax
 .nextslot:
+        dec     qword [rsp + L_PROBES]
+        js      .wrapped
         inc     rax
         and     rax, r8
         jmp     .probe
+.wrapped:
+        ; Every slot visited and none empty: the counts said there was room. Reuse the first deleted
+        ; slot if one was passed, else stop (returns 4: the binding names it).
+        test    r9, r9
+        jns     .reuse
+        mov     eax, 4
+        jmp     .out
 .empty:
         test    r9, r9
         jns     .reuse

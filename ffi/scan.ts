@@ -224,7 +224,9 @@ export class ScanLibrary {
     if (scalars.length < SCAN_SCALARS || !Number.isSafeInteger(from) || from < 0 || from > n || (a.chunk && !chunkFits(a.chunk, scalars))) {
       throw new AtoError(`flow scan: the scalars do not fit flows from ${from} to ${n} (or the chunk's count ${scalars[SC_CHUNK_N]} and limit ${scalars[SC_CHUNK_LIMIT]})`, "INTERNAL");
     }
-    if (!Number.isSafeInteger(n) || n < 0 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
+    // NaN or a negative count passes every comparison below: whole numbers first (a NaN cap let any hint through).
+    if (!Number.isSafeInteger(n) || n < 0 || !Number.isSafeInteger(cpus) || cpus < 0 || !Number.isSafeInteger(flowWords) || flowWords < 0
+      || !Number.isSafeInteger(cap) || cap < 0 || !Number.isSafeInteger(a.orderAt) || a.orderAt < 0 || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
       || a.keyWords.length < n * 12 || a.valueWords.length < n * flowWords || a.order.length < a.orderAt + n
       || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles
       || a.byProto.length < 512 || a.outIndex.length < n || a.outKind.length < n || a.outSlot.length < n) {
@@ -291,7 +293,9 @@ export class ScanLibrary {
     const cpus = sc[5]!, flowWords = sc[6]!, cap = sc[7]!, h = sc[15]!, out = sc[16]!, orderAt = sc[18]!, flows = sc[19]!;
     if (!Number.isSafeInteger(cap) || cap < 16 || (cap & (cap - 1)) !== 0 || !Number.isSafeInteger(h) || h < 0 || h > n || !Number.isSafeInteger(out) || out < 0 || out > h
       || !Number.isSafeInteger(orderAt) || orderAt < 0 || !Number.isSafeInteger(cpus) || cpus < 0 || !Number.isSafeInteger(flowWords) || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
-      || !Number.isSafeInteger(flows) || flows < 0 || !(sc[14]! < cap) || a.index.length < n || a.kind.length < n || a.slot.length < n
+      || !Number.isSafeInteger(flows) || flows < 0 || !(sc[14]! < cap)
+      // live and deleted slots as the table counts them: too low, and the probe for an empty slot would never end
+      || !Number.isSafeInteger(sc[12]!) || sc[12]! < 0 || !Number.isSafeInteger(sc[13]!) || sc[13]! < 0 || sc[12]! + sc[13]! > cap || a.index.length < n || a.kind.length < n || a.slot.length < n
       || a.keyWords.length < flows * 12 || a.valueWords.length < flows * flowWords || a.order.length < orderAt + flows
       || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles || a.byProto.length < 512) {
       throw new AtoError(`new flows: the arrays do not fit hand-backs ${h} to ${n} and a table of ${cap} slots`, "INTERNAL");
@@ -303,6 +307,7 @@ export class ScanLibrary {
     if (this.#scSeen !== sc) { void sc.buffer; this.#scSeen = sc; this.#scAt = ptr(sc); }
     const r = Number(this.#newBatch(p.address, this.#scAt, n));
     if (r === 3) throw new AtoError(`new flows: hand-back ${sc[15]} names a flow outside the batch of ${flows}`, "INTERNAL");
+    if (r === 4) throw new AtoError(`new flows: the table of ${cap} slots had no free slot for hand-back ${sc[15]} although its counts (${sc[12]} live, ${sc[13]} deleted) left room`, "INTERNAL");
     return r;
   }
 

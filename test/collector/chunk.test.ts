@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { DueChunk } from "../../src/collector/chunk.ts";
 import { FlowTable, KEY_WORDS, ROW } from "../../src/collector/table.ts";
+import { nativeScan } from "../../ffi/scan.ts";
 
 function table(flows: number): { t: FlowTable; slots: Int32Array } {
   const t = new FlowTable(16);
@@ -54,5 +55,19 @@ describe("DueChunk.addSlots", () => {
     for (let j = 0; j < 100; j++) t.upsert(new Uint32Array(KEY_WORDS).fill(j + 1_000_000), 0); // grows: slots move
     c.addSlots(t, slots, 5, 6, "interval");
     expect(c.epoch).toBe(-1);
+  });
+
+  test("a reused chunk's reason names follow its codes after a run is added (native copy and TypeScript loop)", () => {
+    for (const native of [nativeScan() ?? null, null]) {
+      const t = new FlowTable(), w = new Uint32Array(KEY_WORDS), slots = new Int32Array(4);
+      for (let i = 0; i < 4; i++) { w[0] = i + 1; slots[i] = t.upsert(w, 0); }
+      const c = new DueChunk(8);
+      c.addSlots(t, slots, 0, 4, "active", native);
+      expect(c.reason.slice(0, 4)).toEqual(["active", "active", "active", "active"]); // names made, cached
+      c.n = 0; // flushed, then reused: the cached names must not outlive their codes
+      c.addSlots(t, slots, 0, 2, "shutdown", native);
+      c.addSlot(t, slots[2]!, "shutdown");
+      expect(c.reason.slice(0, 3)).toEqual(["shutdown", "shutdown", "shutdown"]);
+    }
   });
 });

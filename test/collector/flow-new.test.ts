@@ -143,6 +143,22 @@ describe.skipIf(!lib)("the native take-in of new flows against the TypeScript lo
     expect(() => lib!.newFlows(a, sc, x.scan.n)).toThrow(/do not fit/);
     expect(Buffer.from(x.t.state).toString("hex")).toBe(before);
   });
+
+  test("a table whose counts say it has room but has no empty slot ends the probe: a deleted slot is reused, else an AtoError", () => {
+    const cap = 16, sc = new Float64Array(NEW_SCALARS), vw = new Uint32Array(22);
+    vw[0] = 1; vw[6] = 5; // one packet, last seen at 5 ns
+    const arrays = (state: Uint8Array) => ({ keyWords: new Uint32Array(12).fill(7), valueWords: vw, order: new Int32Array(1), tableKeys: new Uint32Array(cap * 12), tableState: state, row: new Float64Array(cap * ROW), byProto: new Float64Array(512), index: new Int32Array(1), kind: new Uint8Array(1), slot: new Int32Array(1) });
+    const call = (state: Uint8Array) => {
+      sc.fill(0); sc[5] = 1; sc[6] = 22; sc[7] = cap; sc[14] = cap * 0.7; sc[19] = 1; // live 0, deleted 0: both wrong
+      return lib!.newFlows(arrays(state), sc, 1);
+    };
+    const deleted = new Uint8Array(cap).fill(2);
+    expect(call(deleted)).toBe(0); // it used to probe for an empty slot forever
+    expect([...deleted].filter((s) => s === 1)).toHaveLength(1);
+    expect(() => call(new Uint8Array(cap).fill(1))).toThrow(/had no free slot for hand-back 0 although its counts \(0 live, 0 deleted\) left room/);
+    sc.fill(0); sc[5] = 1; sc[6] = 22; sc[7] = cap; sc[12] = 12; sc[13] = 5; sc[14] = cap * 0.7; sc[19] = 1;
+    expect(() => lib!.newFlows(arrays(new Uint8Array(cap)), sc, 1)).toThrow(/do not fit/); // more counted than the table has
+  });
 });
 
 describe.skipIf(!lib)("the native DUE row copy against the TypeScript loop", () => {

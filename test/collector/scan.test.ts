@@ -15,7 +15,7 @@ import { describe, expect, test } from "bun:test";
 import { FlowBatch, FLOW_VALUE, percpuStride } from "../../src/kernel/index.ts";
 import { BatchScan, DUE, SLOW, type ScanParams } from "../../src/collector/scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_EXPORTED_AT, R_FIRST_SEEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_PACKETS } from "../../src/collector/table.ts";
-import { nativeScan } from "../../ffi/scan.ts";
+import { nativeScan, SCAN_SCALARS, SC_FROM } from "../../ffi/scan.ts";
 import { DueChunk } from "../../src/collector/chunk.ts";
 import { REASONS, type ExportReason } from "../../src/collector/policy.ts";
 
@@ -105,6 +105,17 @@ function bits(a: Float64Array): Uint32Array {
 const lib = nativeScan();
 
 describe.skipIf(!lib)("native flow scan against the TypeScript loop", () => {
+  test("scalars that are not whole numbers (a NaN capacity, a negative or NaN CPU count) are refused before the routine runs", () => {
+    const n = 4, cap = 16;
+    const a = { keyWords: new Uint32Array(n * 12), valueWords: new Uint32Array(n * 22), order: new Int32Array(n).fill(5_000_000), orderAt: 0, tableKeys: new Uint32Array(cap * 12), tableState: new Uint8Array(cap), row: new Float64Array(cap * ROW), byProto: new Float64Array(512), outIndex: new Int32Array(n), outKind: new Uint8Array(n), outSlot: new Int32Array(n) };
+    for (const [at, v] of [[6, -1], [6, NaN], [7, NaN], [8, NaN], [8, -16]] as const) {
+      const sc = new Float64Array(SCAN_SCALARS);
+      sc[6] = 1; sc[7] = 22; sc[8] = cap; sc[SC_FROM] = 0; sc[at] = v;
+      expect(() => lib!.batch(a, sc, n)).toThrow(/flow scan: the arrays do not fit 4 flows/);
+    }
+    expect(() => lib!.batch({ ...a, orderAt: -1 }, Object.assign(new Float64Array(SCAN_SCALARS), { 6: 1, 7: 22, 8: cap }), n)).toThrow(/do not fit/);
+  });
+
   const cases: [string, Partial<ScanParams>][] = [
     ["active timeout", {}],
     ["every interval (active 0)", { activeNs: 0 }],
