@@ -34,7 +34,7 @@ test("the stop raises the JIT thresholds up to STOP_JIT_MAX_FLOWS known flows, a
 });
 
 test("500 calls after the stop's policy for a small agent stay uncompiled; for a large or unknown one they DFG-compile", () => {
-  expect(probe("stop:4096").dfgCompiles).toBe(0);
+  expect(probe("stop:1000").dfgCompiles).toBe(0);
   expect(probe(`stop:${STOP_JIT_MAX_FLOWS + 1}`).dfgCompiles).toBeGreaterThanOrEqual(1);
   expect(probe("stop:unknown").dfgCompiles).toBeGreaterThanOrEqual(1);
 });
