@@ -220,6 +220,11 @@ export class Agent {
     }
   }
 
+  /** The flows in the map as last known (the conservation check's last read, or the collector's since); undefined when unknown. */
+  get knownFlows(): number | undefined {
+    return this.operation?.knownFlows;
+  }
+
   /**
    * Detach (nothing is counted or raised after this), drain the ring buffer, the final
    * collection, the final signed checkpoint; then close the log, the server and the kernel side.

@@ -90,6 +90,11 @@ export class AgentOperation {
     return this.conservation?.check.readHook;
   }
 
+  /** The flows in the map as the conservation check last knew them; undefined without the check. */
+  get knownFlows(): number | undefined {
+    return this.conservation?.check.knownFlows;
+  }
+
   /** Once per collector interval: the kernel still runs our program and our maps are under their pins. Returns the findings recorded. */
   interval(evidence: EvidenceLog): number {
     this.changes.interval();

@@ -68,6 +68,14 @@ export class Conservation {
   lastSum: SumSource = "batch";
   /** The flows the last read found: whether the next own read may be the kernel's walk (the first, at start, is a batch read: a reused map may hold a million). */
   private lastFlows = Infinity;
+  /**
+   * The flows in the map as last known: the collector's read since the last check, else the last check's (or the
+   * start's) own read; undefined before any. For the agent's stop (src/cli/jit.ts): the final collection's size.
+   */
+  get knownFlows(): number | undefined {
+    const f = this.read?.flows ?? this.lastFlows;
+    return Number.isFinite(f) ? f : undefined;
+  }
   /** The kernel walk, until one fails. */
   private walk?: { sum(): KernelSum };
 

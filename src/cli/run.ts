@@ -10,7 +10,7 @@ import { AtoError } from "../errors.ts";
 import { redact, resolveConfig } from "../config/index.ts";
 import { log } from "../agent/log.ts";
 import { commandArgs, typedFlags } from "./_args.ts";
-import { useAgentJitPolicy } from "./jit.ts";
+import { useAgentJitPolicy, useStopJitPolicy } from "./jit.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "attach the XDP audit program and turn traffic into signed evidence and metrics" },
@@ -48,7 +48,9 @@ export default defineCommand({
     collectStartGarbage(); // the start is over: its garbage now, not in slices over the whole run (src/agent/heap.ts)
     await new Promise<void>((resolve, reject) => {
       const stop = (sig: string) => {
-        log(`received ${sig}, stopping`);
+        const flows = agent.knownFlows;
+        const jit = useStopJitPolicy(flows); // before the final collection compiles anything (src/cli/jit.ts)
+        log(`received ${sig}, stopping`, { known_flows: flows ?? "unknown", stop_jit_policy: jit ?? "unchanged" });
         // The forwarder stops after the final checkpoint, so that its last batch can carry it.
         agent.stop().then(() => forwarding?.stop()).then(resolve, (e: unknown) =>
           reject(e instanceof AtoError ? new AtoError(`stopping after ${sig}: ${e.message}`, e.code, { cause: e, details: e.details }) : e));

@@ -75,6 +75,20 @@ describe("the conservation check on the collector's read", () => {
     close();
   });
 
+  // The agent's stop sets its JIT policy by this count (src/cli/jit.ts): the newest read's, the collector's before the check takes it.
+  test("knownFlows is the start's count, then the collector's read as soon as it is made, then the check's", async () => {
+    const { collector, check, close } = watched();
+    const atStart = check.knownFlows!;
+    expect(atStart).toBeGreaterThanOrEqual(0);
+    bpf.run(frame(41031), 1);
+    bpf.run(frame(41032), 1);
+    await collector.cycle();
+    expect(check.knownFlows).toBe(atStart + 2); // the collector's read, not yet checked
+    expect(check.check()).toBeNull();
+    expect(check.knownFlows).toBe(atStart + 2);
+    close();
+  });
+
   test("a flow deleted while the host is quiet is counts_missing at the next check, read by the check itself", async () => {
     const { collector, check, close } = watched();
     bpf.run(frame(41003), 4);

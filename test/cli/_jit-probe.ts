@@ -2,12 +2,15 @@
  * Child of jit.test.ts: calls one small function 500 times, spread over event-loop turns as the
  * agent's code runs, and prints how many times JavaScriptCore's DFG tier compiled it. At the normal
  * policy that happens after ~200-300 calls; at the agent's (src/cli/jit.ts) after ~800-1000.
- *   bun test/cli/_jit-probe.ts agent|normal
+ * With stop:N (N flows, or "unknown"): the stop's policy for an agent that last knew N flows (useStopJitPolicy).
+ *   bun test/cli/_jit-probe.ts agent|normal|stop:N
  */
 import { numberOfDFGCompiles } from "bun:jsc";
-import { useAgentJitPolicy } from "../../src/cli/jit.ts";
+import { useAgentJitPolicy, useStopJitPolicy } from "../../src/cli/jit.ts";
 
-if (process.argv[2] === "agent") useAgentJitPolicy();
+const mode = process.argv[2] ?? "";
+if (mode === "agent") useAgentJitPolicy();
+if (mode.startsWith("stop:")) useStopJitPolicy(mode === "stop:unknown" ? undefined : Number(mode.slice(5)));
 function step(x: number): number {
   return (x * 2654435761) % 1000003;
 }

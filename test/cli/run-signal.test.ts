@@ -47,6 +47,8 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     expect(signalled).toBe(true);
     expect(await p.exited).toBe(0);
     expect(out).toContain("received SIGTERM, stopping");
+    // The start's own read of the map counted its flows (none or a few here): the stop's JIT policy is set (src/cli/jit.ts).
+    expect(out).toMatch(/received SIGTERM, stopping known_flows=\d+ stop_jit_policy=100\n/);
     expect(out).toMatch(/final checkpoint at tree size [1-9]\d* signature_status=ok/);
     const xdp = lab.exec("server", ["ip", "-d", "link", "show", lab.server.dev]);
     expect(xdp).not.toMatch(/prog\/xdp/);
