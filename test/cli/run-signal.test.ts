@@ -77,7 +77,21 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     } finally {
       rmSync(gcPin, { recursive: true, force: true });
     }
-    return out;
+    return unsplit(out);
+  }
+
+  /**
+   * JavaScriptCore writes a GC line in pieces, so a line of ato's own from another thread can land inside one
+   * ("[GC<" + "ato: metrics on ...\n" + "0x...>: START M ..."): ato's line is put back before the GC line it split.
+   */
+  function unsplit(text: string): string {
+    const ls = text.split("\n"), out: string[] = [];
+    for (let i = 0; i < ls.length; i++) {
+      const l = ls[i]!, k = l.indexOf("ato: ");
+      if (k > 0 && l.startsWith("[GC<") && i + 1 < ls.length) { out.push(l.slice(k)); ls[i + 1] = l.slice(0, k) + ls[i + 1]; }
+      else out.push(l);
+    }
+    return out.join("\n");
   }
 
   test("the start's garbage is collected by one full collection that has ended before the run goes on (BUN_JSC_logGC)", async () => {
@@ -105,7 +119,10 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     const full = before.findIndex((l) => /START M \d+kb => FullCollection/.test(l));
     expect(full).toBeGreaterThanOrEqual(0);
     expect(before.slice(full).some((l) => /cycle [0-9.]+ms END/.test(l))).toBe(true);
-    // Nothing open to end in the stop, nothing begun at the Worker's exit: no collection slice of its heap after the signal.
-    expect(lines(stop).filter((l) => /: (?:START )?M /.test(l))).toEqual([]);
+    // Nothing open to end in the stop: the Worker heap's first collection slice after the signal, if any, starts a
+    // collection of its own (the VM's teardown at the Worker's exit may begin one, more often on a loaded machine);
+    // without the collection at bind, the one begun at the start was still open here and its slices came first.
+    const after = lines(stop).filter((l) => /: (?:START )?M /.test(l));
+    if (after.length > 0) expect(after[0]).toMatch(/: START M /);
   }, 60_000);
 });
