@@ -38,7 +38,6 @@ const utf8 = new TextEncoder();
 export class ChunkWriter {
   private readonly slots: Uint8Array;
   private readonly slotWords: Uint32Array;
-  private readonly sel: Uint8Array;
   private readonly v4 = new Map<number, string>();
   private readonly prefix4: number;
   private readonly prefix6: number;
@@ -54,7 +53,6 @@ export class ChunkWriter {
   constructor(private readonly masker: Masker, capacity: number, private readonly times: IsoTimes, private readonly strings = new StringCache()) {
     this.slots = new Uint8Array(2 * capacity * SLOT_BYTES);
     this.slotWords = new Uint32Array(this.slots.buffer);
-    this.sel = new Uint8Array(2 * capacity);
     this.prefix4 = masker.options.ipv4Prefix;
     this.prefix6 = masker.options.ipv6Prefix;
     this.general = masker.seals || masker.options.tokenKey !== undefined;
@@ -74,15 +72,7 @@ export class ChunkWriter {
       return;
     }
     this.masked = undefined;
-    // struct flow_key starts with src then dst, 16 bytes each: the slot pair of flow i, word for word.
-    const kw = c.keyWords, sw = this.slotWords, sel = this.sel, keys = c.keys;
-    for (let i = 0; i < c.n; i++) {
-      const k = i * KEY_WORDS, s = i * 2 * SLOT_WORDS; // unrolled: no loop steps when this runs uncompiled
-      sw[s] = kw[k]!; sw[s + 1] = kw[k + 1]!; sw[s + 2] = kw[k + 2]!; sw[s + 3] = kw[k + 3]!;
-      sw[s + 4] = kw[k + 4]!; sw[s + 5] = kw[k + 5]!; sw[s + 6] = kw[k + 6]!; sw[s + 7] = kw[k + 7]!;
-      sel[2 * i] = sel[2 * i + 1] = keys[i * FLOW_KEY.size + FLOW_KEY.family] === 6 ? 1 : 0;
-    }
-    this.masker.maskSlots(this.slots.subarray(0, 2 * c.n * SLOT_BYTES), sel.subarray(0, 2 * c.n));
+    this.masker.maskKeys(c.keys, this.slots, c.n); // flow i's src and dst to slots 2i, 2i + 1 (maskKeysOracle)
   }
 
   /** Record i's data object (what records.ts's flowRecord builds), as canonical JSON text. */
@@ -210,4 +200,19 @@ export class ChunkWriter {
     }
     return t;
   }
+}
+
+/**
+ * What Masker.maskKeys writes, in JavaScript (the oracle test/collector/chunk-line.test.ts compares
+ * it with): each key's src and dst copied to its slot pair, then masked by its family.
+ */
+export function maskKeysOracle(masker: Masker, keys: Uint8Array, n: number, slots: Uint8Array): void {
+  const sel = new Uint8Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const at = i * FLOW_KEY.size;
+    slots.set(keys.subarray(at + FLOW_KEY.src, at + FLOW_KEY.src + SLOT_BYTES), 2 * i * SLOT_BYTES);
+    slots.set(keys.subarray(at + FLOW_KEY.dst, at + FLOW_KEY.dst + SLOT_BYTES), (2 * i + 1) * SLOT_BYTES);
+    sel[2 * i] = sel[2 * i + 1] = keys[at + FLOW_KEY.family] === 6 ? 1 : 0;
+  }
+  masker.maskSlots(slots.subarray(0, 2 * n * SLOT_BYTES), sel);
 }
