@@ -11,7 +11,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { KernelClock, type ExportReason } from "../../src/collector/index.ts";
 import { DueChunk } from "../../src/collector/chunk.ts";
-import { ChunkWriter } from "../../src/collector/chunk-line.ts";
+import { ChunkWriter, maskKeysOracle } from "../../src/collector/chunk-line.ts";
 import { IsoTimes } from "../../src/collector/flow-line.ts";
 import { flowRecord } from "../../src/collector/records.ts";
 import type { Growth } from "../../src/collector/baseline.ts";
@@ -231,6 +231,20 @@ describe("flow records written from a chunk", () => {
     if (!Buffer.from(fast.text).equals(slowText)) expect(Buffer.from(fast.text).toString()).toBe(slowText.toString());
     expect(fast.leaves.map((h) => Buffer.from(h).toString("hex"))).toEqual(slowLeaves);
     expect(calls).toEqual([[0, 0], [100, 200]]);
+  });
+
+  test("a chunk's keys are masked in one native call into the slots the JavaScript copy and maskSlots give (mixed families)", () => {
+    const m = masker({ ipv4Prefix: 20, ipv6Prefix: 40 });
+    const next = rng(11);
+    const chunk = new DueChunk(256);
+    const flows = Array.from({ length: 200 }, () => randomGrowth(next));
+    flows.forEach((g) => chunk.addGrowth(g));
+    expect(new Set(flows.map((g) => g.f.key.family)).size).toBe(2);
+    const want = new Uint8Array(2 * 256 * 16), got = new Uint8Array(2 * 256 * 16).fill(0xee);
+    maskKeysOracle(m, chunk.keys, chunk.n, want);
+    m.maskKeys(chunk.keys, got, chunk.n);
+    expect(Buffer.from(got.subarray(0, 2 * 200 * 16)).equals(Buffer.from(want.subarray(0, 2 * 200 * 16)))).toBe(true);
+    expect(got.subarray(2 * 200 * 16).every((b) => b === 0xee)).toBe(true);
   });
 
   test("a chunk holds the flow it was given: key, counts and growth come back unchanged", () => {
