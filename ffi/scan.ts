@@ -27,9 +27,10 @@ const symbols = {
   ato_new_abi_version: { args: [], returns: FFIType.u32 },
   ato_new_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.u64 },
   ato_due_rows: { args: [FFIType.ptr, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.u64 },
+  ato_recorded_rows: { args: [FFIType.ptr, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.f64], returns: FFIType.u64 },
 } as const;
 /** asm/flow_new.asm's interface version (its own: that file changes apart from flow_scan.asm). */
-const NEW_ABI_VERSION = 1;
+const NEW_ABI_VERSION = 2;
 /** sc[] of ato_new_batch (asm/flow_new.asm's header says what each holds). */
 export const NEW_SCALARS = 20;
 
@@ -45,6 +46,16 @@ export interface NewArrays {
   index: Int32Array;
   kind: Uint8Array;
   slot: Int32Array;
+}
+
+/** The arrays of one ato_recorded_rows call: a DueChunk's columns and the table's rows. */
+export interface RecordedArrays {
+  reasonCode: Uint8Array;
+  slot: Int32Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  fragments: Float64Array;
+  row: Float64Array;
 }
 
 /** The arrays of one ato_due_rows call: the hand-backs' slots, the table, and a DueChunk's columns. */
@@ -138,6 +149,7 @@ type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
 type LineArray = Uint8Array | Uint32Array | Float64Array | BigUint64Array;
 type LinesFn = (ptrs: number, ints: number, f: number, from: number, n: number) => number | bigint;
 type DueRowsFn = (ptrs: number, from: number, to: number, at: number, code: number, cap: number) => number | bigint;
+type RecordedFn = (ptrs: number, from: number, to: number, cap: number, live: number, now: number) => number | bigint;
 type PinnedArray = LineArray | Int32Array;
 
 /**
@@ -175,6 +187,8 @@ export class ScanLibrary {
   readonly #dueRows: DueRowsFn;
   readonly #newPtrs = new PinnedPtrs(10);
   readonly #duePtrs = new PinnedPtrs(17);
+  readonly #recorded: RecordedFn;
+  readonly #recordedPtrs = new PinnedPtrs(6);
   #scAt = 0;
   #scSeen: Float64Array | undefined;
   readonly #ptrs = new BigUint64Array(11);
@@ -198,6 +212,7 @@ export class ScanLibrary {
     this.#lines = handle.symbols.ato_flow_lines as unknown as LinesFn;
     this.#newBatch = handle.symbols.ato_new_batch as unknown as BatchFn;
     this.#dueRows = handle.symbols.ato_due_rows as unknown as DueRowsFn;
+    this.#recorded = handle.symbols.ato_recorded_rows as unknown as RecordedFn;
   }
 
   /** The library, or why it cannot scan here. */
@@ -327,6 +342,25 @@ export class ScanLibrary {
     p.set(12, a.firstSeen); p.set(13, a.lastSeen); p.set(14, a.tcpFlags); p.set(15, a.timingFlags); p.set(16, a.spikes);
     const copied = Number(this.#dueRows(p.address, from, to, at, code, cap)); // it stops at a slot outside the table
     if (copied !== to - from) throw new AtoError(`due rows: slot ${a.slots[from + copied]} is not in a table of ${cap} slots`, "INTERNAL");
+  }
+
+  /**
+   * Baseline.recordedRange for a chunk filled in the table's epoch (asm/flow_new.asm's ato_recorded_rows):
+   * entries from..to-1 whose reason code has its bit set in `live` write their recorded counts and `nowNs`
+   * into their slot's row. Every entry must be in the arrays (checked here) and every slot in the table
+   * (checked by the routine, which stops at one that is not: an AtoError here, the rows before it written).
+   */
+  recordedRows(a: RecordedArrays, from: number, to: number, live: number, nowNs: number): void {
+    const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles);
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || !Number.isInteger(live) || live < 0 || live > 0xffffffff
+      || a.reasonCode.length < to || a.slot.length < to || a.packets.length < to || a.bytes.length < to || a.fragments.length < to) {
+      throw new AtoError(`recorded rows: the arrays do not fit entries ${from} to ${to}`, "INTERNAL");
+    }
+    if (from === to) return;
+    const p = this.#recordedPtrs;
+    p.set(0, a.reasonCode); p.set(1, a.slot); p.set(2, a.packets); p.set(3, a.bytes); p.set(4, a.fragments); p.set(5, a.row);
+    const done = Number(this.#recorded(p.address, from, to, cap, live, nowNs));
+    if (done !== to) throw new AtoError(`recorded rows: entry ${done}'s slot ${a.slot[done]} is not in a table of ${cap} slots`, "INTERNAL");
   }
 
   /** #linePtrs[i] = the address of v, converted only when v is not the array it was at the last call. */
