@@ -18,12 +18,23 @@
 ;   ato_mask_batch_sse2   always the 16-byte path (for parity tests and benchmarks)
 ;   ato_mask_batch_avx2   always the 32-byte path; only call it when ato_mask_path() == 2
 ;   ato_mask_path         2 when ato_mask_batch uses AVX2, 1 when it uses SSE2
-;   ato_mask_abi_version  1; bumped whenever a signature above changes
+;   ato_mask_keys         masks the addresses of a batch of flow keys into slots (below)
+;   ato_mask_abi_version  2; bumped whenever a signature above changes
+;
+;   void ato_mask_keys(const uint8_t *keys, uint8_t *slots, const uint8_t *masks, uint64_t count)
+;
+;   keys   count x 48-byte struct flow_key (bpf/xdp_audit.h: src at 0, dst at 16, family at 44)
+;   slots  count x 32 bytes written: key i's src then dst, each ANDed with mask 1 when its
+;          family byte is 6, else mask 0 (what ato_mask_batch gives for the copied slots with
+;          sel = family == 6); the keys are not modified
+;
+; Why: the collector's chunks hold their flows' keys, and copying each key's two addresses to
+; slots in JavaScript was a per-flow loop run uncompiled at the agent's stop.
 
 default rel
 bits 64
 
-ABI_VERSION equ 1
+ABI_VERSION equ 2
 PATH_SSE2   equ 1
 PATH_AVX2   equ 2
 
@@ -32,6 +43,7 @@ global ato_mask_path:function
 global ato_mask_batch:function
 global ato_mask_batch_sse2:function
 global ato_mask_batch_avx2:function
+global ato_mask_keys:function
 
 section .bss
 align 4
@@ -201,6 +213,30 @@ batch_avx2:
         vzeroupper                      ; no AVX-SSE transition penalty for the caller
         mov     rsp, rbp
         pop     rbp
+.ret:
+        ret
+
+;ato_mask_keys(keys, slots, masks, count): one key per step, SSE2 (the keys' stride leaves
+; nothing to gain from 32-byte registers at the stop's few thousand flows).
+ato_mask_keys:
+        test    rcx, rcx
+        jz      .ret
+.loop:
+        xor     eax, eax
+        cmp     byte [rdi + 44], 6
+        sete    al
+        shl     eax, 4                  ; byte offset of mask 0 or mask 1
+        movdqu  xmm1, [rdx + rax]
+        movdqu  xmm0, [rdi]
+        movdqu  xmm2, [rdi + 16]
+        pand    xmm0, xmm1
+        pand    xmm2, xmm1
+        movdqu  [rsi], xmm0
+        movdqu  [rsi + 16], xmm2
+        add     rdi, 48
+        add     rsi, 32
+        dec     rcx
+        jnz     .loop
 .ret:
         ret
 

@@ -17,7 +17,7 @@
         .global ato_mask_abi_version
         .type   ato_mask_abi_version, %function
 ato_mask_abi_version:
-        mov     w0, #1
+        mov     w0, #2
         ret
 
         .global ato_mask_path
@@ -49,6 +49,32 @@ ato_mask_batch_avx2:
         ld1     {v3.16b}, [x0]
         and     v3.16b, v3.16b, v2.16b
         st1     {v3.16b}, [x0], #16
+        subs    x3, x3, #1
+        b.ne    1b
+2:
+        ret
+
+// void ato_mask_keys(const uint8_t *keys, uint8_t *slots, const uint8_t *masks, uint64_t count)
+// (asm/fast_mask.asm's contract): key i's src and dst (48-byte keys, family at 44) ANDed with
+// mask 1 when its family is 6, else mask 0, written to slots 2i and 2i + 1.
+// x0 = keys, x1 = slots, x2 = masks, x3 = count.
+        .global ato_mask_keys
+        .type   ato_mask_keys, %function
+ato_mask_keys:
+        cbz     x3, 2f
+        ld1     {v0.16b}, [x2], #16     // mask 0
+        ld1     {v1.16b}, [x2]          // mask 1
+1:
+        ldrb    w4, [x0, #44]
+        cmp     w4, #6
+        csetm   w4, eq                  // all ones for IPv6
+        dup     v2.16b, w4
+        bsl     v2.16b, v1.16b, v0.16b
+        ld1     {v3.16b, v4.16b}, [x0]
+        and     v3.16b, v3.16b, v2.16b
+        and     v4.16b, v4.16b, v2.16b
+        st1     {v3.16b, v4.16b}, [x1], #32
+        add     x0, x0, #48
         subs    x3, x3, #1
         b.ne    1b
 2:

@@ -41,12 +41,20 @@
 ;   [11] fragments [12] firstSeen [13] lastSeen (doubles) [14] tcpFlags [15] timingFlags [16] spikes (uint32)
 ;
 ; No pointer needs alignment; the binding checks every array's length. They call nothing.
-;   ato_new_abi_version  1; bumped whenever an interface above changes
+;   ato_new_abi_version  2; bumped whenever an interface above changes
+;
+; uint64_t ato_recorded_rows(const uint64_t *ptrs, uint64_t from, uint64_t to, uint64_t cap, uint64_t live, double now)
+;   src/collector/baseline.ts's recordedRange for a chunk filled in the table's epoch (every
+;   entry's slot still holds its flow): for each entry i in from..to-1 whose reason code c has
+;   bit c of `live` set (c < 64), table row slot[i] gets the entry's packets, bytes and fragments
+;   as recorded and its exported-at time `now`; a negative slot is skipped (as there).
+;   ptrs: [0] reasonCode (bytes) [1] slot (int32) [2] packets [3] bytes [4] fragments [5] row (doubles)
+;   Returns `to`, or the first entry whose slot is not below cap (the rows before it written).
 
 default rel
 bits 64
 
-NEW_ABI_VERSION equ 1
+NEW_ABI_VERSION equ 2
 VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
 V_PACKETS   equ 0
 V_BYTES     equ 8
@@ -101,6 +109,7 @@ FRAME     equ 184
 global ato_new_abi_version:function
 global ato_new_batch:function
 global ato_due_rows:function
+global ato_recorded_rows:function
 
 section .text
 
@@ -623,6 +632,53 @@ ato_due_rows:
         pop     r13
         pop     r12
         pop     rbp
+        pop     rbx
+        ret
+
+; uint64_t ato_recorded_rows(ptrs rdi, from rsi, to rdx, cap rcx, live r8, now xmm0)
+ato_recorded_rows:
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        mov     r9, [rdi]               ; reasonCode
+        mov     r10, [rdi + 8]          ; slot
+        mov     r11, [rdi + 16]         ; packets
+        mov     rbx, [rdi + 24]         ; bytes
+        mov     r12, [rdi + 32]         ; fragments
+        mov     r13, [rdi + 40]         ; row
+        mov     rax, rsi                ; i
+.loop:
+        cmp     rax, rdx
+        jae     .done
+        movzx   r14d, byte [r9 + rax]
+        cmp     r14d, 63
+        ja      .next                   ; no bit for it: not live
+        bt      r8, r14
+        jnc     .next                   ; idle, recreated, evicted: gone from the table
+        movsxd  r15, dword [r10 + rax * 4]
+        test    r15, r15
+        js      .next
+        cmp     r15, rcx
+        jae     .done                   ; outside the table: stop, the binding says which
+        imul    r15, r15, ROW_BYTES
+        add     r15, r13
+        movsd   xmm1, [r11 + rax * 8]
+        movsd   [r15 + R_PACKETS], xmm1
+        movsd   xmm1, [rbx + rax * 8]
+        movsd   [r15 + R_BYTES], xmm1
+        movsd   xmm1, [r12 + rax * 8]
+        movsd   [r15 + R_FRAGS], xmm1
+        movsd   [r15 + R_EXPORTED_AT], xmm0
+.next:
+        inc     rax
+        jmp     .loop
+.done:
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
         pop     rbx
         ret
 

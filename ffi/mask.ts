@@ -10,10 +10,12 @@ import { AtoError } from "../src/errors.ts";
 import { locateLibrary, openLibrary } from "./native.ts";
 
 const MASK_LIB_NAME = "libatomask.so";
-const MASK_ABI_VERSION = 1;
+const MASK_ABI_VERSION = 2;
 export const SLOT_BYTES = 16;
 /** Two masks of one slot each: mask 0 then mask 1. */
 const MASK_TABLE_BYTES = 2 * SLOT_BYTES;
+/** bpf/xdp_audit.h's struct flow_key: what ato_mask_keys reads (src at 0, dst at 16, family at 44). */
+export const KEY_BYTES = 48;
 
 /** Which SIMD routine masks: 16 bytes per instruction, or 32. */
 /** "neon": arm64's build of the library (asm/fast_mask_arm64.S), whose one 16-byte path is NEON. */
@@ -28,10 +30,12 @@ const symbols = {
   ato_mask_batch: batchArgs,
   ato_mask_batch_sse2: batchArgs,
   ato_mask_batch_avx2: batchArgs,
+  ato_mask_keys: batchArgs,
 } as const;
 
 type Handle = Library<typeof symbols>;
 type BatchFn = (slots: Uint8Array, sel: Uint8Array, masks: Uint8Array, count: number) => void;
+type KeysFn = (keys: Uint8Array, slots: Uint8Array, masks: Uint8Array, count: number) => void;
 
 const PATH_CODES: Record<number, SimdPath> = { 1: "sse2", 2: "avx2", 3: "neon" };
 
@@ -44,6 +48,7 @@ export class MaskLibrary {
   readonly file: string;
   #handle: Handle | undefined;
   readonly #batch: BatchFn;
+  readonly #keys: KeysFn;
 
   private constructor(handle: Handle, file: string, choice: SimdChoice) {
     const abi = handle.symbols.ato_mask_abi_version();
@@ -70,6 +75,7 @@ export class MaskLibrary {
       avx2: handle.symbols.ato_mask_batch_avx2,
     }[choice];
     this.#batch = fn as unknown as BatchFn;
+    this.#keys = handle.symbols.ato_mask_keys as unknown as KeysFn;
   }
 
   /** Opens libatomask.so (see ffi/native.ts for where it is found). */
@@ -87,6 +93,26 @@ export class MaskLibrary {
     checkBatch(slots, sel, masks, count);
     if (count === 0) return;
     this.#batch(slots, sel, masks, count);
+  }
+
+  /**
+   * Masks the addresses of `count` flow keys (KEY_BYTES each) into `slots`: key i's src and dst
+   * become slots 2i and 2i + 1, ANDed with mask 1 of `masks` when its family byte is 6, else
+   * mask 0; `keys` is not modified. The same slots as copying them and calling maskBatch with
+   * sel = (family == 6), in one call (test/mask/ffi.test.ts compares them).
+   */
+  maskKeys(keys: Uint8Array, slots: Uint8Array, masks: Uint8Array, count: number): void {
+    if (!this.#handle) throw new AtoError("the masking library was used after close()", "INTERNAL");
+    if (!Number.isSafeInteger(count) || count < 0) throw new AtoError(`mask keys: expected a key count >= 0, found ${count}`, "INTERNAL");
+    if (keys.byteLength < count * KEY_BYTES || slots.byteLength < 2 * count * SLOT_BYTES) {
+      throw new AtoError(
+        `mask keys: ${count} keys need ${count * KEY_BYTES} key bytes and ${2 * count * SLOT_BYTES} slot bytes, found ${keys.byteLength} and ${slots.byteLength}`,
+        "INTERNAL",
+      );
+    }
+    if (masks.byteLength !== MASK_TABLE_BYTES) throw new AtoError(`mask keys: expected a ${MASK_TABLE_BYTES}-byte mask table, found ${masks.byteLength} bytes`, "INTERNAL");
+    if (count === 0) return;
+    this.#keys(keys, slots, masks, count);
   }
 
   /** Releases the library; later maskBatch calls fail. Closing twice is harmless. */

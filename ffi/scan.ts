@@ -27,9 +27,10 @@ const symbols = {
   ato_new_abi_version: { args: [], returns: FFIType.u32 },
   ato_new_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.u64 },
   ato_due_rows: { args: [FFIType.ptr, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.u64 },
+  ato_recorded_rows: { args: [FFIType.ptr, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.f64], returns: FFIType.u64 },
 } as const;
 /** asm/flow_new.asm's interface version (its own: that file changes apart from flow_scan.asm). */
-const NEW_ABI_VERSION = 1;
+const NEW_ABI_VERSION = 2;
 /** sc[] of ato_new_batch (asm/flow_new.asm's header says what each holds). */
 export const NEW_SCALARS = 20;
 
@@ -45,6 +46,16 @@ export interface NewArrays {
   index: Int32Array;
   kind: Uint8Array;
   slot: Int32Array;
+}
+
+/** The arrays of one ato_recorded_rows call: a DueChunk's columns and the table's rows. */
+export interface RecordedArrays {
+  reasonCode: Uint8Array;
+  slot: Int32Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  fragments: Float64Array;
+  row: Float64Array;
 }
 
 /** The arrays of one ato_due_rows call: the hand-backs' slots, the table, and a DueChunk's columns. */
@@ -68,8 +79,17 @@ export interface DueRowArrays {
   spikes: Uint32Array;
 }
 
-/** The arrays of one ato_flow_lines call, in asm/flow_lines.asm's `ptrs` order (columns of a DueChunk). */
+/**
+ * The arrays of one ato_flow_lines call, in asm/flow_lines.asm's `ptrs` order: a DueChunk's columns and
+ * the texts (`cols`, frozen: the same object holds the same arrays, so a call with the cols of the last
+ * checks and converts none of them again), then the output and its spans.
+ */
 export interface LineArrays {
+  cols: Readonly<LineColumns>;
+  out: Uint8Array;
+  spans: Uint32Array;
+}
+export interface LineColumns {
   keys: Uint8Array;
   slots: Uint8Array;
   dPackets: Float64Array;
@@ -84,8 +104,6 @@ export interface LineArrays {
   spikes: Uint32Array;
   reasonCode: Uint8Array;
   consts: Uint8Array;
-  out: Uint8Array;
-  spans: Uint32Array;
 }
 /** ints[] of asm/flow_lines.asm: its size, and where it says why it stopped (1: another ifindex, 2: a line it does not write). */
 export const LINE_INTS = 30;
@@ -138,6 +156,7 @@ type BatchFn = (ptrs: number, scalars: number, n: number) => number | bigint;
 type LineArray = Uint8Array | Uint32Array | Float64Array | BigUint64Array;
 type LinesFn = (ptrs: number, ints: number, f: number, from: number, n: number) => number | bigint;
 type DueRowsFn = (ptrs: number, from: number, to: number, at: number, code: number, cap: number) => number | bigint;
+type RecordedFn = (ptrs: number, from: number, to: number, cap: number, live: number, now: number) => number | bigint;
 type PinnedArray = LineArray | Int32Array;
 
 /**
@@ -175,6 +194,8 @@ export class ScanLibrary {
   readonly #dueRows: DueRowsFn;
   readonly #newPtrs = new PinnedPtrs(10);
   readonly #duePtrs = new PinnedPtrs(17);
+  readonly #recorded: RecordedFn;
+  readonly #recordedPtrs = new PinnedPtrs(6);
   #scAt = 0;
   #scSeen: Float64Array | undefined;
   readonly #ptrs = new BigUint64Array(11);
@@ -191,6 +212,9 @@ export class ScanLibrary {
   readonly #lineSeen: (LineArray | undefined)[] = new Array(19).fill(undefined);
   readonly #lineBuffers: ArrayBufferLike[] = [];
   readonly #lineAt = [0, 0, 0]; // the addresses of #linePtrs, ints, f
+  /** The columns #linePtrs 0-13 hold, and how many records every one of them has room for. */
+  #lineCols?: Readonly<LineColumns>;
+  #lineRecords = 0;
 
   private constructor(handle: Library<typeof symbols>, file: string) {
     this.file = file;
@@ -198,6 +222,7 @@ export class ScanLibrary {
     this.#lines = handle.symbols.ato_flow_lines as unknown as LinesFn;
     this.#newBatch = handle.symbols.ato_new_batch as unknown as BatchFn;
     this.#dueRows = handle.symbols.ato_due_rows as unknown as DueRowsFn;
+    this.#recorded = handle.symbols.ato_recorded_rows as unknown as RecordedFn;
   }
 
   /** The library, or why it cannot scan here. */
@@ -258,26 +283,35 @@ export class ScanLibrary {
    * checked here, so no call can make the routine read or write outside them.
    */
   lines(a: LineArrays, ints: Uint32Array, f: Float64Array, from: number, n: number): number {
-    const end = ints[4]! + n, cap = ints[1]!;
+    const cols = a.cols;
+    if (cols !== this.#lineCols) this.#takeColumns(cols);
+    const end = ints[4]! + n, cap = ints[1]!, consts = cols.consts.length;
     let texts = true;
-    for (let t = 5; t < LINE_STOP; t += 2) if (ints[t]! + ints[t + 1]! > a.consts.length) texts = false;
+    for (let t = 5; t < LINE_STOP; t += 2) if (ints[t]! + ints[t + 1]! > consts) texts = false;
     if (!Number.isSafeInteger(n) || !Number.isSafeInteger(from) || from < 0 || from > n || ints.length < LINE_INTS || f.length < 3 || !texts
-      || a.keys.length < end * 48 || a.slots.length < end * 32 || a.dPackets.length < end || a.dBytes.length < end || a.dFragments.length < end
-      || a.packets.length < end || a.bytes.length < end || a.firstSeen.length < end || a.lastSeen.length < end || a.tcpFlags.length < end
-      || a.timingFlags.length < end || a.spikes.length < end || a.reasonCode.length < end || a.spans.length < 2 * n
-      || cap > a.out.length || ints[0]! > cap) {
+      || end > this.#lineRecords || a.spans.length < 2 * n || cap > a.out.length || ints[0]! > cap) {
       throw new AtoError(`flow lines: the arrays do not fit lines ${from} to ${n} of records from ${ints[4]}`, "INTERNAL");
     }
     if (from === n) return n;
-    this.#linePtr(0, a.keys); this.#linePtr(1, a.slots); this.#linePtr(2, a.dPackets); this.#linePtr(3, a.dBytes);
-    this.#linePtr(4, a.dFragments); this.#linePtr(5, a.packets); this.#linePtr(6, a.bytes); this.#linePtr(7, a.firstSeen);
-    this.#linePtr(8, a.lastSeen); this.#linePtr(9, a.tcpFlags); this.#linePtr(10, a.timingFlags); this.#linePtr(11, a.spikes);
-    this.#linePtr(12, a.reasonCode); this.#linePtr(13, a.consts); this.#linePtr(14, a.out); this.#linePtr(15, a.spans);
+    this.#linePtr(14, a.out); this.#linePtr(15, a.spans);
     const at = this.#lineAt, seen = this.#lineSeen;
     if (at[0] === 0) at[0] = this.#pinned(18, this.#linePtrs);
     if (seen[16] !== ints) at[1] = this.#pinned(16, ints);
     if (seen[17] !== f) at[2] = this.#pinned(17, f);
     return Number(this.#lines(at[0]!, at[1]!, at[2]!, from, n));
+  }
+
+  /** A chunk's columns for the lines calls from now on: their addresses, and how many records they all hold. */
+  #takeColumns(c: Readonly<LineColumns>): void {
+    if (!Object.isFrozen(c)) throw new AtoError("flow lines: the columns must be frozen (the same object, the same arrays)", "INTERNAL");
+    this.#lineCols = undefined;
+    this.#linePtr(0, c.keys); this.#linePtr(1, c.slots); this.#linePtr(2, c.dPackets); this.#linePtr(3, c.dBytes);
+    this.#linePtr(4, c.dFragments); this.#linePtr(5, c.packets); this.#linePtr(6, c.bytes); this.#linePtr(7, c.firstSeen);
+    this.#linePtr(8, c.lastSeen); this.#linePtr(9, c.tcpFlags); this.#linePtr(10, c.timingFlags); this.#linePtr(11, c.spikes);
+    this.#linePtr(12, c.reasonCode); this.#linePtr(13, c.consts);
+    this.#lineRecords = Math.min(Math.floor(c.keys.length / 48), Math.floor(c.slots.length / 32), c.dPackets.length, c.dBytes.length, c.dFragments.length,
+      c.packets.length, c.bytes.length, c.firstSeen.length, c.lastSeen.length, c.tcpFlags.length, c.timingFlags.length, c.spikes.length, c.reasonCode.length);
+    this.#lineCols = c;
   }
 
   /**
@@ -332,6 +366,25 @@ export class ScanLibrary {
     p.set(12, a.firstSeen); p.set(13, a.lastSeen); p.set(14, a.tcpFlags); p.set(15, a.timingFlags); p.set(16, a.spikes);
     const copied = Number(this.#dueRows(p.address, from, to, at, code, cap)); // it stops at a slot outside the table
     if (copied !== to - from) throw new AtoError(`due rows: slot ${a.slots[from + copied]} is not in a table of ${cap} slots`, "INTERNAL");
+  }
+
+  /**
+   * Baseline.recordedRange for a chunk filled in the table's epoch (asm/flow_new.asm's ato_recorded_rows):
+   * entries from..to-1 whose reason code has its bit set in `live` write their recorded counts and `nowNs`
+   * into their slot's row. Every entry must be in the arrays (checked here) and every slot in the table
+   * (checked by the routine, which stops at one that is not: an AtoError here, the rows before it written).
+   */
+  recordedRows(a: RecordedArrays, from: number, to: number, live: number, nowNs: number): void {
+    const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles);
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || !Number.isInteger(live) || live < 0 || live > 0xffffffff
+      || a.reasonCode.length < to || a.slot.length < to || a.packets.length < to || a.bytes.length < to || a.fragments.length < to) {
+      throw new AtoError(`recorded rows: the arrays do not fit entries ${from} to ${to}`, "INTERNAL");
+    }
+    if (from === to) return;
+    const p = this.#recordedPtrs;
+    p.set(0, a.reasonCode); p.set(1, a.slot); p.set(2, a.packets); p.set(3, a.bytes); p.set(4, a.fragments); p.set(5, a.row);
+    const done = Number(this.#recorded(p.address, from, to, cap, live, nowNs));
+    if (done !== to) throw new AtoError(`recorded rows: entry ${done}'s slot ${a.slot[done]} is not in a table of ${cap} slots`, "INTERNAL");
   }
 
   /** #linePtrs[i] = the address of v, converted only when v is not the array it was at the last call. */

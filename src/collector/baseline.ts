@@ -7,6 +7,7 @@
  * shutdown, or every interval.
  */
 import { decodeKey, flowNumbers, type Flow, type FlowBatch, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
+import { nativeScan, type ScanLibrary } from "../../ffi/scan.ts";
 import type { BatchScan, ScanInto } from "./scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS } from "./table.ts";
 import { REASON_CODE, type ExportReason } from "./policy.ts";
@@ -31,6 +32,8 @@ export interface Growth {
 /** By reason code (policy.ts): 1 for the reasons of flows still in the map (active, interval, shutdown). */
 const LIVE = new Uint8Array(8);
 LIVE[REASON_CODE.active] = LIVE[REASON_CODE.interval] = LIVE[REASON_CODE.shutdown] = 1;
+/** LIVE as bits, for the native recordedRange. */
+const LIVE_BITS = LIVE.reduce((bits, on, code) => (on ? bits | (1 << code) : bits), 0);
 
 export class Baseline {
   private readonly table = new FlowTable();
@@ -166,16 +169,22 @@ export class Baseline {
    * the slot the chunk holds; otherwise it is looked up again (at that slot first). A flow gone
    * from the table since is left alone.
    */
-  recordedRange(chunk: DueChunk, from: number, to: number, nowNs: number): void {
+  recordedRange(chunk: DueChunk, from: number, to: number, nowNs: number, lib: ScanLibrary | null = nativeScan() ?? null): void {
     const t = this.table, row = t.row, kept = chunk.epoch === t.epoch, codes = chunk.reasonCode;
+    if (kept && lib) {
+      // One native call, not a loop per record run uncompiled at the stop (this loop is its oracle: lib null).
+      lib.recordedRows({ reasonCode: codes, slot: chunk.slot, packets: chunk.packets, bytes: chunk.bytes, fragments: chunk.fragments, row }, from, to, LIVE_BITS, nowNs);
+      return;
+    }
+    const slot = chunk.slot, packets = chunk.packets, bytes = chunk.bytes, fragments = chunk.fragments;
     for (let i = from; i < to; i++) {
       if (!LIVE[codes[i]!]) continue; // idle, recreated, evicted: gone from the table
-      const s = kept ? chunk.slot[i]! : t.findFrom(chunk.slot[i]!, chunk.keyWords, i * KEY_WORDS);
+      const s = kept ? slot[i]! : t.findFrom(slot[i]!, chunk.keyWords, i * KEY_WORDS);
       if (s < 0) continue;
       const r = s * ROW;
-      row[r + R_PACKETS] = chunk.packets[i]!;
-      row[r + R_BYTES] = chunk.bytes[i]!;
-      row[r + R_FRAGMENTS] = chunk.fragments[i]!;
+      row[r + R_PACKETS] = packets[i]!;
+      row[r + R_BYTES] = bytes[i]!;
+      row[r + R_FRAGMENTS] = fragments[i]!;
       row[r + R_EXPORTED_AT] = nowNs;
     }
   }

@@ -16,7 +16,7 @@
  */
 import { LINE_INTS, LINE_STOP, nativeScan, type LineArrays } from "../../ffi/scan.ts";
 import { FLOW_KEY } from "../kernel/index.ts";
-import { jsonString, type Envelope, type LineWriter } from "../log/index.ts";
+import { jsonString, type LineWriter } from "../log/index.ts";
 import { formatAddress, SLOT_BYTES, type FlowAddresses, type Masker, type MaskedFlow, type PortPolicy } from "../mask/index.ts";
 import type { DueChunk } from "./chunk.ts";
 import { IsoTimes, StringCache } from "./flow-line.ts";
@@ -38,7 +38,6 @@ const utf8 = new TextEncoder();
 export class ChunkWriter {
   private readonly slots: Uint8Array;
   private readonly slotWords: Uint32Array;
-  private readonly sel: Uint8Array;
   private readonly v4 = new Map<number, string>();
   private readonly prefix4: number;
   private readonly prefix6: number;
@@ -49,12 +48,11 @@ export class ChunkWriter {
   /** The chunk's masked flows on the object path; undefined on the fast path. */
   private masked?: MaskedFlow[];
   /** The native line writer's arguments for the last chunk it wrote (see lines). */
-  private native?: { chunk: DueChunk; a: LineArrays; ints: Uint32Array; f: Float64Array; env?: Envelope };
+  private native?: { chunk: DueChunk; a: LineArrays; ints: Uint32Array; f: Float64Array; head?: Uint8Array; mid?: Uint8Array; tail?: Uint8Array; name?: string };
 
   constructor(private readonly masker: Masker, capacity: number, private readonly times: IsoTimes, private readonly strings = new StringCache()) {
     this.slots = new Uint8Array(2 * capacity * SLOT_BYTES);
     this.slotWords = new Uint32Array(this.slots.buffer);
-    this.sel = new Uint8Array(2 * capacity);
     this.prefix4 = masker.options.ipv4Prefix;
     this.prefix6 = masker.options.ipv6Prefix;
     this.general = masker.seals || masker.options.tokenKey !== undefined;
@@ -74,15 +72,7 @@ export class ChunkWriter {
       return;
     }
     this.masked = undefined;
-    // struct flow_key starts with src then dst, 16 bytes each: the slot pair of flow i, word for word.
-    const kw = c.keyWords, sw = this.slotWords, sel = this.sel, keys = c.keys;
-    for (let i = 0; i < c.n; i++) {
-      const k = i * KEY_WORDS, s = i * 2 * SLOT_WORDS; // unrolled: no loop steps when this runs uncompiled
-      sw[s] = kw[k]!; sw[s + 1] = kw[k + 1]!; sw[s + 2] = kw[k + 2]!; sw[s + 3] = kw[k + 3]!;
-      sw[s + 4] = kw[k + 4]!; sw[s + 5] = kw[k + 5]!; sw[s + 6] = kw[k + 6]!; sw[s + 7] = kw[k + 7]!;
-      sel[2 * i] = sel[2 * i + 1] = keys[i * FLOW_KEY.size + FLOW_KEY.family] === 6 ? 1 : 0;
-    }
-    this.masker.maskSlots(this.slots.subarray(0, 2 * c.n * SLOT_BYTES), sel.subarray(0, 2 * c.n));
+    this.masker.maskKeys(c.keys, this.slots, c.n); // flow i's src and dst to slots 2i, 2i + 1 (maskKeysOracle)
   }
 
   /** Record i's data object (what records.ts's flowRecord builds), as canonical JSON text. */
@@ -130,29 +120,35 @@ export class ChunkWriter {
     if (!lib) return undefined;
     if (this.native?.chunk !== c) {
       const a = this.lineArrays(c);
-      this.native = { chunk: c, a, ints: this.lineInts(a.consts), f: new Float64Array(3) };
+      this.native = { chunk: c, a, ints: this.lineInts(a.cols.consts), f: new Float64Array(3) };
     }
     const native = this.native, { a, ints, f } = native;
     let ifindex = -1; // the interface names are the collector's of this cycle: taken again for each append
     const write: LineWriter = (w, from, n, env, firstSeq, spans) => {
-      if (env !== native.env) { // one per append: copied once, not per call
-        if (env.head.length > REGION || env.mid.length > REGION || env.tail.length > REGION) return from;
-        a.consts.set(env.head, AT_HEAD); ints[6] = env.head.length;
-        a.consts.set(env.mid, AT_MID); ints[8] = env.mid.length;
-        a.consts.set(env.tail, AT_TAIL); ints[10] = env.tail.length;
-        native.env = env;
+      // An envelope's parts are encode.ts's, made once per kind and per ts: each copied when it is another.
+      const { head, mid, tail } = env;
+      if (head !== native.head || mid !== native.mid || tail !== native.tail) {
+        if (head.length > REGION || mid.length > REGION || tail.length > REGION) return from;
+        if (head !== native.head) { a.cols.consts.set(head, AT_HEAD); ints[6] = head.length; native.head = head; }
+        if (mid !== native.mid) { a.cols.consts.set(mid, AT_MID); ints[8] = mid.length; native.mid = mid; }
+        if (tail !== native.tail) { a.cols.consts.set(tail, AT_TAIL); ints[10] = tail.length; native.tail = tail; }
       }
       ints[4] = at;
       f[2] = firstSeq;
       this.times.clock.msOffset(f);
       a.spans = spans;
       for (;;) {
-        if (c.ifindex(at + from) !== ifindex) {
-          const name = utf8.encode(jsonString(ifaceOf(c.ifindex(at + from))));
-          if (name.length > REGION) return from;
-          a.consts.set(name, AT_IFACE);
-          ints[12] = name.length;
-          ifindex = ints[3] = c.ifindex(at + from);
+        const ix = c.ifindex(at + from);
+        if (ix !== ifindex) {
+          const iface = ifaceOf(ix);
+          if (iface !== native.name) { // the name in consts: encoded again only when it is another
+            const name = utf8.encode(jsonString(iface));
+            if (name.length > REGION) return from;
+            a.cols.consts.set(name, AT_IFACE);
+            ints[12] = name.length;
+            native.name = iface;
+          }
+          ifindex = ints[3] = ix;
         }
         w.ensure((n - from) * (LINE_ROOM + ints[6]! + ints[8]! + ints[10]! + ints[12]!));
         a.out = w.buf;
@@ -175,11 +171,12 @@ export class ChunkWriter {
   }
 
   private lineArrays(c: DueChunk): LineArrays {
-    return {
+    const cols = Object.freeze({
       keys: c.keys, slots: this.slots, dPackets: c.dPackets, dBytes: c.dBytes, dFragments: c.dFragments, packets: c.packets, bytes: c.bytes,
       firstSeen: c.firstSeen, lastSeen: c.lastSeen, tcpFlags: c.tcpFlags, timingFlags: c.timingFlags, spikes: c.spikes, reasonCode: c.reasonCode,
-      consts: new Uint8Array(5 * REGION), out: new Uint8Array(0), spans: new Uint32Array(0),
-    };
+      consts: new Uint8Array(5 * REGION),
+    });
+    return { cols, out: new Uint8Array(0), spans: new Uint32Array(0) };
   }
 
   /** asm/flow_lines.asm's ints with what stays: the prefix, the texts' places, the reasons' texts (written into consts here). */
@@ -210,4 +207,19 @@ export class ChunkWriter {
     }
     return t;
   }
+}
+
+/**
+ * What Masker.maskKeys writes, in JavaScript (the oracle test/collector/chunk-line.test.ts compares
+ * it with): each key's src and dst copied to its slot pair, then masked by its family.
+ */
+export function maskKeysOracle(masker: Masker, keys: Uint8Array, n: number, slots: Uint8Array): void {
+  const sel = new Uint8Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const at = i * FLOW_KEY.size;
+    slots.set(keys.subarray(at + FLOW_KEY.src, at + FLOW_KEY.src + SLOT_BYTES), 2 * i * SLOT_BYTES);
+    slots.set(keys.subarray(at + FLOW_KEY.dst, at + FLOW_KEY.dst + SLOT_BYTES), (2 * i + 1) * SLOT_BYTES);
+    sel[2 * i] = sel[2 * i + 1] = keys[at + FLOW_KEY.family] === 6 ? 1 : 0;
+  }
+  masker.maskSlots(slots.subarray(0, 2 * n * SLOT_BYTES), sel);
 }

@@ -84,6 +84,14 @@ export class Masker {
   }
 
   /**
+   * Masks the src and dst of `count` 48-byte flow keys (struct flow_key) into `slots` (2 x 16 bytes
+   * per key, src then dst), by each key's family: one FFI call, no copy in JavaScript.
+   */
+  maskKeys(keys: Uint8Array, slots: Uint8Array, count: number): void {
+    this.#lib.maskKeys(keys, slots, this.#table, count);
+  }
+
+  /**
    * Masks a batch of flows. With a seal key, `identities[i]` is flow i's record identity, the associated data
    * that reveal() must be given again.
    */

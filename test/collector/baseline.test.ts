@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { Baseline } from "../../src/collector/baseline.ts";
 import { DueChunk } from "../../src/collector/chunk.ts";
 import { KEY_WORDS } from "../../src/collector/table.ts";
+import { nativeScan } from "../../ffi/scan.ts";
 import type { FlowNumbers } from "../../src/kernel/index.ts";
 
 const NOW = 7_000_000_000_000;
@@ -85,5 +86,43 @@ describe("Baseline slots across a table rebuild", () => {
       if (s !== hints[j]) moved++;
     }
     expect(moved).toBeGreaterThan(100); // the rebuild did move them: the test would see a stale slot
+  });
+});
+
+describe("Baseline.recordedRange in one native call (asm/flow_new.asm's ato_recorded_rows)", () => {
+  const lib = nativeScan();
+  const REASONS = ["interval", "idle", "active", "shutdown", "recreated", "evicted"] as const;
+  /** A baseline of n flows grown since their read, and a chunk holding them all due (mixed reasons). */
+  function grownAndDue(n: number): { b: Baseline; chunk: DueChunk } {
+    const b = filled(n);
+    b.beginCollection();
+    for (let j = 0; j < n; j++) b.observe(b.seen(keyOf(j), 0), false, { ...counts(j), packets: 50 + 3 * j, bytes: 5000 + 7 * j, fragments: 4 + (j % 5) }, () => {});
+    const chunk = new DueChunk(256);
+    for (let j = 0; j < n; j++) b.due(chunk, slotOf(b, j), REASONS[j % REASONS.length]!);
+    return { b, chunk };
+  }
+  const state = (b: Baseline, n: number) => Array.from({ length: n }, (_, j) => [b.pending(slotOf(b, j)), b.exportedAt(slotOf(b, j)), b.delta(slotOf(b, j))]);
+
+  test.skipIf(!lib)("writes every live record's counts and time where the TypeScript loop does, for a part of a chunk too", () => {
+    for (const [from, to] of [[0, 200], [13, 87], [40, 40]] as const) {
+      const native = grownAndDue(200), oracle = grownAndDue(200);
+      native.chunk.slot[45] = oracle.chunk.slot[45] = -1; // "shutdown", live: a slot the chunk does not hold is skipped, not the end
+      native.b.recordedRange(native.chunk, from, to, NOW, lib!);
+      oracle.b.recordedRange(oracle.chunk, from, to, NOW, null);
+      const got = state(native.b, 200);
+      expect(got).toEqual(state(oracle.b, 200));
+      const live = Array.from({ length: to - from }, (_, k) => from + k).filter((j) => j !== 45 && !["idle", "recreated", "evicted"].includes(REASONS[j % 6]!));
+      expect(got.filter(([p]) => p === 0).length).toBe(live.length);
+    }
+  });
+
+  test.skipIf(!lib)("a slot outside the table is an INTERNAL error naming the entry, the rows before it written", () => {
+    const { b, chunk } = grownAndDue(20);
+    chunk.slot[6] = 1 << 30; // reason "interval": live
+    expect(() => b.recordedRange(chunk, 0, 20, NOW, lib!)).toThrow(expect.objectContaining({ code: "INTERNAL", message: expect.stringContaining("entry 6") }));
+    expect(b.exportedAt(slotOf(b, 0))).toBe(NOW);
+    expect(b.exportedAt(slotOf(b, 8))).not.toBe(NOW);
+    expect(() => lib!.recordedRows({ reasonCode: chunk.reasonCode, slot: chunk.slot, packets: chunk.packets, bytes: chunk.bytes, fragments: chunk.fragments, row: new Float64Array(13) }, 0, 257, 1, NOW))
+      .toThrow(expect.objectContaining({ code: "INTERNAL" }));
   });
 });

@@ -11,12 +11,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createSecretKey, randomBytes } from "node:crypto";
 import { KernelClock, type ExportReason } from "../../src/collector/index.ts";
 import { DueChunk } from "../../src/collector/chunk.ts";
-import { ChunkWriter } from "../../src/collector/chunk-line.ts";
+import { ChunkWriter, maskKeysOracle } from "../../src/collector/chunk-line.ts";
 import { IsoTimes } from "../../src/collector/flow-line.ts";
 import { flowRecord } from "../../src/collector/records.ts";
 import type { Growth } from "../../src/collector/baseline.ts";
 import { canonicalize } from "../../src/evidence/index.ts";
 import { encodeKey, type FlowKey } from "../../src/kernel/index.ts";
+import { LINE_INTS, nativeScan } from "../../ffi/scan.ts";
 import { encodeLines, encodeTextLines } from "../../src/log/encode.ts";
 import type { LineWriter } from "../../src/log/index.ts";
 import { Masker, PortPolicy, type MaskOptions } from "../../src/mask/index.ts";
@@ -231,6 +232,65 @@ describe("flow records written from a chunk", () => {
     if (!Buffer.from(fast.text).equals(slowText)) expect(Buffer.from(fast.text).toString()).toBe(slowText.toString());
     expect(fast.leaves.map((h) => Buffer.from(h).toString("hex"))).toEqual(slowLeaves);
     expect(calls).toEqual([[0, 0], [100, 200]]);
+  });
+
+  test("whole lines: one writer over appends whose ts, kind and interface names change writes each append's bytes (its cached texts follow)", () => {
+    const m = masker({});
+    const next = rng(23);
+    const clock = new KernelClock();
+    const writer = new ChunkWriter(m, 256, new IsoTimes(clock));
+    const chunk = new DueChunk(256);
+    const flows = Array.from({ length: 120 }, () => randomGrowth(next)).filter((g) => g.f.key.family === 4);
+    flows.forEach((g, i) => { g.f.key.ifindex = i < 40 ? 1 : 2; g.f.rawKey = encodeKey(g.f.key); chunk.addGrowth(g); });
+    writer.mask(chunk);
+    const names = [["eth0", "wan0"], ["eth0", "wan0"], ["renamed\"0", "wan0"], ["eth0", "x".repeat(15)]];
+    const stamps = ["2026-12-01T09:00:00.123Z", "2026-12-01T09:00:00.124Z", "2026-12-01T09:00:00.124Z", "2026-12-01T09:00:00.123Z"];
+    const kinds = ["flow", "flow", "flow_other", "flow"];
+    let native = 0;
+    names.forEach((ns, k) => {
+      const text = (i: number) => writer.text(chunk, i, ns[chunk.ifindex(i) - 1]!);
+      const w = writer.lines(chunk, 0, (ix) => ns[ix - 1]!)!;
+      const counted: LineWriter = (b, from, upTo, env, seq, spans) => { const r = w(b, from, upTo, env, seq, spans); native += r - from; return r; };
+      counted.textUntil = w.textUntil;
+      const slow = Buffer.from(encodeTextLines(kinds[k]!, chunk.n, text, "internal", 1000 * k, stamps[k]!).text).toString(); // a copy: the next call reuses the buffer
+      const fast = Buffer.from(encodeTextLines(kinds[k]!, chunk.n, text, "internal", 1000 * k, stamps[k]!, counted).text).toString();
+      expect(fast).toContain(`"ts":"${stamps[k]}"`);
+      expect(fast).toBe(slow);
+    });
+    expect(native).toBeGreaterThan(chunk.n); // the native writer wrote lines of every append, not the text alone
+  });
+
+  test.skipIf(!nativeScan())("the native line writer's binding refuses columns that are not frozen, and lines past the records they hold", () => {
+    const lib = nativeScan()!;
+    const chunk = new DueChunk(16), m = masker({});
+    const w = new ChunkWriter(m, 16, new IsoTimes(new KernelClock()));
+    const cols = { keys: chunk.keys, slots: new Uint8Array(16 * 32), dPackets: chunk.dPackets, dBytes: chunk.dBytes, dFragments: chunk.dFragments,
+      packets: chunk.packets, bytes: chunk.bytes, firstSeen: chunk.firstSeen, lastSeen: chunk.lastSeen, tcpFlags: chunk.tcpFlags,
+      timingFlags: chunk.timingFlags, spikes: chunk.spikes, reasonCode: chunk.reasonCode, consts: new Uint8Array(5 * 256) };
+    const ints = new Uint32Array(LINE_INTS), f = new Float64Array(3), out = new Uint8Array(64), spans = new Uint32Array(64);
+    ints[1] = 64;
+    const internal = expect.objectContaining({ code: "INTERNAL" });
+    expect(() => lib.lines({ cols, out, spans }, ints, f, 0, 1)).toThrow(internal);
+    const frozen = Object.freeze({ ...cols });
+    expect(lib.lines({ cols: frozen, out, spans }, ints, f, 1, 1)).toBe(1); // nothing to write
+    ints[4] = 10;
+    expect(() => lib.lines({ cols: frozen, out, spans }, ints, f, 0, 7)).toThrow(internal); // records 10..16: one past the chunk
+    expect(() => lib.lines({ cols: Object.freeze({ ...cols, slots: new Uint8Array(15 * 32) }), out, spans }, ints, f, 0, 6)).toThrow(internal); // slots for 15
+    void w;
+  });
+
+  test("a chunk's keys are masked in one native call into the slots the JavaScript copy and maskSlots give (mixed families)", () => {
+    const m = masker({ ipv4Prefix: 20, ipv6Prefix: 40 });
+    const next = rng(11);
+    const chunk = new DueChunk(256);
+    const flows = Array.from({ length: 200 }, () => randomGrowth(next));
+    flows.forEach((g) => chunk.addGrowth(g));
+    expect(new Set(flows.map((g) => g.f.key.family)).size).toBe(2);
+    const want = new Uint8Array(2 * 256 * 16), got = new Uint8Array(2 * 256 * 16).fill(0xee);
+    maskKeysOracle(m, chunk.keys, chunk.n, want);
+    m.maskKeys(chunk.keys, got, chunk.n);
+    expect(Buffer.from(got.subarray(0, 2 * 200 * 16)).equals(Buffer.from(want.subarray(0, 2 * 200 * 16)))).toBe(true);
+    expect(got.subarray(2 * 200 * 16).every((b) => b === 0xee)).toBe(true);
   });
 
   test("a chunk holds the flow it was given: key, counts and growth come back unchanged", () => {
