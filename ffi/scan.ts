@@ -214,7 +214,6 @@ export class ScanLibrary {
   readonly #lineAt = [0, 0, 0]; // the addresses of #linePtrs, ints, f
   /** The columns #linePtrs 0-13 hold, and how many records every one of them has room for. */
   #lineCols?: Readonly<LineColumns>;
-  #lineRecords = 0;
 
   private constructor(handle: Library<typeof symbols>, file: string) {
     this.file = file;
@@ -289,7 +288,7 @@ export class ScanLibrary {
     let texts = true;
     for (let t = 5; t < LINE_STOP; t += 2) if (ints[t]! + ints[t + 1]! > consts) texts = false;
     if (!Number.isSafeInteger(n) || !Number.isSafeInteger(from) || from < 0 || from > n || ints.length < LINE_INTS || f.length < 3 || !texts
-      || end > this.#lineRecords || a.spans.length < 2 * n || cap > a.out.length || ints[0]! > cap) {
+      || end > this.#columnRecords(cols) || a.spans.length < 2 * n || cap > a.out.length || ints[0]! > cap) {
       throw new AtoError(`flow lines: the arrays do not fit lines ${from} to ${n} of records from ${ints[4]}`, "INTERNAL");
     }
     if (from === n) return n;
@@ -304,14 +303,25 @@ export class ScanLibrary {
   /** A chunk's columns for the lines calls from now on: their addresses, and how many records they all hold. */
   #takeColumns(c: Readonly<LineColumns>): void {
     if (!Object.isFrozen(c)) throw new AtoError("flow lines: the columns must be frozen (the same object, the same arrays)", "INTERNAL");
+    for (const v of [c.keys, c.slots, c.dPackets, c.dBytes, c.dFragments, c.packets, c.bytes, c.firstSeen, c.lastSeen, c.tcpFlags, c.timingFlags, c.spikes, c.reasonCode, c.consts]) {
+      // a resizable buffer could move under the cached address when it grows
+      if ((v.buffer as ArrayBuffer).resizable) throw new AtoError("flow lines: a column's buffer is resizable", "INTERNAL");
+    }
     this.#lineCols = undefined;
     this.#linePtr(0, c.keys); this.#linePtr(1, c.slots); this.#linePtr(2, c.dPackets); this.#linePtr(3, c.dBytes);
     this.#linePtr(4, c.dFragments); this.#linePtr(5, c.packets); this.#linePtr(6, c.bytes); this.#linePtr(7, c.firstSeen);
     this.#linePtr(8, c.lastSeen); this.#linePtr(9, c.tcpFlags); this.#linePtr(10, c.timingFlags); this.#linePtr(11, c.spikes);
     this.#linePtr(12, c.reasonCode); this.#linePtr(13, c.consts);
-    this.#lineRecords = Math.min(Math.floor(c.keys.length / 48), Math.floor(c.slots.length / 32), c.dPackets.length, c.dBytes.length, c.dFragments.length,
-      c.packets.length, c.bytes.length, c.firstSeen.length, c.lastSeen.length, c.tcpFlags.length, c.timingFlags.length, c.spikes.length, c.reasonCode.length);
     this.#lineCols = c;
+  }
+
+  /**
+   * How many records every column holds, read at each call: freezing keeps the arrays, not their buffers (one
+   * transferred away reads as length 0 here, where the cached address would point into memory the chunk gave up).
+   */
+  #columnRecords(c: Readonly<LineColumns>): number {
+    return Math.min(Math.floor(c.keys.length / 48), Math.floor(c.slots.length / 32), c.dPackets.length, c.dBytes.length, c.dFragments.length,
+      c.packets.length, c.bytes.length, c.firstSeen.length, c.lastSeen.length, c.tcpFlags.length, c.timingFlags.length, c.spikes.length, c.reasonCode.length);
   }
 
   /**
@@ -377,8 +387,8 @@ export class ScanLibrary {
   recordedRows(a: RecordedArrays, from: number, to: number, live: number, nowNs: number): void {
     const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles);
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || !Number.isInteger(live) || live < 0 || live > 0xffffffff
-      || a.reasonCode.length < to || a.slot.length < to || a.packets.length < to || a.bytes.length < to || a.fragments.length < to) {
-      throw new AtoError(`recorded rows: the arrays do not fit entries ${from} to ${to}`, "INTERNAL");
+      || a.reasonCode.length < to || a.slot.length < to || a.packets.length < to || a.bytes.length < to || a.fragments.length < to || cap < 1) {
+      throw new AtoError(`recorded rows: the arrays do not fit entries ${from} to ${to} and a table of ${cap} slots`, "INTERNAL");
     }
     if (from === to) return;
     const p = this.#recordedPtrs;

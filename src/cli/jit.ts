@@ -26,7 +26,10 @@ export function useAgentJitPolicy(): void {
  * interpreter then costs more than the compiles it saves. So only up to STOP_JIT_MAX_FLOWS flows, the
  * count the agent last knew (`Agent.knownFlows`); an unknown count leaves the policy as it is. The limit
  * is 4,096 with room for a few flows more: the bench's 4,096 measured flows were 4,098 in the map (the
- * lab's own packets), and 8,192, where it no longer clearly wins, stays above it.
+ * lab's own packets), and 8,192, where it no longer clearly wins, stays above it. The count is as old as
+ * the agent's last read (up to one interval: a burst of new flows just before the signal can make the final
+ * collection larger than the limit, a cost in speed only), and with the conservation check off it is
+ * unknown, so the policy stays as it is.
  */
 export const STOP_JIT_SCALE = 100;
 export const STOP_JIT_MAX_FLOWS = 6144;

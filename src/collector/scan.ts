@@ -248,8 +248,10 @@ export class BatchScan {
     for (;;) {
       sc[7] = t.capacity; sc[12] = t.size; sc[13] = t.tombstoneCount; sc[14] = t.loadLimit;
       a.tableKeys = t.keys; a.tableState = t.state; a.row = t.row;
-      const r = lib.newFlows(a, sc, n);
-      t.insertedOutside(sc[12]!, sc[13]!);
+      let r: number;
+      // The routine writes its counts back before the binding throws on a hand-back it refused: the table keeps
+      // counting the flows it did take in (counts too low would let a later probe find no empty slot).
+      try { r = lib.newFlows(a, sc, n); } finally { t.insertedOutside(sc[12]!, sc[13]!); }
       if (r === 0) break;
       // Full at hand-back sc[15] (not taken in yet): grown once for it and every SLOW one after it, as takeNewTs.
       t.reserve(sc[17]!);

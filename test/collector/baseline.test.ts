@@ -124,5 +124,8 @@ describe("Baseline.recordedRange in one native call (asm/flow_new.asm's ato_reco
     expect(b.exportedAt(slotOf(b, 8))).not.toBe(NOW);
     expect(() => lib!.recordedRows({ reasonCode: chunk.reasonCode, slot: chunk.slot, packets: chunk.packets, bytes: chunk.bytes, fragments: chunk.fragments, row: new Float64Array(13) }, 0, 257, 1, NOW))
       .toThrow(expect.objectContaining({ code: "INTERNAL" }));
+    // an empty row array is a table of no slots: refused by code, not by a TypeError from the pointer conversion
+    expect(() => lib!.recordedRows({ reasonCode: chunk.reasonCode, slot: chunk.slot, packets: chunk.packets, bytes: chunk.bytes, fragments: chunk.fragments, row: new Float64Array(0) }, 0, 8, 1, NOW))
+      .toThrow(expect.objectContaining({ code: "INTERNAL", message: expect.stringContaining("a table of 0 slots") }));
   });
 });

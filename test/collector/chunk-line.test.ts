@@ -276,6 +276,14 @@ describe("flow records written from a chunk", () => {
     ints[4] = 10;
     expect(() => lib.lines({ cols: frozen, out, spans }, ints, f, 0, 7)).toThrow(internal); // records 10..16: one past the chunk
     expect(() => lib.lines({ cols: Object.freeze({ ...cols, slots: new Uint8Array(15 * 32) }), out, spans }, ints, f, 0, 6)).toThrow(internal); // slots for 15
+    // Freezing keeps the arrays, not their buffers: one transferred away after the columns were taken in is refused.
+    const own = { ...cols, dPackets: new Float64Array(16) };
+    const taken = Object.freeze(own);
+    ints[4] = 0;
+    expect(lib.lines({ cols: taken, out, spans }, ints, f, 1, 1)).toBe(1);
+    void own.dPackets.buffer.transfer();
+    expect(() => lib.lines({ cols: taken, out, spans }, ints, f, 0, 1)).toThrow(internal);
+    expect(() => lib.lines({ cols: Object.freeze({ ...cols, dPackets: new Float64Array(new ArrayBuffer(128, { maxByteLength: 256 })) }), out, spans }, ints, f, 1, 1)).toThrow(/resizable/);
     void w;
   });
 
