@@ -59,24 +59,10 @@ export interface RecordedArrays {
 }
 
 /** The arrays of one ato_due_rows call: the hand-backs' slots, the table, and a DueChunk's columns. */
-export interface DueRowArrays {
+export interface DueRowArrays extends ChunkColumns {
   slots: Int32Array;
   tableKeys: Uint32Array;
   row: Float64Array;
-  keyWords: Uint32Array;
-  slot: Int32Array;
-  reasonCode: Uint8Array;
-  dPackets: Float64Array;
-  dBytes: Float64Array;
-  dFragments: Float64Array;
-  packets: Float64Array;
-  bytes: Float64Array;
-  fragments: Float64Array;
-  firstSeen: Float64Array;
-  lastSeen: Float64Array;
-  tcpFlags: Uint32Array;
-  timingFlags: Uint32Array;
-  spikes: Uint32Array;
 }
 
 /**

@@ -220,9 +220,12 @@ export class Agent {
     }
   }
 
-  /** The flows in the map as last known (the conservation check's last read, or the collector's since); undefined when unknown. */
+  /**
+   * The flows in the map as last known: the conservation check's last read, or the collector's since; with the
+   * check off, the collector's last read; undefined when unknown.
+   */
   get knownFlows(): number | undefined {
-    return this.operation?.knownFlows;
+    return this.operation?.knownFlows ?? this.collector.flowsRead;
   }
 
   /**

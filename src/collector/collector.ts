@@ -124,6 +124,14 @@ export class Collector {
    */
   private lastRead?: { packets: bigint; quietDueNs: number; dueNs: number; flows: number };
 
+  /**
+   * The flows in the map at the last whole read (kept through cycles that needed no read); undefined before one
+   * and after a failed cycle. The stop's JIT policy uses it when the conservation check is off (src/cli/jit.ts).
+   */
+  get flowsRead(): number | undefined {
+    return this.lastRead?.flows;
+  }
+
   /** Told each whole read of the map, with its packet sum (set after the collector is made: the self-attestation starts later). */
   mapRead?: MapReadHook;
 

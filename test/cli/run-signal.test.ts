@@ -57,10 +57,10 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
   // src/agent/heap.ts: JavaScriptCore's own full collection, begun at the first ticks, would stay open in slices for
   // the whole run (tens of seconds); the start's synchronous one has ended before the agent has run 2 s.
   /** The real `ato run` under BUN_JSC_logGC, SIGTERM `afterMs` after "attached on": everything it wrote. */
-  async function runLogged(afterMs: number): Promise<string> {
+  async function runLogged(afterMs: number, env: Record<string, string> = { BUN_JSC_logGC: "1" }): Promise<string> {
     const gcPin = uniquePinDir("rungc");
     const p = Bun.spawn(["nsenter", `--net=/run/netns/${lab.server.ns}`, DIST, "run", "--iface", lab.server.dev, "--pin-dir", gcPin, ...setup.args], {
-      stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...setup.env, BUN_JSC_logGC: "1" },
+      stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...setup.env, ...env },
     });
     proc = p;
     let out = "";
@@ -104,6 +104,11 @@ describe("[kernel][hsm] ato run and a SIGTERM at its attach", () => {
     expect(begun.length).toBeGreaterThan(0);
     const ended = begun.filter((m) => new RegExp(`GC<${m[1]}>: (?:START )?M [^\\n]*cycle [0-9.]+ms END`).test(run.slice(m.index)));
     expect(ended.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  test("with the conservation check off, the stop's JIT policy takes the collector's count of its last read", async () => {
+    const out = await runLogged(1500, { ATO_CONSERVATION_EVERY: "0" });
+    expect(out).toMatch(/received SIGTERM, stopping known_flows=\d+ stop_jit_policy=100\n/);
   }, 60_000);
 
   test("the metrics Worker's heap is collected once it binds, and collects nothing in the stop (BUN_JSC_logGC)", async () => {

@@ -75,6 +75,18 @@ const sums = (dir: string) => {
 };
 
 describe("the collector reads the map only when something needs it", () => {
+  test("the flows of its last whole read are known until a cycle fails or reads again (the stop's JIT policy uses them)", async () => {
+    const s = collector(bpf, ms(60_000), ms(60_000), { seen: [], step: () => 0 });
+    try {
+      expect(s.c.flowsRead).toBeUndefined(); // nothing read yet
+      for (const n of [1, 2, 3]) bpf.run(frame(n));
+      expect((await s.c.cycle()).read).toBe(true);
+      expect(s.c.flowsRead).toBe(3);
+      expect((await s.c.cycle()).read).toBe(false); // nothing can be due: no read, the count kept
+      expect(s.c.flowsRead).toBe(3);
+    } finally { s.log.close(); s.masker.close(); }
+  });
+
   test("traffic flowing, nobody watching: reads only when a flow can be due, with every idle and active record at the cycle a read every interval gives it", async () => {
     // Timeouts half a step off the cycles, so no due time falls within the ms between the two collectors' cycles.
     const idle = ms(6.5 * STEP_MS), active = ms(9.5 * STEP_MS), steps = 36;
