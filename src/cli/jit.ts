@@ -28,8 +28,8 @@ export function useAgentJitPolicy(): void {
  * is 4,096 with room for a few flows more: the bench's 4,096 measured flows were 4,098 in the map (the
  * lab's own packets), and 8,192, where it no longer clearly wins, stays above it. The count is as old as
  * the agent's last read (up to one interval: a burst of new flows just before the signal can make the final
- * collection larger than the limit, a cost in speed only), and with the conservation check off it is
- * unknown, so the policy stays as it is.
+ * collection larger than the limit, a cost in speed only); with the conservation check off it is the
+ * collector's last whole read.
  */
 export const STOP_JIT_SCALE = 100;
 export const STOP_JIT_MAX_FLOWS = 6144;
