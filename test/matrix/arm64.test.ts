@@ -4,8 +4,9 @@
  * (scripts/matrix/arm64-user.sh): the binary starts and loads its embedded arm64 libbpf, and every
  * arm64 routine that does work passes the same tests against its oracle as the x86 one, run by the
  * arm64 binary acting as Bun (BUN_BE_BUN=1), memory only: the NEON ato_mask_batch (parity) and
- * ato_mask_keys, and the span check ato_sha256_spans_within (arm64's libatoscan.so and the hash
- * entry points of libatosha256.so are stubs the bindings never call there); then the whole
+ * ato_mask_keys, the span check ato_sha256_spans_within, and the new-flow routines ato_new_batch,
+ * ato_due_rows and ato_recorded_rows (arm64's scan and line routines and the hash entry points of
+ * libatosha256.so are stubs the bindings never call there); then the whole
  * end-to-end run of the x86 matrix on Debian's arm64 kernel under qemu-system-aarch64
  * (scripts/matrix/arm64-vm.sh: XDP native and generic, traffic counted, SIGTERM, verify, the
  * NEON path). Needs the aarch64
@@ -50,6 +51,12 @@ test("[arm64] the NEON ato_mask_keys masks each flow key's addresses as the copy
 
 test("[arm64] the span check ato_sha256_spans_within agrees with its oracle (test/ffi/sha256-spans.test.ts)", () => {
   passesOnArm64("test/ffi/sha256-spans.test.ts", 3);
+}, 300_000);
+
+test("[arm64] the new-flow routines (asm/flow_new_arm64.S) equal their TypeScript loops bit for bit (test/collector/flow-new.test.ts; baseline.test.ts and chunk.test.ts, where they are the default)", () => {
+  passesOnArm64("test/collector/flow-new.test.ts", 8);
+  passesOnArm64("test/collector/baseline.test.ts", 6);
+  passesOnArm64("test/collector/chunk.test.ts", 3);
 }, 300_000);
 
 test("[arm64][kernel][qemu] Debian's arm64 kernel under qemu-system-aarch64 runs dist/ato-arm64 end to end", () => {
