@@ -45,6 +45,26 @@
         .set    L_SLOWLEFT, 136
         .set    FRAME, 144
 
+// x19-x30, which ato_new_batch uses, stored (stp) or loaded back (ldp) at the bottom of its frame.
+        .macro  callee_saved op
+        \op     x19, x20, [sp, #0]
+        \op     x21, x22, [sp, #16]
+        \op     x23, x24, [sp, #32]
+        \op     x25, x26, [sp, #48]
+        \op     x27, x28, [sp, #64]
+        \op     x29, x30, [sp, #80]
+        .endm
+
+// A 48-byte flow key copied from [src] to [dst] through a and b.
+        .macro  copy_key dst, src, a, b
+        ldp     \a, \b, [\src]
+        stp     \a, \b, [\dst]
+        ldp     \a, \b, [\src, #16]
+        stp     \a, \b, [\dst, #16]
+        ldp     \a, \b, [\src, #32]
+        stp     \a, \b, [\dst, #32]
+        .endm
+
         .text
         .global ato_new_abi_version
         .type   ato_new_abi_version, %function
@@ -60,12 +80,7 @@ ato_new_abi_version:
         .type   ato_new_batch, %function
 ato_new_batch:
         sub     sp, sp, #FRAME
-        stp     x19, x20, [sp, #0]
-        stp     x21, x22, [sp, #16]
-        stp     x23, x24, [sp, #32]
-        stp     x25, x26, [sp, #48]
-        stp     x27, x28, [sp, #64]
-        stp     x29, x30, [sp, #80]
+        callee_saved stp
         ldp     x19, x20, [x0]
         ldp     x21, x22, [x0, #16]
         ldp     x23, x24, [x0, #32]
@@ -269,12 +284,7 @@ ato_new_batch:
         strb    w15, [x23, x11]
         mov     x16, #48
         madd    x16, x11, x16, x22
-        ldp     x15, x17, [x9]
-        stp     x15, x17, [x16]
-        ldp     x15, x17, [x9, #16]
-        stp     x15, x17, [x16, #16]
-        ldp     x15, x17, [x9, #32]
-        stp     x15, x17, [x16, #32]
+        copy_key x16, x9, x15, x17
         add     x7, x7, #1
 
         // The row, whole: nothing recorded of it yet; exportedAt = first_seen (its active timeout runs from there).
@@ -389,12 +399,7 @@ ato_new_batch:
         scvtf   d0, x1
         str     d0, [x0, #136]
         mov     x0, x15
-        ldp     x19, x20, [sp, #0]
-        ldp     x21, x22, [sp, #16]
-        ldp     x23, x24, [sp, #32]
-        ldp     x25, x26, [sp, #48]
-        ldp     x27, x28, [sp, #64]
-        ldp     x29, x30, [sp, #80]
+        callee_saved ldp
         add     sp, sp, #FRAME
         ret
 
@@ -417,12 +422,7 @@ ato_due_rows:
         mov     x13, #48
         madd    x14, x12, x13, x7       // the slot's key
         madd    x15, x11, x13, x10      // the entry's key
-        ldp     x16, x17, [x14]
-        stp     x16, x17, [x15]
-        ldp     x16, x17, [x14, #16]
-        stp     x16, x17, [x15, #16]
-        ldp     x16, x17, [x14, #32]
-        stp     x16, x17, [x15, #32]
+        copy_key x15, x14, x16, x17
         ldr     x13, [x0, #32]
         str     w12, [x13, x11, lsl #2] // slot
         ldr     x13, [x0, #40]
