@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dist/ato-arm64: ato for linux-arm64, cross-built here. The BPF object is the same portable file
-# (CO-RE, BTF); the masking routine is asm/fast_mask_arm64.S (NEON, same ABI as the NASM one);
+# (CO-RE, BTF); the masking routine is asm/fast_mask_arm64.S (NEON, same ABI as the NASM one), the
+# collector's new-flow routines asm/flow_new_arm64.S (same ABI as asm/flow_new.asm);
 # libbpf is Debian's arm64 libbpf1 (apt-get download through a private apt state, dpkg -x: the
 # host's apt configuration is not changed); Bun's runtime is its linux-arm64 target (bun fetches
 # @oven/bun-linux-aarch64 from npm once). The compile runs on a copy of the source tree whose
