@@ -13,8 +13,8 @@ function oracle(spans: Uint32Array, count: number, size: number): number {
   return count;
 }
 
-function prng(seed: number): () => number {
-  let x = seed >>> 0;
+function prng(start: number): () => number {
+  let x = start >>> 0;
   return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
