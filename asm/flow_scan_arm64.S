@@ -3,7 +3,8 @@
 // ato_scan_batch or ato_flow_lines and the collector scans with its TypeScript loop (src/collector/scan.ts).
 // That loop keeps the whole contract of ABI 4 (the due flows written into the chunk as the scan meets
 // them, through DueChunk.addSlot, and the same stops), so arm64 writes the same records in the same order.
-// The entry point exists (and returns 0 at once) only so the library has every symbol.
+// The entry points exist (and return at once) only so the library has every symbol. The library's
+// new-flow routines are real: asm/flow_new_arm64.S, linked beside this file (ffi/scan.ts's nativeNewFlows).
 
         .text
         .global ato_scan_abi_version

@@ -7,7 +7,8 @@
  *
  * `nativeScan()` is the library when it can run here, else undefined, and the collector then scans
  * in TypeScript: the same table either way. It is undefined on arm64 (whose build of the library
- * has no routine) and when the library cannot be found or loaded.
+ * has no scan routine) and when the library cannot be found or loaded. `nativeNewFlows()` is the
+ * new-flow routines alone (asm/flow_new.asm), which arm64's build has (asm/flow_new_arm64.S).
  */
 import { FFIType, ptr, type Library } from "bun:ffi";
 // @ts-ignore: a build product imported as a file path (Bun embeds it when compiling); no types declare "*.so"
@@ -172,10 +173,12 @@ class PinnedPtrs {
   }
 }
 
-export class ScanLibrary {
+/**
+ * The new-flow routines of libatoscan.so (asm/flow_new.asm; asm/flow_new_arm64.S on arm64, whose build has no scan
+ * routine): the take-in of new flows, the DUE row copy and the recorded counts. ScanLibrary is this and the scan.
+ */
+export class NewFlowLibrary {
   readonly file: string;
-  readonly #batch: BatchFn;
-  readonly #lines: LinesFn;
   readonly #newBatch: BatchFn;
   readonly #dueRows: DueRowsFn;
   readonly #newPtrs = new PinnedPtrs(10);
@@ -184,6 +187,97 @@ export class ScanLibrary {
   readonly #recordedPtrs = new PinnedPtrs(6);
   #scAt = 0;
   #scSeen: Float64Array | undefined;
+
+  protected constructor(handle: Library<typeof symbols>, file: string) {
+    this.file = file;
+    this.#newBatch = handle.symbols.ato_new_batch as unknown as BatchFn;
+    this.#dueRows = handle.symbols.ato_due_rows as unknown as DueRowsFn;
+    this.#recorded = handle.symbols.ato_recorded_rows as unknown as RecordedFn;
+  }
+
+  /** The new-flow routines alone (whatever the scan's ABI version: arm64's is 0), or why they cannot run here. */
+  static openNew(env: Record<string, string | undefined> = process.env): NewFlowLibrary | string {
+    const lib = openOptional(SCAN_LIB_NAME, scanLibPath, symbols, { symbol: "ato_new_abi_version", expected: NEW_ABI_VERSION }, env);
+    return typeof lib === "string" ? lib : new NewFlowLibrary(lib.handle, lib.file);
+  }
+
+  /**
+   * Takes in the SLOW hand-backs of a batch the table does not hold (asm/flow_new.asm's ato_new_batch), from
+   * hand-back sc[15] on; `sc` (NEW_SCALARS doubles) is read and updated. Returns 0 when it went through
+   * all n, 1 when it stopped for the table to grow (sc[15] is where, sc[17] the room the rest needs). Every array must hold what n
+   * hand-backs, their flows and the table's capacity need: checked here, so no call can make the routine
+   * read or write outside them.
+   */
+  newFlows(a: NewArrays, sc: Float64Array, n: number): number {
+    if (sc.length < NEW_SCALARS || !Number.isSafeInteger(n) || n < 0) throw new AtoError(`new flows: ${n} hand-backs, or scalars not ${NEW_SCALARS} doubles`, "INTERNAL");
+    // The routine stops at a hand-back whose index is not below `flows` (returns 3): no per-flow check here.
+    const cpus = sc[5]!, flowWords = sc[6]!, cap = sc[7]!, h = sc[15]!, out = sc[16]!, orderAt = sc[18]!, flows = sc[19]!;
+    if (!Number.isSafeInteger(cap) || cap < 16 || (cap & (cap - 1)) !== 0 || !Number.isSafeInteger(h) || h < 0 || h > n || !Number.isSafeInteger(out) || out < 0 || out > h
+      || !Number.isSafeInteger(orderAt) || orderAt < 0 || !Number.isSafeInteger(cpus) || cpus < 0 || !Number.isSafeInteger(flowWords) || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
+      || !Number.isSafeInteger(flows) || flows < 0 || !(sc[14]! < cap)
+      // live and deleted slots as the table counts them: too low, and the probe for an empty slot would never end
+      || !Number.isSafeInteger(sc[12]!) || sc[12]! < 0 || !Number.isSafeInteger(sc[13]!) || sc[13]! < 0 || sc[12]! + sc[13]! > cap || a.index.length < n || a.kind.length < n || a.slot.length < n
+      || a.keyWords.length < flows * 12 || a.valueWords.length < flows * flowWords || a.order.length < orderAt + flows
+      || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles || a.byProto.length < 512) {
+      throw new AtoError(`new flows: the arrays do not fit hand-backs ${h} to ${n} and a table of ${cap} slots`, "INTERNAL");
+    }
+    if (h === n) return 0;
+    const p = this.#newPtrs;
+    p.set(0, a.keyWords); p.set(1, a.valueWords); p.set(2, a.order); p.set(3, a.tableKeys); p.set(4, a.tableState);
+    p.set(5, a.row); p.set(6, a.byProto); p.set(7, a.index); p.set(8, a.kind); p.set(9, a.slot);
+    if (this.#scSeen !== sc) { void sc.buffer; this.#scSeen = sc; this.#scAt = ptr(sc); }
+    const r = Number(this.#newBatch(p.address, this.#scAt, n));
+    if (r === 3) throw new AtoError(`new flows: hand-back ${sc[15]} names a flow outside the batch of ${flows}`, "INTERNAL");
+    if (r === 4) throw new AtoError(`new flows: the table of ${cap} slots had no free slot for hand-back ${sc[15]} although its counts (${sc[12]} live, ${sc[13]} deleted) left room`, "INTERNAL");
+    return r;
+  }
+
+  /**
+   * Copies the rows of table slots a.slots[from..to) into chunk entries at.. (asm/flow_new.asm's
+   * ato_due_rows), reason `code`. Every entry must be in the chunk (checked here) and every slot in the table
+   * (checked by the routine, which stops at one that is not: an AtoError here, the entries before it written).
+   */
+  dueRows(a: DueRowArrays, from: number, to: number, at: number, code: number): void {
+    const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles), end = at + to - from;
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || !Number.isSafeInteger(at) || from < 0 || to < from || at < 0 || to > a.slots.length
+      || !Number.isInteger(code) || code < 0 || code > 255 || a.tableKeys.length < cap * 12
+      || a.keyWords.length < end * 12 || a.slot.length < end || a.reasonCode.length < end || a.dPackets.length < end || a.dBytes.length < end
+      || a.dFragments.length < end || a.packets.length < end || a.bytes.length < end || a.fragments.length < end || a.firstSeen.length < end
+      || a.lastSeen.length < end || a.tcpFlags.length < end || a.timingFlags.length < end || a.spikes.length < end) {
+      throw new AtoError(`due rows: the arrays do not fit slots ${from} to ${to} into entries from ${at}`, "INTERNAL");
+    }
+    if (from === to) return;
+    const p = this.#duePtrs;
+    p.set(0, a.slots); p.set(1, a.tableKeys); p.set(2, a.row); p.set(3, a.keyWords); p.set(4, a.slot); p.set(5, a.reasonCode);
+    p.set(6, a.dPackets); p.set(7, a.dBytes); p.set(8, a.dFragments); p.set(9, a.packets); p.set(10, a.bytes); p.set(11, a.fragments);
+    p.set(12, a.firstSeen); p.set(13, a.lastSeen); p.set(14, a.tcpFlags); p.set(15, a.timingFlags); p.set(16, a.spikes);
+    const copied = Number(this.#dueRows(p.address, from, to, at, code, cap)); // it stops at a slot outside the table
+    if (copied !== to - from) throw new AtoError(`due rows: slot ${a.slots[from + copied]} is not in a table of ${cap} slots`, "INTERNAL");
+  }
+
+  /**
+   * Baseline.recordedRange for a chunk filled in the table's epoch (asm/flow_new.asm's ato_recorded_rows):
+   * entries from..to-1 whose reason code has its bit set in `live` write their recorded counts and `nowNs`
+   * into their slot's row. Every entry must be in the arrays (checked here) and every slot in the table
+   * (checked by the routine, which stops at one that is not: an AtoError here, the rows before it written).
+   */
+  recordedRows(a: RecordedArrays, from: number, to: number, live: number, nowNs: number): void {
+    const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles);
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || !Number.isInteger(live) || live < 0 || live > 0xffffffff
+      || a.reasonCode.length < to || a.slot.length < to || a.packets.length < to || a.bytes.length < to || a.fragments.length < to || cap < 1) {
+      throw new AtoError(`recorded rows: the arrays do not fit entries ${from} to ${to} and a table of ${cap} slots`, "INTERNAL");
+    }
+    if (from === to) return;
+    const p = this.#recordedPtrs;
+    p.set(0, a.reasonCode); p.set(1, a.slot); p.set(2, a.packets); p.set(3, a.bytes); p.set(4, a.fragments); p.set(5, a.row);
+    const done = Number(this.#recorded(p.address, from, to, cap, live, nowNs));
+    if (done !== to) throw new AtoError(`recorded rows: entry ${done}'s slot ${a.slot[done]} is not in a table of ${cap} slots`, "INTERNAL");
+  }
+}
+
+export class ScanLibrary extends NewFlowLibrary {
+  readonly #batch: BatchFn;
+  readonly #lines: LinesFn;
   readonly #ptrs = new BigUint64Array(11);
   /** The columns of the last chunk passed (asm/flow_scan.asm's `cols`), their address table, kept with the chunk's first column. */
   #cols?: { of: Uint32Array; table: BigUint64Array; buffers: ArrayBufferLike[]; at: bigint };
@@ -202,12 +296,9 @@ export class ScanLibrary {
   #lineCols?: Readonly<LineColumns>;
 
   private constructor(handle: Library<typeof symbols>, file: string) {
-    this.file = file;
+    super(handle, file);
     this.#batch = handle.symbols.ato_scan_batch as unknown as BatchFn;
     this.#lines = handle.symbols.ato_flow_lines as unknown as LinesFn;
-    this.#newBatch = handle.symbols.ato_new_batch as unknown as BatchFn;
-    this.#dueRows = handle.symbols.ato_due_rows as unknown as DueRowsFn;
-    this.#recorded = handle.symbols.ato_recorded_rows as unknown as RecordedFn;
   }
 
   /** The library, or why it cannot scan here. */
@@ -310,79 +401,6 @@ export class ScanLibrary {
       c.packets.length, c.bytes.length, c.firstSeen.length, c.lastSeen.length, c.tcpFlags.length, c.timingFlags.length, c.spikes.length, c.reasonCode.length);
   }
 
-  /**
-   * Takes in the SLOW hand-backs of a batch the table does not hold (asm/flow_new.asm's ato_new_batch), from
-   * hand-back sc[15] on; `sc` (NEW_SCALARS doubles) is read and updated. Returns 0 when it went through
-   * all n, 1 when it stopped for the table to grow (sc[15] is where, sc[17] the room the rest needs). Every array must hold what n
-   * hand-backs, their flows and the table's capacity need: checked here, so no call can make the routine
-   * read or write outside them.
-   */
-  newFlows(a: NewArrays, sc: Float64Array, n: number): number {
-    if (sc.length < NEW_SCALARS || !Number.isSafeInteger(n) || n < 0) throw new AtoError(`new flows: ${n} hand-backs, or scalars not ${NEW_SCALARS} doubles`, "INTERNAL");
-    // The routine stops at a hand-back whose index is not below `flows` (returns 3): no per-flow check here.
-    const cpus = sc[5]!, flowWords = sc[6]!, cap = sc[7]!, h = sc[15]!, out = sc[16]!, orderAt = sc[18]!, flows = sc[19]!;
-    if (!Number.isSafeInteger(cap) || cap < 16 || (cap & (cap - 1)) !== 0 || !Number.isSafeInteger(h) || h < 0 || h > n || !Number.isSafeInteger(out) || out < 0 || out > h
-      || !Number.isSafeInteger(orderAt) || orderAt < 0 || !Number.isSafeInteger(cpus) || cpus < 0 || !Number.isSafeInteger(flowWords) || flowWords * 4 < cpus * SCAN_LAYOUT.valueStride
-      || !Number.isSafeInteger(flows) || flows < 0 || !(sc[14]! < cap)
-      // live and deleted slots as the table counts them: too low, and the probe for an empty slot would never end
-      || !Number.isSafeInteger(sc[12]!) || sc[12]! < 0 || !Number.isSafeInteger(sc[13]!) || sc[13]! < 0 || sc[12]! + sc[13]! > cap || a.index.length < n || a.kind.length < n || a.slot.length < n
-      || a.keyWords.length < flows * 12 || a.valueWords.length < flows * flowWords || a.order.length < orderAt + flows
-      || a.tableKeys.length < cap * 12 || a.tableState.length < cap || a.row.length < cap * SCAN_LAYOUT.rowDoubles || a.byProto.length < 512) {
-      throw new AtoError(`new flows: the arrays do not fit hand-backs ${h} to ${n} and a table of ${cap} slots`, "INTERNAL");
-    }
-    if (h === n) return 0;
-    const p = this.#newPtrs;
-    p.set(0, a.keyWords); p.set(1, a.valueWords); p.set(2, a.order); p.set(3, a.tableKeys); p.set(4, a.tableState);
-    p.set(5, a.row); p.set(6, a.byProto); p.set(7, a.index); p.set(8, a.kind); p.set(9, a.slot);
-    if (this.#scSeen !== sc) { void sc.buffer; this.#scSeen = sc; this.#scAt = ptr(sc); }
-    const r = Number(this.#newBatch(p.address, this.#scAt, n));
-    if (r === 3) throw new AtoError(`new flows: hand-back ${sc[15]} names a flow outside the batch of ${flows}`, "INTERNAL");
-    if (r === 4) throw new AtoError(`new flows: the table of ${cap} slots had no free slot for hand-back ${sc[15]} although its counts (${sc[12]} live, ${sc[13]} deleted) left room`, "INTERNAL");
-    return r;
-  }
-
-  /**
-   * Copies the rows of table slots a.slots[from..to) into chunk entries at.. (asm/flow_new.asm's
-   * ato_due_rows), reason `code`. Every entry must be in the chunk (checked here) and every slot in the table
-   * (checked by the routine, which stops at one that is not: an AtoError here, the entries before it written).
-   */
-  dueRows(a: DueRowArrays, from: number, to: number, at: number, code: number): void {
-    const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles), end = at + to - from;
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || !Number.isSafeInteger(at) || from < 0 || to < from || at < 0 || to > a.slots.length
-      || !Number.isInteger(code) || code < 0 || code > 255 || a.tableKeys.length < cap * 12
-      || a.keyWords.length < end * 12 || a.slot.length < end || a.reasonCode.length < end || a.dPackets.length < end || a.dBytes.length < end
-      || a.dFragments.length < end || a.packets.length < end || a.bytes.length < end || a.fragments.length < end || a.firstSeen.length < end
-      || a.lastSeen.length < end || a.tcpFlags.length < end || a.timingFlags.length < end || a.spikes.length < end) {
-      throw new AtoError(`due rows: the arrays do not fit slots ${from} to ${to} into entries from ${at}`, "INTERNAL");
-    }
-    if (from === to) return;
-    const p = this.#duePtrs;
-    p.set(0, a.slots); p.set(1, a.tableKeys); p.set(2, a.row); p.set(3, a.keyWords); p.set(4, a.slot); p.set(5, a.reasonCode);
-    p.set(6, a.dPackets); p.set(7, a.dBytes); p.set(8, a.dFragments); p.set(9, a.packets); p.set(10, a.bytes); p.set(11, a.fragments);
-    p.set(12, a.firstSeen); p.set(13, a.lastSeen); p.set(14, a.tcpFlags); p.set(15, a.timingFlags); p.set(16, a.spikes);
-    const copied = Number(this.#dueRows(p.address, from, to, at, code, cap)); // it stops at a slot outside the table
-    if (copied !== to - from) throw new AtoError(`due rows: slot ${a.slots[from + copied]} is not in a table of ${cap} slots`, "INTERNAL");
-  }
-
-  /**
-   * Baseline.recordedRange for a chunk filled in the table's epoch (asm/flow_new.asm's ato_recorded_rows):
-   * entries from..to-1 whose reason code has its bit set in `live` write their recorded counts and `nowNs`
-   * into their slot's row. Every entry must be in the arrays (checked here) and every slot in the table
-   * (checked by the routine, which stops at one that is not: an AtoError here, the rows before it written).
-   */
-  recordedRows(a: RecordedArrays, from: number, to: number, live: number, nowNs: number): void {
-    const cap = Math.floor(a.row.length / SCAN_LAYOUT.rowDoubles);
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || !Number.isInteger(live) || live < 0 || live > 0xffffffff
-      || a.reasonCode.length < to || a.slot.length < to || a.packets.length < to || a.bytes.length < to || a.fragments.length < to || cap < 1) {
-      throw new AtoError(`recorded rows: the arrays do not fit entries ${from} to ${to} and a table of ${cap} slots`, "INTERNAL");
-    }
-    if (from === to) return;
-    const p = this.#recordedPtrs;
-    p.set(0, a.reasonCode); p.set(1, a.slot); p.set(2, a.packets); p.set(3, a.bytes); p.set(4, a.fragments); p.set(5, a.row);
-    const done = Number(this.#recorded(p.address, from, to, cap, live, nowNs));
-    if (done !== to) throw new AtoError(`recorded rows: entry ${done}'s slot ${a.slot[done]} is not in a table of ${cap} slots`, "INTERNAL");
-  }
-
   /** #linePtrs[i] = the address of v, converted only when v is not the array it was at the last call. */
   #linePtr(i: number, v: LineArray): void {
     if (this.#lineSeen[i] !== v) this.#linePtrs[i] = BigInt(this.#pinned(i, v));
@@ -414,6 +432,20 @@ export function nativeScan(): ScanLibrary | undefined {
   if (forced === false) return undefined;
   cached ??= ScanLibrary.open();
   return typeof cached === "string" ? undefined : cached;
+}
+
+let cachedNew: NewFlowLibrary | string | undefined;
+
+/**
+ * The new-flow routines when they can run here, else undefined (the TypeScript loops): the scan's library where it
+ * scans natively (x86-64), else the library opened for them alone (arm64); undefined when forced by a test.
+ */
+export function nativeNewFlows(): NewFlowLibrary | undefined {
+  if (forced === false) return undefined;
+  const scan = nativeScan();
+  if (scan || process.arch === "x64") return scan;
+  cachedNew ??= NewFlowLibrary.openNew();
+  return typeof cachedNew === "string" ? undefined : cachedNew;
 }
 
 /** Why the collector scans in TypeScript here (undefined when it scans natively). */

@@ -109,6 +109,23 @@ export function forceSha256PathForTests(native: false | undefined): void {
   forced = native;
 }
 
+/**
+ * Test-only: the library's span check alone (ato_sha256_spans_within), opened wherever the library loads, also on
+ * arm64, whose build cannot hash but has the check: the index of the first of `count` spans whose start is 0 or whose
+ * start + length passes `size`, else `count`. test/ffi/sha256-spans.test.ts pins every build's routine with it,
+ * where leaves() never calls it too.
+ */
+export function spansWithinForTests(spans: Uint32Array, count: number, size: number): number {
+  if (!Number.isSafeInteger(count) || count < 1 || spans.length < 2 * count) throw new AtoError(`sha256 spans: ${count} spans need ${2 * count} span words`, "INTERNAL");
+  const lib = openOptional(SHA_LIB_NAME, shaLibPath, symbols, { symbol: "ato_sha256_abi_version", expected: SHA_ABI_VERSION });
+  if (typeof lib === "string") throw new AtoError(lib, "FFI");
+  try {
+    return Number((lib.handle.symbols.ato_sha256_spans_within as unknown as SpansFn)(ptr(spans), count, size));
+  } finally {
+    lib.handle.close();
+  }
+}
+
 function open(): { lib: Sha256Library | undefined; why: string | undefined } {
   const r = Sha256Library.open();
   return typeof r === "string" ? { lib: undefined, why: r } : { lib: r, why: undefined };

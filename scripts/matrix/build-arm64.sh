@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dist/ato-arm64: ato for linux-arm64, cross-built here. The BPF object is the same portable file
-# (CO-RE, BTF); the masking routine is asm/fast_mask_arm64.S (NEON, same ABI as the NASM one);
+# (CO-RE, BTF); the masking routine is asm/fast_mask_arm64.S (NEON, same ABI as the NASM one), the
+# collector's new-flow routines asm/flow_new_arm64.S (same ABI as asm/flow_new.asm);
 # libbpf is Debian's arm64 libbpf1 (apt-get download through a private apt state, dpkg -x: the
 # host's apt configuration is not changed); Bun's runtime is its linux-arm64 target (bun fetches
 # @oven/bun-linux-aarch64 from npm once). The compile runs on a copy of the source tree whose
@@ -25,7 +26,8 @@ cp "$(readlink -f "$(ls "$tree"/libbpf/usr/lib/aarch64-linux-gnu/libbpf.so.1)")"
 aarch64-linux-gnu-as -o "$tree/fast_mask_arm64.o" asm/fast_mask_arm64.S
 aarch64-linux-gnu-ld -shared -z noexecstack -o "$tree/dist/lib/libatomask.so" "$tree/fast_mask_arm64.o"
 aarch64-linux-gnu-as -o "$tree/flow_scan_arm64.o" asm/flow_scan_arm64.S # no scan routine: the collector scans in TypeScript
-aarch64-linux-gnu-ld -shared -z noexecstack -o "$tree/dist/lib/libatoscan.so" "$tree/flow_scan_arm64.o"
+aarch64-linux-gnu-as -o "$tree/flow_new_arm64.o" asm/flow_new_arm64.S   # and takes new flows in natively
+aarch64-linux-gnu-ld -shared -z noexecstack -o "$tree/dist/lib/libatoscan.so" "$tree/flow_scan_arm64.o" "$tree/flow_new_arm64.o"
 aarch64-linux-gnu-as -o "$tree/sha256_tree_arm64.o" asm/sha256_tree_arm64.S # no SHA routine: verify uses Bun.SHA256
 aarch64-linux-gnu-ld -shared -z noexecstack -o "$tree/dist/lib/libatosha256.so" "$tree/sha256_tree_arm64.o"
 cp dist/xdp_audit.o dist/xdp_audit_compat.o dist/flow_sum.o "$tree/dist/"

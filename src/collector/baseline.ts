@@ -7,7 +7,7 @@
  * shutdown, or every interval.
  */
 import { decodeKey, flowNumbers, type Flow, type FlowBatch, type FlowCounts, type FlowNumbers } from "../kernel/index.ts";
-import { nativeScan, type ScanLibrary } from "../../ffi/scan.ts";
+import { nativeNewFlows, type NewFlowLibrary } from "../../ffi/scan.ts";
 import type { BatchScan, ScanInto } from "./scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS } from "./table.ts";
 import { REASON_CODE, type ExportReason } from "./policy.ts";
@@ -169,7 +169,7 @@ export class Baseline {
    * the slot the chunk holds; otherwise it is looked up again (at that slot first). A flow gone
    * from the table since is left alone.
    */
-  recordedRange(chunk: DueChunk, from: number, to: number, nowNs: number, lib: ScanLibrary | null = nativeScan() ?? null): void {
+  recordedRange(chunk: DueChunk, from: number, to: number, nowNs: number, lib: NewFlowLibrary | null = nativeNewFlows() ?? null): void {
     const t = this.table, row = t.row, kept = chunk.epoch === t.epoch, codes = chunk.reasonCode;
     if (kept && lib) {
       // One native call, not a loop per record run uncompiled at the stop (this loop is its oracle: lib null).

@@ -10,7 +10,7 @@
  * record itself.
  */
 import { decodeKey, FLOW_KEY, type Flow, type FlowKey } from "../kernel/index.ts";
-import { nativeScan, type DueRowArrays, type ScanLibrary } from "../../ffi/scan.ts";
+import { nativeNewFlows, type DueRowArrays, type NewFlowLibrary } from "../../ffi/scan.ts";
 import type { Growth } from "./baseline.ts";
 import { REASON_CODE, REASONS, type ExportReason } from "./policy.ts";
 import { KEY_WORDS, ROW, R_BYTES, R_FIRST_SEEN, R_FRAGMENTS, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS, type FlowTable } from "./table.ts";
@@ -133,10 +133,10 @@ export class DueChunk {
    * addSlot for each of slots[from..to) in order, all due for `reason` (a run of the scan's DUE
    * hand-backs): one call for the run, each row copied in one loop. A stop's final collection
    * writes thousands of records through here before the JIT compiled it, where three calls per
-   * record cost more than the copy; with the native library (`native`: the scan's by default; null: this loop) the
+   * record cost more than the copy; with the native library (`native`: the new-flow routines by default; null: this loop) the
    * copy is asm/flow_new.asm's ato_due_rows (the loop below, interpreted, was 1-3 µs a record).
    */
-  addSlots(t: FlowTable, slots: Int32Array, from: number, to: number, reason: ExportReason, native: ScanLibrary | null = nativeScan() ?? null): void {
+  addSlots(t: FlowTable, slots: Int32Array, from: number, to: number, reason: ExportReason, native: NewFlowLibrary | null = nativeNewFlows() ?? null): void {
     if (from >= to) return;
     if (this.n === 0) this.epoch = t.epoch;
     else if (this.epoch !== t.epoch) this.epoch = -1;

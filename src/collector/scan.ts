@@ -20,7 +20,7 @@
  * collector's tests pin both, and test/collector/scan.test.ts compares them flow by flow).
  */
 import { FLOW_VALUE, percpuStride, type FlowBatch } from "../kernel/index.ts";
-import { NEW_SCALARS, nativeScan, SCAN_LAYOUT, SCAN_SCALARS, SC_CHUNK_CODE, SC_CHUNK_LIMIT, SC_CHUNK_N, SC_FROM, scanFallbackReason, type NewArrays, type ScanLibrary } from "../../ffi/scan.ts";
+import { NEW_SCALARS, nativeScan, SCAN_LAYOUT, SCAN_SCALARS, SC_CHUNK_CODE, SC_CHUNK_LIMIT, SC_CHUNK_N, SC_FROM, nativeNewFlows, scanFallbackReason, type NewArrays, type NewFlowLibrary, type ScanLibrary } from "../../ffi/scan.ts";
 import type { DueChunk } from "./chunk.ts";
 import { REASON_CODE, type ExportReason } from "./policy.ts";
 import { AtoError } from "../errors.ts";
@@ -87,12 +87,15 @@ export class BatchScan {
 
   /** The native routine (asm/flow_scan.asm) when it runs here and the layouts agree; else the TypeScript loop below. */
   readonly native: ScanLibrary | undefined;
+  /** The new-flow routine (asm/flow_new.asm, also on arm64) takeNew runs by default; else its TypeScript loop. */
+  readonly newNative: NewFlowLibrary | undefined;
   private readonly scalars = new Float64Array(SCAN_SCALARS);
 
   /** `native`: "auto" (the product: the routine where it runs), a library, or null for the TypeScript loop. */
   constructor(public p: ScanParams, native: ScanLibrary | null | "auto" = "auto") {
     const lib = native === "auto" ? nativeScan() : native ?? undefined;
     this.native = lib;
+    this.newNative = native === "auto" ? nativeNewFlows() : lib;
   }
 
   /** Starts a cycle. */
@@ -136,17 +139,17 @@ export class BatchScan {
    * two objects per new flow cost ~9 µs a flow there (scripts/bench-agent/cold.ts). Not while an
    * onRead hook listens (the general path tells it of every new flow).
    *
-   * With the native library (`native`: the scan's own by default), the per-flow work is
+   * With the native library (`native`: the new-flow routine by default, where the scan's is TypeScript too), the per-flow work is
    * asm/flow_new.asm's, one call per batch (and one more per growth of the table, which stays here):
    * interpreted, the hash insert alone cost ~2 µs a flow. takeNewTs is its oracle and the path without it.
    */
-  takeNew(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number, native: ScanLibrary | undefined = this.native): void {
+  takeNew(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number, native: NewFlowLibrary | undefined = this.newNative): void {
     if (this.p.hooked || this.n === 0) return;
     if (native) this.takeNewNative(native, b, order, pos0, t, gen);
     else this.takeNewTs(b, order, pos0, t, gen);
   }
 
-  /** takeNew's loop in TypeScript: the oracle of asm/flow_new.asm's (test/collector/flow-new.test.ts), and the path without it (arm64). */
+  /** takeNew's loop in TypeScript: the oracle of asm/flow_new.asm's (test/collector/flow-new.test.ts), and the path without it. */
   takeNewTs(b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
     const { idleBefore, idleNs, nowNs, activeNs, final, hooked } = this.p;
     if (hooked || this.n === 0) return;
@@ -235,7 +238,7 @@ export class BatchScan {
   private newArrays: NewArrays | undefined;
 
   /** takeNew through asm/flow_new.asm: the table grows here, between calls, as takeNewTs grows it. */
-  private takeNewNative(lib: ScanLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
+  private takeNewNative(lib: NewFlowLibrary, b: FlowBatch, order: Int32Array, pos0: number, t: FlowTable, gen: number): void {
     const p = this.p, sc = this.newScalars, n = this.n;
     const a = (this.newArrays ??= { keyWords: b.keyWords, valueWords: b.valueWords, order, tableKeys: t.keys, tableState: t.state, row: t.row, byProto: this.byProto, index: this.index, kind: this.kind, slot: this.slot });
     a.keyWords = b.keyWords; a.valueWords = b.valueWords; a.order = order; a.index = this.index; a.kind = this.kind; a.slot = this.slot;

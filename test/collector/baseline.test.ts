@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { Baseline } from "../../src/collector/baseline.ts";
 import { DueChunk } from "../../src/collector/chunk.ts";
 import { KEY_WORDS } from "../../src/collector/table.ts";
-import { nativeScan } from "../../ffi/scan.ts";
+import { nativeNewFlows } from "../../ffi/scan.ts";
 import type { FlowNumbers } from "../../src/kernel/index.ts";
 
 const NOW = 7_000_000_000_000;
@@ -90,7 +90,7 @@ describe("Baseline slots across a table rebuild", () => {
 });
 
 describe("Baseline.recordedRange in one native call (asm/flow_new.asm's ato_recorded_rows)", () => {
-  const lib = nativeScan();
+  const lib = nativeNewFlows();
   const REASONS = ["interval", "idle", "active", "shutdown", "recreated", "evicted"] as const;
   /** A baseline of n flows grown since their read, and a chunk holding them all due (mixed reasons). */
   function grownAndDue(n: number): { b: Baseline; chunk: DueChunk } {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { DueChunk } from "../../src/collector/chunk.ts";
 import { FlowTable, KEY_WORDS, ROW } from "../../src/collector/table.ts";
-import { nativeScan } from "../../ffi/scan.ts";
+import { nativeNewFlows } from "../../ffi/scan.ts";
 
 function table(flows: number): { t: FlowTable; slots: Int32Array } {
   const t = new FlowTable(16);
@@ -58,7 +58,7 @@ describe("DueChunk.addSlots", () => {
   });
 
   test("a reused chunk's reason names follow its codes after a run is added (native copy and TypeScript loop)", () => {
-    for (const native of [nativeScan() ?? null, null]) {
+    for (const native of [nativeNewFlows() ?? null, null]) {
       const t = new FlowTable(), w = new Uint32Array(KEY_WORDS), slots = new Int32Array(4);
       for (let i = 0; i < 4; i++) { w[0] = i + 1; slots[i] = t.upsert(w, 0); }
       const c = new DueChunk(8);

@@ -13,10 +13,10 @@ import { FlowBatch, FLOW_VALUE, percpuStride } from "../../src/kernel/index.ts";
 import { BatchScan, type ScanParams } from "../../src/collector/scan.ts";
 import { DueChunk } from "../../src/collector/chunk.ts";
 import { FlowTable, KEY_WORDS, ROW, R_EXPORTED_AT, R_FIRST_SEEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_PACKETS } from "../../src/collector/table.ts";
-import { NEW_SCALARS, nativeScan } from "../../ffi/scan.ts";
+import { NEW_SCALARS, nativeNewFlows } from "../../ffi/scan.ts";
 import { AtoError } from "../../src/errors.ts";
 
-const lib = nativeScan();
+const lib = nativeNewFlows();
 
 function rng(seed: number) {
   let s = seed >>> 0;
