@@ -27,6 +27,8 @@
 ;   [2] the seq of line 0
 ; spans[2k], spans[2k+1]: line k's start in out and its length without the newline.
 
+%include "asm/flow_macros.inc" ; ENTER_FRAME, LEAVE_FRAME (flow_scan.asm included it already: guarded)
+
 global ato_flow_lines:function
 
 LP_KEYS   equ 0
@@ -239,13 +241,7 @@ digits2:
 section .text
 
 ato_flow_lines:
-        push    rbx
-        push    rbp
-        push    r12
-        push    r13
-        push    r14
-        push    r15
-        sub     rsp, F_FRAME
+        ENTER_FRAME F_FRAME
         mov     rbx, rdi
         mov     r12, rsi
         mov     r15, rcx
@@ -429,14 +425,7 @@ ato_flow_lines:
         mov     dword [r12 + 29 * 4], 0
 .out:
         mov     rax, r15
-        add     rsp, F_FRAME
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbp
-        pop     rbx
-        ret
+        LEAVE_FRAME F_FRAME
 
 ; rax (unsigned) in decimal at rdi, rdi advanced (clobbers rax, rcx, rdx, r8, r9; its digits go below rsp, a leaf's red zone).
 put_u64:

@@ -54,30 +54,9 @@
 default rel
 bits 64
 
+%include "asm/flow_macros.inc" ; VAL_STRIDE, V_*, ROW_BYTES, R_* and the macros below
+
 NEW_ABI_VERSION equ 2
-VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
-V_PACKETS   equ 0
-V_BYTES     equ 8
-V_FIRST     equ 16
-V_LAST      equ 24
-V_TCPFLAGS  equ 32
-V_FRAGS     equ 36
-V_TIMING    equ 80
-V_SPIKES    equ 84
-ROW_BYTES   equ 104       ; ROW (13) doubles
-R_PACKETS   equ 0
-R_BYTES     equ 8
-R_FRAGS     equ 16
-R_READ_PACKETS equ 24
-R_READ_BYTES   equ 32
-R_READ_FRAGS   equ 40
-R_FIRST_SEEN   equ 48
-R_LAST_SEEN    equ 56
-R_EXPORTED_AT  equ 64
-R_TCP_FLAGS    equ 72
-R_TIMING       equ 80
-R_SPIKES       equ 88
-R_GEN          equ 96
 
 ; locals of ato_new_batch, from rsp
 L_KW      equ 0
@@ -118,47 +97,19 @@ ato_new_abi_version:
         ret
 
 ato_new_batch:
-        push    rbx
-        push    rbp
-        push    r12
-        push    r13
-        push    r14
-        push    r15
-        sub     rsp, FRAME
+        ENTER_FRAME FRAME
 
         mov     [rsp + L_SC], rsi
         mov     rbx, rdx                ; n
-        mov     rax, [rdi]
-        mov     [rsp + L_KW], rax
-        mov     rax, [rdi + 8]
-        mov     [rsp + L_VW], rax
+        PTRS_TO_FRAME 0, L_KW, 8, L_VW
         cvttsd2si rcx, [rsi + 144]      ; orderAt
         mov     rax, [rdi + 16]
         lea     rax, [rax + rcx*4]
         mov     [rsp + L_ORDER], rax
-        mov     rax, [rdi + 24]
-        mov     [rsp + L_TK], rax
-        mov     rax, [rdi + 32]
-        mov     [rsp + L_ST], rax
-        mov     rax, [rdi + 40]
-        mov     [rsp + L_ROW], rax
-        mov     rax, [rdi + 48]
-        mov     [rsp + L_BYPROTO], rax
-        mov     rax, [rdi + 56]
-        mov     [rsp + L_INDEX], rax
-        mov     rax, [rdi + 64]
-        mov     [rsp + L_KIND], rax
-        mov     rax, [rdi + 72]
-        mov     [rsp + L_SLOT], rax
+        PTRS_TO_FRAME 24, L_TK, 32, L_ST, 40, L_ROW, 48, L_BYPROTO, 56, L_INDEX, 64, L_KIND, 72, L_SLOT
 
-        movsd   xmm8,  [rsi]            ; idleBefore
-        movsd   xmm9,  [rsi + 8]        ; idleNs
-        movsd   xmm10, [rsi + 16]       ; nowNs
-        movsd   xmm11, [rsi + 24]       ; activeNs
-        cvttsd2si rax, [rsi + 32]
-        mov     [rsp + L_FINAL], rax
-        cvttsd2si rax, [rsi + 40]
-        mov     [rsp + L_CPUS], rax
+        LOAD_TIMEOUTS
+        SC_INTS_TO_FRAME 32, L_FINAL, 40, L_CPUS
         cvttsd2si rax, [rsi + 48]
         shl     rax, 2
         mov     [rsp + L_FBYTES], rax
@@ -168,18 +119,10 @@ ato_new_batch:
         movsd   xmm12, [rsi + 64]       ; generation
         movsd   xmm13, [rsi + 72]       ; nextDueNs
         movsd   xmm14, [rsi + 80]       ; growDueNs
-        cvttsd2si rax, [rsi + 88]
-        mov     [rsp + L_GREW], rax
-        cvttsd2si rax, [rsi + 96]
-        mov     [rsp + L_LIVE], rax
-        cvttsd2si rax, [rsi + 104]
-        mov     [rsp + L_TOMB], rax
+        SC_INTS_TO_FRAME 88, L_GREW, 96, L_LIVE, 104, L_TOMB
         movsd   xmm15, [rsi + 112]      ; maxLoad
         cvttsd2si r15, [rsi + 120]      ; h
-        cvttsd2si rax, [rsi + 128]
-        mov     [rsp + L_OUT], rax
-        cvttsd2si rax, [rsi + 152]
-        mov     [rsp + L_FLOWS], rax
+        SC_INTS_TO_FRAME 128, L_OUT, 152, L_FLOWS
         mov     qword [rsp + L_SLOWLEFT], 0
 
 .hand:
@@ -209,81 +152,22 @@ ato_new_batch:
         imul    rdx, [rsp + L_FBYTES]
         add     rdx, [rsp + L_VW]
         mov     rcx, [rsp + L_CPUS]
-        xor     esi, esi                ; packets
-        xor     edi, edi                ; bytes
-        xor     ebp, ebp                ; first (0: none yet)
-        xor     r14d, r14d              ; last
-        xor     r8d, r8d                ; lastAll
-        xor     r9d, r9d                ; tcpFlags
-        xor     r10d, r10d              ; fragments
-        xor     r11d, r11d              ; timing
-        xor     r12d, r12d              ; spikes
-        test    rcx, rcx
-        jz      .summed
-.cpu:
-        mov     rax, [rdx + V_LAST]
-        cmp     rax, r8
-        jbe     .c1
-        mov     r8, rax
-.c1:
-        mov     rax, [rdx + V_PACKETS]
-        test    rax, rax
-        jz      .nextcpu                ; this CPU never saw the flow
-        add     rsi, rax
-        add     rdi, [rdx + V_BYTES]
-        mov     rax, [rdx + V_FIRST]
-        test    rbp, rbp
-        jz      .setfirst
-        cmp     rax, rbp
-        jae     .c2
-.setfirst:
-        mov     rbp, rax
-.c2:
-        mov     rax, [rdx + V_LAST]
-        cmp     rax, r14
-        jbe     .c3
-        mov     r14, rax
-.c3:
-        mov     eax, [rdx + V_TCPFLAGS]
-        or      r9, rax
-        mov     eax, [rdx + V_FRAGS]
-        add     r10, rax
-        mov     eax, [rdx + V_TIMING]
-        add     r11, rax
-        mov     eax, [rdx + V_SPIKES]
-        add     r12, rax
-.nextcpu:
-        add     rdx, VAL_STRIDE
-        dec     rcx
-        jnz     .cpu
-.summed:
-        pxor    xmm4, xmm4
-        cvtsi2sd xmm4, r8               ; lastAll
+        SUM_CPUS r8, r9, r10, r11, r12  ; lastAll, tcpFlags, fragments, timing, spikes
+        INT_DOUBLE xmm4, r8             ; lastAll
         ucomisd xmm4, xmm8              ; idle: lastAll < idleBefore
         jb      .slowout
         ; Room for one more key within the load, or stop here for the caller to grow the table.
         mov     rax, [rsp + L_LIVE]
         add     rax, [rsp + L_TOMB]
         inc     rax
-        pxor    xmm5, xmm5
-        cvtsi2sd xmm5, rax
+        INT_DOUBLE xmm5, rax
         ucomisd xmm5, xmm15
         ja      .full
         jp      .full
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, rsi              ; packets
-        pxor    xmm1, xmm1
-        cvtsi2sd xmm1, rdi              ; bytes
-        pxor    xmm2, xmm2
-        cvtsi2sd xmm2, rbp              ; first
-        pxor    xmm3, xmm3
-        cvtsi2sd xmm3, r14              ; last
-        pxor    xmm5, xmm5
-        cvtsi2sd xmm5, r10              ; fragments
-        pxor    xmm6, xmm6
-        cvtsi2sd xmm6, r9               ; tcpFlags
-        pxor    xmm7, xmm7
-        cvtsi2sd xmm7, r11              ; timing
+        SUMS_TO_DOUBLES
+        INT_DOUBLE xmm5, r10            ; fragments
+        INT_DOUBLE xmm6, r9             ; tcpFlags
+        INT_DOUBLE xmm7, r11            ; timing
         mov     [rsp + L_SPIKES], r12
 
         ; The key's hash (table.ts's hashKey).
@@ -322,24 +206,13 @@ ato_new_batch:
         je      .deleted
         imul    r12, rax, 48
         add     r12, r11
-        mov     rcx, [r12]
-        cmp     rcx, [rdx]
+%assign w 0
+%rep 6                                  ; the slot's key (r12) against the flow's (rdx), 8 bytes at a time
+        mov     rcx, [r12 + w]
+        cmp     rcx, [rdx + w]
         jne     .nextslot
-        mov     rcx, [r12 + 8]
-        cmp     rcx, [rdx + 8]
-        jne     .nextslot
-        mov     rcx, [r12 + 16]
-        cmp     rcx, [rdx + 16]
-        jne     .nextslot
-        mov     rcx, [r12 + 24]
-        cmp     rcx, [rdx + 24]
-        jne     .nextslot
-        mov     rcx, [r12 + 32]
-        cmp     rcx, [rdx + 32]
-        jne     .nextslot
-        mov     rcx, [r12 + 40]
-        cmp     rcx, [rdx + 40]
-        jne     .nextslot
+%assign w w + 8
+%endrep
         ; Held at another slot (the map's order moved): that slot is its hint, the general path does the rest.
         mov     rcx, [rsp + L_ORDER]
         mov     [rcx + r13*4], eax
@@ -372,18 +245,7 @@ ato_new_batch:
         mov     byte [r10 + r9], 1
         imul    r12, r9, 48
         add     r12, r11
-        mov     rcx, [rdx]
-        mov     [r12], rcx
-        mov     rcx, [rdx + 8]
-        mov     [r12 + 8], rcx
-        mov     rcx, [rdx + 16]
-        mov     [r12 + 16], rcx
-        mov     rcx, [rdx + 24]
-        mov     [r12 + 24], rcx
-        mov     rcx, [rdx + 32]
-        mov     [r12 + 32], rcx
-        mov     rcx, [rdx + 40]
-        mov     [r12 + 40], rcx
+        COPY_KEY r12, rdx, rcx
         inc     qword [rsp + L_LIVE]
 
         ; The row, whole: nothing recorded of it yet; exportedAt = first_seen (its active timeout runs from there).
@@ -401,9 +263,7 @@ ato_new_batch:
         movsd   [rcx + R_EXPORTED_AT], xmm2
         movsd   [rcx + R_TCP_FLAGS], xmm6
         movsd   [rcx + R_TIMING], xmm7
-        pxor    xmm5, xmm5
-        cvtsi2sd xmm5, qword [rsp + L_SPIKES]
-        movsd   [rcx + R_SPIKES], xmm5
+        STORE_DOUBLE xmm5, qword [rsp + L_SPIKES], [rcx + R_SPIKES]
         movsd   [rcx + R_GEN], xmm12
         mov     rcx, [rsp + L_ORDER]
         mov     [rcx + r13*4], r9d
@@ -412,27 +272,12 @@ ato_new_batch:
         mov     rax, rsi
         or      rax, rdi
         jz      .bounds
-        mov     eax, [rdx + 44]
-        shr     eax, 8
-        and     eax, 0xff
-        shl     eax, 4
-        add     rax, [rsp + L_BYPROTO]
-        movsd   xmm5, [rax]
-        addsd   xmm5, xmm0
-        movsd   [rax], xmm5
-        movsd   xmm5, [rax + 8]
-        addsd   xmm5, xmm1
-        movsd   [rax + 8], xmm5
+        ADD_BY_PROTO xmm0, xmm1
         mov     qword [rsp + L_GREW], 1
 
 .bounds:
         ; The bounds and the due check of Collector.cycle's general path, for a flow with nothing recorded.
-        movapd  xmm5, xmm4
-        addsd   xmm5, xmm9              ; lastAll + idleNs
-        ucomisd xmm5, xmm13
-        jae     .b1
-        movapd  xmm13, xmm5
-.b1:
+        IDLE_BOUND
         xorpd   xmm6, xmm6
         test    rsi, rsi
         jnz     .pending
@@ -464,23 +309,11 @@ ato_new_batch:
         movapd  xmm13, xmm5
         jmp     .nexthand
 .due:
-        mov     rcx, [rsp + L_OUT]
-        mov     rax, [rsp + L_INDEX]
-        mov     [rax + rcx*4], r13d
-        mov     rax, [rsp + L_KIND]
-        mov     byte [rax + rcx], 1
-        mov     rax, [rsp + L_SLOT]
-        mov     [rax + rcx*4], r9d
-        inc     qword [rsp + L_OUT]
+        HAND_BACK L_OUT, rcx, rax, L_INDEX, r13d, L_KIND, 1, L_SLOT, r9d
         jmp     .nexthand
 
 .slowout:
-        mov     rcx, [rsp + L_OUT]
-        mov     rax, [rsp + L_INDEX]
-        mov     [rax + rcx*4], r13d
-        mov     rax, [rsp + L_KIND]
-        mov     byte [rax + rcx], 0
-        inc     qword [rsp + L_OUT]
+        HAND_BACK L_OUT, rcx, rax, L_INDEX, r13d, L_KIND, 0
 .nexthand:
         inc     r15
         jmp     .hand
@@ -510,41 +343,17 @@ ato_new_batch:
         mov     rsi, [rsp + L_SC]
         movsd   [rsi + 72], xmm13
         movsd   [rsi + 80], xmm14
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, qword [rsp + L_GREW]
-        movsd   [rsi + 88], xmm0
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, qword [rsp + L_LIVE]
-        movsd   [rsi + 96], xmm0
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, qword [rsp + L_TOMB]
-        movsd   [rsi + 104], xmm0
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, r15
-        movsd   [rsi + 120], xmm0
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, qword [rsp + L_OUT]
-        movsd   [rsi + 128], xmm0
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, qword [rsp + L_SLOWLEFT]
-        movsd   [rsi + 136], xmm0
-        add     rsp, FRAME
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbp
-        pop     rbx
-        ret
+        STORE_DOUBLE xmm0, qword [rsp + L_GREW], [rsi + 88]
+        STORE_DOUBLE xmm0, qword [rsp + L_LIVE], [rsi + 96]
+        STORE_DOUBLE xmm0, qword [rsp + L_TOMB], [rsi + 104]
+        STORE_DOUBLE xmm0, r15, [rsi + 120]
+        STORE_DOUBLE xmm0, qword [rsp + L_OUT], [rsi + 128]
+        STORE_DOUBLE xmm0, qword [rsp + L_SLOWLEFT], [rsi + 136]
+        LEAVE_FRAME FRAME
 
 ; uint64_t ato_due_rows(ptrs rdi, from rsi, to rdx, at rcx, code r8, cap r9)
 ato_due_rows:
-        push    rbx
-        push    rbp
-        push    r12
-        push    r13
-        push    r14
-        push    r15
+        SAVE_CALLEE
         push    r9                      ; cap: [rsp + 8] below
         push    rsi                     ; from: [rsp]
         mov     r9, rsi                 ; x
@@ -564,18 +373,7 @@ ato_due_rows:
         add     r14, rbp                ; the slot's key
         imul    r15, r11, 48
         add     r15, r13                ; the entry's key
-        mov     rax, [r14]
-        mov     [r15], rax
-        mov     rax, [r14 + 8]
-        mov     [r15 + 8], rax
-        mov     rax, [r14 + 16]
-        mov     [r15 + 16], rax
-        mov     rax, [r14 + 24]
-        mov     [r15 + 24], rax
-        mov     rax, [r14 + 32]
-        mov     [r15 + 32], rax
-        mov     rax, [r14 + 40]
-        mov     [r15 + 40], rax
+        COPY_KEY r15, r14, rax
         mov     rax, [rdi + 32]
         mov     [rax + r11*4], esi      ; slot
         mov     rax, [rdi + 40]
@@ -587,38 +385,21 @@ ato_due_rows:
         movsd   xmm2, [r14 + R_READ_FRAGS]
         movapd  xmm3, xmm0
         subsd   xmm3, [r14 + R_PACKETS]
-        mov     rax, [rdi + 48]
-        movsd   [rax + r11*8], xmm3     ; dPackets
+        COL_F64 xmm3, rdi, 48, r11, rax ; dPackets
         movapd  xmm3, xmm1
         subsd   xmm3, [r14 + R_BYTES]
-        mov     rax, [rdi + 56]
-        movsd   [rax + r11*8], xmm3     ; dBytes
+        COL_F64 xmm3, rdi, 56, r11, rax ; dBytes
         movapd  xmm3, xmm2
         subsd   xmm3, [r14 + R_FRAGS]
-        mov     rax, [rdi + 64]
-        movsd   [rax + r11*8], xmm3     ; dFragments
-        mov     rax, [rdi + 72]
-        movsd   [rax + r11*8], xmm0     ; packets
-        mov     rax, [rdi + 80]
-        movsd   [rax + r11*8], xmm1     ; bytes
-        mov     rax, [rdi + 88]
-        movsd   [rax + r11*8], xmm2     ; fragments
-        movsd   xmm3, [r14 + R_FIRST_SEEN]
-        mov     rax, [rdi + 96]
-        movsd   [rax + r11*8], xmm3
-        movsd   xmm3, [r14 + R_LAST_SEEN]
-        mov     rax, [rdi + 104]
-        movsd   [rax + r11*8], xmm3
-        ; Flags and counts as uint32 (a Uint32Array store: modulo 2^32 of a whole number in [0, 2^63)).
-        cvttsd2si rdx, [r14 + R_TCP_FLAGS]
-        mov     rax, [rdi + 112]
-        mov     [rax + r11*4], edx
-        cvttsd2si rdx, [r14 + R_TIMING]
-        mov     rax, [rdi + 120]
-        mov     [rax + r11*4], edx
-        cvttsd2si rdx, [r14 + R_SPIKES]
-        mov     rax, [rdi + 128]
-        mov     [rax + r11*4], edx
+        COL_F64 xmm3, rdi, 64, r11, rax ; dFragments
+        COL_F64 xmm0, rdi, 72, r11, rax ; packets
+        COL_F64 xmm1, rdi, 80, r11, rax ; bytes
+        COL_F64 xmm2, rdi, 88, r11, rax ; fragments
+        ROW_F64 [r14 + R_FIRST_SEEN], rdi, 96, r11, rax, xmm3
+        ROW_F64 [r14 + R_LAST_SEEN], rdi, 104, r11, rax, xmm3
+        ROW_U32 [r14 + R_TCP_FLAGS], rdi, 112, r11, rax
+        ROW_U32 [r14 + R_TIMING], rdi, 120, r11, rax
+        ROW_U32 [r14 + R_SPIKES], rdi, 128, r11, rax
         inc     r9
         inc     r11
         jmp     .row
@@ -627,13 +408,7 @@ ato_due_rows:
         pop     rax                     ; cap
         mov     rax, r9
         sub     rax, rsi                ; copied
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbp
-        pop     rbx
-        ret
+        RESTORE_CALLEE_RET
 
 ; uint64_t ato_recorded_rows(ptrs rdi, from rsi, to rdx, cap rcx, live r8, now xmm0)
 ato_recorded_rows:

@@ -49,30 +49,9 @@
 default rel
 bits 64
 
+%include "asm/flow_macros.inc" ; VAL_STRIDE, V_*, ROW_BYTES, R_* and the macros below
+
 ABI_VERSION equ 4
-VAL_STRIDE  equ 88        ; percpuStride(FLOW_VALUE.size)
-V_PACKETS   equ 0
-V_BYTES     equ 8
-V_FIRST     equ 16
-V_LAST      equ 24
-V_TCPFLAGS  equ 32
-V_FRAGS     equ 36
-V_TIMING    equ 80
-V_SPIKES    equ 84
-ROW_BYTES   equ 104       ; ROW (13) doubles
-R_PACKETS   equ 0
-R_BYTES     equ 8
-R_FRAGMENTS equ 16
-R_READ_PACKETS equ 24
-R_READ_BYTES   equ 32
-R_READ_FRAGS   equ 40
-R_FIRST_SEEN   equ 48
-R_LAST_SEEN    equ 56
-R_EXPORTED_AT  equ 64
-R_TCP_FLAGS    equ 72
-R_TIMING       equ 80
-R_SPIKES       equ 88
-R_GEN          equ 96
 
 ; locals, from rsp
 L_BYPROTO equ 0
@@ -98,6 +77,14 @@ L_LIMIT   equ 160
 L_CODE    equ 168
 FRAME     equ 184
 
+; A record's count from its row (rcx) into chunk entry rax (columns at rsi): the count as read, %1, into
+; column %3, and its growth since the last record (read - recorded, %2) into column %4.
+%macro RECORD_COUNT 4
+        ROW_F64 [rcx + %1], rsi, %3, rax, rdi, xmm5
+        subsd   xmm5, [rcx + %2]
+        COL_F64 xmm5, rsi, %4, rax, rdi
+%endmacro
+
 global ato_scan_abi_version:function
 global ato_scan_batch:function
 
@@ -108,13 +95,7 @@ ato_scan_abi_version:
         ret
 
 ato_scan_batch:
-        push    rbx
-        push    rbp
-        push    r12
-        push    r13
-        push    r14
-        push    r15
-        sub     rsp, FRAME
+        ENTER_FRAME FRAME
 
         mov     r8,  [rdi]              ; kw
         mov     r9,  [rdi + 8]          ; vw
@@ -122,34 +103,16 @@ ato_scan_batch:
         mov     r11, [rdi + 24]         ; tk
         mov     r12, [rdi + 32]         ; st
         mov     r13, [rdi + 40]         ; row
-        mov     rax, [rdi + 48]
-        mov     [rsp + L_BYPROTO], rax
-        mov     rax, [rdi + 56]
-        mov     [rsp + L_OUTIDX], rax
-        mov     rax, [rdi + 64]
-        mov     [rsp + L_OUTKIND], rax
-        mov     rax, [rdi + 72]
-        mov     [rsp + L_OUTSLOT], rax
-        mov     rax, [rdi + 80]
-        mov     [rsp + L_COLS], rax
+        PTRS_TO_FRAME 48, L_BYPROTO, 56, L_OUTIDX, 64, L_OUTKIND, 72, L_OUTSLOT, 80, L_COLS
         mov     [rsp + L_SC], rsi
         mov     rbx, rdx                ; n
 
-        movsd   xmm8,  [rsi]            ; idleBefore
-        movsd   xmm9,  [rsi + 8]        ; idleNs
-        movsd   xmm10, [rsi + 16]       ; nowNs
-        movsd   xmm11, [rsi + 24]       ; activeNs
-        cvttsd2si rax, [rsi + 32]
-        mov     [rsp + L_FINAL], rax
-        cvttsd2si rax, [rsi + 40]
-        mov     [rsp + L_HOOKED], rax
-        cvttsd2si rax, [rsi + 48]
-        mov     [rsp + L_CPUS], rax
+        LOAD_TIMEOUTS
+        SC_INTS_TO_FRAME 32, L_FINAL, 40, L_HOOKED, 48, L_CPUS
         cvttsd2si rax, [rsi + 56]
         shl     rax, 2
         mov     [rsp + L_FBYTES], rax
-        cvttsd2si rax, [rsi + 64]
-        mov     [rsp + L_CAP], rax
+        SC_INTS_TO_FRAME 64, L_CAP
         movsd   xmm15, [rsi + 72]       ; generation
         movsd   xmm12, [rsi + 80]       ; packetsRead
         movsd   xmm13, [rsi + 88]       ; nextDueNs
@@ -160,12 +123,7 @@ ato_scan_batch:
         cvttsd2si r15, [rsi + 112]      ; i = from
         cmp     qword [rsp + L_COLS], 0
         je      .flow
-        cvttsd2si rax, [rsi + 120]
-        mov     [rsp + L_CN], rax
-        cvttsd2si rax, [rsi + 128]
-        mov     [rsp + L_LIMIT], rax
-        cvttsd2si rax, [rsi + 136]
-        mov     [rsp + L_CODE], rax
+        SC_INTS_TO_FRAME 120, L_CN, 128, L_LIMIT, 136, L_CODE
 
 .flow:
         cmp     r15, rbx
@@ -174,65 +132,9 @@ ato_scan_batch:
         imul    rdx, [rsp + L_FBYTES]
         add     rdx, r9                 ; this flow's values
         mov     rcx, [rsp + L_CPUS]
-        xor     esi, esi                ; packets
-        xor     edi, edi                ; bytes
-        xor     ebp, ebp                ; first (0: none yet)
-        xor     r14d, r14d              ; last
-        xor     eax, eax
-        mov     [rsp + L_LASTALL], rax
-        mov     [rsp + L_FLAGS], rax
-        mov     [rsp + L_FRAGS], rax
-        mov     [rsp + L_TIMING], rax
-        mov     [rsp + L_SPIKES], rax
-        test    rcx, rcx
-        jz      .summed
-.cpu:
-        mov     rax, [rdx + V_LAST]     ; the latest last_seen of every CPU (the idle check's)
-        cmp     rax, [rsp + L_LASTALL]
-        jbe     .c1
-        mov     [rsp + L_LASTALL], rax
-.c1:
-        mov     rax, [rdx + V_PACKETS]
-        test    rax, rax
-        jz      .nextcpu                ; this CPU never saw the flow
-        add     rsi, rax
-        add     rdi, [rdx + V_BYTES]
-        mov     rax, [rdx + V_FIRST]
-        test    rbp, rbp
-        jz      .setfirst
-        cmp     rax, rbp
-        jae     .c2
-.setfirst:
-        mov     rbp, rax
-.c2:
-        mov     rax, [rdx + V_LAST]
-        cmp     rax, r14
-        jbe     .c3
-        mov     r14, rax
-.c3:
-        mov     eax, [rdx + V_TCPFLAGS]
-        or      [rsp + L_FLAGS], rax
-        mov     eax, [rdx + V_FRAGS]
-        add     [rsp + L_FRAGS], rax
-        mov     eax, [rdx + V_TIMING]
-        add     [rsp + L_TIMING], rax
-        mov     eax, [rdx + V_SPIKES]
-        add     [rsp + L_SPIKES], rax
-.nextcpu:
-        add     rdx, VAL_STRIDE
-        dec     rcx
-        jnz     .cpu
-.summed:
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, rsi              ; packets
-        pxor    xmm1, xmm1
-        cvtsi2sd xmm1, rdi              ; bytes
-        pxor    xmm2, xmm2
-        cvtsi2sd xmm2, rbp              ; first
-        pxor    xmm3, xmm3
-        cvtsi2sd xmm3, r14              ; last
-        pxor    xmm4, xmm4
-        cvtsi2sd xmm4, qword [rsp + L_LASTALL]
+        SUM_CPUS [rsp + L_LASTALL], [rsp + L_FLAGS], [rsp + L_FRAGS], [rsp + L_TIMING], [rsp + L_SPIKES]
+        SUMS_TO_DOUBLES
+        INT_DOUBLE xmm4, qword [rsp + L_LASTALL]
         addsd   xmm12, xmm0             ; packetsRead += packets (every entry, handed back or not)
 
         movsxd  rax, dword [r10 + r15*4] ; the hinted slot
@@ -297,44 +199,21 @@ ato_scan_batch:
         jp      .grow
         jmp     .store
 .grow:
-        mov     eax, [rdx + 44]         ; key word 11: family | proto << 8
-        shr     eax, 8
-        and     eax, 0xff
-        shl     eax, 4
-        add     rax, [rsp + L_BYPROTO]
-        movsd   xmm5, [rax]
-        addsd   xmm5, xmm6
-        movsd   [rax], xmm5
-        movsd   xmm5, [rax + 8]
-        addsd   xmm5, xmm7
-        movsd   [rax + 8], xmm5
+        ADD_BY_PROTO xmm6, xmm7
         mov     rax, 0x3ff0000000000000 ; 1.0
         movq    xmm14, rax
 .store:
         movsd   [rcx + R_READ_PACKETS], xmm0
         movsd   [rcx + R_READ_BYTES], xmm1
-        pxor    xmm5, xmm5
-        cvtsi2sd xmm5, qword [rsp + L_FRAGS]
-        movsd   [rcx + R_READ_FRAGS], xmm5
+        STORE_DOUBLE xmm5, qword [rsp + L_FRAGS], [rcx + R_READ_FRAGS]
         movsd   [rcx + R_FIRST_SEEN], xmm2
         movsd   [rcx + R_LAST_SEEN], xmm3
-        pxor    xmm5, xmm5
-        cvtsi2sd xmm5, qword [rsp + L_FLAGS]
-        movsd   [rcx + R_TCP_FLAGS], xmm5
-        pxor    xmm5, xmm5
-        cvtsi2sd xmm5, qword [rsp + L_TIMING]
-        movsd   [rcx + R_TIMING], xmm5
-        pxor    xmm5, xmm5
-        cvtsi2sd xmm5, qword [rsp + L_SPIKES]
-        movsd   [rcx + R_SPIKES], xmm5
+        STORE_DOUBLE xmm5, qword [rsp + L_FLAGS], [rcx + R_TCP_FLAGS]
+        STORE_DOUBLE xmm5, qword [rsp + L_TIMING], [rcx + R_TIMING]
+        STORE_DOUBLE xmm5, qword [rsp + L_SPIKES], [rcx + R_SPIKES]
 .kept:
         movsd   [rcx + R_GEN], xmm15
-        movapd  xmm5, xmm4
-        addsd   xmm5, xmm9              ; lastAll + idleNs
-        ucomisd xmm5, xmm13
-        jae     .k1
-        movapd  xmm13, xmm5
-.k1:
+        IDLE_BOUND
         movsd   xmm5, [rcx + R_READ_PACKETS]
         subsd   xmm5, [rcx + R_PACKETS] ; pending
         xorpd   xmm6, xmm6
@@ -373,14 +252,7 @@ ato_scan_batch:
         je      .handdue
         cmp     qword [rsp + L_COUNT], 0
         je      .record
-        mov     rax, [rsp + L_COUNT]    ; after a hand-back: handed back too, and the scan stops after it
-        mov     rcx, [rsp + L_OUTIDX]
-        mov     [rcx + rax*4], r15d
-        mov     rcx, [rsp + L_OUTKIND]
-        mov     byte [rcx + rax], 1
-        mov     rcx, [rsp + L_OUTSLOT]
-        mov     [rcx + rax*4], r14d
-        inc     qword [rsp + L_COUNT]
+        HAND_BACK L_COUNT, rax, rcx, L_OUTIDX, r15d, L_OUTKIND, 1, L_OUTSLOT, r14d ; after a hand-back: handed back too, and the scan stops after it
         inc     r15
         jmp     .done
 .record:                                ; DueChunk.addSlot(t, slot, reason), from the row while it is hot
@@ -401,39 +273,14 @@ ato_scan_batch:
         mov     rdi, [rsi + 16]
         mov     edx, [rsp + L_CODE]
         mov     [rdi + rax], dl         ; reasonCode
-        movsd   xmm5, [rcx + R_READ_PACKETS]
-        mov     rdi, [rsi + 48]
-        movsd   [rdi + rax*8], xmm5     ; packets
-        subsd   xmm5, [rcx + R_PACKETS]
-        mov     rdi, [rsi + 24]
-        movsd   [rdi + rax*8], xmm5     ; dPackets
-        movsd   xmm5, [rcx + R_READ_BYTES]
-        mov     rdi, [rsi + 56]
-        movsd   [rdi + rax*8], xmm5     ; bytes
-        subsd   xmm5, [rcx + R_BYTES]
-        mov     rdi, [rsi + 32]
-        movsd   [rdi + rax*8], xmm5     ; dBytes
-        movsd   xmm5, [rcx + R_READ_FRAGS]
-        mov     rdi, [rsi + 64]
-        movsd   [rdi + rax*8], xmm5     ; fragments
-        subsd   xmm5, [rcx + R_FRAGMENTS]
-        mov     rdi, [rsi + 40]
-        movsd   [rdi + rax*8], xmm5     ; dFragments
-        movsd   xmm5, [rcx + R_FIRST_SEEN]
-        mov     rdi, [rsi + 72]
-        movsd   [rdi + rax*8], xmm5
-        movsd   xmm5, [rcx + R_LAST_SEEN]
-        mov     rdi, [rsi + 80]
-        movsd   [rdi + rax*8], xmm5
-        cvttsd2si rdx, [rcx + R_TCP_FLAGS]
-        mov     rdi, [rsi + 88]
-        mov     [rdi + rax*4], edx
-        cvttsd2si rdx, [rcx + R_TIMING]
-        mov     rdi, [rsi + 96]
-        mov     [rdi + rax*4], edx
-        cvttsd2si rdx, [rcx + R_SPIKES]
-        mov     rdi, [rsi + 104]
-        mov     [rdi + rax*4], edx
+        RECORD_COUNT R_READ_PACKETS, R_PACKETS, 48, 24 ; packets, dPackets
+        RECORD_COUNT R_READ_BYTES, R_BYTES, 56, 32     ; bytes, dBytes
+        RECORD_COUNT R_READ_FRAGS, R_FRAGS, 64, 40     ; fragments, dFragments
+        ROW_F64 [rcx + R_FIRST_SEEN], rsi, 72, rax, rdi, xmm5
+        ROW_F64 [rcx + R_LAST_SEEN], rsi, 80, rax, rdi, xmm5
+        ROW_U32 [rcx + R_TCP_FLAGS], rsi, 88, rax, rdi
+        ROW_U32 [rcx + R_TIMING], rsi, 96, rax, rdi
+        ROW_U32 [rcx + R_SPIKES], rsi, 104, rax, rdi
         inc     rax
         mov     [rsp + L_CN], rax
         cmp     rax, [rsp + L_LIMIT]
@@ -441,36 +288,20 @@ ato_scan_batch:
         inc     r15                     ; the chunk is full: stop after this flow
         jmp     .done
 .handdue:
-        mov     rax, [rsp + L_COUNT]
-        mov     rcx, [rsp + L_OUTIDX]
-        mov     [rcx + rax*4], r15d
-        mov     rcx, [rsp + L_OUTKIND]
-        mov     byte [rcx + rax], 1
-        mov     rcx, [rsp + L_OUTSLOT]
-        mov     [rcx + rax*4], r14d
-        inc     qword [rsp + L_COUNT]
+        HAND_BACK L_COUNT, rax, rcx, L_OUTIDX, r15d, L_OUTKIND, 1, L_OUTSLOT, r14d
         jmp     .next
 .slow:
-        mov     rax, [rsp + L_COUNT]
-        mov     rcx, [rsp + L_OUTIDX]
-        mov     [rcx + rax*4], r15d
-        mov     rcx, [rsp + L_OUTKIND]
-        mov     byte [rcx + rax], 0
-        inc     qword [rsp + L_COUNT]
+        HAND_BACK L_COUNT, rax, rcx, L_OUTIDX, r15d, L_OUTKIND, 0
 .next:
         inc     r15
         jmp     .flow
 
 .done:
         mov     rsi, [rsp + L_SC]
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, r15
-        movsd   [rsi + 112], xmm0       ; where the next call starts
+        STORE_DOUBLE xmm0, r15, [rsi + 112] ; where the next call starts
         cmp     qword [rsp + L_COLS], 0
         je      .d1
-        pxor    xmm0, xmm0
-        cvtsi2sd xmm0, qword [rsp + L_CN]
-        movsd   [rsi + 120], xmm0
+        STORE_DOUBLE xmm0, qword [rsp + L_CN], [rsi + 120]
 .d1:
         movsd   [rsi + 80], xmm12
         movsd   [rsi + 88], xmm13
@@ -478,14 +309,7 @@ ato_scan_batch:
         movsd   xmm0, [rsp + L_GROWDUE]
         movsd   [rsi + 104], xmm0
         mov     rax, [rsp + L_COUNT]
-        add     rsp, FRAME
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbp
-        pop     rbx
-        ret
+        LEAVE_FRAME FRAME
 
 %include "asm/flow_lines.asm"
 

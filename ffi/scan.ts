@@ -66,17 +66,8 @@ export interface DueRowArrays extends ChunkColumns {
   row: Float64Array;
 }
 
-/**
- * The arrays of one ato_flow_lines call, in asm/flow_lines.asm's `ptrs` order: a DueChunk's columns and
- * the texts (`cols`, frozen: the same object holds the same arrays, so a call with the cols of the last
- * checks and converts none of them again), then the output and its spans.
- */
+/** The arrays of one ato_flow_lines call, in asm/flow_lines.asm's `ptrs` order (columns of a DueChunk, the texts, the output and its spans). */
 export interface LineArrays {
-  cols: Readonly<LineColumns>;
-  out: Uint8Array;
-  spans: Uint32Array;
-}
-export interface LineColumns {
   keys: Uint8Array;
   slots: Uint8Array;
   dPackets: Float64Array;
@@ -91,6 +82,8 @@ export interface LineColumns {
   spikes: Uint32Array;
   reasonCode: Uint8Array;
   consts: Uint8Array;
+  out: Uint8Array;
+  spans: Uint32Array;
 }
 /** ints[] of asm/flow_lines.asm: its size, and where it says why it stopped (1: another ifindex, 2: a line it does not write). */
 export const LINE_INTS = 30;
@@ -292,8 +285,6 @@ export class ScanLibrary extends NewFlowLibrary {
   readonly #lineSeen: (LineArray | undefined)[] = new Array(19).fill(undefined);
   readonly #lineBuffers: ArrayBufferLike[] = [];
   readonly #lineAt = [0, 0, 0]; // the addresses of #linePtrs, ints, f
-  /** The columns #linePtrs 0-13 hold, and how many records every one of them has room for. */
-  #lineCols?: Readonly<LineColumns>;
 
   private constructor(handle: Library<typeof symbols>, file: string) {
     super(handle, file);
@@ -359,46 +350,23 @@ export class ScanLibrary extends NewFlowLibrary {
    * checked here, so no call can make the routine read or write outside them.
    */
   lines(a: LineArrays, ints: Uint32Array, f: Float64Array, from: number, n: number): number {
-    const cols = a.cols;
-    if (cols !== this.#lineCols) this.#takeColumns(cols);
-    const end = ints[4]! + n, cap = ints[1]!, consts = cols.consts.length;
+    const end = ints[4]! + n, cap = ints[1]!;
     let texts = true;
-    for (let t = 5; t < LINE_STOP; t += 2) if (ints[t]! + ints[t + 1]! > consts) texts = false;
+    for (let t = 5; t < LINE_STOP; t += 2) if (ints[t]! + ints[t + 1]! > a.consts.length) texts = false;
     if (!Number.isSafeInteger(n) || !Number.isSafeInteger(from) || from < 0 || from > n || ints.length < LINE_INTS || f.length < 3 || !texts
-      || end > this.#columnRecords(cols) || a.spans.length < 2 * n || cap > a.out.length || ints[0]! > cap) {
+      || end > lineRecords(a) || a.spans.length < 2 * n || cap > a.out.length || ints[0]! > cap) {
       throw new AtoError(`flow lines: the arrays do not fit lines ${from} to ${n} of records from ${ints[4]}`, "INTERNAL");
     }
     if (from === n) return n;
-    this.#linePtr(14, a.out); this.#linePtr(15, a.spans);
+    this.#linePtr(0, a.keys); this.#linePtr(1, a.slots); this.#linePtr(2, a.dPackets); this.#linePtr(3, a.dBytes);
+    this.#linePtr(4, a.dFragments); this.#linePtr(5, a.packets); this.#linePtr(6, a.bytes); this.#linePtr(7, a.firstSeen);
+    this.#linePtr(8, a.lastSeen); this.#linePtr(9, a.tcpFlags); this.#linePtr(10, a.timingFlags); this.#linePtr(11, a.spikes);
+    this.#linePtr(12, a.reasonCode); this.#linePtr(13, a.consts); this.#linePtr(14, a.out); this.#linePtr(15, a.spans);
     const at = this.#lineAt, seen = this.#lineSeen;
     if (at[0] === 0) at[0] = this.#pinned(18, this.#linePtrs);
     if (seen[16] !== ints) at[1] = this.#pinned(16, ints);
     if (seen[17] !== f) at[2] = this.#pinned(17, f);
     return Number(this.#lines(at[0]!, at[1]!, at[2]!, from, n));
-  }
-
-  /** A chunk's columns for the lines calls from now on: their addresses, and how many records they all hold. */
-  #takeColumns(c: Readonly<LineColumns>): void {
-    if (!Object.isFrozen(c)) throw new AtoError("flow lines: the columns must be frozen (the same object, the same arrays)", "INTERNAL");
-    for (const v of [c.keys, c.slots, c.dPackets, c.dBytes, c.dFragments, c.packets, c.bytes, c.firstSeen, c.lastSeen, c.tcpFlags, c.timingFlags, c.spikes, c.reasonCode, c.consts]) {
-      // a resizable buffer could move under the cached address when it grows
-      if ((v.buffer as ArrayBuffer).resizable) throw new AtoError("flow lines: a column's buffer is resizable", "INTERNAL");
-    }
-    this.#lineCols = undefined;
-    this.#linePtr(0, c.keys); this.#linePtr(1, c.slots); this.#linePtr(2, c.dPackets); this.#linePtr(3, c.dBytes);
-    this.#linePtr(4, c.dFragments); this.#linePtr(5, c.packets); this.#linePtr(6, c.bytes); this.#linePtr(7, c.firstSeen);
-    this.#linePtr(8, c.lastSeen); this.#linePtr(9, c.tcpFlags); this.#linePtr(10, c.timingFlags); this.#linePtr(11, c.spikes);
-    this.#linePtr(12, c.reasonCode); this.#linePtr(13, c.consts);
-    this.#lineCols = c;
-  }
-
-  /**
-   * How many records every column holds, read at each call: freezing keeps the arrays, not their buffers (one
-   * transferred away reads as length 0 here, where the cached address would point into memory the chunk gave up).
-   */
-  #columnRecords(c: Readonly<LineColumns>): number {
-    return Math.min(Math.floor(c.keys.length / 48), Math.floor(c.slots.length / 32), c.dPackets.length, c.dBytes.length, c.dFragments.length,
-      c.packets.length, c.bytes.length, c.firstSeen.length, c.lastSeen.length, c.tcpFlags.length, c.timingFlags.length, c.spikes.length, c.reasonCode.length);
   }
 
   /** #linePtrs[i] = the address of v, converted only when v is not the array it was at the last call. */
@@ -408,10 +376,21 @@ export class ScanLibrary extends NewFlowLibrary {
 
   /** v's address once its memory is an ArrayBuffer's (which does not move), v and its buffer kept as entry i. */
   #pinned(i: number, v: LineArray): number {
+    // a resizable buffer could move under the kept address when it grows
+    if ((v.buffer as ArrayBuffer).resizable) throw new AtoError("flow lines: an array's buffer is resizable", "INTERNAL");
     this.#lineBuffers[i] = v.buffer;
     this.#lineSeen[i] = v;
     return ptr(v);
   }
+}
+
+/**
+ * How many records every column of a lines call holds, read at each call: the same array's buffer can be
+ * transferred away between calls (it then reads as length 0 here, where the kept address points into memory given up).
+ */
+function lineRecords(a: LineArrays): number {
+  return Math.min(Math.floor(a.keys.length / 48), Math.floor(a.slots.length / 32), a.dPackets.length, a.dBytes.length, a.dFragments.length,
+    a.packets.length, a.bytes.length, a.firstSeen.length, a.lastSeen.length, a.tcpFlags.length, a.timingFlags.length, a.spikes.length, a.reasonCode.length);
 }
 
 /** Whether the chunk's columns hold records up to its limit, and the count is below it. */

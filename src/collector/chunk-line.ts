@@ -16,7 +16,7 @@
  */
 import { LINE_INTS, LINE_STOP, nativeScan, type LineArrays } from "../../ffi/scan.ts";
 import { FLOW_KEY } from "../kernel/index.ts";
-import { jsonString, type LineWriter } from "../log/index.ts";
+import { jsonString, type Envelope, type LineWriter } from "../log/index.ts";
 import { formatAddress, SLOT_BYTES, type FlowAddresses, type Masker, type MaskedFlow, type PortPolicy } from "../mask/index.ts";
 import type { DueChunk } from "./chunk.ts";
 import { IsoTimes, StringCache } from "./flow-line.ts";
@@ -48,7 +48,7 @@ export class ChunkWriter {
   /** The chunk's masked flows on the object path; undefined on the fast path. */
   private masked?: MaskedFlow[];
   /** The native line writer's arguments for the last chunk it wrote (see lines). */
-  private native?: { chunk: DueChunk; a: LineArrays; ints: Uint32Array; f: Float64Array; head?: Uint8Array; mid?: Uint8Array; tail?: Uint8Array; name?: string };
+  private native?: { chunk: DueChunk; a: LineArrays; ints: Uint32Array; f: Float64Array; env?: Envelope };
 
   constructor(private readonly masker: Masker, capacity: number, private readonly times: IsoTimes, private readonly strings = new StringCache()) {
     this.slots = new Uint8Array(2 * capacity * SLOT_BYTES);
@@ -120,18 +120,17 @@ export class ChunkWriter {
     if (!lib) return undefined;
     if (this.native?.chunk !== c) {
       const a = this.lineArrays(c);
-      this.native = { chunk: c, a, ints: this.lineInts(a.cols.consts), f: new Float64Array(3) };
+      this.native = { chunk: c, a, ints: this.lineInts(a.consts), f: new Float64Array(3) };
     }
     const native = this.native, { a, ints, f } = native;
     let ifindex = -1; // the interface names are the collector's of this cycle: taken again for each append
     const write: LineWriter = (w, from, n, env, firstSeq, spans) => {
-      // An envelope's parts are encode.ts's, made once per kind and per ts: each copied when it is another.
-      const { head, mid, tail } = env;
-      if (head !== native.head || mid !== native.mid || tail !== native.tail) {
-        if (head.length > REGION || mid.length > REGION || tail.length > REGION) return from;
-        if (head !== native.head) { a.cols.consts.set(head, AT_HEAD); ints[6] = head.length; native.head = head; }
-        if (mid !== native.mid) { a.cols.consts.set(mid, AT_MID); ints[8] = mid.length; native.mid = mid; }
-        if (tail !== native.tail) { a.cols.consts.set(tail, AT_TAIL); ints[10] = tail.length; native.tail = tail; }
+      if (env !== native.env) { // one per append: copied once, not per call
+        if (env.head.length > REGION || env.mid.length > REGION || env.tail.length > REGION) return from;
+        a.consts.set(env.head, AT_HEAD); ints[6] = env.head.length;
+        a.consts.set(env.mid, AT_MID); ints[8] = env.mid.length;
+        a.consts.set(env.tail, AT_TAIL); ints[10] = env.tail.length;
+        native.env = env;
       }
       ints[4] = at;
       f[2] = firstSeq;
@@ -140,14 +139,10 @@ export class ChunkWriter {
       for (;;) {
         const ix = c.ifindex(at + from);
         if (ix !== ifindex) {
-          const iface = ifaceOf(ix);
-          if (iface !== native.name) { // the name in consts: encoded again only when it is another
-            const name = utf8.encode(jsonString(iface));
-            if (name.length > REGION) return from;
-            a.cols.consts.set(name, AT_IFACE);
-            ints[12] = name.length;
-            native.name = iface;
-          }
+          const name = utf8.encode(jsonString(ifaceOf(ix)));
+          if (name.length > REGION) return from;
+          a.consts.set(name, AT_IFACE);
+          ints[12] = name.length;
           ifindex = ints[3] = ix;
         }
         w.ensure((n - from) * (LINE_ROOM + ints[6]! + ints[8]! + ints[10]! + ints[12]!));
@@ -171,12 +166,11 @@ export class ChunkWriter {
   }
 
   private lineArrays(c: DueChunk): LineArrays {
-    const cols = Object.freeze({
+    return {
       keys: c.keys, slots: this.slots, dPackets: c.dPackets, dBytes: c.dBytes, dFragments: c.dFragments, packets: c.packets, bytes: c.bytes,
       firstSeen: c.firstSeen, lastSeen: c.lastSeen, tcpFlags: c.tcpFlags, timingFlags: c.timingFlags, spikes: c.spikes, reasonCode: c.reasonCode,
-      consts: new Uint8Array(5 * REGION),
-    });
-    return { cols, out: new Uint8Array(0), spans: new Uint32Array(0) };
+      consts: new Uint8Array(5 * REGION), out: new Uint8Array(0), spans: new Uint32Array(0),
+    };
   }
 
   /** asm/flow_lines.asm's ints with what stays: the prefix, the texts' places, the reasons' texts (written into consts here). */

@@ -301,6 +301,9 @@ export class BatchScan {
     let n = 0, packetsRead = this.packetsRead, nextDue = this.nextDueNs, growDue = this.growDueNs, grew = this.grew, i = from;
     for (; i < b.n; i++) {
       // Sums over CPUs, as FlowBatch.countsInto (and lastSeenNs: the latest of every CPU, for the idle check).
+      // The same loop as takeNewTs's, written out in both: one function for the two put a call per flow into each
+      // (measured slower on this path, arm64's); both are pinned to asm/flow_macros.inc's SUM_CPUS by scan.test.ts
+      // and flow-new.test.ts, so neither can drift alone.
       let packets = 0, bytes = 0, first = 0, last = 0, lastAll = 0, tcpFlags = 0, fragments = 0, timing = 0, spikes = 0;
       for (let c = 0, o = i * flowWords; c < cpus; c++, o += STEP) {
         const l = vw[o + L]! + vw[o + L + 1]! * TWO32;
