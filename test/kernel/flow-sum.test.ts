@@ -85,15 +85,17 @@ function bothSums(): { kernel: ReturnType<FlowSum["sum"]>; batch: ReturnType<typ
 const flowed = () => { const c = readCounters(auditor.mapFd("counters")); return c.ipv4 + c.ipv6 - c.map_full; };
 
 describe("[kernel] the flow map's packet sum walked in the kernel", () => {
-  test("an empty map: no flows, no packets, as the batch read says", () => {
+  test("an empty map: no flows, no packets, as the batch read says; the walk's buckets are its capacity rounded up to a power of two", () => {
     // a map of its own, attached nowhere (the lab's veth may already carry an IPv6 solicitation into the other)
     const dir = uniquePinDir("flowsum-empty");
-    const empty = XdpAuditor.load({ objectPath: OBJECT, pinDir: dir });
+    const empty = XdpAuditor.load({ objectPath: OBJECT, pinDir: dir, maxFlows: 3_000 });
     const s = FlowSum.open(empty.mapFd("flows"));
     try {
       expect(s).toBeInstanceOf(FlowSum);
       expect(new FlowMapReader(empty.mapFd("flows")).readAll()).toEqual([]);
       expect((s as FlowSum).sum()).toEqual({ flows: 0, packets: 0n, missing: 0 });
+      expect((s as FlowSum).buckets).toBe(4_096); // the kernel's buckets: what the check weighs the walk by
+      expect(sum.buckets).toBe(65_536);
     } finally {
       if (s instanceof FlowSum) s.close();
       empty.close();
