@@ -15,8 +15,8 @@
  * 65,536-entry map, where batch lookups step over empty buckets under one lock in ~0.25 ms, which is why the
  * check reads a sparse map with those: src/attest/conservation.ts), and for each flow one hashed lookup per other
  * CPU (~2/3 of the walk at 1 M flows, cache misses). Measured and not taken: one walk per CPU, pinned there (each
- * reads only its own values, no lookups): every walk visits every bucket again, 1.4-1.7x the CPU at 4,096 flows
- * in 65,536 entries, even at 4,096 in 4,096. A map-element iterator would
+ * reads only its own values, no lookups): every walk visits every bucket again, 1.3-1.7x the CPU at 4,096 flows
+ * in 65,536 entries on 2 CPUs, about even with this walk at 4,096 in 4,096. A map-element iterator would
  * get every CPU's value without the lookups, but needs the kernel's own BTF (absent on this VM: its tracing
  * programs do not load), which this program does not. One run is one syscall: at 1 M flows ~0.4 s in the
  * kernel without a reschedule point on a kernel built without preemption (a batch read returns every 1,024).
