@@ -17,8 +17,8 @@
  * CPU (~2/3 of the walk at 1 M flows, cache misses). Measured and not taken: one walk per CPU, pinned there (each
  * reads only its own values, no lookups): every walk visits every bucket again, 1.3-1.7x the CPU at 4,096 flows
  * in 65,536 entries on 2 CPUs, about even with this walk at 4,096 in 4,096. A map-element iterator would
- * get every CPU's value without the lookups, but needs the kernel's own BTF (absent on this VM: its tracing
- * programs do not load), which this program does not. One run is one syscall: at 1 M flows ~0.4 s in the
+ * get every CPU's value without the lookups, but is a tracing program, which this VM's kernel refuses
+ * (EPERM at load, as root, with /sys/kernel/btf/vmlinux present); this program is not. One run is one syscall: at 1 M flows ~0.4 s in the
  * kernel without a reschedule point on a kernel built without preemption (a batch read returns every 1,024).
  */
 import { BpfObject, mapInfo, possibleCpus, testRunSyscall } from "../../ffi/libbpf.ts";
