@@ -51,10 +51,10 @@ export const KERNEL_WALK_MAX_FLOWS = 65_536;
 
 /**
  * Below one flow in this many buckets, batch lookups read the map for less CPU than the walk. The walk takes and
- * drops the RCU read lock at every bucket (~15 ns each on this VM: ~1.1 ms for an empty 65,536-entry map), where
- * a batch lookup steps over empty buckets under one lock (~0.25 ms); a flow costs the walk ~0.29 µs and batch
- * lookups ~0.63 (locks, copies out, the sum here). scripts/bench-attest.ts --sums --sum-gap-ms 250: even at about
- * 2,600 flows in 65,536 entries, 1 in 25.
+ * drops the RCU read lock at every bucket (~15 ns each on this VM: 1.2-1.3 ms for an empty 65,536-entry map), where
+ * a batch lookup steps over empty buckets under one lock (~0.35 ms); a flow costs the walk ~0.3 µs and batch
+ * lookups ~0.6 (locks, copies out, the sum here). scripts/bench-attest.ts --sums --sum-gap-ms 250: about even at
+ * 2,048 flows in 65,536 entries, the walk ahead at 4,096 (docs/OPERATIONS.md).
  */
 export const KERNEL_WALK_BUCKETS_PER_FLOW = 25;
 
