@@ -14,13 +14,14 @@
  * counts_added, which costs the same as finding nothing (the same reads; one more object).
  * Then the check's own read (a quiet interval) two ways, interleaved (scripts/bench-attest-sum.ts): the kernel's
  * walk of the map beside batch lookups summed in JavaScript, on the default 65,536-entry map empty and with
- * 4,096 flows, 4,096 flows in 4,096 entries and 1 million in 1 million, with their ratio.
+ * 2,048 and 4,096 flows, 4,096 flows in 4,096 entries and 1 million in 1 million, with their ratio.
  *
- *   bun scripts/bench-attest.ts [--quick] [--rounds N] [--sums] [--sum-rounds N] [--sum-gap-ms N] [--json PATH]
+ *   bun scripts/bench-attest.ts [--quick] [--rounds N] [--sums] [--sum-rounds N] [--sum-gap-ms N] [--sum-beside PATH] [--json PATH]
  *
  * --quick: 4 thousand and 100 thousand flows only (the sums: 4,096 flows, and 100 thousand for the million).
  * --sums: only the second part. --sum-gap-ms N: each of its checks alone after N ms asleep (the agent runs one per
  * interval, so its caches are cold: the figure to compare with a running agent's CPU), more rounds then (21).
+ * --sum-beside PATH: another build's flow_sum.o walks the same maps in the same rounds (old beside new).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -102,7 +103,7 @@ try {
     }
   }
   const big = args.quick ? 100_000 : 1_000_000;
-  sums = await benchSums(dist, [{ flows: 0, mapSize: 65_536 }, { flows: 4_096, mapSize: 65_536 }, { flows: 4_096, mapSize: 4_096 }, { flows: big, mapSize: big }], args.number("sum-rounds", args.number("sum-gap-ms", 0) > 0 ? 21 : 7), args.number("sum-gap-ms", 0));
+  sums = await benchSums(dist, [{ flows: 0, mapSize: 65_536 }, { flows: 2_048, mapSize: 65_536 }, { flows: 4_096, mapSize: 65_536 }, { flows: 4_096, mapSize: 4_096 }, { flows: big, mapSize: big }], args.number("sum-rounds", args.number("sum-gap-ms", 0) > 0 ? 21 : 7), args.number("sum-gap-ms", 0), args.value("sum-beside"));
   if (args.json) writeFileSync(args.json, JSON.stringify({ bench: "attest-conservation", cpus: possibleCpus(), results: report, own_read: sums }, null, 2) + "\n");
 } finally {
   await token.cleanup();

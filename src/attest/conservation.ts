@@ -14,7 +14,8 @@
  * it: a quiet host, or a busy one nobody scrapes with no timeout due (src/collector/collector.ts); a failed one)
  * does the check read the map itself, so a tampering is found within an interval either way. That read is the
  * kernel's own walk of the map when the agent could load it (src/kernel/flow-sum.ts: two numbers back, no entry
- * copied out), else batch lookups summed here (kernels before 5.19, or ATO_CONSERVATION_SUM=batch). A flow deleted or lowered from outside (bpftool map delete / update)
+ * copied out), else batch lookups summed here (kernels before 5.19, or ATO_CONSERVATION_SUM=batch); also while
+ * the map is sparse (KERNEL_WALK_BUCKETS_PER_FLOW), where batch lookups cost less. Either is a whole read. A flow deleted or lowered from outside (bpftool map delete / update)
  * leaves the map short of the counters: `counts_missing`; a flow raised or invented: `counts_added`. After a
  * finding the difference becomes the new base, so one tampering is one record. Its cost, beside the collector
  * cycle's: scripts/bench-attest.ts (docs/OPERATIONS.md has the figures and the whole list below).
@@ -32,9 +33,11 @@ export interface ConservationSources {
   reader: FlowMapReader;
   counters: () => Record<CounterName, bigint>;
   /** The map's sum walked in the kernel (FlowSum); without it the check reads the map with batch lookups. */
-  kernelSum?: { sum(): KernelSum };
+  kernelSum?: KernelWalk;
   /** The kernel walk is used while the check before found at most this many flows (KERNEL_WALK_MAX_FLOWS unless given). */
   kernelWalkMaxFlows?: number;
+  /** ... and at least this many (the walk's buckets / KERNEL_WALK_BUCKETS_PER_FLOW unless given). */
+  kernelWalkMinFlows?: number;
   /** Told once if a kernel walk fails (the kernel's error): the check then reads with batch lookups for good. */
   onWalkFailed?: (e: AtoError) => void;
 }
@@ -45,6 +48,18 @@ export interface ConservationSources {
  * batch lookups (back to user space every 4,096 entries) although the walk would cost less CPU (1.2-1.6x at 1 M).
  */
 export const KERNEL_WALK_MAX_FLOWS = 65_536;
+
+/**
+ * Below one flow in this many buckets, batch lookups read the map for less CPU than the walk. The walk takes and
+ * drops the RCU read lock at every bucket (~15 ns each on this VM: 1.2-1.3 ms for an empty 65,536-entry map), where
+ * a batch lookup steps over empty buckets under one lock (~0.35 ms); a flow costs the walk ~0.3 µs and batch
+ * lookups ~0.6 (locks, copies out, the sum here). scripts/bench-attest.ts --sums --sum-gap-ms 250: about even at
+ * 2,048 flows in 65,536 entries, the walk ahead at 4,096 (docs/OPERATIONS.md).
+ */
+export const KERNEL_WALK_BUCKETS_PER_FLOW = 25;
+
+/** The kernel's walk of the map (FlowSum): its sum, and how many buckets it visits whatever the map holds. */
+export interface KernelWalk { sum(): KernelSum; readonly buckets: number }
 
 /** Where a check's sum of the map came from: the collector's read, the kernel's walk, or batch lookups read here. */
 export type SumSource = "collector" | "kernel" | "batch";
@@ -77,7 +92,7 @@ export class Conservation {
     return Number.isFinite(f) ? f : undefined;
   }
   /** The kernel walk, until one fails. */
-  private walk?: { sum(): KernelSum };
+  private walk?: KernelWalk;
 
   private constructor(private readonly s: ConservationSources) {
     this.walk = s.kernelSum;
@@ -129,7 +144,7 @@ export class Conservation {
 
   private measure(): Measure {
     const before = flowed(this.s.counters());
-    if (this.walk && this.lastFlows <= (this.s.kernelWalkMaxFlows ?? KERNEL_WALK_MAX_FLOWS)) {
+    if (this.walk && this.lastFlows <= (this.s.kernelWalkMaxFlows ?? KERNEL_WALK_MAX_FLOWS) && this.lastFlows >= (this.s.kernelWalkMinFlows ?? this.walk.buckets / KERNEL_WALK_BUCKETS_PER_FLOW)) {
       try {
         const k = this.walk.sum();
         return { before, after: flowed(this.s.counters()), inMap: k.packets, flows: k.flows, removed: this.removed, by: "kernel" };

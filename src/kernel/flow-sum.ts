@@ -10,15 +10,18 @@
  * it, open() says why and the caller reads the map with batch lookups. Its own object file, embedded in
  * the binary beside xdp_audit.o, which stays as attested.
  *
- * Where its time goes (this 2-CPU VM): the walk visits every bucket (the map's size, not its flows: ~2-5 ns
- * each, which is why on an empty 65,536-entry map it costs a little more than a batch read: 0.6-0.9x in
- * scripts/bench-attest.ts --sums), and for each flow
- * one hashed lookup per other CPU (~2/3 of the walk at 1 M flows, cache misses). A map-element iterator would
- * get every CPU's value without the lookups, but needs the kernel's own BTF (absent on this VM: its tracing
- * programs do not load), which this program does not. One run is one syscall: at 1 M flows ~0.4 s in the
+ * Where its time goes (this 2-CPU VM): the walk visits every bucket (the map's size, not its flows), taking and
+ * dropping the RCU read lock at each (~15 ns a bucket with this kernel's mitigations: ~1.1 ms for an empty
+ * 65,536-entry map, where batch lookups step over empty buckets under one lock in ~0.25 ms, which is why the
+ * check reads a sparse map with those: src/attest/conservation.ts), and for each flow one hashed lookup per other
+ * CPU (~2/3 of the walk at 1 M flows, cache misses). Measured and not taken: one walk per CPU, pinned there (each
+ * reads only its own values, no lookups): every walk visits every bucket again, 1.3-1.7x the CPU at 4,096 flows
+ * in 65,536 entries on 2 CPUs, about even with this walk at 4,096 in 4,096. A map-element iterator would
+ * get every CPU's value without the lookups, but is a tracing program, which this VM's kernel refuses
+ * (EPERM at load, as root, with /sys/kernel/btf/vmlinux present); this program is not. One run is one syscall: at 1 M flows ~0.4 s in the
  * kernel without a reschedule point on a kernel built without preemption (a batch read returns every 1,024).
  */
-import { BpfObject, possibleCpus, testRunSyscall } from "../../ffi/libbpf.ts";
+import { BpfObject, mapInfo, possibleCpus, testRunSyscall } from "../../ffi/libbpf.ts";
 import { AtoError } from "../errors.ts";
 import { MAPS } from "./loader.ts";
 import { FLOW_SUM_OBJECT as embeddedFlowSum } from "./object.ts";
@@ -44,7 +47,11 @@ export class FlowSum {
   private readonly ctx = new Uint8Array(CTX.size);
   private readonly view = new DataView(this.ctx.buffer);
 
-  private constructor(private obj: BpfObject | null, readonly progFd: number, cpus: number) {
+  /**
+   * @param buckets the kernel's buckets of the flow map (its capacity rounded up to a power of two), which a
+   * walk visits whatever the map holds.
+   */
+  private constructor(private obj: BpfObject | null, readonly progFd: number, cpus: number, readonly buckets: number) {
     this.view.setUint32(CTX.cpus, cpus, true);
   }
 
@@ -59,7 +66,7 @@ export class FlowSum {
     try {
       obj = BpfObject.open(objectPath, { reuseMaps: { [MAPS.flows]: flowMapFd }, objectName: FLOW_SUM_PROGRAM });
       obj.load();
-      return new FlowSum(obj, obj.programFd(FLOW_SUM_PROGRAM), cpus);
+      return new FlowSum(obj, obj.programFd(FLOW_SUM_PROGRAM), cpus, 2 ** Math.ceil(Math.log2(Math.max(1, mapInfo(flowMapFd).maxEntries))));
     } catch (e) {
       obj?.close();
       if (e instanceof AtoError && (e.code === "VERIFIER" || e.code === "BPF" || e.code === "PERMISSION" || e.code === "NOT_FOUND" || e.code === "BUSY")) {

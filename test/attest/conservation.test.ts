@@ -4,21 +4,22 @@
  * nothing read) it reads the map itself, so a tampering is found within one interval either way. That own read is
  * the kernel's walk of the map (FlowSum) where the program loads, batch lookups where the kernel refuses it (a real
  * refusal: the verifier's, for a map the program cannot take) or ATO_CONSERVATION_SUM=batch; `lastSum` and the
- * finding's map_read_by say which read was used. Flows the
+ * finding's map_read_by say which read was used; a sparse map (fewer flows than one in KERNEL_WALK_BUCKETS_PER_FLOW
+ * of the walk's buckets) is read with batch lookups, which cost less there, and a tampering is found either way. Flows the
  * collector removes as idle after its read are no finding. Frames go through the real XDP program
  * (BPF_PROG_TEST_RUN); tamperings are written into the map from user space, as bpftool would.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { closeFd, mapDelete, objGet } from "../../ffi/libbpf.ts";
-import { Conservation } from "../../src/attest/conservation.ts";
+import { Conservation, KERNEL_WALK_BUCKETS_PER_FLOW } from "../../src/attest/conservation.ts";
 import { openConservationSum, type ConservationSumWay } from "../../src/attest/conservation-sum.ts";
 import { Collector } from "../../src/collector/index.ts";
 import { encodeKey, FLOW_VALUE, FlowMapReader, FlowSum, readCounters } from "../../src/kernel/index.ts";
 import { Masker } from "../../src/mask/index.ts";
 import { IPPROTO, tcp, v4Frame } from "../support/frames.ts";
 import { openLog, tempDir } from "../log/_helpers.ts";
-import { bpf, CPUS, fd, h, HOUR_NS, put, useCollectorLab } from "../collector/_lab.ts";
+import { bpf, CPUS, fd, h, HOUR_NS, key, put, useCollectorLab } from "../collector/_lab.ts";
 
 useCollectorLab();
 const SRC = "198.18.31.1", DST = "198.18.31.2";
@@ -44,7 +45,12 @@ afterAll(() => {
 /** How the check's own read is made: the kernel walk, batch by setting, or batch because the kernel refused the program. */
 type Way = ConservationSumWay | "refused";
 
-function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlows?: number, onWalkFailed?: (e: Error) => void) {
+/**
+ * `walkMinFlows`: 0 unless given, so the walk reads the lab's map of a few flows in 65,536 entries (the agent
+ * reads so sparse a map with batch lookups); "agent" for the agent's rule.
+ */
+function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlows?: number, onWalkFailed?: (e: Error) => void, walkMinFlows: number | "agent" = 0) {
+  const kernelWalkMinFlows = walkMinFlows === "agent" ? undefined : walkMinFlows;
   const said: string[] = [];
   const kernelSum = openConservationSum(way === "refused" ? plainFd : fd(), way === "refused" ? "kernel" : way, (m) => said.push(m));
   if (way === "kernel" && !(kernelSum instanceof FlowSum)) throw new Error(`the flow-sum program did not load: ${said.join("; ")}`);
@@ -55,7 +61,7 @@ function watched(idleTimeoutNs = HOUR_NS, way: Way = "kernel", kernelWalkMaxFlow
   // watched: every cycle in which a frame came reads the map (as while /metrics is scraped), else only when a flow is due.
   const collector = new Collector({ reader, masker, log, idleTimeoutNs, activeTimeoutNs: 60n * 1_000_000_000n, ifaceName: () => "lo", packetsSeen: () => counters().packets, watched: () => true });
   collector.start();
-  const check = Conservation.start({ reader, counters, kernelSum, kernelWalkMaxFlows, onWalkFailed });
+  const check = Conservation.start({ reader, counters, kernelSum, kernelWalkMaxFlows, kernelWalkMinFlows, onWalkFailed });
   collector.mapRead = check.readHook;
   return { collector, check, said, kernelSum, close: () => { kernelSum?.close(); log.close(); masker.close(); } };
 }
@@ -179,6 +185,29 @@ describe("the kernel walk and the size of the map", () => {
     await collector.cycle(); // that batch read found 1 flow: the walk again
     expect(check.check()).toBeNull();
     expect(check.lastSum).toBe("kernel");
+    close();
+  });
+
+  test("a sparse map is read with batch lookups and a fuller one with the walk; a flow deleted from outside is found by either", async () => {
+    const { collector, check, kernelSum, close } = watched(HOUR_NS, "kernel", undefined, undefined, "agent");
+    const dense = Math.ceil(kernelSum!.buckets / KERNEL_WALK_BUCKETS_PER_FLOW);
+    expect(kernelSum!.buckets).toBe(65_536);
+    bpf.run(frame(41041), 4);
+    bpf.run(frame(41042), 1);
+    await collector.cycle();
+    expect(check.check()).toBeNull(); // the collector's read: 2 flows
+    expect(mapDelete(fd(), keyOf(41041))).toBe(true); // the bpf syscall, as bpftool map delete makes it
+    await collector.cycle(); // quiet: the check's own read
+    expect(check.check()).toMatchObject({ tamper: "counts_missing", found: { missing_at_least: "4", map_read_by: "batch" } });
+    for (let i = 0; i < dense; i++) put(i, [1]); // never seen by the program's counters: one finding, then the base
+    await collector.cycle();
+    expect(check.check()).toMatchObject({ tamper: "counts_added", found: { added_at_least: String(dense), flows: dense + 1, map_read_by: "batch" } });
+    await collector.cycle(); // the last read found 1 flow in 25 buckets or more: the walk
+    expect(check.check()).toBeNull();
+    expect(check.lastSum).toBe("kernel");
+    expect(mapDelete(fd(), key(7))).toBe(true);
+    await collector.cycle();
+    expect(check.check()).toMatchObject({ tamper: "counts_missing", found: { missing_at_least: "1", map_read_by: "kernel" } });
     close();
   });
 
