@@ -48,14 +48,31 @@ export class Baseline {
     this.generation = (this.generation + 1) >>> 0 || 1;
   }
 
-  /** A flow already in the map at start (its key at words[at..], its counts read): counted before this run, so recorded and read as it is. */
-  preexisting(words: Uint32Array, at: number, c: FlowNumbers, nowNs: number): void {
+  /**
+   * A flow already in the map at start (its key at words[at..], its counts read): counted before this run, so
+   * recorded and read as it is. Returns its slot.
+   */
+  preexisting(words: Uint32Array, at: number, c: FlowNumbers, nowNs: number): number {
     const t = this.table, s = t.upsert(words, at);
     this.read(s, c);
     t.row[s * ROW + R_PACKETS] = t.row[s * ROW + R_READ_PACKETS]!;
     t.row[s * ROW + R_BYTES] = t.row[s * ROW + R_READ_BYTES]!;
     t.row[s * ROW + R_FRAGMENTS] = t.row[s * ROW + R_READ_FRAGMENTS]!;
     t.row[s * ROW + R_EXPORTED_AT] = nowNs;
+    return s;
+  }
+
+  /**
+   * Keeps `hints` (the slots of the first `n` flows `preexisting` took in so far) at their flows across the
+   * table's rebuilds, while `on` (the collector's start): call `held` after each `preexisting`.
+   */
+  holdHints(on: boolean): void {
+    this.table.trackMoves(on);
+  }
+
+  /** After a `preexisting` while holdHints is on: hints[0..n) still name their flows' slots if that insert rebuilt the table. */
+  held(epoch: number, hints: Int32Array, n: number): void {
+    if (epoch !== this.table.epoch) this.table.remap(hints, n);
   }
 
   /** The slot of the flow at words[at..] (inserted when new), marked seen in this collection. */

@@ -146,14 +146,26 @@ export class Collector {
     const now = Number(this.clock.sync());
     this.baseline.beginCollection();
     const c = flowNumbers(ZERO); // reused: a reused map of a million flows makes no object per flow
-    for (const b of this.o.reader.batches()) {
-      for (let i = 0; i < b.n; i++) {
-        b.countsInto(i, c);
-        this.baseline.preexisting(b.keyWords, i * KEY_WORDS, c, now);
-        flows++;
-        packets += c.packets;
-        bytes += c.bytes;
+    // Each flow's slot is its hint at the same position of the first cycle's read (a map that did not change is
+    // read in the same order): there it takes the scan's fast path, not a lookup and the general path. The
+    // table grows as they come in: the hints taken before a growth are moved with their flows.
+    const base = this.baseline;
+    base.holdHints(true);
+    try {
+      for (const b of this.o.reader.batches()) {
+        if (this.order.length < flows + b.n) this.order = grown(this.order, flows + b.n);
+        for (let i = 0; i < b.n; i++) {
+          b.countsInto(i, c);
+          const epoch = base.epoch, slot = base.preexisting(b.keyWords, i * KEY_WORDS, c, now);
+          base.held(epoch, this.order, flows);
+          this.order[flows] = slot;
+          flows++;
+          packets += c.packets;
+          bytes += c.bytes;
+        }
       }
+    } finally {
+      base.holdHints(false);
     }
     this.o.log.appendRecord("agent", { event: "start", ...extra, preexisting_flows: flows, preexisting_packets: packets, preexisting_bytes: bytes });
     return { flows, packets, bytes };

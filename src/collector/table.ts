@@ -13,6 +13,7 @@
  * compare equal (exact to 104 days of uptime, 2 ns to 208).
  */
 import { adviseHugePages } from "../../ffi/libc.ts";
+import { AtoError } from "../errors.ts";
 
 /** struct flow_key is 48 bytes: 12 little-endian 32-bit words. */
 export const KEY_WORDS = 12;
@@ -56,6 +57,9 @@ export class FlowTable {
   epoch = 0;
   private live = 0;
   private tombstones = 0;
+  /** While set (trackMoves), the last rebuild's new slot of every old slot (-1: none there). */
+  private moved: Int32Array | undefined;
+  private tracking = false;
 
   constructor(initialCapacity = 1024) {
     this.capacity = 1 << Math.max(4, Math.ceil(Math.log2(initialCapacity)));
@@ -194,6 +198,22 @@ export class FlowTable {
     return removed;
   }
 
+  /**
+   * Whether a rebuild keeps where it moved each slot, for `remap`: on while a caller keeps slots of many
+   * inserts (the collector's start, whose slots are the first read's hints), off (and forgotten) otherwise.
+   */
+  trackMoves(on: boolean): void {
+    this.tracking = on;
+    if (!on) this.moved = undefined;
+  }
+
+  /** Slots taken before the last rebuild (slots[0..n), each a live key's) moved to where that rebuild put their keys. */
+  remap(slots: Int32Array, n: number): void {
+    const moved = this.moved;
+    if (!moved) throw new AtoError("FlowTable.remap without a tracked rebuild", "INTERNAL");
+    for (let i = 0; i < n; i++) slots[i] = slots[i]! >= 0 ? moved[slots[i]!]! : -1;
+  }
+
   private sameKey(slot: number, words: Uint32Array, at: number): boolean {
     const k = this.keys, o = slot * KEY_WORDS;
     for (let i = 0; i < KEY_WORDS; i++) if (k[o + i] !== words[at + i]) return false;
@@ -217,11 +237,14 @@ export class FlowTable {
     adviseHugePages(this.row);
     this.live = 0;
     this.tombstones = 0;
+    const moved = this.tracking ? new Int32Array(oldCapacity).fill(-1) : undefined;
     for (let s = 0; s < oldCapacity; s++) {
       if (oldState[s] !== USED) continue;
       const n = this.upsert(oldKeys, s * KEY_WORDS);
       this.row.set(oldRow.subarray(s * ROW, s * ROW + ROW), n * ROW);
+      if (moved) moved[s] = n;
     }
+    this.moved = moved;
   }
 }
 

@@ -109,3 +109,20 @@ test("insertAbsent inserts only a key the table lacks (and reuses a removed one'
   expect(t.capacity).toBe(8192); // 3,002 flows within MAX_LOAD (0.7), no more than upserting them one by one grows it to
   for (let i = 1; i < 3003; i++) expect(t.find(keyOf(i), 0)).toBeGreaterThanOrEqual(0);
 });
+
+test("while it tracks moves, remap takes slots kept before a rebuild to where the rebuild put their keys; untracked, remap refuses", () => {
+  const t = new FlowTable(16); // 11 keys within its load
+  t.trackMoves(true);
+  const slots = new Int32Array(3000);
+  let rebuilds = 0;
+  for (let i = 0; i < slots.length; i++) {
+    const epoch = t.epoch, s = t.upsert(keyOf(i), 0);
+    if (t.epoch !== epoch) { t.remap(slots, i); rebuilds++; }
+    slots[i] = s;
+  }
+  expect(rebuilds).toBeGreaterThan(5); // 16 slots to 8192, a doubling at a time
+  for (let i = 0; i < slots.length; i++) expect(t.holds(slots[i]!, keyOf(i), 0)).toBe(true);
+  t.trackMoves(false);
+  t.reserve(20_000); // a rebuild nobody tracks
+  expect(() => t.remap(slots, 1)).toThrow("without a tracked rebuild");
+});
