@@ -6,13 +6,11 @@
  * and no record is due (as at 25 k pps before a stop), then the final cycle: 4,096 records
  * written through code that has never run in this process. Then the agent's last steps on the
  * log (checkpoint("shutdown"), close). `--rounds R` repeats the grow-then-final round in the
- * same process: round 0 is the cold one, the later rounds are the same work warm. As the agent's
- * stop does, the log defers its count checkpoints to the shutdown checkpoint before the final cycle
- * (EvidenceLog.deferCountCheckpoints); `--count-checkpoints` leaves them on the way. The JIT
+ * same process: round 0 is the cold one, the later rounds are the same work warm. The JIT
  * policy is the agent's (src/cli/jit.ts); run it with BUN_GC_TIMER_DISABLE=1 for the agent's GC
  * timer too (src/cli/gc-timer.ts: Bun reads it when its VM starts).
  *
- *   bun scripts/bench-agent/cold.ts [--flows 4096] [--cycles 40] [--rounds 1] [--count-checkpoints] [--json]
+ *   bun scripts/bench-agent/cold.ts [--flows 4096] [--cycles 40] [--rounds 1] [--json]
  *
  * Prints one line per round: records, wall ms, process CPU ms (every thread: the JIT's too), µs
  * per record, and the final cycle's CPU on the main thread and on the others (JIT compilers,
@@ -84,7 +82,6 @@ try {
       if (sum.records !== 0 && r === 0) throw new Error(`cycle ${c} wrote ${sum.records} records before the final one`);
     }
     grow(fd, (packets += 10n));
-    if (!process.argv.includes("--count-checkpoints")) log.deferCountCheckpoints(); // as Agent.stop does after its detach
     Bun.gc(true);
     const th0 = threadMs(), c0 = cpuMs(), t0 = performance.now();
     const sum = await collector.cycle({ final: true });

@@ -241,7 +241,6 @@ export class Agent {
     await this.retention?.stop(); // a retention pass under way finishes (or fails) before the final checkpoint
     try {
       this.kernel.detach();
-      this.evidence.deferCountCheckpoints(); // the shutdown checkpoint below covers the final collection's records (src/log/writer.ts)
       await this.tick(true); // drains the events raised up to the detach, then records every flow's unrecorded growth (reason shutdown)
       this.kernel.drainEvents(); // those of program runs still under way at the detach
       await this.operation?.finish(this.evidence);

@@ -93,7 +93,7 @@ export const SETTINGS = {
   intervalMs: setting({ flag: "interval-ms", env: ["ATO_INTERVAL_MS"], parse: v.int(10, 60_000), default: 1000, commands: ["run"],
     description: "milliseconds between two collector cycles; a cycle reads the flow map when something needs it (a timeout that can have come, --active-timeout 0, --detect, a /metrics scrape within ATO_METRICS_WATCH_SECONDS, the stop)" }),
   checkpointEvery: setting({ flag: "checkpoint-every", env: ["ATO_CHECKPOINT_EVERY"], parse: v.int(1, 100_000_000), default: 1000, commands: ["run"],
-    description: "sign a checkpoint after this many records (the stop's final collection excepted: its shutdown checkpoint covers it)" }),
+    description: "sign a checkpoint after this many records" }),
   checkpointSeconds: setting({ flag: "checkpoint-seconds", env: ["ATO_CHECKPOINT_SECONDS"], parse: v.positive(86_400), default: 10, commands: ["run"],
     description: "sign a checkpoint at least this often, in seconds (with --checkpoint-every: whichever comes first)" }),
   idleTimeoutSeconds: setting({ flag: "idle-timeout", env: ["ATO_IDLE_TIMEOUT"], parse: v.int(1, 604_800), default: 60, commands: ["run"],

@@ -47,8 +47,6 @@ import type { EvidenceLogStatus } from "./types.ts";
 export class EvidenceLog extends LogGroupCommit {
   /** Hashes a chunk's tree nodes a level at a time (leaves.ts). */
   private readonly nodes = nodeHasher();
-  /** Count checkpoints wait for the stop's shutdown checkpoint (deferCountCheckpoints). */
-  private countDeferred = false;
 
   private constructor(options: EvidenceLogOptions) {
     super(options);
@@ -116,7 +114,7 @@ export class EvidenceLog extends LogGroupCommit {
         throw new AtoError(`${e.message}; the first ${out.length} of these ${data.length} ${kind} records (seq ${out[0]!.seq} to ${out.at(-1)!.seq}) were written before it`, "IO", { cause: e });
       }
       at += piece.length;
-      if (this.countCheckpointDue()) this.autoCheckpoint("count");
+      if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
     }
     return out;
   }
@@ -144,24 +142,8 @@ export class EvidenceLog extends LogGroupCommit {
     if (n < 1 || n > this.roomBeforeCheckpoint()) throw new AtoError(`${name} takes 1 to ${this.roomBeforeCheckpoint()} records (the room before the next checkpoint); got ${n}`, "INTERNAL");
     const cls = opts.class ?? this.o.classification;
     const first = this.written(() => this.writeEncoded(kind, (seq, ts) => encode(cls, seq, ts)));
-    if (this.countCheckpointDue()) this.autoCheckpoint("count");
+    if (this.sinceCheckpoint >= this.o.checkpointEvery) this.autoCheckpoint("count");
     return first;
-  }
-
-  /** checkpointEvery lines since the last checkpoint; while deferred (deferCountCheckpoints), only when the segment is due for rotation. */
-  private countCheckpointDue(): boolean {
-    return this.sinceCheckpoint >= this.o.checkpointEvery && (!this.countDeferred || this.shouldRotate());
-  }
-
-  /**
-   * The agent's stop, from its detach until the log closes: the records of the final collection are covered by
-   * the shutdown checkpoint signed right after them (Agent.stop; close() signs one too, if that failed), not by
-   * a count checkpoint every checkpointEvery lines on the way. At 4,096 flows those were 4 signatures, lines and
-   * syncs more in the stop, ~1.3 ms of CPU each, that covered nothing the shutdown checkpoint does not cover
-   * milliseconds later. A segment due for rotation still ends in its count checkpoint, so segments stay bounded.
-   */
-  deferCountCheckpoints(): void {
-    this.countDeferred = true;
   }
 
   /**

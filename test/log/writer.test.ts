@@ -137,44 +137,6 @@ describe("EvidenceLog", () => {
     expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
   });
 
-  test("at the stop (deferCountCheckpoints) the records after it get no count checkpoint: the shutdown checkpoint covers them all", () => {
-    dir = tempDir();
-    const log = openLog(dir, h, { checkpointEvery: 10 });
-    for (let i = 0; i < 12; i++) log.appendRecord("flow", flow(i)); // a count checkpoint at seq 10, as while running
-    log.deferCountCheckpoints();
-    log.appendRecords("flow", Array.from({ length: 25 }, (_, i) => flow(12 + i)));
-    expect(log.checkpoint("shutdown")).toMatchObject({ status: "ok", treeSize: 39 });
-    log.close();
-    const recs = readLines(join(dir, "signed_evidence.log")).map(parseRecord);
-    expect(recs.filter((r) => r.kind === "checkpoint").map((r) => [r.seq, (r.data as any).trigger])).toEqual([[10, "count"], [39, "shutdown"]]);
-    expect(recs.at(-1)!.kind).toBe("checkpoint");
-    expect(recs.filter((r) => r.kind === "flow")).toHaveLength(37);
-    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
-  });
-
-  test("a log closed after deferCountCheckpoints still ends in a signed checkpoint over every record", () => {
-    dir = tempDir();
-    const log = openLog(dir, h, { checkpointEvery: 10 });
-    log.deferCountCheckpoints();
-    for (let i = 0; i < 25; i++) log.appendRecord("flow", flow(i));
-    log.close(); // as when the stop's own shutdown checkpoint failed
-    const cps = readLines(join(dir, "signed_evidence.log")).map(parseRecord).filter((r) => r.kind === "checkpoint");
-    expect(cps.map((r) => [r.seq, (r.data as any).trigger, (r.data as any).signature_status])).toEqual([[26, "shutdown", "ok"]]);
-    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
-  });
-
-  test("after deferCountCheckpoints a segment due for rotation still ends in its count checkpoint", () => {
-    dir = tempDir();
-    const log = openLog(dir, h, { checkpointEvery: 10, rotateLines: 25 });
-    log.deferCountCheckpoints();
-    for (let i = 0; i < 60; i++) log.appendRecord("flow", flow(i));
-    log.close();
-    const first = readLines(join(dir, "signed_evidence.000001.log")).map(parseRecord);
-    expect(first.length).toBe(26); // the segment line, 24 flows, the count checkpoint that ends it
-    expect(first.at(-1)!).toMatchObject({ kind: "checkpoint", data: { trigger: "count" } });
-    expect(runVerify([dir, "--pubkey", h.pubkeyPath]).code).toBe(0);
-  });
-
   test("rotates at checkpoints into numbered segments that reference each other; one verifies alone from a trusted checkpoint of its own", () => {
     dir = tempDir();
     const log = openLog(dir, h, { checkpointEvery: 10, rotateLines: 25 });
