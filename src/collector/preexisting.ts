@@ -10,7 +10,7 @@
  */
 import { NEW_SCALARS, type NewArrays, type NewFlowLibrary } from "../../ffi/scan.ts";
 import type { FlowBatch } from "../kernel/index.ts";
-import { SLOW } from "./scan.ts";
+import { newFlowsOn, SLOW } from "./scan.ts";
 import type { FlowTable } from "./table.ts";
 
 export class PreexistingIntake {
@@ -46,13 +46,7 @@ export class PreexistingIntake {
     sc[0] = -Infinity; sc[1] = 0; sc[2] = 0; sc[3] = Infinity; sc[4] = 0;
     sc[5] = b.cpus; sc[6] = b.valueBytes >> 2; sc[8] = gen; sc[9] = Infinity; sc[10] = Infinity; sc[11] = 0;
     sc[15] = 0; sc[16] = 0; sc[17] = 0; sc[18] = pos0; sc[19] = n;
-    for (;;) {
-      sc[7] = t.capacity; sc[12] = t.size; sc[13] = t.tombstoneCount; sc[14] = t.loadLimit;
-      a.tableKeys = t.keys; a.tableState = t.state; a.row = t.row;
-      let r: number;
-      // As takeNewNative: the table keeps counting the flows the routine took in, also when the binding throws.
-      try { r = lib.newFlows(a, sc, n); } finally { t.insertedOutside(sc[12]!, sc[13]!); }
-      if (r === 0) break;
+    while (newFlowsOn(lib, a, sc, n, t) !== 0) {
       // Full at flow sc[15] (not taken in yet): grown once for the rest; every hint so far follows its flow
       // (the positions not reached yet hold -1, which stays -1).
       const epoch = t.epoch;

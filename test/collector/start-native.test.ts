@@ -13,6 +13,7 @@ import { monotonicNs } from "../../ffi/libc.ts";
 import { mapUpdate } from "../../ffi/libbpf.ts";
 import { FLOW_VALUE, FlowBatch, percpuStride } from "../../src/kernel/index.ts";
 import { Baseline } from "../../src/collector/baseline.ts";
+import { PreexistingIntake } from "../../src/collector/preexisting.ts";
 import { FlowTable, KEY_WORDS, ROW, R_EXPORTED_AT } from "../../src/collector/table.ts";
 import type { Collector } from "../../src/collector/index.ts";
 import { CPUS, fd, key, setup, useCollectorLab } from "./_lab.ts";
@@ -93,5 +94,21 @@ describe("the start's take-in of a reused map", () => {
     });
     expect(tables[0]!.size).toBe(500);
     expect(tables[0]).toEqual(tables[1]!);
+  });
+
+  test("the native take-in grows a full table between calls, every hint taken so far following its flow", () => {
+    const lib = nativeNewFlows();
+    if (!lib) return;
+    const n = 600, b = new FlowBatch(n, 1), t = new FlowTable(16), order = new Int32Array(n + 3).fill(-1);
+    b.n = n;
+    for (let i = 0; i < n; i++) { b.keys.set(key(i % 500), i * KEY_WORDS * 4); b.values.set(value(i, 1, 5_000_000_000_000n), i * b.valueBytes); }
+    t.trackMoves(true);
+    const intake = new PreexistingIntake();
+    intake.take(lib, b, order, 3, t, 1); // no room made first: the routine stops when the table is full, and it grows
+    t.trackMoves(false);
+    expect(t.epoch).toBeGreaterThan(0);
+    expect(t.size).toBe(500);
+    expect(intake.slow).toBe(100); // flows 500..599: keys it already holds
+    for (let i = 0; i < n; i++) expect(t.holds(order[3 + i]!, b.keyWords, i * KEY_WORDS)).toBe(true);
   });
 });
