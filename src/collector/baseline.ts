@@ -12,6 +12,10 @@ import type { BatchScan, ScanInto } from "./scan.ts";
 import { FlowTable, KEY_WORDS, ROW, R_BYTES, R_EXPORTED_AT, R_FIRST_SEEN, R_FRAGMENTS, R_GEN, R_LAST_SEEN, R_PACKETS, R_READ_BYTES, R_READ_FRAGMENTS, R_READ_PACKETS, R_SPIKES, R_TCP_FLAGS, R_TIMING_FLAGS } from "./table.ts";
 import { REASON_CODE, type ExportReason } from "./policy.ts";
 import type { DueChunk } from "./chunk.ts";
+import { PreexistingIntake } from "./preexisting.ts";
+
+/** Zero counts: the seed of a reused FlowNumbers. */
+export const ZERO: FlowCounts = { packets: 0n, bytes: 0n, firstSeenNs: 0n, lastSeenNs: 0n, tcpFlags: 0, fragments: 0, timingFlags: 0, spikes: 0 };
 
 /** Growth of a flow that one record carries. */
 export interface Reported {
@@ -61,6 +65,57 @@ export class Baseline {
     t.row[s * ROW + R_EXPORTED_AT] = nowNs;
     return s;
   }
+
+  /**
+   * `preexisting` for every flow of batch b (their slots to hints[at..at + b.n)), after room for all of them is
+   * made in one rebuild at most (hints[0..at) moved with their flows); adds their counts to sums[0] (packets) and
+   * sums[1] (bytes). With the native library (`lib`), asm/flow_new.asm inserts them (preexisting.ts) and only the
+   * four fields of "recorded as read at the start" are written here; without it (lib null), `preexisting` one by
+   * one, its oracle (test/collector/start-native.test.ts). Both leave the same table, slot for slot. Call it
+   * while holdHints is on.
+   */
+  preexistingBatch(b: FlowBatch, hints: Int32Array, at: number, nowNs: number, sums: Float64Array, lib: NewFlowLibrary | null = nativeNewFlows() ?? null): void {
+    const t = this.table, epoch = t.epoch;
+    t.reserve(b.n);
+    this.held(epoch, hints, at);
+    if (!lib) {
+      const c = (this.counts ??= flowNumbers(ZERO));
+      for (let i = 0; i < b.n; i++) {
+        b.countsInto(i, c);
+        hints[at + i] = this.preexisting(b.keyWords, i * KEY_WORDS, c, nowNs); // no rebuild: there is room
+        sums[0] += c.packets;
+        sums[1] += c.bytes;
+      }
+      return;
+    }
+    const intake = (this.intake ??= new PreexistingIntake());
+    intake.take(lib, b, hints, at, t, this.generation);
+    const row = t.row, again = intake.index, slow = intake.slow;
+    let packets = sums[0]!, bytes = sums[1]!;
+    for (let i = 0, k = 0; i < b.n; i++) {
+      if (k < slow && again[k] === i) { k++; continue; } // a key read twice: its later counts, below, in batch order
+      const r = hints[at + i]! * ROW;
+      packets += row[r + R_PACKETS] = row[r + R_READ_PACKETS]!;
+      bytes += row[r + R_BYTES] = row[r + R_READ_BYTES]!;
+      row[r + R_FRAGMENTS] = row[r + R_READ_FRAGMENTS]!;
+      row[r + R_EXPORTED_AT] = nowNs;
+    }
+    if (slow > 0) {
+      const c = (this.counts ??= flowNumbers(ZERO));
+      for (let k = 0; k < slow; k++) {
+        const i = again[k]!;
+        b.countsInto(i, c);
+        hints[at + i] = this.preexisting(b.keyWords, i * KEY_WORDS, c, nowNs);
+        packets += c.packets;
+        bytes += c.bytes;
+      }
+    }
+    sums[0] = packets;
+    sums[1] = bytes;
+  }
+
+  private counts: FlowNumbers | undefined;
+  private intake: PreexistingIntake | undefined;
 
   /**
    * Keeps `hints` (the slots of the first `n` flows `preexisting` took in so far) at their flows across the

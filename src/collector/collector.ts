@@ -28,8 +28,8 @@
 import { randomBytes } from "node:crypto";
 import type { EvidenceLog } from "../log/index.ts";
 import type { Masker, FlowAddresses } from "../mask/index.ts";
-import { FLOW_KEY, flowNumbers, type AuditEvent, type FlowCounts, type FlowMapReader } from "../kernel/index.ts";
-import { Baseline, type Growth } from "./baseline.ts";
+import { FLOW_KEY, flowNumbers, type AuditEvent, type FlowMapReader } from "../kernel/index.ts";
+import { Baseline, ZERO, type Growth } from "./baseline.ts";
 import { DueChunk } from "./chunk.ts";
 import { ChunkWriter } from "./chunk-line.ts";
 import { KernelClock } from "./clock.ts";
@@ -39,8 +39,6 @@ import { IsoTimes, StringCache } from "./flow-line.ts";
 import { eventRecord } from "./records.ts";
 import { KEY_WORDS } from "./table.ts";
 import { BatchScan, DUE } from "./scan.ts";
-
-const ZERO: FlowCounts = { packets: 0n, bytes: 0n, firstSeenNs: 0n, lastSeenNs: 0n, tcpFlags: 0, fragments: 0, timingFlags: 0, spikes: 0 };
 
 /** Flows masked, formatted and appended per write at most: a write holds the event loop for ~1 ms at most. */
 const CHUNK = 256;
@@ -142,31 +140,25 @@ export class Collector {
 
   /** Takes what a previous run left in a reused map as already accounted, and says so in the log. */
   start(extra: Record<string, unknown> = {}): { flows: number; packets: number; bytes: number } {
-    let flows = 0, packets = 0, bytes = 0;
+    let flows = 0;
     const now = Number(this.clock.sync());
     this.baseline.beginCollection();
-    const c = flowNumbers(ZERO); // reused: a reused map of a million flows makes no object per flow
+    const sums = new Float64Array(2); // packets, bytes
     // Each flow's slot is its hint at the same position of the first cycle's read (a map that did not change is
     // read in the same order): there it takes the scan's fast path, not a lookup and the general path. The
-    // table grows as they come in: the hints taken before a growth are moved with their flows.
+    // table grows as they come in, a batch at a time: the hints taken before a growth are moved with their flows.
     const base = this.baseline;
     base.holdHints(true);
     try {
       for (const b of this.o.reader.batches()) {
         if (this.order.length < flows + b.n) this.order = grown(this.order, flows + b.n);
-        for (let i = 0; i < b.n; i++) {
-          b.countsInto(i, c);
-          const epoch = base.epoch, slot = base.preexisting(b.keyWords, i * KEY_WORDS, c, now);
-          base.held(epoch, this.order, flows);
-          this.order[flows] = slot;
-          flows++;
-          packets += c.packets;
-          bytes += c.bytes;
-        }
+        base.preexistingBatch(b, this.order, flows, now, sums);
+        flows += b.n;
       }
     } finally {
       base.holdHints(false);
     }
+    const packets = sums[0]!, bytes = sums[1]!;
     this.o.log.appendRecord("agent", { event: "start", ...extra, preexisting_flows: flows, preexisting_packets: packets, preexisting_bytes: bytes });
     return { flows, packets, bytes };
   }

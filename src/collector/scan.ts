@@ -248,14 +248,7 @@ export class BatchScan {
     // An empty table (a stop after a quiet run: its first read) holds none of the batch's flows, so the scan
     // handed back every one SLOW: room for all at once, no flow moved (takeNewTs's reserve(slowLeft)).
     if (t.size === 0) t.reserve(n);
-    for (;;) {
-      sc[7] = t.capacity; sc[12] = t.size; sc[13] = t.tombstoneCount; sc[14] = t.loadLimit;
-      a.tableKeys = t.keys; a.tableState = t.state; a.row = t.row;
-      let r: number;
-      // The routine writes its counts back before the binding throws on a hand-back it refused: the table keeps
-      // counting the flows it did take in (counts too low would let a later probe find no empty slot).
-      try { r = lib.newFlows(a, sc, n); } finally { t.insertedOutside(sc[12]!, sc[13]!); }
-      if (r === 0) break;
+    while (newFlowsOn(lib, a, sc, n, t) !== 0) {
       // Full at hand-back sc[15] (not taken in yet): grown once for it and every SLOW one after it, as takeNewTs.
       t.reserve(sc[17]!);
       this.refind(b, order, pos0, t, sc[15]!, sc[16]!);
@@ -372,4 +365,17 @@ export class BatchScan {
     this.grew = grew;
     return i;
   }
+}
+
+/**
+ * One call of asm/flow_new.asm's ato_new_batch on table t (its arrays and counts put into `a` and `sc`, its counts
+ * taken back after): 0 when it went through every hand-back, 1 when it stopped for the table to grow (sc[15]:
+ * where; sc[17]: the room the rest needs).
+ */
+export function newFlowsOn(lib: NewFlowLibrary, a: NewArrays, sc: Float64Array, n: number, t: FlowTable): number {
+  sc[7] = t.capacity; sc[12] = t.size; sc[13] = t.tombstoneCount; sc[14] = t.loadLimit;
+  a.tableKeys = t.keys; a.tableState = t.state; a.row = t.row;
+  // The routine writes its counts back before the binding throws on a hand-back it refused: the table keeps
+  // counting the flows it did take in (counts too low would let a later probe find no empty slot).
+  try { return lib.newFlows(a, sc, n); } finally { t.insertedOutside(sc[12]!, sc[13]!); }
 }
