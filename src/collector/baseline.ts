@@ -14,7 +14,7 @@ import { REASON_CODE, type ExportReason } from "./policy.ts";
 import type { DueChunk } from "./chunk.ts";
 import { PreexistingIntake } from "./preexisting.ts";
 
-/** Zero counts: the seed of a reused FlowNumbers. */
+/** Zero counts: what a reused FlowNumbers starts from. */
 export const ZERO: FlowCounts = { packets: 0n, bytes: 0n, firstSeenNs: 0n, lastSeenNs: 0n, tcpFlags: 0, fragments: 0, timingFlags: 0, spikes: 0 };
 
 /** Growth of a flow that one record carries. */
