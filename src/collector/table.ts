@@ -211,7 +211,7 @@ export class FlowTable {
   remap(slots: Int32Array, n: number): void {
     const moved = this.moved;
     if (!moved) throw new AtoError("FlowTable.remap without a tracked rebuild", "INTERNAL");
-    for (let i = 0; i < n; i++) slots[i] = slots[i]! >= 0 ? moved[slots[i]!]! : -1;
+    for (let i = 0; i < n; i++) slots[i] = slots[i]! >= 0 ? (moved[slots[i]!] ?? -1) : -1; // a slot outside the old table: no hint
   }
 
   private sameKey(slot: number, words: Uint32Array, at: number): boolean {
