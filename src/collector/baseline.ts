@@ -57,13 +57,19 @@ export class Baseline {
    * recorded and read as it is. Returns its slot.
    */
   preexisting(words: Uint32Array, at: number, c: FlowNumbers, nowNs: number): number {
-    const t = this.table, s = t.upsert(words, at);
+    const s = this.table.upsert(words, at);
     this.read(s, c);
-    t.row[s * ROW + R_PACKETS] = t.row[s * ROW + R_READ_PACKETS]!;
-    t.row[s * ROW + R_BYTES] = t.row[s * ROW + R_READ_BYTES]!;
-    t.row[s * ROW + R_FRAGMENTS] = t.row[s * ROW + R_READ_FRAGMENTS]!;
-    t.row[s * ROW + R_EXPORTED_AT] = nowNs;
+    this.recordedAsRead(s, nowNs);
     return s;
+  }
+
+  /** Slot s's read counts as its recorded ones, recorded at nowNs: what a flow counted before this run is. */
+  private recordedAsRead(s: number, nowNs: number): void {
+    const row = this.table.row, r = s * ROW;
+    row[r + R_PACKETS] = row[r + R_READ_PACKETS]!;
+    row[r + R_BYTES] = row[r + R_READ_BYTES]!;
+    row[r + R_FRAGMENTS] = row[r + R_READ_FRAGMENTS]!;
+    row[r + R_EXPORTED_AT] = nowNs;
   }
 
   /**
@@ -94,11 +100,10 @@ export class Baseline {
     let packets = sums[0]!, bytes = sums[1]!;
     for (let i = 0, k = 0; i < b.n; i++) {
       if (k < slow && again[k] === i) { k++; continue; } // a key read twice: its later counts, below, in batch order
-      const r = hints[at + i]! * ROW;
-      packets += row[r + R_PACKETS] = row[r + R_READ_PACKETS]!;
-      bytes += row[r + R_BYTES] = row[r + R_READ_BYTES]!;
-      row[r + R_FRAGMENTS] = row[r + R_READ_FRAGMENTS]!;
-      row[r + R_EXPORTED_AT] = nowNs;
+      const s = hints[at + i]!;
+      this.recordedAsRead(s, nowNs);
+      packets += row[s * ROW + R_PACKETS]!;
+      bytes += row[s * ROW + R_BYTES]!;
     }
     if (slow > 0) {
       const c = (this.counts ??= flowNumbers(ZERO));
@@ -118,15 +123,15 @@ export class Baseline {
   private intake: PreexistingIntake | undefined;
 
   /**
-   * Keeps `hints` (the slots of the first `n` flows `preexisting` took in so far) at their flows across the
-   * table's rebuilds, while `on` (the collector's start): call `held` after each `preexisting`.
+   * Keeps the hints preexistingBatch writes at their flows across the table's rebuilds, while `on` (the
+   * collector's start).
    */
   holdHints(on: boolean): void {
     this.table.trackMoves(on);
   }
 
-  /** After a `preexisting` while holdHints is on: hints[0..n) still name their flows' slots if that insert rebuilt the table. */
-  held(epoch: number, hints: Int32Array, n: number): void {
+  /** While holdHints is on: hints[0..n) still name their flows' slots if the table rebuilt since `epoch`. */
+  private held(epoch: number, hints: Int32Array, n: number): void {
     if (epoch !== this.table.epoch) this.table.remap(hints, n);
   }
 
