@@ -7,7 +7,8 @@
  * For every rate and watcher: the share of the packets and IP bytes sent that it accounted for,
  * the records it wrote, and the CPU seconds its processes used per million packets from the
  * start of the burst through the export at its shutdown (its lifetime rusage at exit, less
- * /proc/PID/stat utime + stime at the burst's start; and, as before, up to the shutdown only),
+ * /proc/PID/stat utime + stime at the burst's start; and, as before, up to the shutdown only; every watcher is
+ * first left to finish its start, until 300 ms pass without CPU),
  * beside the machine's softirq time over the same window (where XDP and packet-socket copies
  * are charged). One export policy on both sides: softflowd's timeouts are set to ato's
  * (scripts/peers/ato.ts ATO_TIMEOUTS). ato runs twice per repetition: fresh (the measured
@@ -21,7 +22,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { benchArgs, runSection, measurement, median, result, section, type Result } from "./bench-lib.ts";
 import { createLab, type Lab } from "./lab.ts";
 import { ATO_TIMEOUTS, atoWatcher } from "./peers/ato.ts";
-import { softirqSeconds, threadCpuSeconds, treeCpuSeconds } from "./peers/cpu.ts";
+import { settledCpu, softirqSeconds, threadCpuSeconds, treeCpuSeconds } from "./peers/cpu.ts";
 import { pmacctd } from "./peers/pmacctd.ts";
 import { softflowd } from "./peers/softflowd.ts";
 import { addresses, FILLER, FLOWS, LARGE, MEASURED_DPORT, SMALL, Traffic, type Sent } from "./peers/traffic.ts";
@@ -78,6 +79,7 @@ async function once(w: Watcher, lab: Lab, traffic: Traffic, work: string, pps: n
     const a = addresses(lab);
     watching = await w.start({ lab, dir, tag, match: { src: a.src, dst: a.dst, dport: MEASURED_DPORT, srcMasked: a.srcMasked, dstMasked: a.dstMasked } });
     await Bun.sleep(300); // capture sockets bound and polling before the first frame
+    await settledCpu(watching.pid); // and the tool done with its start (each alike), so that none of it is in a window
     let warm: Sent | undefined;
     if (w.warmup) {
       warm = traffic.send(WARMUP_PACKETS, pps);

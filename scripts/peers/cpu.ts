@@ -78,3 +78,20 @@ export function threadCpuSeconds(root: number): Map<string, number> {
   }
   return out;
 }
+
+/**
+ * Waits until the tree under `root` has used no CPU for `quietMs` (at most `maxMs`): the work a tool does after
+ * it says it is ready (ato: its first cycle and the JIT's first compiles, ~0.3-0.4 s of CPU in the first 0.4 s
+ * after "attached on") then falls before a window, not into it. Returns the seconds waited.
+ */
+export async function settledCpu(root: number, quietMs = 300, maxMs = 10_000): Promise<number> {
+  const t0 = performance.now();
+  let last = treeCpuSeconds(root), since = t0;
+  while (performance.now() - t0 < maxMs) {
+    await Bun.sleep(50);
+    const now = treeCpuSeconds(root);
+    if (now !== last) { last = now; since = performance.now(); }
+    else if (performance.now() - since >= quietMs) break;
+  }
+  return (performance.now() - t0) / 1000;
+}

@@ -159,9 +159,10 @@ export class Agent {
         reader, masker, log: evidence, ifaceName,
         idleTimeoutNs: BigInt(cfg.idleTimeoutSeconds) * 1_000_000_000n, activeTimeoutNs: BigInt(cfg.activeTimeoutSeconds) * 1_000_000_000n,
         packetsSeen: () => readCounters(kernel.auditor.mapFd("counters")).packets, // the map is read when something needs it (collector.ts)
-        // Without a conservation check every interval, nothing would find an entry deleted from outside between two
-        // due reads (its evicted record would wait for the next, and miss more growth): every frame's cycle reads then.
-        watched: (settingFromEnv("conservationEvery") ?? 1) === 1 ? () => watch.watched : () => true,
+        // Without the conservation check, nothing would find an entry deleted from outside between two due reads
+        // (its evicted record would wait for the next, and miss more growth): every frame's cycle reads then. With
+        // it, a finding starts a cycle that reads the map at once (tick).
+        watched: cfg.conservationEvery === 0 ? () => true : () => watch.watched,
         onExport: analytics.onExport, onRead: analytics.onRead, onHookError: (e) => log(`export hook failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`),
       });
       const pre = collector.start({
@@ -243,6 +244,7 @@ export class Agent {
       this.kernel.detach();
       await this.tick(true); // drains the events raised up to the detach, then records every flow's unrecorded growth (reason shutdown)
       this.kernel.drainEvents(); // those of program runs still under way at the detach
+      this.operation?.finalCheck(this.evidence); // the packets since the last conservation check, before the shutdown checkpoint signs
       await this.operation?.finish(this.evidence);
       const cp = this.evidence.checkpoint("shutdown");
       log(`final checkpoint at tree size ${cp.treeSize}`, { signature_status: cp.status });

@@ -5,8 +5,11 @@
  * record appended to the agent's own log before the final checkpoint, which covers it.
  * Records that `ato attest run` left pending while this agent held the log are appended at start.
  * A bundle that cannot be written (full disk) is reported and never stops the agent from stopping.
- * While it runs, the self-attestation (self-check.ts) looks at the kernel once per interval: what it finds is a
- * `tamper` record in the log, an event of this operation, ato_tamper_total{kind} and a log line.
+ * While it runs, the self-attestation (self-check.ts) looks at the kernel once per interval, and the conservation
+ * check (conservation.ts) counts the flow map's packets against the kernel's counters in every interval whose
+ * cycle read the map anyway, at least every `conservationEvery` intervals (reading the map itself), and once more
+ * at the stop. What either finds is a `tamper` record in the log, an event of this operation,
+ * ato_tamper_total{kind} and a log line.
  */
 import { Counter, type Registry } from "prom-client";
 import { AtoError } from "../errors.ts";
@@ -30,7 +33,11 @@ import { trustOf } from "./wrap.ts";
 const FLOW_SUM_ROLE = "conservation_sum";
 
 export class AgentOperation {
-  private intervals = 0;
+  /**
+   * When the next conservation check is due (performance.now() ms). By time, not by counting cycles: a cycle that
+   * failed (a full disk) never reaches interval(), and a finding or a scrape starts an extra one.
+   */
+  private checkDue: number;
   private constructor(
     private readonly cfg: AgentConfig,
     readonly op: Operation,
@@ -44,13 +51,17 @@ export class AgentOperation {
     private readonly changes: RunChanges,
     /** The conservation check's walk of the flow map in the kernel, when it loaded. */
     private readonly flowSum: FlowSum | undefined,
-  ) {}
+    /** Conservation checks by where their sum of the map came from. */
+    private readonly checks: Counter<"map_read_by">,
+  ) {
+    this.checkDue = this.nextCheck();
+  }
 
   /** After the attach: records what the kernel runs (a `kernel` record) and starts the operation. */
   static begin(cfg: AgentConfig, evidence: EvidenceLog, auditor: XdpAuditor, reader: FlowMapReader, registry: Registry, facts: Record<string, unknown>, say: (m: string, fields?: Record<string, string | number | undefined>) => void): AgentOperation {
     const pending = flushPending(evidence, cfg.auditDir);
     if (pending) say(`appended ${pending} attest record(s) that waited for the log`);
-    const every = settingFromEnv("conservationEvery") ?? 1;
+    const every = cfg.conservationEvery;
     // loaded before the kernel record is taken, so the record names it: a second program of ours, not someone else's
     const flowSum = every > 0 ? openConservationSum(auditor.mapFd("flows"), settingFromEnv("conservationSum") ?? "kernel", say) : undefined;
     try {
@@ -79,7 +90,8 @@ export class AgentOperation {
     const also = self.identity.helpers?.map((x) => `${x.role}:${x.name}:${x.id}`).join(",");
     say(`self-attestation: program id ${p.id} tag ${p.tag}`, { maps: self.identity.maps.map((m) => `${m.name}:${m.id}`).join(","), helpers: also, conservation_every: every });
     const changes = RunChanges.start(cfg, evidence, op, { objectPath: auditor.object.path, sbom, trust, cache }, say);
-    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes, flowSum);
+    const checks = new Counter({ name: "ato_conservation_checks_total", help: "Conservation checks by what summed the flow map: the collector's read of its cycle, or the check's own (kernel walk or batch lookups).", labelNames: ["map_read_by"] as const, registers: [registry] });
+    return new AgentOperation(cfg, op, self, conservation, tampers, sbom, say, changes, flowSum, checks);
   }
 
   /**
@@ -106,25 +118,57 @@ export class AgentOperation {
       this.say(`self-attestation could not query the kernel: ${e.message}`);
       return 0;
     }
-    // Apart from the self-check: its findings are reported once, when they begin, so a failed conservation read
-    // must not take them with it.
+    // A cycle that read the map hands its sum over for nothing, so that is checked whenever it happens; the
+    // check's own read of the map (~2-3 ms per 4,096 flows) waits for its cadence.
     const c = this.conservation;
-    if (c && ++this.intervals % c.every === 0) {
-      try {
-        const f = c.check.check();
-        if (f) findings.push(f);
-      } catch (e) {
-        if (!isKernelQueryError(e)) throw e;
-        this.say(`conservation check could not read the flow map: ${e.message}`);
-      }
+    if (c && (c.check.hasCollectorRead || performance.now() >= this.checkDue)) {
+      const f = this.conserved(c.check);
+      if (f) findings.push(f);
     }
+    this.record(evidence, findings);
+    return findings.length;
+  }
+
+  /**
+   * At the stop, after the final collection (the kernel side detached, so the counters no longer move): the
+   * packets since the last check are accounted for before the shutdown checkpoint signs the log. Reads the map
+   * itself when that collection did not (it failed).
+   */
+  finalCheck(evidence: EvidenceLog): void {
+    const f = this.conservation ? this.conserved(this.conservation.check) : null;
+    if (f) this.record(evidence, [f]);
+  }
+
+  /** One conservation check. Apart from the self-check: its findings are reported once, when they begin, so a failed read must not take them with it. */
+  private conserved(check: Conservation): TamperFinding | null {
+    this.checkDue = this.nextCheck();
+    try {
+      const f = check.check();
+      this.checks.inc({ map_read_by: check.lastSum });
+      return f;
+    } catch (e) {
+      if (!isKernelQueryError(e)) throw e;
+      this.say(`conservation check could not read the flow map: ${e.message}`);
+      return null;
+    }
+  }
+
+  /**
+   * Half an interval early: the timer's ticks come about an interval apart, a little early or late, and the
+   * check is due on the every-th of them, not on the one after.
+   */
+  private nextCheck(): number {
+    const every = this.conservation?.every ?? 0;
+    return performance.now() + (every - 0.5) * this.cfg.intervalMs;
+  }
+
+  private record(evidence: EvidenceLog, findings: TamperFinding[]): void {
     for (const f of findings) {
       evidence.appendRecord("tamper", f as unknown as Record<string, unknown>);
       this.op.add("tamper", f as unknown as Record<string, unknown>);
       this.tampers.inc({ kind: f.tamper });
       this.say(`tamper: ${f.tamper} ${f.subject}`, { found: f.found ? JSON.stringify(f.found) : "none", action: f.action });
     }
-    return findings.length;
   }
 
   /** An event during the run (a tamper finding, a signer lost and back). */

@@ -8,11 +8,12 @@
  *     +  what was removed before this agent started (taken as the difference at start)
  *
  * The counters are read just before and just after the map, so packets arriving during the read only widen
- * the bracket, never raise a finding. The map is read once per interval, by the collector: its read of the cycle
- * hands over the packet sum it made anyway (readHook), bracketed by the counters, before it removes idle flows.
- * Only when no such read happened since the last check (a cycle that did not read the map because nothing needed
- * it: a quiet host, or a busy one nobody scrapes with no timeout due (src/collector/collector.ts); a failed one)
- * does the check read the map itself, so a tampering is found within an interval either way. That read is the
+ * the bracket, never raise a finding. A collector cycle that read the whole map hands over the packet sum it made
+ * anyway (readHook), bracketed by the counters, before it removes idle flows, and the agent checks it in the same
+ * interval (src/attest/agent-operation.ts). Where no cycle read the map (nothing needed it: a quiet host, or a
+ * busy one nobody scrapes with no timeout due (src/collector/collector.ts); a failed cycle), the check reads it
+ * itself, at the agent's cadence (ATO_CONSERVATION_EVERY: one checkpoint period by default), and once more at
+ * the stop, so a tampering is found within that many intervals either way. That read is the
  * kernel's own walk of the map when the agent could load it (src/kernel/flow-sum.ts: two numbers back, no entry
  * copied out), else batch lookups summed here (kernels before 5.19, or ATO_CONSERVATION_SUM=batch); also while
  * the map is sparse (KERNEL_WALK_BUCKETS_PER_FLOW), where batch lookups cost less. Either is a whole read. A flow deleted or lowered from outside (bpftool map delete / update)
@@ -22,7 +23,8 @@
  * What it cannot see: a write that keeps the map's packet sum (one flow lowered, another raised by as much, or a
  * flow's key rewritten with its counts),
  * bytes and timestamps (only packets are conserved by a counter), a tampering of the counters map itself that
- * matches the flow map, and packets dropped before XDP saw them.
+ * matches the flow map, packets dropped before XDP saw them, and a tampering in the intervals between the last
+ * check and a stop that never ran (kill -9, the OOM killer, power loss): the next start takes the map as it finds it.
  */
 import type { CounterName, Flow, FlowMapReader, KernelSum } from "../kernel/index.ts";
 import type { MapReadHook } from "../collector/index.ts";
@@ -78,6 +80,10 @@ export class Conservation {
   /** Whether the last check used the collector's read (true) or read the map itself (false); for tests and benches. */
   get lastFromCollector(): boolean {
     return this.lastSum === "collector";
+  }
+  /** Whether the collector read the whole map since the last check: a check now costs nothing more. */
+  get hasCollectorRead(): boolean {
+    return this.read !== undefined;
   }
   /** Where the last check's sum came from (for tests and benches). */
   lastSum: SumSource = "batch";

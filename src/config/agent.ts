@@ -36,6 +36,7 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     checkpointSeconds: get("checkpointSeconds"),
     idleTimeoutSeconds: get("idleTimeoutSeconds"),
     activeTimeoutSeconds: get("activeTimeoutSeconds"),
+    conservationEvery: s.get("conservationEvery") ?? checkPeriodIntervals(get("checkpointSeconds"), get("intervalMs")),
     witnesses: get("witnesses"),
     witnessMaxSilenceSeconds: get("witnessMaxSilence"),
     forward,
@@ -74,6 +75,16 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     },
     configFile: s.configFile,
   };
+}
+
+/**
+ * The conservation check's default cadence: one checkpoint period in collector intervals, capped at a minute, so
+ * a deletion from the flow map is found, and its tamper record appended, before the checkpoint after next covers
+ * what a tampering could have hidden. Reading the map costs ~2-3 ms per 4,096 flows (docs/OPERATIONS.md):
+ * every interval, that was most of an agent's CPU on a host nobody scrapes.
+ */
+export function checkPeriodIntervals(checkpointSeconds: number, intervalMs: number): number {
+  return Math.max(1, Math.ceil((Math.min(checkpointSeconds, 60) * 1000) / intervalMs));
 }
 
 function missingKey(feature: string, key: "tokenKey" | "sealKey"): AtoError {

@@ -273,8 +273,9 @@ export const SETTINGS = {
   collectOnce: setting({ flag: "once", env: [], parse: v.bool, default: false, commands: ["collect"],
     description: "drain what the stream holds, verify, print one JSON status per origin and exit" }),
 
-  conservationEvery: setting({ env: ["ATO_CONSERVATION_EVERY"], parse: v.int(0, 3600), default: 1, commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
-    description: "run the conservation check (kernel counters against flow map and removed flows) every N collector intervals; in an interval where the collector did not read the flow map it sums the map itself (ATO_CONSERVATION_SUM); 0 turns it off" }),
+  conservationEvery: setting({ flag: "conservation-every", env: ["ATO_CONSERVATION_EVERY"], parse: v.int(0, 3600), commands: ["run"],
+    defaultText: "one checkpoint period, at most a minute, in collector intervals (10 with the defaults)",
+    description: "run the conservation check (kernel counters against flow map and removed flows) at least every N collector intervals, and in every interval whose cycle read the flow map anyway; when the collector did not read it since the last check, the check sums the map itself (ATO_CONSERVATION_SUM); it also runs at the stop; 0 turns it off" }),
   conservationSum: setting({ env: ["ATO_CONSERVATION_SUM"], parse: v.oneOf(["kernel", "batch"] as const), default: "kernel", commands: ["run"], readBy: "src/attest/agent-operation.ts, at start",
     description: "how the conservation check sums the flow map when the collector did not read it: kernel (a BPF program walks the map, Linux 5.19+; batch where it does not load) or batch (batch lookups summed in user space)" }),
 

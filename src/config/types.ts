@@ -29,6 +29,8 @@ export interface AgentConfig {
   idleTimeoutSeconds: number;
   /** A record for a flow active this long since its start or last record; 0: a record every interval. */
   activeTimeoutSeconds: number;
+  /** The conservation check runs at least every this many collector intervals (and at the stop); 0: never. */
+  conservationEvery: number;
   /** Witnesses (URL=VERIFIER_KEY) every signed checkpoint is sent to. */
   witnesses: string[];
   /** Seconds without a witness's cosignature before /readyz names it. */

@@ -121,8 +121,9 @@ describe("configuration changes and upgrades as operations", () => {
     const c = bundle(cfg!);
     expect(c[0]).toMatchObject({ trigger: "ato run start", applied: true });
     const changed = c.find((x) => x.event === "config_changed");
-    // the file's change and the flag's: the settings the run resolved to, whatever set them
-    expect(changed.changed).toEqual([{ setting: "checkpointEvery", before: "5000", after: "6000" }, { setting: "intervalMs", before: "1500", after: "200" }]);
+    // the file's change and the flag's: the settings the run resolved to, whatever set them (the conservation
+    // check's cadence follows the interval: one checkpoint period, 10 s, of 1,500 ms, then of 200 ms)
+    expect(changed.changed).toEqual([{ setting: "checkpointEvery", before: "5000", after: "6000" }, { setting: "conservationEvery", before: "7", after: "50" }, { setting: "intervalMs", before: "1500", after: "200" }]);
     expect(changed.before.settings_sha256).not.toBe(changed.after.settings_sha256);
     const [up] = recorded(out, "upgrade");
     const u = bundle(up!).find((x) => x.event === "upgraded");

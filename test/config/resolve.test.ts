@@ -18,13 +18,24 @@ describe("resolveConfig defaults", () => {
     const c = resolveConfig({ flags: {}, env: {} });
     expect(c).toMatchObject({
       ifaces: [], mode: "auto", pinDir: "/sys/fs/bpf/ato", maxFlows: 65536, auditDir: "/var/log/audit", listen: "127.0.0.1:9400",
-      intervalMs: 1000, checkpointEvery: 1000, checkpointSeconds: 10, idleTimeoutSeconds: 60, activeTimeoutSeconds: 60,
+      intervalMs: 1000, checkpointEvery: 1000, checkpointSeconds: 10, idleTimeoutSeconds: 60, activeTimeoutSeconds: 60, conservationEvery: 10,
       masking: { ipv4Prefix: 24, ipv6Prefix: 48, keepPorts: "none" },
       features: { tokens: false, sealing: false, timingAudit: false, spikeGuard: false },
       spike: { threshold: 0, windowMs: 1000 },
       timing: { minSamples: 32, tscore: 4 },
       pkcs11: { modulePath: "/usr/lib/softhsm/libsofthsm2.so", keyLabel: "ato-ed25519" },
     });
+  });
+
+  test("the conservation check's cadence is one checkpoint period in intervals, at most a minute, at least one; given, it is taken as it is", () => {
+    const every = (flags: Record<string, string>, env: Record<string, string> = {}) => resolveConfig({ flags, env }).conservationEvery;
+    expect(every({ "interval-ms": "200" })).toBe(50); // 10 s of 200 ms
+    expect(every({ "interval-ms": "300" })).toBe(34); // 33.3 rounded up: never checked less often than once a period
+    expect(every({ "checkpoint-seconds": "3600" })).toBe(60); // the minute's cap
+    expect(every({ "checkpoint-seconds": "0.5" })).toBe(1); // a period shorter than an interval: every interval
+    expect(every({ "interval-ms": "60000", "checkpoint-seconds": "1" })).toBe(1);
+    expect(every({ "conservation-every": "3", "interval-ms": "200" })).toBe(3);
+    expect(every({}, { ATO_CONSERVATION_EVERY: "0" })).toBe(0); // off
   });
 
   test("empty strings count as not given", () => {
