@@ -28,6 +28,7 @@ import { tryOpenSigner } from "./signing.ts";
 import { RunChanges } from "./run-changes.ts";
 import { loadHashCache } from "./cache-file.ts";
 import { trustOf } from "./wrap.ts";
+import { TamperRecords } from "./tamper-records.ts";
 
 /** The flow-sum program's role in the kernel record (KernelIdentity.helpers). */
 const FLOW_SUM_ROLE = "conservation_sum";
@@ -38,6 +39,12 @@ export class AgentOperation {
    * failed (a full disk) never reaches interval(), and a finding or a scrape starts an extra one.
    */
   private checkDue: number;
+  /** Told once as found, then written; kept while the disk is full. */
+  private readonly findings = new TamperRecords((f) => {
+    this.op.add("tamper", f as unknown as Record<string, unknown>);
+    this.tampers.inc({ kind: f.tamper });
+    this.say(`tamper: ${f.tamper} ${f.subject}`, { found: f.found ? JSON.stringify(f.found) : "none", action: f.action });
+  }, (m) => this.say(m));
   private constructor(
     private readonly cfg: AgentConfig,
     readonly op: Operation,
@@ -136,7 +143,7 @@ export class AgentOperation {
    */
   finalCheck(evidence: EvidenceLog): void {
     const f = this.conservation ? this.conserved(this.conservation.check) : null;
-    if (f) this.record(evidence, [f]);
+    this.record(evidence, f ? [f] : []); // also those still unwritten
   }
 
   /** One conservation check. Apart from the self-check: its findings are reported once, when they begin, so a failed read must not take them with it. */
@@ -163,12 +170,7 @@ export class AgentOperation {
   }
 
   private record(evidence: EvidenceLog, findings: TamperFinding[]): void {
-    for (const f of findings) {
-      evidence.appendRecord("tamper", f as unknown as Record<string, unknown>);
-      this.op.add("tamper", f as unknown as Record<string, unknown>);
-      this.tampers.inc({ kind: f.tamper });
-      this.say(`tamper: ${f.tamper} ${f.subject}`, { found: f.found ? JSON.stringify(f.found) : "none", action: f.action });
-    }
+    this.findings.record(evidence, findings);
   }
 
   /** An event during the run (a tamper finding, a signer lost and back). */
