@@ -10,10 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { rmSync } from "node:fs";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, agentSetup } from "../support/agent.ts";
-import { uniquePinDir } from "../support/bpf.ts";
+import { deleteFlowTo, uniquePinDir } from "../support/bpf.ts";
 import { sendUdp } from "../support/traffic.ts";
-import { closeFd, mapDelete, objGet } from "../../ffi/libbpf.ts";
-import { FlowMapReader, MAPS } from "../../src/kernel/index.ts";
 
 let lab: Lab;
 let setup: Awaited<ReturnType<typeof agentSetup>>;
@@ -89,14 +87,7 @@ describe("[kernel][hsm] what makes the agent read the flow map", () => {
     for (let i = 0; i < 20 && reads() < read; i++) await Bun.sleep(100); // the scrape's cycle read the 10 packets
     await Bun.sleep(1500); // the 1-s window is over: nothing reads the map now (600 s timeouts)
     sendUdp(lab, lab.server.v4, 6501, 5, 16, [0], 46501); // counted by the kernel, not read by the collector
-    const fd = objGet(`${pinDir}/${MAPS.flows}`);
-    try {
-      const f = new FlowMapReader(fd).readAll().find((x) => x.key.dport === 6501)!;
-      expect(f.counts.packets).toBe(15n);
-      mapDelete(fd, f.rawKey);
-    } finally {
-      closeFd(fd);
-    }
+    expect(deleteFlowTo(pinDir, 6501)).toBe(15n);
     const flows = async () => (await setup.records()).filter((r) => r.kind === "flow" && r.data.dport === 6501);
     for (let i = 0; i < 40 && (await flows()).length === 0; i++) await Bun.sleep(100); // within the check's 1 s
     // What the collector had read of it, as a read every interval would have recorded it (the 5 after the read are

@@ -11,10 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, agentSetup, atoIn } from "../support/agent.ts";
-import { uniquePinDir } from "../support/bpf.ts";
+import { deleteFlowTo, uniquePinDir } from "../support/bpf.ts";
 import { sendUdp } from "../support/traffic.ts";
-import { closeFd, mapDelete, objGet } from "../../ffi/libbpf.ts";
-import { FlowMapReader, MAPS } from "../../src/kernel/index.ts";
 
 let lab: Lab;
 let setup: Awaited<ReturnType<typeof agentSetup>>;
@@ -102,14 +100,7 @@ describe("[kernel][hsm] the stop's conservation check on a full disk", () => {
     ping = undefined;
     const before = await setup.records();
     sendUdp(lab, lab.server.v4, 6611, 10, 16, [0], 46611); // counted by the kernel, then deleted from the map
-    const fd = objGet(`${pinDir}/${MAPS.flows}`);
-    try {
-      const f = new FlowMapReader(fd).readAll().find((x) => x.key.dport === 6611)!;
-      expect(f.counts.packets).toBe(10n);
-      mapDelete(fd, f.rawKey);
-    } finally {
-      closeFd(fd);
-    }
+    expect(deleteFlowTo(pinDir, 6611)).toBe(10n);
     await Bun.sleep(500); // five cycles, each refused: none reaches a check
     expect(agent.output).not.toContain("tamper:");
 

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { mapDelete, mapUpdate, possibleCpus, testRun } from "../../ffi/libbpf.ts";
+import { closeFd, mapDelete, mapUpdate, objGet, possibleCpus, testRun } from "../../ffi/libbpf.ts";
 import {
-  COUNTERS_SIZE, DEFAULT_CONFIG, FlowMapReader, percpuStride, readCounters, XdpAuditor, type AuditConfig,
+  COUNTERS_SIZE, DEFAULT_CONFIG, FlowMapReader, MAPS, percpuStride, readCounters, XdpAuditor, type AuditConfig,
 } from "../../src/kernel/index.ts";
 
 export const OBJECT = `${import.meta.dir}/../../dist/xdp_audit.o`;
@@ -18,6 +18,22 @@ export const XDP_PASS = 2;
 
 export function uniquePinDir(tag: string): string {
   return `/sys/fs/bpf/ato-test-${tag}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * Deletes the flow to `dport` from a running agent's pinned flow map, as `bpftool map delete` would: a tampering
+ * from outside. Returns the packets the kernel had counted for it.
+ */
+export function deleteFlowTo(pinDir: string, dport: number): bigint {
+  const fd = objGet(`${pinDir}/${MAPS.flows}`);
+  try {
+    const f = new FlowMapReader(fd).readAll().find((x) => x.key.dport === dport);
+    if (!f) throw new Error(`no flow to port ${dport} in ${pinDir}`);
+    mapDelete(fd, f.rawKey);
+    return f.counts.packets;
+  } finally {
+    closeFd(fd);
+  }
 }
 
 export function loadForTest(config: Partial<AuditConfig> = {}, maxFlows?: number, objectPath: string = OBJECT) {
