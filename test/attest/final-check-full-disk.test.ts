@@ -8,10 +8,11 @@
  * [kernel, hsm] Needs root: mount.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createLab, type Lab } from "../../scripts/lab.ts";
 import { Agent, agentSetup, atoIn } from "../support/agent.ts";
 import { deleteFlowTo, uniquePinDir } from "../support/bpf.ts";
+import { fillDisk, mountTmpfs, pageRoom } from "../support/disk.ts";
 import { sendUdp } from "../support/traffic.ts";
 
 let lab: Lab;
@@ -28,8 +29,7 @@ beforeAll(async () => {
   pinDir = uniquePinDir("finalfull");
   tmp = mkdtempSync("/tmp/ato-attest-finalfull-");
   expect(atoIn(null, ["hsm", "pubkey", "--out", `${tmp}/public.pem`], setup.env).code).toBe(0);
-  const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=4m", "ato-test-finalfull", setup.auditDir], { stderr: "pipe" });
-  if (m.exitCode !== 0) throw new Error(`mount tmpfs: ${m.stderr}`);
+  mountTmpfs(setup.auditDir, "size=4m", "ato-test-finalfull");
   mounted = true;
 });
 afterAll(async () => {
@@ -47,35 +47,54 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function until(ok: () => Promise<boolean>, ms = 10000): Promise<void> {
+/** Polls `ok` every 50 ms; `what` names it when the time runs out. */
+async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 10000): Promise<void> {
   for (const end = Date.now() + ms; !(await ok());) {
-    if (Date.now() > end) throw new Error("timed out");
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${agent?.output ?? ""}`);
     await Bun.sleep(50);
   }
 }
 
-/** Bytes left in the file's last page: all it can still take on a full tmpfs. */
-function slack(path: string): number {
-  const st = statSync(path);
-  return st.blocks * 512 - st.size;
+/** Bytes of the last ICMP flow record in the log, its newline with it: the ping's records only grow (counts, seq). */
+function lastPingRecordBytes(log: string): number {
+  // whole lines only: the agent may be writing the last one
+  const line = readFileSync(log, "utf8").split("\n").slice(0, -1).findLast((l) => {
+    const r = JSON.parse(l);
+    return r.kind === "flow" && r.data.proto === 1;
+  });
+  return line === undefined ? 0 : Buffer.byteLength(line) + 1;
 }
 
-/** Fills the tmpfs with one file until the kernel refuses a byte more (ENOSPC). */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  const block = new Uint8Array(64 * 1024);
-  try {
-    for (let size = block.length; size >= 1;) {
-      try {
-        writeSync(fd, block, 0, size);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
-        size >>= 1; // the last blocks' worth: down to the last byte that fits
-      }
-    }
-  } finally {
-    closeSync(fd);
+/**
+ * The room the log's last page had at the agent's last refused write: its "only N of M bytes" (0 when none went
+ * in). Stable until a smaller write fits, unlike the file's size, which a refused write raises until it is rolled back.
+ */
+function roomAtLastRefusal(output: string): number | undefined {
+  const m = [...output.matchAll(/collection failed: cannot append to the evidence log .*?: (?:only (\d+) of \d+ bytes were written|no space left)/g)].at(-1);
+  return m ? Number(m[1] ?? 0) : undefined;
+}
+
+/** Refused collection writes so far. */
+function refusals(output: string): number {
+  return output.match(/collection failed: /g)?.length ?? 0;
+}
+
+/**
+ * Fills the disk when the log's last page has less room than a ping record (~370 bytes), so that the ping's
+ * next record is refused and the page keeps that little room. A write can still take a new page while the filler
+ * is being written, or a refused write carry two flows' growth, each cycle again: the refusal says how much room
+ * there was, and when it was a ping record or more, the filler goes and the next nearly full page is tried.
+ */
+async function fillWhenPageNearlyFull(log: string, filler: string): Promise<void> {
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    await until("the log's last page with less room than a ping record", () => pageRoom(log) < lastPingRecordBytes(log));
+    const before = refusals(agent!.output);
+    fillDisk(filler);
+    await until("a refused write", () => refusals(agent!.output) > before);
+    if (roomAtLastRefusal(agent!.output)! < lastPingRecordBytes(log)) return;
+    rmSync(filler);
   }
+  throw new Error(`the log's last page never had less room than a ping record when a write was refused:\n${agent!.output}`);
 }
 
 describe("[kernel][hsm] the stop's conservation check on a full disk", () => {
@@ -88,13 +107,12 @@ describe("[kernel][hsm] the stop's conservation check on a full disk", () => {
     await agent.waitFor(/metrics on (http:\S+)/);
     await agent.waitFor(/self-attestation: program id/);
     ping = Bun.spawn(["ip", "netns", "exec", lab.client.ns, "ping", "-q", "-i", "0.02", lab.server.v4], { stdout: "ignore", stderr: "ignore" });
-    await until(async () => (await setup.records()).some((r) => r.kind === "checkpoint" && r.data.trigger !== "shutdown"));
-    fill(`${setup.auditDir}/filler`);
-    // The ping's records (~370 bytes each) take what is left of the log's last page, until less is left than any
-    // record the stop writes (a tamper record ~390 bytes, a checkpoint ~780); from then on every cycle's write is
-    // refused, and with it the cycle's conservation check (a failed cycle never reaches the interval's checks).
+    await until("a checkpoint", async () => (await setup.records()).some((r) => r.kind === "checkpoint" && r.data.trigger !== "shutdown"));
+    // From here every cycle's write is refused, and with it the cycle's conservation check (a failed cycle never
+    // reaches the interval's checks). Nothing the stop writes fits either: its ping record is at least as long as
+    // the last one, the tamper record (~390 bytes) and the checkpoint (~780) are longer.
     const log = `${setup.auditDir}/signed_evidence.log`;
-    await until(async () => /collection failed: .*disk full/.test(agent!.output) && slack(log) < 380);
+    await fillWhenPageNearlyFull(log, `${setup.auditDir}/filler`);
     ping.kill();
     await ping.exited;
     ping = undefined;
@@ -124,6 +142,6 @@ describe("[kernel][hsm] the stop's conservation check on a full disk", () => {
     expect(await setup.records()).toEqual(before);
     const v = atoIn(null, ["verify", setup.auditDir, "--pubkey", `${tmp}/public.pem`]);
     expect(v.code).toBe(0);
-    expect(v.stdout).toMatch(/\d+ lines? not signed yet/); // the records after the last checkpoint that could be written
+    expect(v.stdout).toContain(`Total: 1 file, ${before.length} lines checked`); // every line written before the disk filled
   }, 60_000);
 });

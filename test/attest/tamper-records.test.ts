@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { AtoError } from "../../src/errors.ts";
 import { TamperRecords } from "../../src/attest/tamper-records.ts";
 import type { TamperFinding } from "../../src/attest/self-check.ts";
+import { mountTmpfs } from "../support/disk.ts";
 import { closeLogs, hsm, openLog, removeDir, runVerify, tempDir, type Hsm } from "../log/_helpers.ts";
 
 let h: Hsm;
@@ -29,8 +30,7 @@ afterEach(() => {
 
 function fullTmpfs(size: string): string {
   dir = tempDir("ato-tamper-full-");
-  const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${size}`, "ato-test-tamper", dir], { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`mount tmpfs: ${r.stderr}`);
+  mountTmpfs(dir, `size=${size}`, "ato-test-tamper");
   return dir;
 }
 

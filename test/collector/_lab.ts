@@ -9,6 +9,7 @@ import { encodeKey, FLOW_VALUE, FlowMapReader, percpuStride } from "../../src/ke
 import { Masker } from "../../src/mask/index.ts";
 import type { EvidenceLog, EvidenceLogOptions } from "../../src/log/index.ts";
 import { loadForTest } from "../support/bpf.ts";
+import { mountTmpfs as mountOn } from "../support/disk.ts";
 import { closeLogs, hsm, openLog, removeDir, tempDir, type Hsm } from "../log/_helpers.ts";
 
 export const CPUS = possibleCpus();
@@ -88,8 +89,7 @@ export function records(dir: string, kind = "flow"): Record<string, any>[] {
 /** A tmpfs on a fresh directory, unmounted (before the directory is removed) after the test. */
 export function mountTmpfs(prefix: string, options: string): string {
   const dir = tempDir(prefix);
-  const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", options, "ato-test-collector", dir], { stderr: "pipe" });
-  if (mounted.exitCode !== 0) throw new Error(`mount tmpfs: ${mounted.stderr}`);
+  mountOn(dir, options, "ato-test-collector");
   mounts.add(dir);
   cleanups.push(() => {
     Bun.spawnSync(["umount", "-l", dir]);

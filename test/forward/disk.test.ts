@@ -5,8 +5,9 @@
  * batch whose cursor was not saved.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { fillDisk, mountTmpfs } from "../support/disk.ts";
 import { closeLogs, forward, logLines, readLines, removeDir, spawnForward, tempDir, waitFor, writeConfig, writeLog } from "./_helpers.ts";
 
 let dir: string;
@@ -22,8 +23,7 @@ beforeEach(() => {
   out = join(dir, "events.ndjson");
   mkdirSync(audit);
   mkdirSync(state);
-  const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=64k", "ato-forward-test", state]);
-  if (m.exitCode !== 0) throw new Error(`mount tmpfs: ${m.stderr}`);
+  mountTmpfs(state, "size=64k", "ato-forward-test");
 });
 afterEach(async () => {
   for (const p of procs) {
@@ -36,22 +36,9 @@ afterEach(async () => {
   removeDir(dir);
 });
 
-/** Fills the tmpfs to the last byte. */
-function fill(): void {
-  const chunk = Buffer.alloc(4096, 1);
-  for (let i = 0; ; i++) {
-    try {
-      writeFileSync(join(state, `filler-${i}`), chunk);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOSPC") return;
-      throw e;
-    }
-  }
-}
-
-function unfill(): void {
-  for (let i = 0; i < 64; i++) rmSync(join(state, `filler-${i}`), { force: true });
-}
+/** Fills the state tmpfs to the last byte, and gives the space back. */
+const fill = () => fillDisk(join(state, "filler"));
+const unfill = () => rmSync(join(state, "filler"));
 
 const cfg = () => writeConfig(dir, { state_dir: state, batch: { records: 100, linger_ms: 0 }, retry: { base_ms: 50, max_ms: 300 }, poll_ms: 20, sinks: [{ name: "export", type: "file", path: out }] });
 

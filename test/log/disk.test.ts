@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AtoError } from "../../src/errors.ts";
 import { parseRecord } from "../../src/evidence/index.ts";
+import { mountTmpfs as mountOn } from "../support/disk.ts";
 import { closeLogs, flow, hsm, openLog, removeDir, runVerify, tempDir, type Hsm } from "./_helpers.ts";
 
 let h: Hsm;
@@ -26,8 +27,7 @@ afterEach(() => {
 
 function mountTmpfs(size: string, more = ""): string {
   const d = tempDir("ato-full-");
-  const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${size}${more}`, "ato-test-full", d], { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`mount tmpfs: ${r.stderr}`);
+  mountOn(d, `size=${size}${more}`, "ato-test-full");
   mounted = true;
   return d;
 }
